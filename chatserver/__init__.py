@@ -1,0 +1,3 @@
+"""chatserver: a live-chat customer-support server."""
+
+__version__ = "0.1.0"

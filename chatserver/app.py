@@ -1,0 +1,56 @@
+"""create_app(settings) -> the Starlette application; its lifespan opens the store and the bus."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.templating import Jinja2Templates
+
+from chatserver.assets import asset_dir
+from chatserver.bus import open_bus
+from chatserver.config import Settings
+from chatserver.service.chat import ChatService
+from chatserver.store.sqlite import SqliteStore
+from chatserver.web import api, console, pages
+from chatserver.web.agent_socket import agent_socket
+from chatserver.web.auth import Sessions
+from chatserver.web.visitor_socket import visitor_socket
+
+log = logging.getLogger("chatserver")
+
+
+def create_app(settings: Settings, widget_origin: str | None = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = await SqliteStore.open(settings.database_url)
+        bus = open_bus(settings.bus_url)
+        chat = ChatService(settings, store, bus)
+        try:
+            secret = settings.secret_key or await store.secret("secret_key")
+            app.state.sessions = Sessions(secret)
+            app.state.chat = chat
+            await chat.start()
+            yield
+        finally:
+            await chat.stop()
+            await bus.close()
+            await store.close()
+
+    app = Starlette(
+        routes=[
+            *api.routes,
+            *console.routes(),
+            *pages.routes(),
+            WebSocketRoute("/ws/visitor", visitor_socket),
+            WebSocketRoute("/ws/agent", agent_socket),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.widget_origin = widget_origin
+    app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])
+    return app

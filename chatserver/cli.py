@@ -1,0 +1,144 @@
+"""The `chatserver` command: serve, demo, agents add, tokens create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn
+
+from chatserver.config import Settings, SettingsError
+from chatserver.domain.models import ROLES
+from chatserver.store.sqlite import AlreadyExists, SqliteStore
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments: one line on standard error, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def capacity(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="chatserver", description="Live-chat customer-support server.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", metavar="URL", help="database URL (default sqlite:///./chatserver.db)")
+        return p
+
+    for name, text in (("serve", "migrate the schema, then serve"),
+                       ("demo", "serve with demo data and a demo shop page at /demo")):
+        serve = with_db(commands.add_parser(name, help=text))
+        serve.add_argument("--host")
+        serve.add_argument("--port", type=int)
+        serve.set_defaults(run=run_serve)
+    commands.choices["demo"].add_argument(
+        "--shop-port", type=int, help="also serve the demo shop from this port, another origin "
+        "(default: --port + 1; 0: off)")
+
+    agents = commands.add_parser("agents", help="manage agents").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    add = with_db(agents.add_parser("add", help="add an agent"))
+    add.add_argument("email")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=ROLES, default="agent")
+    add.add_argument("--capacity", type=capacity, default=3)
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    add.set_defaults(run=run_agents_add)
+
+    tokens = commands.add_parser("tokens", help="manage API tokens").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    create = with_db(tokens.add_parser("create", help="print a new API token for an agent"))
+    create.add_argument("email")
+    create.add_argument("--label")
+    create.set_defaults(run=run_tokens_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(database_url=args.db, host=getattr(args, "host", None),
+                                     port=getattr(args, "port", None))
+        return int(args.run(args, settings) or 0)
+    except (SettingsError, UsageError, ValueError) as error:
+        parser.exit(2, f"chatserver: error: {error}\n")
+
+
+def with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        store = await SqliteStore.open(settings.database_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+    return asyncio.run(run())
+
+
+def run_agents_add(args: argparse.Namespace, settings: Settings) -> int:
+    from chatserver.web.auth import hash_password
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin read an empty password")
+
+    async def add(store: SqliteStore) -> None:
+        try:
+            agent = await store.add_agent(args.email, args.name, args.role, args.capacity,
+                                          hash_password(password) if password else None)
+        except AlreadyExists as error:
+            raise UsageError(str(error)) from None
+        print(f"agent {agent.id} added: {agent.email} ({agent.role}, capacity {agent.capacity})")
+    with_store(settings, add)
+    return 0
+
+
+def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def create(store: SqliteStore) -> str:
+        found = await store.agent_login(args.email)
+        if found is None:
+            raise UsageError(f"no agent with email {args.email}")
+        return await store.create_token(found[0].id, args.label)
+    print(with_store(settings, create))
+    return 0
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from chatserver.server import serve
+
+    demo = args.command == "demo"
+    shop_port = None
+    if demo:
+        from chatserver.demo import seed
+
+        login = with_store(settings, seed)
+        shop_port = settings.port + 1 if args.shop_port is None else args.shop_port or None
+        print(f"Demo agent: {login[0]}  password: {login[1]}", flush=True)
+        print(f"Console:    http://{settings.host}:{settings.port}/console", flush=True)
+        shop = f"http://{settings.host}:{shop_port}/demo" if shop_port else (
+            f"http://{settings.host}:{settings.port}/demo")
+        print(f"Demo shop:  {shop}", flush=True)
+    asyncio.run(serve(settings, shop_port=shop_port))
+    return 0
+
+
+def random_password() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,101 @@
+"""Settings: one frozen object built from flags and `CHATSERVER_*` environment variables."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV_PREFIX = "CHATSERVER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """`count` events per `seconds`; a count of 0 turns the limit off."""
+
+    count: int
+    seconds: float
+
+    @property
+    def off(self) -> bool:
+        return self.count == 0
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        text = text.strip()
+        if text == "0":
+            return cls(0, 0.0)
+        count, sep, seconds = text.partition("/")
+        try:
+            limit = cls(int(count), float(seconds))
+        except ValueError:
+            limit = None
+        if not sep or limit is None or limit.count < 0 or not 0 < limit.seconds < math.inf:
+            raise SettingsError(f"a limit is COUNT/SECONDS (like 20/10) or 0, not {text!r}")
+        return limit
+
+
+def parse_origins(text: str | None) -> tuple[str, ...] | None:
+    """`None` (unset): only the server's own origin; `("*",)`: any origin."""
+    if text is None or not text.strip():
+        return None
+    return tuple(o.strip().rstrip("/") for o in text.split(",") if o.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./chatserver.db"
+    bus_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    allowed_origins: tuple[str, ...] | None = None
+    secret_key: str | None = None
+    identity_secret: str | None = None
+    webhook_secret: str | None = None
+    smtp_url: str | None = None
+    visitor_message_limit: Limit = Limit(20, 10.0)
+    visitor_session_limit: Limit = Limit(30, 60.0)
+    grace_seconds: float = 60.0
+    hello_timeout: float = 10.0
+    max_frame_bytes: int = 64 * 1024
+    max_text_chars: int = 4000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Environment first, then explicit overrides (command-line flags); `None` means unset."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(ENV_PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _convert(field.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _convert(name: str, raw: str) -> Any:
+    if name in ("port", "max_frame_bytes", "max_text_chars", "grace_seconds", "hello_timeout"):
+        kind = float if name in ("grace_seconds", "hello_timeout") else int
+        try:
+            number = kind(raw)
+        except ValueError:
+            number = math.nan
+        if not 0 <= number < math.inf or (name == "port" and number > 65535):
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number in range, "
+                                f"not {raw!r}")
+        return number
+    if name.endswith("_limit"):
+        return Limit.parse(raw)
+    if name == "allowed_origins":
+        return parse_origins(raw)
+    return raw or None
+

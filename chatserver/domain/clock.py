@@ -1,0 +1,15 @@
+"""Time as the domain sees it: seconds since the epoch, and ISO-8601 UTC text for the wire."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+def now() -> float:
+    return time.time()
+
+
+def iso(ts: float) -> str:
+    """`2026-11-25T15:40:00.123Z`: sorts as text in time order."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -1,0 +1,144 @@
+"""Client frames: parse and check one socket frame against the protocol, or say what is wrong.
+
+A frame that fails here gets an `error` frame and changes nothing: the sockets store only
+what this module has accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+MISSING = object()
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_id = client_id
+
+
+Check = Callable[[Any], Any]  # returns the clean value or raises ValueError(reason)
+
+
+def string(max_len: int, min_len: int = 1) -> Check:
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or not min_len <= len(v) <= max_len:
+            raise ValueError(f"must be a string of {min_len} to {max_len} characters")
+        return v
+    return check
+
+
+def nullable(inner: Check) -> Check:
+    return lambda v: None if v is None else inner(v)
+
+
+def integer(minimum: int = 0, maximum: int = 2**53) -> Check:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= maximum:
+            raise ValueError(f"must be a whole number from {minimum} to {maximum}")
+        return v
+    return check
+
+
+def boolean(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("must be true or false")
+    return v
+
+
+def one_of(*choices: str) -> Check:
+    def check(v: Any) -> str:
+        if v not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
+        return str(v)
+    return check
+
+
+def obj(v: Any) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise ValueError("must be an object")
+    return v
+
+
+CLIENT_ID = string(64)
+TEXT = object()  # checked by the parser: its limit is a setting, and too long is `too_large`
+ID = integer(1)
+
+# type -> field -> (check, required, default)
+Spec = dict[str, dict[str, tuple[Any, bool, Any]]]
+
+VISITOR_FRAMES: Spec = {
+    "hello": {
+        "token": (nullable(string(256)), False, None),
+        "conversation_id": (nullable(ID), False, None),
+        "last_seq": (nullable(integer(0)), False, None),
+        "name": (nullable(string(200, 0)), False, None),
+        "email": (nullable(string(320, 0)), False, None),
+        "page": (nullable(string(2000, 0)), False, None),
+        "identity": (nullable(obj), False, None),
+    },
+    "message": {"client_id": (CLIENT_ID, True, None), "text": (TEXT, True, None)},
+    "typing": {"active": (boolean, True, None)},
+    "read": {"seq": (integer(0), True, None)},
+    "rate": {"score": (integer(1, 5), True, None),
+             "comment": (nullable(string(2000, 0)), False, None)},
+    "close": {},
+    "ping": {},
+}
+
+AGENT_FRAMES: Spec = {
+    "presence": {"status": (one_of("available", "away"), True, None)},
+    "message": {"conversation_id": (ID, True, None), "client_id": (CLIENT_ID, True, None),
+                "text": (TEXT, True, None), "private": (boolean, False, False)},
+    "typing": {"conversation_id": (ID, True, None), "active": (boolean, True, None),
+               "private": (boolean, False, False)},
+    "read": {"conversation_id": (ID, True, None), "seq": (integer(0), True, None)},
+    "claim": {"conversation_id": (ID, True, None)},
+    "transfer": {"conversation_id": (ID, True, None), "to_agent_id": (nullable(ID), False, None)},
+    "close": {"conversation_id": (ID, True, None)},
+    "sync": {"conversation_id": (ID, True, None), "last_seq": (integer(0), False, 0)},
+    "ping": {},
+}
+
+
+def parse_frame(raw: str | bytes, spec: Spec, max_text: int) -> tuple[str, dict[str, Any]]:
+    """The frame's type and its checked fields (defaults filled in); raises FrameError."""
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise FrameError("bad_request", "the frame is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise FrameError("bad_request", "a frame is a JSON object with a type")
+    kind = frame.get("type")
+    fields = spec.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        raise FrameError("bad_request", f"unknown frame type {kind!r}")
+    client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+    clean: dict[str, Any] = {}
+    for name, (check, required, default) in fields.items():
+        value = frame.get(name, MISSING)
+        if value is MISSING:
+            if required:
+                raise FrameError("bad_request", f"{kind}: {name} is missing", client_id)
+            clean[name] = default
+        elif check is TEXT:
+            clean[name] = _text(value, max_text, client_id)
+        else:
+            try:
+                clean[name] = check(value)
+            except ValueError as reason:
+                raise FrameError("bad_request", f"{kind}: {name} {reason}", client_id) from None
+    return str(kind), clean
+
+
+def _text(value: Any, max_text: int, client_id: str | None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FrameError("bad_request", "text must be a non-empty string", client_id)
+    if len(value) > max_text:
+        raise FrameError("too_large", f"text is over {max_text} characters", client_id)
+    return value

@@ -1,0 +1,35 @@
+"""Rate limits over a sliding window: more than `count` events in any `seconds` is too many."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from chatserver.config import Limit
+
+
+class SlidingWindow:
+    def __init__(self, limit: Limit, max_keys: int = 100_000) -> None:
+        self.limit = limit
+        self.max_keys = max_keys
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, key: str, now: float) -> bool:
+        """Count one event for `key` at `now` unless it would exceed the limit."""
+        if self.limit.off:
+            return True
+        hits = self._hits.get(key)
+        if hits is None:
+            if len(self._hits) >= self.max_keys:
+                self._forget_idle(now)
+            hits = self._hits[key] = deque(maxlen=self.limit.count)
+        while hits and now - hits[0] >= self.limit.seconds:
+            hits.popleft()
+        if len(hits) >= self.limit.count:
+            return False
+        hits.append(now)
+        return True
+
+    def _forget_idle(self, now: float) -> None:
+        """Bound memory: drop keys whose every hit has left the window."""
+        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.limit.seconds]:
+            del self._hits[key]

@@ -1,0 +1,124 @@
+"""Plain records shared by the store, the service and the sockets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Role = Literal["agent", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
+Presence = Literal["available", "away"]
+Status = Literal["queued", "active", "closed"]
+AuthorRole = Literal["visitor", "agent", "system"]
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    email: str
+    name: str
+    role: Role
+    capacity: int
+    status: Presence
+    disabled: bool = False
+
+    @property
+    def can_oversee(self) -> bool:
+        """Supervisors and admins may add notes to any conversation."""
+        return self.role in ("supervisor", "admin")
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role,
+                "capacity": self.capacity, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    id: str
+    name: str | None = None
+    email: str | None = None
+    verified: bool = False
+    customer_id: int | None = None
+    page: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email, "verified": self.verified}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    visitor_id: str
+    status: Status
+    agent_id: int | None
+    agent_name: str | None
+    customer_id: int | None
+    created_at: str
+    waiting_since: str
+    last_seq: int = 0
+    last_note_seq: int = 0
+    visitor_read_seq: int = 0
+    agent_read_seq: int = 0
+    closed_at: str | None = None
+
+    def public(self, queue_position: int | None) -> dict[str, Any]:
+        """The contract's Conversation object, as the visitor sees it."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "agent": {"name": self.agent_name} if self.agent_name else None,
+            "queue_position": queue_position if self.status == "queued" else None,
+            "last_seq": self.last_seq,
+            "visitor_read_seq": self.visitor_read_seq,
+            "agent_read_seq": self.agent_read_seq,
+        }
+
+
+@dataclass(frozen=True)
+class Author:
+    role: AuthorRole
+    name: str
+    id: str | None = None  # visitor id or agent id as text; None for the system
+
+    @property
+    def sender_key(self) -> str | None:
+        """Whose `client_id`s must be unique: one namespace per visitor and per agent."""
+        return f"{self.role}:{self.id}" if self.id is not None else None
+
+
+SYSTEM = Author("system", "System")
+
+
+@dataclass(frozen=True)
+class Message:
+    conversation_id: int
+    seq: int | None
+    note_seq: int | None
+    author: Author
+    text: str
+    at: str
+    client_id: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.note_seq is not None
+
+    def for_visitor(self) -> dict[str, Any]:
+        frame: dict[str, Any] = {
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "author": {"role": self.author.role, "name": self.author.name},
+            "text": self.text,
+            "at": self.at,
+        }
+        if self.client_id is not None:
+            frame["client_id"] = self.client_id
+        return frame
+
+    def for_agent(self) -> dict[str, Any]:
+        frame = self.for_visitor()
+        frame["private"] = self.private
+        if self.private:
+            del frame["seq"]
+            frame["note_seq"] = self.note_seq
+        return frame

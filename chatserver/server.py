@@ -1,0 +1,52 @@
+"""Running the application under uvicorn, tuned for many small WebSocket frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from chatserver.app import create_app
+from chatserver.config import Settings
+
+
+class _Secondary(uvicorn.Server):
+    """A second server in the same process leaves the signals to the main one."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def uvicorn_config(app: Any, settings: Settings, port: int | None = None) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, host=settings.host, port=settings.port if port is None else port,
+        loop="uvloop", http="httptools", ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,  # larger frames: close 1009
+        ws_per_message_deflate=False,  # compression costs ~64 KiB per idle socket
+        lifespan="on", log_level="info", server_header=False,
+    )
+
+
+async def serve(settings: Settings, shop_port: int | None = None) -> None:
+    """Serve until interrupted; with `shop_port`, also the demo shop from that port."""
+    if shop_port is None:
+        await uvicorn.Server(uvicorn_config(create_app(settings), settings)).serve()
+        return
+    from chatserver.demo import shop_app
+
+    server_origin = f"http://{settings.host}:{settings.port}"
+    shop_origins = {f"http://{h}:{shop_port}" for h in (settings.host, "localhost", "127.0.0.1")}
+    allowed = tuple(sorted(set(settings.allowed_origins or ()) | shop_origins))
+    settings = settings.with_(allowed_origins=allowed)
+    main = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    shop = _Secondary(uvicorn_config(shop_app(server_origin), settings, port=shop_port))
+    shop_task = asyncio.create_task(shop.serve())
+    try:
+        await main.serve()
+    finally:
+        shop.should_exit = True
+        await shop_task

@@ -1,0 +1,73 @@
+"""Who hears what: builds the server's frames and publishes them to the right topics.
+
+Topics: `visitor:<id>` reaches every tab of one visitor, `agent:<id>` every connection of
+one agent, `agents` every agent connection. Private notes are only ever published to agent
+topics: a visitor topic never carries one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatserver.bus import Bus, Event
+from chatserver.domain.models import Conversation, Message, Visitor
+
+
+def visitor_topic(visitor_id: str) -> str:
+    return f"visitor:{visitor_id}"
+
+
+def agent_topic(agent_id: int) -> str:
+    return f"agent:{agent_id}"
+
+
+AGENTS = "agents"
+
+
+class Announcer:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def to_visitor(self, visitor_id: str, frame: dict[str, Any]) -> None:
+        self.bus.publish(visitor_topic(visitor_id), Event(frame))
+
+    def to_agent(self, agent_id: int, frame: dict[str, Any]) -> None:
+        self.bus.publish(agent_topic(agent_id), Event(frame))
+
+    def to_agents(self, frame: dict[str, Any]) -> None:
+        self.bus.publish(AGENTS, Event(frame))
+
+    def message(self, message: Message, visitor_id: str | None, agent_ids: set[int]) -> None:
+        if visitor_id is not None and not message.private:
+            self.to_visitor(visitor_id, {"type": "message", **message.for_visitor()})
+        if agent_ids:
+            event = Event({"type": "message", **message.for_agent()})
+            for agent_id in agent_ids:
+                self.bus.publish(agent_topic(agent_id), event)
+
+    def status(self, visitor_id: str, conversation: Conversation, queue_position: int | None,
+               agents_online: int) -> None:
+        self.to_visitor(visitor_id, status_frame(conversation, queue_position, agents_online))
+
+
+def status_frame(conversation: Conversation, queue_position: int | None,
+                 agents_online: int) -> dict[str, Any]:
+    public = conversation.public(queue_position)
+    return {"type": "status", "conversation_id": conversation.id, "status": public["status"],
+            "agent": public["agent"], "queue_position": public["queue_position"],
+            "agents_online": agents_online}
+
+
+def assigned_frame(conversation: Conversation, visitor: Visitor | None,
+                   messages: list[Message]) -> dict[str, Any]:
+    return {"type": "assigned", "conversation": {
+        "id": conversation.id,
+        "status": conversation.status,
+        "visitor": visitor.public() if visitor else None,
+        "customer_id": conversation.customer_id,
+        "waiting_since": conversation.waiting_since,
+        "last_seq": conversation.last_seq,
+        "visitor_read_seq": conversation.visitor_read_seq,
+        "agent_read_seq": conversation.agent_read_seq,
+        "messages": [m.for_agent() for m in messages],
+    }}

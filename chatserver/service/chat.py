@@ -1,0 +1,238 @@
+"""The chat service: what visitors and agents can do, whichever socket or server they use.
+
+The sockets parse frames and call these methods; the methods check the rules, commit through
+the store and announce through the bus. A refused action raises `ChatError` with the wire
+code and leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatserver.bus import Bus
+from chatserver.config import Settings
+from chatserver.domain.clock import now
+from chatserver.domain.identity import verify_identity
+from chatserver.domain.limits import SlidingWindow
+from chatserver.domain.models import Agent, Author, Conversation, Message, Presence, Visitor
+from chatserver.domain.routing import RoutingError
+from chatserver.service.announcer import Announcer
+from chatserver.service.desk import Desk
+from chatserver.store.sqlite import SqliteStore
+from chatserver.store.writes import NotAllowed, Posted
+
+
+class ChatError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Who a visitor's `hello` turned out to be."""
+
+    visitor: Visitor
+    token: str
+    identity_error: bool = False
+
+
+class ChatService:
+    def __init__(self, settings: Settings, store: SqliteStore, bus: Bus) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.announce = Announcer(bus)
+        self.desk = Desk(settings, store, self.announce)
+        self._visitor_messages = SlidingWindow(settings.visitor_message_limit)
+        self._new_visitors = SlidingWindow(settings.visitor_session_limit)
+
+    async def start(self) -> None:
+        await self.desk.start()
+
+    async def stop(self) -> None:
+        await self.desk.stop()
+
+    # --- visitors -----------------------------------------------------------------------
+    async def identify(self, frame: dict[str, Any], address: str) -> Identified:
+        """Who says `hello`: the token's visitor, or a new one; verified when the identity's
+        signature holds (a bad one leaves the visitor anonymous, flagged in the result)."""
+        token = frame["token"]
+        visitor = await self.store.visitor_by_token(token) if token else None
+        if visitor is None:  # no token, or one we never issued: a new visitor, never another's
+            if not self._new_visitors.allow(address, now()):
+                raise ChatError("rate_limited", "too many new chats from this address; "
+                                "try again in a minute")
+            visitor, token = await self.store.create_visitor(frame["name"], frame["email"],
+                                                             frame["page"])
+        else:
+            visitor = await self.store.update_visitor(visitor, frame["name"], frame["email"],
+                                                      frame["page"])
+        identity = frame["identity"]
+        if identity is None:
+            return Identified(visitor, token)
+        if not verify_identity(self.settings.identity_secret, identity, now()):
+            return Identified(visitor, token, identity_error=True)
+        name = identity.get("name")
+        visitor = await self.store.verify_visitor(
+            visitor, token, str(identity["user_id"]), str(identity["email"]),
+            name if isinstance(name, str) else None)
+        return Identified(visitor, token)
+
+    async def snapshot(self, visitor: Visitor, conversation_id: int | None,
+                       last_seq: int | None) -> tuple[Conversation | None, list[Message]]:
+        """The visitor's current conversation and its messages: those after `last_seq` when
+        `conversation_id` names it, else all of them."""
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            return None, []
+        resume = conversation_id == conversation.id and last_seq is not None
+        return conversation, await self.store.messages(conversation.id,
+                                                       last_seq if resume and last_seq else 0)
+
+    def conversation_public(self, conversation: Conversation) -> dict[str, Any]:
+        return conversation.public(self.desk.queue_position(conversation.id))
+
+    async def visitor_message(self, visitor: Visitor, client_id: str, text: str) -> Posted:
+        if not self._visitor_messages.allow(visitor.id, now()):
+            raise ChatError("rate_limited", "you are sending messages too fast; slow down")
+        author = Author("visitor", visitor.name or "Visitor", visitor.id)
+        def at_commit(posted: Posted) -> None:
+            if posted.opened is not None:
+                self.desk.opened(posted.opened, visitor)
+            self._announce_posted(posted)
+        return await self.store.post_visitor_message(author, client_id, text, now(),
+                                                     on_commit=at_commit)
+
+    async def visitor_typing(self, visitor: Visitor, active: bool) -> None:
+        conversation = await self._open_conversation(visitor)
+        agent_id = self.desk.owner(conversation.id) if conversation else None
+        if conversation is not None and agent_id is not None:
+            self.announce.to_agent(agent_id, {
+                "type": "typing", "conversation_id": conversation.id, "role": "visitor",
+                "name": visitor.name or "Visitor", "active": active})
+
+    async def visitor_read(self, visitor: Visitor, seq: int) -> None:
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no conversation to mark as read")
+        await self._read(conversation.id, "visitor", seq, visitor.id)
+
+    async def visitor_close(self, visitor: Visitor) -> None:
+        conversation = await self._open_conversation(visitor)
+        if conversation is None:
+            raise ChatError("conflict", "there is no open conversation to close")
+        await self._routing(self.desk.close(conversation.id,
+                                            Author("visitor", visitor.name or "Visitor",
+                                                   visitor.id)))
+
+    async def rate(self, visitor: Visitor, score: int, comment: str | None) -> None:
+        conversation = await self.store.latest_closed(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no closed conversation to rate")
+        await self.store.rate(conversation.id, score, comment)
+        self.announce.to_visitor(visitor.id, {"type": "rated", "conversation_id": conversation.id,
+                                              "score": score})
+
+    async def _open_conversation(self, visitor: Visitor) -> Conversation | None:
+        conversation = await self.store.current_conversation(visitor.id)
+        return conversation if conversation and conversation.status != "closed" else None
+
+    # --- agents -------------------------------------------------------------------------
+    async def agent_message(self, agent: Agent, conversation_id: int, client_id: str, text: str,
+                            private: bool) -> Posted:
+        owner = self.desk.owner(conversation_id)
+        if owner != agent.id and not (private and agent.can_oversee):
+            raise ChatError("forbidden", "that conversation is not assigned to you")
+        author = Author("agent", agent.name, str(agent.id))
+        try:
+            return await self.store.post_agent_message(
+                conversation_id, author, client_id, text, private,
+                on_commit=lambda p: self._announce_posted(p, also=agent.id))
+        except NotAllowed as error:
+            raise ChatError("not_found", str(error)) from None
+
+    async def agent_typing(self, agent: Agent, conversation_id: int, active: bool,
+                           private: bool) -> None:
+        self._assigned(agent, conversation_id)
+        visitor = self.desk.visitor_of.get(conversation_id)
+        if not private and visitor is not None:
+            self.announce.to_visitor(visitor.id, {
+                "type": "typing", "conversation_id": conversation_id, "role": "agent",
+                "name": agent.name, "active": active})
+
+    async def agent_read(self, agent: Agent, conversation_id: int, seq: int) -> None:
+        self._assigned(agent, conversation_id)
+        visitor = self.desk.visitor_of.get(conversation_id)
+        await self._read(conversation_id, "agent", seq, visitor.id if visitor else None)
+
+    async def history(self, agent: Agent, conversation_id: int, last_seq: int) -> list[Message]:
+        if self.desk.owner(conversation_id) != agent.id and not agent.can_oversee:
+            raise ChatError("forbidden", "that conversation is not assigned to you")
+        return await self.store.messages(conversation_id, last_seq, notes=True)
+
+    async def presence(self, agent: Agent, status: Presence) -> Agent:
+        return await self.desk.set_presence(agent, status)
+
+    async def claim(self, agent: Agent, conversation_id: int) -> None:
+        await self._routing(self.desk.claim(conversation_id, agent))
+
+    async def transfer(self, agent: Agent, conversation_id: int, to_agent_id: int | None) -> None:
+        await self._routing(self.desk.transfer(conversation_id, agent, to_agent_id))
+
+    async def agent_close(self, agent: Agent, conversation_id: int) -> None:
+        self._assigned(agent, conversation_id)
+        await self._routing(self.desk.close(conversation_id,
+                                            Author("agent", agent.name, str(agent.id))))
+
+    async def agent_conversations(self, agent: Agent) -> list[dict[str, Any]]:
+        """The agent's active conversations with messages and notes, for `welcome`."""
+        found = []
+        for conversation in await self.store.agent_conversations(agent.id):
+            visitor = self.desk.visitor_of.get(conversation.id)
+            found.append({
+                "id": conversation.id, "status": conversation.status,
+                "visitor": visitor.public() if visitor else None,
+                "customer_id": conversation.customer_id,
+                "waiting_since": conversation.waiting_since,
+                "last_seq": conversation.last_seq,
+                "visitor_read_seq": conversation.visitor_read_seq,
+                "agent_read_seq": conversation.agent_read_seq,
+                "messages": [m.for_agent() for m in
+                             await self.store.messages(conversation.id, 0, notes=True)],
+            })
+        return found
+
+    def _assigned(self, agent: Agent, conversation_id: int) -> None:
+        if self.desk.owner(conversation_id) != agent.id:
+            raise ChatError("forbidden", "that conversation is not assigned to you")
+
+    # --- shared -------------------------------------------------------------------------
+    async def _read(self, conversation_id: int, role: str, seq: int,
+                    visitor_id: str | None) -> None:
+        mark = await self.store.mark_read(conversation_id, role, seq)
+        frame = {"type": "read", "conversation_id": conversation_id, "seq": mark, "role": role}
+        if visitor_id is not None:
+            self.announce.to_visitor(visitor_id, frame)
+        owner = self.desk.owner(conversation_id)
+        if owner is not None:
+            self.announce.to_agent(owner, frame)
+
+    def _announce_posted(self, posted: Posted, also: int | None = None) -> None:
+        """Runs at commit, in commit order: new messages reach the parties in `seq` order."""
+        if posted.duplicate:
+            return
+        conversation_id = posted.message.conversation_id
+        visitor = self.desk.visitor_of.get(conversation_id)
+        visitor_id = visitor.id if visitor else None
+        owner = self.desk.owner(conversation_id)
+        agents = {a for a in (owner, also) if a is not None}
+        self.announce.message(posted.message, visitor_id, agents)
+
+    async def _routing(self, action: Any) -> None:
+        try:
+            await action
+        except RoutingError as error:
+            raise ChatError(error.code, str(error)) from None

@@ -1,0 +1,308 @@
+"""The routing desk: carries out the Router's decisions, keeps them on record, announces them.
+
+Every change of who has what goes through one lock, in this order: the Router decides (in
+memory), the store commits, the announcer tells the parties. So two decisions never
+interleave and a conversation is never given to two agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from chatserver.config import Settings
+from chatserver.domain.clock import now
+from chatserver.domain.models import Agent, Author, Conversation, Presence, Visitor
+from chatserver.domain.routing import Assignment, Router, RoutingError
+from chatserver.service.announcer import Announcer, assigned_frame
+from chatserver.store.sqlite import SqliteStore
+from chatserver.store.writes import Changed, NotAllowed
+
+log = logging.getLogger(__name__)
+
+
+class Desk:
+    def __init__(self, settings: Settings, store: SqliteStore, announcer: Announcer) -> None:
+        self.settings = settings
+        self.store = store
+        self.announce = announcer
+        self.router = Router()
+        self.lock = asyncio.Lock()
+        self.agents: dict[int, Agent] = {}
+        self.visitor_of: dict[int, Visitor] = {}  # open conversation id -> its visitor
+        self.waiting_since: dict[int, str] = {}
+        self._positions: dict[int, int] = {}
+        self._grace: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._news_pending: set[str] = set()
+
+    # --- start and stop -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Rebuild the routing picture from the store; every agent starts disconnected, so
+        the grace period starts now for each one who holds conversations (rule 3)."""
+        for agent in await self.store.agents():
+            self._know(agent)
+        for conversation, rank in await self.store.open_conversations():
+            visitor = await self.store.visitor(conversation.visitor_id)
+            if visitor is not None:
+                self.visitor_of[conversation.id] = visitor
+            self.waiting_since[conversation.id] = conversation.waiting_since
+            if conversation.status == "queued":
+                self.router.enqueue(conversation.id, rank if rank is not None else now())
+            elif conversation.agent_id in self.router.agents:
+                self.router.restore(conversation.id, conversation.agent_id)
+        self._positions = self.router.positions()
+        for agent_id, slot in self.router.agents.items():
+            if slot.conversations:
+                self.router.disconnect(agent_id, now())  # stamps disconnected_at
+                self._start_grace(agent_id)
+
+    async def stop(self) -> None:
+        for timer in self._grace.values():
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- agents come and go -------------------------------------------------------------
+    async def agent_connected(self, agent: Agent) -> None:
+        async with self.lock:
+            self._know(agent)
+            self.router.connect(agent.id)
+            timer = self._grace.pop(agent.id, None)
+            if timer is not None:
+                timer.cancel()
+            await self._plan()
+        self.announce_team()
+
+    async def agent_disconnected(self, agent_id: int) -> None:
+        async with self.lock:
+            if self.router.disconnect(agent_id, now()):
+                self._start_grace(agent_id)
+        self.announce_team()
+        self._announce_positions(force=True)
+
+    async def set_presence(self, agent: Agent, status: Presence) -> Agent:
+        await self.store.set_presence(agent.id, status)
+        async with self.lock:
+            agent = self._know(replace(agent, status=status))
+            await self._plan()
+        self.announce_team()
+        self._announce_positions(force=True)
+        return agent
+
+    def _know(self, agent: Agent) -> Agent:
+        self.agents[agent.id] = agent
+        self.router.agent(agent.id, agent.capacity, agent.status)
+        return agent
+
+    def _start_grace(self, agent_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._grace[agent_id] = loop.call_later(
+            self.settings.grace_seconds, self.spawn, lambda: self._grace_over(agent_id))
+
+    async def _grace_over(self, agent_id: int) -> None:
+        async with self.lock:
+            self._grace.pop(agent_id, None)
+            # the loop's timer runs on a monotonic clock: allow it to fire a hair early
+            # by the wall clock the Router measures with
+            if not self.router.grace_expired(agent_id, now() + 0.05,
+                                             self.settings.grace_seconds):
+                return
+            for conversation_id in self.router.requeue_agent(agent_id, now()):
+                await self._requeue(conversation_id, agent_id, "requeued",
+                                    "Your agent was disconnected; you are back at the front "
+                                    "of the queue.")
+            await self._plan()
+        self.announce_team()
+
+    # --- conversations ------------------------------------------------------------------
+    def opened(self, conversation: Conversation, visitor: Visitor) -> None:
+        """A visitor's message opened a conversation (called at its commit): queue it, and
+        route at once (rule 2) without holding up the visitor's `ack`."""
+        self.visitor_of[conversation.id] = visitor
+        self.waiting_since[conversation.id] = conversation.waiting_since
+        self.spawn(lambda: self._route_new(conversation))
+
+    async def _route_new(self, conversation: Conversation) -> None:
+        async with self.lock:
+            self.router.enqueue(conversation.id, now())
+            self._status(conversation)
+            await self._plan()
+
+    async def claim(self, conversation_id: int, agent: Agent) -> None:
+        async with self.lock:
+            self._know(agent)
+            self.router.claim(conversation_id, agent.id, now())
+            await self._commit_assignment(Assignment(conversation_id, agent.id))
+            self._announce_positions()
+
+    async def transfer(self, conversation_id: int, agent: Agent, to_agent_id: int | None) -> None:
+        async with self.lock:
+            self._owned_by(conversation_id, agent)
+            self.router.transfer(conversation_id, to_agent_id, now())
+            if to_agent_id is None:
+                await self._requeue(conversation_id, agent.id, "transferred",
+                                    f"{agent.name} passed the chat on; you are next in line.")
+            else:
+                self.announce.to_agent(agent.id, {"type": "unassigned", "reason": "transferred",
+                                                  "conversation_id": conversation_id})
+                await self._commit_assignment(Assignment(conversation_id, to_agent_id),
+                                              verb="took over the chat")
+            await self._plan()
+        self.announce_team()
+
+    async def close(self, conversation_id: int, by: Author) -> None:
+        async with self.lock:
+            agent_id = self.router.owner.get(conversation_id)
+            visitor = self.visitor_of.get(conversation_id)
+            note = "The visitor ended the chat." if by.role == "visitor" else (
+                f"{by.name} closed the chat.")
+            try:
+                changed = await self.store.close_conversation(
+                    conversation_id, by.role, note,
+                    on_commit=lambda c: self._announce_message(c, visitor, agent_id))
+            except NotAllowed as error:
+                raise RoutingError("conflict", str(error)) from None
+            self.router.release(conversation_id)
+            self.visitor_of.pop(conversation_id, None)
+            self.waiting_since.pop(conversation_id, None)
+            if visitor is not None:
+                self._status(changed.conversation, visitor.id)
+            if agent_id is not None:
+                self.announce.to_agent(agent_id, {"type": "unassigned", "reason": "closed",
+                                                  "conversation_id": conversation_id})
+            await self._plan()
+        self.announce_team()
+
+    def owner(self, conversation_id: int) -> int | None:
+        return self.router.owner.get(conversation_id)
+
+    def _owned_by(self, conversation_id: int, agent: Agent) -> None:
+        if self.router.owner.get(conversation_id) != agent.id:
+            raise RoutingError("forbidden", "that conversation is not assigned to you")
+
+    # --- decisions into records ---------------------------------------------------------
+    async def _plan(self) -> None:
+        """Assign whatever can be assigned now; the caller holds the lock."""
+        for assignment in self.router.plan(now()):
+            await self._commit_assignment(assignment)
+        self._announce_positions()
+
+    async def _commit_assignment(self, assignment: Assignment, verb: str = "joined the chat"
+                                 ) -> None:
+        agent = self.agents[assignment.agent_id]
+        visitor = self.visitor_of.get(assignment.conversation_id)
+
+        def announce(changed: Changed) -> None:
+            self._announce_message(changed, visitor, None)
+            self.announce.to_agent(agent.id, assigned_frame(
+                changed.conversation, changed.visitor, list(changed.transcript)))
+        try:
+            changed = await self.store.assign(assignment.conversation_id, agent.id,
+                                              f"{agent.name} {verb}.", on_commit=announce)
+        except NotAllowed:  # closed meanwhile: forget it
+            self.router.release(assignment.conversation_id)
+            return
+        self._status(changed.conversation)
+        self.announce_team()
+
+    async def _requeue(self, conversation_id: int, agent_id: int, reason: str, note: str) -> None:
+        rank = next(w.rank for w in self.router.queue if w.conversation_id == conversation_id)
+        visitor = self.visitor_of.get(conversation_id)
+        try:
+            changed = await self.store.requeue(
+                conversation_id, rank, note,
+                on_commit=lambda c: self._announce_message(c, visitor, None))
+        except NotAllowed:
+            self.router.release(conversation_id)
+            return
+        self.announce.to_agent(agent_id, {"type": "unassigned", "reason": reason,
+                                          "conversation_id": conversation_id})
+        self._status(changed.conversation)
+
+    # --- news ---------------------------------------------------------------------------
+    def _announce_message(self, changed: Changed, visitor: Visitor | None,
+                          agent_id: int | None) -> None:
+        owner = self.router.owner.get(changed.message.conversation_id)
+        agents = {a for a in (owner, agent_id) if a is not None}
+        self.announce.message(changed.message, visitor.id if visitor else None, agents)
+
+    def _status(self, conversation: Conversation, visitor_id: str | None = None) -> None:
+        visitor = self.visitor_of.get(conversation.id)
+        visitor_id = visitor_id or (visitor.id if visitor else None)
+        if visitor_id is None:
+            return
+        position = self.router.positions().get(conversation.id)
+        self._positions[conversation.id] = position or 0
+        self.announce.status(visitor_id, conversation, position, self.router.agents_online())
+        self._queue_changed()
+
+    def _announce_positions(self, force: bool = False) -> None:
+        """Tell each queued visitor whose place changed (all of them when `force`)."""
+        positions = self.router.positions()
+        online = self.router.agents_online()
+        for conversation_id, position in positions.items():
+            if force or self._positions.get(conversation_id) != position:
+                visitor = self.visitor_of.get(conversation_id)
+                if visitor is not None:
+                    self.announce.to_visitor(visitor.id, {
+                        "type": "status", "conversation_id": conversation_id, "status": "queued",
+                        "agent": None, "queue_position": position, "agents_online": online})
+        if positions != {k: v for k, v in self._positions.items() if k in positions}:
+            self._queue_changed()
+        self._positions = dict(positions)
+
+    def _queue_changed(self) -> None:
+        self._news("queue")
+
+    def announce_team(self) -> None:
+        self._news("team")
+
+    def _news(self, kind: str) -> None:
+        """Coalesce `queue` and `team` news: one frame of each per turn of the event loop."""
+        if not self._news_pending:
+            asyncio.get_running_loop().call_soon(self._send_news)
+        self._news_pending.add(kind)
+
+    def _send_news(self) -> None:
+        pending, self._news_pending = self._news_pending, set()
+        if "team" in pending:
+            self.announce.to_agents(self.team_frame())
+        if "queue" in pending:
+            self.announce.to_agents(self.queue_frame())
+
+    def queue_frame(self) -> dict[str, object]:
+        return {"type": "queue", "conversations": [
+            {"id": w.conversation_id,
+             "visitor": self.visitor_of[w.conversation_id].public()
+             if w.conversation_id in self.visitor_of else None,
+             "waiting_since": self.waiting_since.get(w.conversation_id),
+             "queue_position": position}
+            for position, w in enumerate(self.router.queue, start=1)]}
+
+    def team_frame(self) -> dict[str, object]:
+        return {"type": "team", "agents": [
+            {"id": a.id, "name": a.name, "role": a.role, "status": a.status,
+             "online": self.router.agents[a.id].online,
+             "load": self.router.agents[a.id].load, "capacity": a.capacity}
+            for a in sorted(self.agents.values(), key=lambda a: a.name.lower())
+            if not a.disabled]}
+
+    def agents_online(self) -> int:
+        return self.router.agents_online()
+
+    def queue_position(self, conversation_id: int) -> int | None:
+        return self.router.positions().get(conversation_id)
+
+    def spawn(self, make: Callable[[], Awaitable[None]]) -> None:
+        async def run() -> None:
+            try:
+                await make()
+            except Exception:
+                log.exception("a routing task failed")
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

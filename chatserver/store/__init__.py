@@ -1,0 +1,1 @@
+"""The Store: where conversations, messages and people are kept (SQLite by default)."""

@@ -1,0 +1,288 @@
+"""The SQLite store: WAL mode, one writer thread with group commit, one reader connection."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from chatserver.domain.clock import iso, now
+from chatserver.domain.models import SYSTEM, Agent, Author, Conversation, Message, Visitor
+from chatserver.store import rows, writes
+from chatserver.store.migrations import migrate
+from chatserver.store.writer import Writer
+
+
+class AlreadyExists(Exception):
+    pass
+
+
+def token_hash(token: str) -> str:
+    """Secrets are stored only as their SHA-256: a stolen database gives no working token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)  # 256 bits
+
+
+def sqlite_path(url: str) -> str:
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a SQLite URL: {url!r} (expected sqlite:///PATH)")
+    return url[len("sqlite:///"):]
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    for pragma in ("journal_mode = WAL", f"synchronous = {synchronous}", "foreign_keys = ON",
+                   "busy_timeout = 10000"):
+        db.execute("PRAGMA " + pragma)
+    return db
+
+
+class SqliteStore:
+    def __init__(self, writer: Writer, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
+
+    @classmethod
+    async def open(cls, url: str, synchronous: str = "FULL") -> SqliteStore:
+        path = sqlite_path(url)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = _connect(path, synchronous)
+        migrate(db)
+        writer = Writer(db)
+        writer.start()
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        await reader.execute("PRAGMA busy_timeout = 10000")
+        return cls(writer, reader)
+
+    async def close(self) -> None:
+        await self._writer.close()
+        await self._reader.close()
+
+    @property
+    def writer(self) -> Writer:
+        return self._writer
+
+    async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        async with self._reader.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        async with self._reader.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    # --- settings kept in the database --------------------------------------------------
+    async def secret(self, name: str) -> str:
+        """A secret generated on first use and kept, so sessions survive restarts."""
+        def get_or_create(db: sqlite3.Connection) -> str:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                       (name, secrets.token_urlsafe(32)))
+            return str(db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()[0])
+        return await self._writer.submit(get_or_create)
+
+    # --- agents and tokens --------------------------------------------------------------
+    async def add_agent(self, email: str, name: str, role: str, capacity: int,
+                        password_hash: str | None) -> Agent:
+        def insert(db: sqlite3.Connection) -> Agent:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO agents (email, name, role, capacity, password_hash, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING " + rows.AGENT_COLUMNS,
+                    (email, name, role, capacity, password_hash, iso(now())))
+                return rows.agent(cursor.fetchone())
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(f"an agent with email {email} already exists") from None
+        return await self._writer.submit(insert)
+
+    async def agent(self, agent_id: int) -> Agent | None:
+        row = await self._one(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+        return rows.agent(row) if row else None
+
+    async def agent_login(self, email: str) -> tuple[Agent, str | None] | None:
+        row = await self._one(f"SELECT {rows.AGENT_COLUMNS}, password_hash FROM agents "
+                              "WHERE email = ?", (email,))
+        return (rows.agent(row), row["password_hash"]) if row else None
+
+    async def agents(self) -> list[Agent]:
+        return [rows.agent(r) for r in
+                await self._all(f"SELECT {rows.AGENT_COLUMNS} FROM agents ORDER BY id")]
+
+    async def set_password(self, agent_id: int, password_hash: str) -> None:
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE agents SET password_hash = ? WHERE id = ?", (password_hash, agent_id)))
+
+    async def set_presence(self, agent_id: int, status: str) -> None:
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE agents SET status = ? WHERE id = ?", (status, agent_id)))
+
+    async def create_token(self, agent_id: int, label: str | None) -> str:
+        token = new_token("cs_")
+        await self._writer.submit(lambda db: db.execute(
+            "INSERT INTO api_tokens (agent_id, token_hash, label, created_at) VALUES (?,?,?,?)",
+            (agent_id, token_hash(token), label, iso(now()))))
+        return token
+
+    async def agent_by_token(self, token: str) -> Agent | None:
+        row = await self._one(
+            "SELECT a.id, a.email, a.name, a.role, a.capacity, a.status, a.disabled "
+            "FROM api_tokens t JOIN agents a ON a.id = t.agent_id "
+            "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0",
+            (token_hash(token),))
+        return rows.agent(row) if row else None
+
+    # --- visitors -----------------------------------------------------------------------
+    async def visitor_by_token(self, token: str) -> Visitor | None:
+        row = await self._one("SELECT v.* FROM visitor_tokens t JOIN visitors v "
+                              "ON v.id = t.visitor_id WHERE t.token_hash = ?", (token_hash(token),))
+        return rows.visitor(row) if row else None
+
+    async def create_visitor(self, name: str | None, email: str | None,
+                             page: str | None) -> tuple[Visitor, str]:
+        token, visitor_id = new_token("v_"), secrets.token_hex(8)
+
+        def insert(db: sqlite3.Connection) -> Visitor:
+            stamp = iso(now())
+            db.execute("INSERT INTO visitors (id, name, email, page, created_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (visitor_id, name, email, page, stamp))
+            db.execute("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) "
+                       "VALUES (?, ?, ?)", (token_hash(token), visitor_id, stamp))
+            return Visitor(visitor_id, name, email, False, None, page)
+        return await self._writer.submit(insert), token
+
+    async def update_visitor(self, visitor: Visitor, name: str | None, email: str | None,
+                             page: str | None) -> Visitor:
+        """Fill in what the visitor typed; a verified identity's email is never overwritten."""
+        changes = {"name": name or visitor.name, "page": page or visitor.page,
+                   "email": visitor.email if visitor.verified else (email or visitor.email)}
+        if all(getattr(visitor, k) == v for k, v in changes.items()):
+            return visitor
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE visitors SET name = ?, email = ?, page = ? WHERE id = ?",
+            (changes["name"], changes["email"], changes["page"], visitor.id)))
+        return Visitor(visitor.id, changes["name"], changes["email"], visitor.verified,
+                       visitor.customer_id, changes["page"])
+
+    async def verify_visitor(self, visitor: Visitor, token: str, user_id: str, email: str,
+                             name: str | None) -> Visitor:
+        """Link the visitor to the customer with this user id (created if new). When the
+        customer already has a verified visitor, this token now belongs to that one, so the
+        customer's past conversations follow them to this device."""
+        def link(db: sqlite3.Connection) -> Visitor:
+            stamp = iso(now())
+            db.execute("INSERT INTO customers (external_user_id, email, name, created_at) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (external_user_id) DO UPDATE SET "
+                       "email = excluded.email, name = COALESCE(excluded.name, name)",
+                       (user_id, email, name, stamp))
+            customer_id = db.execute("SELECT id FROM customers WHERE external_user_id = ?",
+                                     (user_id,)).fetchone()[0]
+            known = db.execute("SELECT id FROM visitors WHERE customer_id = ? AND verified = 1 "
+                               "ORDER BY created_at LIMIT 1", (customer_id,)).fetchone()
+            target = known["id"] if known else visitor.id
+            db.execute("UPDATE visitors SET verified = 1, customer_id = ?, email = ?, "
+                       "name = COALESCE(?, name) WHERE id = ?", (customer_id, email, name, target))
+            db.execute("UPDATE conversations SET customer_id = ? WHERE visitor_id = ?",
+                       (customer_id, target))
+            db.execute("UPDATE visitor_tokens SET visitor_id = ? WHERE token_hash = ?",
+                       (target, token_hash(token)))
+            return rows.visitor(db.execute("SELECT * FROM visitors WHERE id = ?",
+                                           (target,)).fetchone())
+        return await self._writer.submit(link)
+
+    async def visitor(self, visitor_id: str) -> Visitor | None:
+        row = await self._one("SELECT * FROM visitors WHERE id = ?", (visitor_id,))
+        return rows.visitor(row) if row else None
+
+    # --- conversations and messages: reads ----------------------------------------------
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.id = ?", (conversation_id,))
+        return rows.conversation(row) if row else None
+
+    async def current_conversation(self, visitor_id: str) -> Conversation | None:
+        """The visitor's open conversation, else their latest closed one, else None."""
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.visitor_id = ? "
+                              "ORDER BY c.status = 'closed', c.id DESC LIMIT 1", (visitor_id,))
+        return rows.conversation(row) if row else None
+
+    async def latest_closed(self, visitor_id: str) -> Conversation | None:
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.visitor_id = ? AND "
+                              "c.status = 'closed' ORDER BY c.id DESC LIMIT 1", (visitor_id,))
+        return rows.conversation(row) if row else None
+
+    async def open_conversations(self) -> list[tuple[Conversation, float | None]]:
+        """Queued and active conversations with their queue rank, for routing at start-up."""
+        found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status != 'closed' "
+                                "ORDER BY c.id")
+        return [(rows.conversation(r), r["queue_rank"]) for r in found]
+
+    async def agent_conversations(self, agent_id: int) -> list[Conversation]:
+        found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status = 'active' AND "
+                                "c.agent_id = ? ORDER BY c.id", (agent_id,))
+        return [rows.conversation(r) for r in found]
+
+    async def messages(self, conversation_id: int, after_seq: int = 0,
+                       notes: bool = False) -> list[Message]:
+        """Visible messages after `after_seq`; with `notes`, the private notes written since
+        the message numbered `after_seq` too, all in commit order."""
+        where = "seq > ?" if not notes else (
+            "(seq > ? OR (note_seq IS NOT NULL AND id > COALESCE((SELECT id FROM messages "
+            "WHERE conversation_id = m.conversation_id AND seq = ?), 0)))")
+        args = (conversation_id, after_seq) if not notes else (conversation_id, after_seq,
+                                                                after_seq)
+        found = await self._all(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages m "
+                                f"WHERE conversation_id = ? AND {where} ORDER BY id", args)
+        return [rows.message(r) for r in found]
+
+    # --- conversations and messages: writes ---------------------------------------------
+    async def post_visitor_message(self, author: Author, client_id: str, text: str,
+                                   rank: float, on_commit: Any = None) -> writes.Posted:
+        return await self._writer.submit(
+            partial(writes.post_visitor_message, author=author, client_id=client_id, text=text,
+                    rank=rank), on_commit)
+
+    async def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
+                                 text: str, private: bool, on_commit: Any = None) -> writes.Posted:
+        return await self._writer.submit(
+            partial(writes.post_agent_message, conversation_id=conversation_id, author=author,
+                    client_id=client_id, text=text, private=private), on_commit)
+
+    async def post_system_message(self, conversation_id: int, text: str,
+                                  on_commit: Any = None) -> Message:
+        return await self._writer.submit(
+            partial(writes.insert_message, conversation_id=conversation_id, author=SYSTEM,
+                    text=text), on_commit)
+
+    async def assign(self, conversation_id: int, agent_id: int, note: str,
+                     on_commit: Any = None) -> writes.Changed:
+        return await self._writer.submit(
+            partial(writes.assign, conversation_id=conversation_id, agent_id=agent_id, note=note),
+            on_commit)
+
+    async def requeue(self, conversation_id: int, rank: float, note: str,
+                      on_commit: Any = None) -> writes.Changed:
+        return await self._writer.submit(
+            partial(writes.requeue, conversation_id=conversation_id, rank=rank, note=note),
+            on_commit)
+
+    async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
+                                 on_commit: Any = None) -> writes.Changed:
+        return await self._writer.submit(
+            partial(writes.close, conversation_id=conversation_id, closed_by=closed_by,
+                    note=note), on_commit)
+
+    async def mark_read(self, conversation_id: int, role: str, seq: int) -> int:
+        return await self._writer.submit(
+            partial(writes.mark_read, conversation_id=conversation_id, role=role, seq=seq))
+
+    async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
+        await self._writer.submit(partial(writes.rate, conversation_id=conversation_id,
+                                          score=score, comment=comment))

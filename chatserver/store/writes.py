@@ -1,0 +1,173 @@
+"""The write operations: plain functions over a `sqlite3.Connection`, run by the writer thread.
+
+Each runs inside the writer's transaction, so what it reads it may rely on until the commit:
+`seq` numbers are taken here, in commit order, and can have no gaps.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from chatserver.domain.clock import iso, now
+from chatserver.domain.models import SYSTEM, Author, Conversation, Message, Visitor
+from chatserver.store import rows
+
+
+class NotAllowed(Exception):
+    """The database state does not allow the write (it changed since the caller looked)."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A routing change as committed: the system message saying so, and the conversation
+    after it; for an assignment also the visitor and the whole transcript with notes."""
+
+    message: Message
+    conversation: Conversation
+    visitor: Visitor | None = None
+    transcript: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    duplicate: bool = False  # the client_id was seen before: `message` is the first one
+    opened: Conversation | None = None  # the conversation this message opened
+
+
+def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
+                         rank: float) -> Posted:
+    """A visitor's message goes to their open conversation, or opens one (queued)."""
+    first = _by_client_id(db, author, client_id)
+    if first is not None:
+        return Posted(first, duplicate=True)
+    row = db.execute("SELECT id FROM conversations WHERE visitor_id = ? AND status != 'closed'",
+                     (author.id,)).fetchone()
+    opened = None
+    if row is None:
+        opened = open_conversation(db, str(author.id), rank)
+        conversation_id = opened.id
+    else:
+        conversation_id = row["id"]
+    return Posted(insert_message(db, conversation_id, author, text, client_id), opened=opened)
+
+
+def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Author,
+                       client_id: str, text: str, private: bool) -> Posted:
+    first = _by_client_id(db, author, client_id)
+    if first is not None:
+        return Posted(first, duplicate=True)
+    status = db.execute("SELECT status FROM conversations WHERE id = ?",
+                        (conversation_id,)).fetchone()
+    if status is None or (status["status"] == "closed" and not private):
+        raise NotAllowed("that conversation is closed")
+    return Posted(insert_message(db, conversation_id, author, text, client_id, private))
+
+
+def open_conversation(db: sqlite3.Connection, visitor_id: str, rank: float) -> Conversation:
+    stamp = iso(now())
+    customer = db.execute("SELECT customer_id FROM visitors WHERE id = ?", (visitor_id,)).fetchone()
+    cursor = db.execute(
+        "INSERT INTO conversations (visitor_id, customer_id, status, queue_rank, created_at, "
+        "waiting_since) VALUES (?, ?, 'queued', ?, ?, ?)",
+        (visitor_id, customer["customer_id"] if customer else None, rank, stamp, stamp),
+    )
+    return _conversation(db, int(cursor.lastrowid or 0))
+
+
+def _conversation(db: sqlite3.Connection, conversation_id: int) -> Conversation:
+    found = rows.fetch_conversation(db, conversation_id)
+    if found is None:
+        raise NotAllowed(f"no conversation {conversation_id}")
+    return found
+
+
+def insert_message(db: sqlite3.Connection, conversation_id: int, author: Author, text: str,
+                   client_id: str | None = None, private: bool = False) -> Message:
+    column = "last_note_seq" if private else "last_seq"
+    number = db.execute(
+        f"UPDATE conversations SET {column} = {column} + 1 WHERE id = ? RETURNING {column}",
+        (conversation_id,),
+    ).fetchone()[0]
+    stamp = iso(now())
+    seq, note_seq = (None, number) if private else (number, None)
+    db.execute(
+        "INSERT INTO messages (conversation_id, seq, note_seq, author_role, author_id, "
+        "author_name, sender_key, client_id, text, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (conversation_id, seq, note_seq, author.role, author.id, author.name,
+         author.sender_key if client_id else None, client_id, text, stamp),
+    )
+    return Message(conversation_id, seq, note_seq, author, text, stamp, client_id)
+
+
+def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: str) -> Changed:
+    """Give a queued or active conversation to an agent, with a system message saying so.
+    The transcript is read in the same transaction, so it holds exactly the messages
+    announced before this change."""
+    changed = db.execute(
+        "UPDATE conversations SET status = 'active', agent_id = ?, queue_rank = NULL, "
+        "assigned_at = ? WHERE id = ? AND status != 'closed'",
+        (agent_id, iso(now()), conversation_id),
+    ).rowcount
+    if not changed:
+        raise NotAllowed("that conversation is closed")
+    message = insert_message(db, conversation_id, SYSTEM, note)
+    conversation = _conversation(db, conversation_id)
+    visitor = db.execute("SELECT * FROM visitors WHERE id = ?",
+                         (conversation.visitor_id,)).fetchone()
+    transcript = db.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+                            "WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+    return Changed(message, conversation, rows.visitor(visitor) if visitor else None,
+                   tuple(rows.message(r) for r in transcript))
+
+
+def requeue(db: sqlite3.Connection, conversation_id: int, rank: float, note: str) -> Changed:
+    changed = db.execute(
+        "UPDATE conversations SET status = 'queued', agent_id = NULL, queue_rank = ? "
+        "WHERE id = ? AND status = 'active'",
+        (rank, conversation_id),
+    ).rowcount
+    if not changed:
+        raise NotAllowed("that conversation is not active")
+    message = insert_message(db, conversation_id, SYSTEM, note)
+    return Changed(message, _conversation(db, conversation_id))
+
+
+def close(db: sqlite3.Connection, conversation_id: int, closed_by: str, note: str) -> Changed:
+    changed = db.execute(
+        "UPDATE conversations SET status = 'closed', queue_rank = NULL, closed_at = ?, "
+        "closed_by = ? WHERE id = ? AND status != 'closed'",
+        (iso(now()), closed_by, conversation_id),
+    ).rowcount
+    if not changed:
+        raise NotAllowed("that conversation is already closed")
+    message = insert_message(db, conversation_id, SYSTEM, note)
+    return Changed(message, _conversation(db, conversation_id))
+
+
+def mark_read(db: sqlite3.Connection, conversation_id: int, role: str, seq: int) -> int:
+    """Raise the reader's mark (never lower it, never past the last message); returns it."""
+    column = "visitor_read_seq" if role == "visitor" else "agent_read_seq"
+    row = db.execute(
+        f"UPDATE conversations SET {column} = MAX({column}, MIN(?, last_seq)) WHERE id = ? "
+        f"RETURNING {column}",
+        (seq, conversation_id),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def rate(db: sqlite3.Connection, conversation_id: int, score: int, comment: str | None) -> None:
+    db.execute(
+        "UPDATE conversations SET rating_score = ?, rating_comment = ?, rated_at = ? "
+        "WHERE id = ?",
+        (score, comment, iso(now()), conversation_id),
+    )
+
+
+def _by_client_id(db: sqlite3.Connection, author: Author, client_id: str) -> Message | None:
+    row = db.execute(
+        f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE sender_key = ? AND client_id = ?",
+        (author.sender_key, client_id),
+    ).fetchone()
+    return rows.message(row) if row else None

@@ -1,0 +1,124 @@
+"""`GET /ws/agent`: the console's and integrations' socket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from chatserver.bus import Event
+from chatserver.domain.frames import AGENT_FRAMES
+from chatserver.domain.models import Agent
+from chatserver.service.announcer import AGENTS, agent_topic
+from chatserver.service.chat import ChatService
+from chatserver.web.auth import SESSION_COOKIE, agent_from_session, bearer_token
+from chatserver.web.origins import origin_allowed
+from chatserver.web.socket_session import SocketSession, refuse
+
+
+class AgentSession(SocketSession):
+    spec = AGENT_FRAMES
+
+    def __init__(self, websocket: WebSocket, chat: ChatService, agent: Agent) -> None:
+        super().__init__(websocket, chat)
+        self.agent = agent
+        # conversation id -> [highest seq, highest note_seq] sent; events about other
+        # conversations are not this connection's business (until `assigned`)
+        self.sent: dict[int, list[int]] = {}
+        self.handlers.update({
+            "presence": self.on_presence, "message": self.on_message, "typing": self.on_typing,
+            "read": self.on_read, "claim": self.on_claim, "transfer": self.on_transfer,
+            "close": self.on_close, "sync": self.on_sync,
+        })
+
+    async def run(self) -> None:
+        subscription = self.chat.bus.subscribe([agent_topic(self.agent.id), AGENTS])
+        try:
+            conversations = await self.chat.agent_conversations(self.agent)
+            for conversation in conversations:
+                self._remember(conversation["id"], conversation["messages"])
+            await self.send({"type": "welcome", "agent": self.agent.public(),
+                             "conversations": conversations})
+            await self.chat.desk.agent_connected(self.agent)
+            await self.send(self.chat.desk.queue_frame())  # `team` follows: connecting is news
+        except BaseException:
+            subscription.close()
+            raise
+        try:
+            await self.serve(subscription)
+        finally:
+            await self.chat.desk.agent_disconnected(self.agent.id)
+
+    def _remember(self, conversation_id: int, messages: list[dict[str, Any]]) -> None:
+        marks = self.sent.setdefault(conversation_id, [0, 0])
+        for m in messages:
+            marks[0] = max(marks[0], m.get("seq") or 0)
+            marks[1] = max(marks[1], m.get("note_seq") or 0)
+
+    def forward(self, event: Event) -> bool:
+        frame = event.frame
+        if event.type == "assigned":
+            conversation = frame["conversation"]
+            self.sent.pop(conversation["id"], None)
+            self._remember(conversation["id"], conversation["messages"])
+        elif event.type == "unassigned":
+            self.sent.pop(frame["conversation_id"], None)
+        elif event.type == "message":
+            marks = self.sent.get(frame["conversation_id"])
+            if marks is None:
+                return False
+            index, number = (1, frame["note_seq"]) if frame["private"] else (0, frame["seq"])
+            if number <= marks[index]:
+                return False
+            marks[index] = number
+        return True
+
+    async def on_presence(self, frame: dict[str, Any]) -> None:
+        self.agent = await self.chat.presence(self.agent, frame["status"])
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        posted = await self.chat.agent_message(self.agent, frame["conversation_id"],
+                                               frame["client_id"], frame["text"], frame["private"])
+        message = posted.message
+        await self.send({"type": "ack", "client_id": frame["client_id"],
+                         "conversation_id": message.conversation_id, "seq": message.seq,
+                         "note_seq": message.note_seq})
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        await self.chat.agent_typing(self.agent, frame["conversation_id"], frame["active"],
+                                     frame["private"])
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        await self.chat.agent_read(self.agent, frame["conversation_id"], frame["seq"])
+
+    async def on_claim(self, frame: dict[str, Any]) -> None:
+        await self.chat.claim(self.agent, frame["conversation_id"])
+
+    async def on_transfer(self, frame: dict[str, Any]) -> None:
+        await self.chat.transfer(self.agent, frame["conversation_id"], frame["to_agent_id"])
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        await self.chat.agent_close(self.agent, frame["conversation_id"])
+
+    async def on_sync(self, frame: dict[str, Any]) -> None:
+        messages = await self.chat.history(self.agent, frame["conversation_id"], frame["last_seq"])
+        await self.send({"type": "history", "conversation_id": frame["conversation_id"],
+                         "messages": [m.for_agent() for m in messages]})
+
+
+async def agent_socket(websocket: WebSocket) -> None:
+    chat: ChatService = websocket.app.state.chat
+    token = bearer_token(websocket.headers)
+    if token is not None:
+        agent = await chat.store.agent_by_token(token)
+    else:
+        cookie = websocket.cookies.get(SESSION_COOKIE)
+        agent = await agent_from_session(chat.store, websocket.app.state.sessions, cookie)
+        if agent is not None and not origin_allowed(websocket.scope, ()):
+            await refuse(websocket, 403)  # a cookie only counts from the console's own pages
+            return
+    if agent is None:
+        await refuse(websocket, 401)
+        return
+    await websocket.accept()
+    await AgentSession(websocket, chat, agent).run()

@@ -1,0 +1,98 @@
+"""The agent console's pages: sign in, sign out, the console itself (live over /ws/agent)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from chatserver.assets import asset_dir
+from chatserver.domain.models import Agent
+from chatserver.web.auth import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    Sessions,
+    agent_from_session,
+    check_password,
+)
+
+LOGIN_CSRF_COOKIE = "chatserver_login_csrf"
+
+
+def sessions_of(request: Request) -> Sessions:
+    return request.app.state.sessions
+
+
+async def signed_in(request: Request) -> tuple[Agent, str] | None:
+    """The signed-in agent and their CSRF token, or None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    agent = await agent_from_session(request.app.state.chat.store, sessions_of(request), cookie)
+    session = sessions_of(request).read(cookie)
+    if agent is None or session is None:
+        return None
+    return agent, str(session.get("csrf", ""))
+
+
+def csrf_ok(expected: str | None, given: object) -> bool:
+    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected or "", given)
+
+
+async def console_page(request: Request) -> Response:
+    found = await signed_in(request)
+    if found is None:
+        return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
+    agent, csrf = found
+    return request.app.state.templates.TemplateResponse(
+        request, "console.html", {"agent": agent, "csrf": csrf})
+
+
+async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = request.app.state.templates.TemplateResponse(
+        request, "login.html", {"csrf": token, "error": error}, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/console")
+    return response
+
+
+async def login(request: Request) -> Response:
+    if request.method == "GET":
+        return await login_page(request)
+    form = await request.form()
+    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
+        return await login_page(request, "Your sign-in form expired; please try again.", 403)
+    email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+    found = await request.app.state.chat.store.agent_login(email)
+    if found is None or found[0].disabled or not check_password(found[1], password):
+        return await login_page(request, "That email and password do not match.", 401)
+    response = RedirectResponse("/console", status_code=303)
+    cookie = sessions_of(request).issue(found[0].id, secrets.token_urlsafe(24))
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    found = await signed_in(request)
+    form = await request.form()
+    if found is not None and not csrf_ok(found[1], form.get("csrf")):
+        return Response("Missing or wrong CSRF token.", status_code=403)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/console", console_page),
+        Route("/console/login", login, methods=["GET", "POST"]),
+        Route("/console/logout", logout, methods=["POST"]),
+        Mount("/console/assets", StaticFiles(directory=asset_dir("console") / "assets"),
+              name="console-assets"),
+    ]

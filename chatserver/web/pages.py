@@ -1,0 +1,37 @@
+"""Static pages: the widget script, the demo shop, vendored assets."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from chatserver.assets import asset_dir
+
+
+async def widget_js(request: Request) -> Response:
+    return FileResponse(asset_dir("widget") / "widget.js", media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300",
+                                 "Access-Control-Allow-Origin": "*"})
+
+
+async def demo(request: Request) -> Response:
+    """A sample shop page with the widget embedded (from `widget_origin` when the demo serves
+    the page on a second port, to show cross-origin embedding)."""
+    widget_origin = getattr(request.app.state, "widget_origin", "") or ""
+    return request.app.state.templates.TemplateResponse(
+        request, "demo.html", {"widget_src": f"{widget_origin}/widget.js"})
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/console", status_code=303)
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/", home),
+        Route("/widget.js", widget_js),
+        Route("/demo", demo),
+        Mount("/static", StaticFiles(directory=asset_dir("static")), name="static"),
+    ]

@@ -1,0 +1,135 @@
+"""What the visitor and agent sockets share: frame limits, the dispatch loop, the bus pump.
+
+A connection runs two loops: one reads client frames and handles them, one forwards bus
+events. Every outgoing frame goes through `send`, so the two never interleave a frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from chatserver.bus import Event, Subscription, SubscriptionOverflow
+from chatserver.domain.frames import FrameError, Spec, parse_frame
+from chatserver.service.chat import ChatError, ChatService
+
+CLOSE_POLICY = 1008  # hello_required
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013  # fell behind: reconnect and resume with last_seq
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def refuse(websocket: WebSocket, status: int) -> None:
+    """Refuse a handshake with an HTTP status (where the server can; else a plain 403)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(Response(status_code=status))
+    else:
+        await websocket.close(code=CLOSE_POLICY)
+
+
+class SocketSession:
+    spec: Spec
+
+    def __init__(self, websocket: WebSocket, chat: ChatService) -> None:
+        self.ws = websocket
+        self.chat = chat
+        self.settings = chat.settings
+        self._send_lock = asyncio.Lock()
+        self.handlers: dict[str, Handler] = {"ping": self.on_ping}
+
+    # --- sending --------------------------------------------------------------------
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.send_text(orjson.dumps(frame).decode())
+
+    async def send_text(self, text: str) -> None:
+        """Send, or drop the frame if the client has gone: what it missed it gets on resume,
+        and the frames it sent before leaving are still handled."""
+        async with self._send_lock:
+            with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
+                await self.ws.send_text(text)
+
+    async def error(self, code: str, message: str, client_id: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+        if client_id is not None:
+            frame["client_id"] = client_id
+        await self.send(frame)
+
+    # --- receiving ------------------------------------------------------------------
+    async def receive(self) -> str | bytes:
+        """The next frame's data; raises WebSocketDisconnect, or TooLarge past the limit."""
+        try:
+            message = await self.ws.receive()
+        except WebSocketDisconnected:  # we closed it (1009, 1013): nothing more to read
+            raise WebSocketDisconnect(1000) from None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        data: str | bytes = message.get("text") or message.get("bytes") or b""
+        limit = self.settings.max_frame_bytes
+        size = len(data) if isinstance(data, bytes) or len(data) * 4 <= limit else len(
+            data.encode())
+        if size > limit:
+            raise TooLarge()
+        return data
+
+    async def parse(self, data: str | bytes) -> tuple[str, dict[str, Any]] | None:
+        """The frame, checked; None after telling the client what was wrong with it."""
+        try:
+            return parse_frame(data, self.spec, self.settings.max_text_chars)
+        except FrameError as error:
+            await self.error(error.code, error.message, error.client_id)
+            return None
+
+    async def serve(self, subscription: Subscription) -> None:
+        """Handle frames until the client goes; events flow meanwhile."""
+        pump = asyncio.get_running_loop().create_task(self._pump(subscription))
+        try:
+            while not pump.done():
+                parsed = await self.parse(await self.receive())
+                if parsed is not None:
+                    await self.dispatch(*parsed)
+        except TooLarge:
+            await self.close(CLOSE_TOO_BIG)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            pump.cancel()
+            subscription.close()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+
+    async def dispatch(self, kind: str, frame: dict[str, Any]) -> None:
+        try:
+            await self.handlers[kind](frame)
+        except ChatError as error:
+            await self.error(error.code, error.message, frame.get("client_id"))
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send({"type": "pong"})
+
+    async def _pump(self, subscription: Subscription) -> None:
+        try:
+            while True:
+                event = await subscription.get()
+                if self.forward(event):
+                    await self.send_text(event.text)
+        except SubscriptionOverflow:
+            await self.close(CLOSE_TRY_AGAIN)
+
+    def forward(self, event: Event) -> bool:
+        """Whether this connection should send `event` (and note what it has sent)."""
+        return True
+
+    async def close(self, code: int) -> None:
+        with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
+            await self.ws.close(code=code)

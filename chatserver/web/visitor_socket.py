@@ -1,0 +1,128 @@
+"""`GET /ws/visitor`: the widget's socket."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from chatserver.bus import Event
+from chatserver.domain.frames import VISITOR_FRAMES, FrameError, parse_frame
+from chatserver.domain.models import Visitor
+from chatserver.service.announcer import visitor_topic
+from chatserver.service.chat import ChatError, ChatService
+from chatserver.web.origins import origin_allowed
+from chatserver.web.socket_session import CLOSE_POLICY, SocketSession, TooLarge, refuse
+
+
+class VisitorSession(SocketSession):
+    spec = VISITOR_FRAMES
+
+    def __init__(self, websocket: WebSocket, chat: ChatService) -> None:
+        super().__init__(websocket, chat)
+        self.visitor: Visitor | None = None
+        self.sent_seq: dict[int, int] = {}  # conversation id -> highest seq sent
+        self.handlers.update({
+            "message": self.on_message, "typing": self.on_typing, "read": self.on_read,
+            "rate": self.on_rate, "close": self.on_close,
+        })
+
+    async def run(self) -> None:
+        hello = await self._hello()
+        if hello is None:
+            return
+        address = self.ws.client.host if self.ws.client else "unknown"
+        try:
+            who = await self.chat.identify(hello, address)
+        except ChatError as error:
+            await self.error(error.code, error.message)
+            await self.close(CLOSE_POLICY)
+            return
+        self.visitor = who.visitor
+        # Subscribe before reading the snapshot: nothing committed in between is missed,
+        # and what both carry is sent once (see `forward`).
+        subscription = self.chat.bus.subscribe([visitor_topic(who.visitor.id)])
+        try:
+            conversation, messages = await self.chat.snapshot(
+                who.visitor, hello["conversation_id"], hello["last_seq"])
+            if conversation is not None:
+                self.sent_seq[conversation.id] = conversation.last_seq
+            if who.identity_error:
+                await self.error("invalid_identity", "the identity signature does not match; "
+                                 "you are chatting anonymously")
+            await self.send({
+                "type": "welcome", "token": who.token, "visitor_id": who.visitor.id,
+                "agents_online": self.chat.desk.agents_online(),
+                "conversation": self.chat.conversation_public(conversation)
+                if conversation else None,
+                "messages": [m.for_visitor() for m in messages],
+            })
+        except BaseException:
+            subscription.close()
+            raise
+        await self.serve(subscription)
+
+    async def _hello(self) -> dict[str, Any] | None:
+        """The first frame must be a valid `hello`, in time; anything else ends the socket."""
+        try:
+            data = await asyncio.wait_for(self.receive(), self.settings.hello_timeout)
+        except TimeoutError:
+            data = None
+        except TooLarge:
+            await self.close(1009)
+            return None
+        except WebSocketDisconnect:
+            return None
+        reason = "no hello arrived in time"
+        if data is not None:
+            try:
+                kind, frame = parse_frame(data, self.spec, self.settings.max_text_chars)
+                if kind == "hello":
+                    return frame
+                reason = f"got {kind} before hello"
+            except FrameError as error:
+                reason = error.message
+        await self.error("hello_required", f"the first frame must be a valid hello ({reason})")
+        await self.close(CLOSE_POLICY)
+        return None
+
+    def forward(self, event: Event) -> bool:
+        if event.type == "message":
+            conversation_id, seq = event.frame["conversation_id"], event.frame["seq"]
+            if seq <= self.sent_seq.get(conversation_id, 0):
+                return False
+            self.sent_seq[conversation_id] = seq
+        return True
+
+    @property
+    def me(self) -> Visitor:
+        assert self.visitor is not None
+        return self.visitor
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        posted = await self.chat.visitor_message(self.me, frame["client_id"], frame["text"])
+        await self.send({"type": "ack", "client_id": frame["client_id"],
+                         "conversation_id": posted.message.conversation_id,
+                         "seq": posted.message.seq})
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        await self.chat.visitor_typing(self.me, frame["active"])
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        await self.chat.visitor_read(self.me, frame["seq"])
+
+    async def on_rate(self, frame: dict[str, Any]) -> None:
+        await self.chat.rate(self.me, frame["score"], frame["comment"])
+
+    async def on_close(self, frame: dict[str, Any]) -> None:
+        await self.chat.visitor_close(self.me)
+
+
+async def visitor_socket(websocket: WebSocket) -> None:
+    chat: ChatService = websocket.app.state.chat
+    if not origin_allowed(websocket.scope, chat.settings.allowed_origins):
+        await refuse(websocket, 403)
+        return
+    await websocket.accept()
+    await VisitorSession(websocket, chat).run()

@@ -1,0 +1,109 @@
+"""Shared fixtures: settings on a fresh database, agents and tokens, a real server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from chatserver.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'chat.db'}"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, allowed_origins=("*",), hello_timeout=2.0)
+
+
+def chatserver(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `chatserver` command as a user would, in its own process."""
+    return subprocess.run([sys.executable, "-m", "chatserver", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def add_agent(db_url: str, email: str, name: str, role: str = "agent", capacity: int = 3,
+              password: str | None = None) -> str:
+    """Add an agent through the command line; returns a new API token for them."""
+    args = ["agents", "add", email, "--name", name, "--role", role, "--capacity", str(capacity),
+            "--db", db_url]
+    if password is not None:
+        args.append("--password-stdin")
+    added = chatserver(*args, stdin=None if password is None else password + "\n")
+    assert added.returncode == 0, added.stderr
+    return token_for(db_url, email)
+
+
+def token_for(db_url: str, email: str) -> str:
+    created = chatserver("tokens", "create", email, "--db", db_url)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    port: int
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def ws(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(db_url: str, log: Path, *args: str, env: dict[str, str] | None = None,
+                 command: str = "serve") -> LiveServer:
+    """`chatserver serve` (or `demo`) as a real process on a free port, once it answers."""
+    port = free_port()
+    full_env = {**os.environ, "CHATSERVER_ALLOWED_ORIGINS": "*", **(env or {})}
+    handle = log.open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatserver", command, "--port", str(port), "--db", db_url, *args],
+        stdout=handle, stderr=subprocess.STDOUT, env=full_env)
+    server = LiveServer(f"http://127.0.0.1:{port}", port, db_url, process, log)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            if httpx.get(server.url + "/api/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"the server did not start: {log.read_text()}")
+
+
+@pytest.fixture
+def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    server = start_server(db_url, tmp_path / "server.log")
+    yield server
+    server.stop()
