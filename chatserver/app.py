@@ -14,7 +14,7 @@ from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.service.chat import ChatService
-from chatserver.store.sqlite import SqliteStore
+from chatserver.store import open_store
 from chatserver.web import api, console, pages
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
@@ -26,7 +26,7 @@ log = logging.getLogger("chatserver")
 def create_app(settings: Settings, widget_origin: str | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = await SqliteStore.open(settings.database_url)
+        store = await open_store(settings.database_url)
         bus = open_bus(settings.bus_url)
         chat = ChatService(settings, store, bus)
         try:

@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 from chatserver.config import Settings, SettingsError
 from chatserver.domain.models import ROLES
-from chatserver.store.sqlite import AlreadyExists, SqliteStore
+from chatserver.store import Store, open_store
+from chatserver.store.sqlite import AlreadyExists
 
 
 class UsageError(Exception):
@@ -81,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"chatserver: error: {error}\n")
 
 
-def with_store(settings: Settings, work: Callable[[SqliteStore], Awaitable[Any]]) -> Any:
+def with_store(settings: Settings, work: Callable[[Store], Awaitable[Any]]) -> Any:
     async def run() -> Any:
-        store = await SqliteStore.open(settings.database_url)
+        store = await open_store(settings.database_url)
         try:
             return await work(store)
         finally:
@@ -100,7 +101,7 @@ def run_agents_add(args: argparse.Namespace, settings: Settings) -> int:
         if not password:
             raise UsageError("--password-stdin read an empty password")
 
-    async def add(store: SqliteStore) -> None:
+    async def add(store: Store) -> None:
         try:
             agent = await store.add_agent(args.email, args.name, args.role, args.capacity,
                                           hash_password(password) if password else None)
@@ -112,7 +113,7 @@ def run_agents_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
-    async def create(store: SqliteStore) -> str:
+    async def create(store: Store) -> str:
         found = await store.agent_login(args.email)
         if found is None:
             raise UsageError(f"no agent with email {args.email}")

@@ -11,13 +11,13 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from chatserver.assets import asset_dir
-from chatserver.store.sqlite import SqliteStore
+from chatserver.store import Store
 from chatserver.web.auth import hash_password
 
 DEMO_AGENT = "demo@example.com"
 
 
-async def seed(store: SqliteStore) -> tuple[str, str]:
+async def seed(store: Store) -> tuple[str, str]:
     """Create the demo agent (or give them a new password); returns their login."""
     password = secrets.token_urlsafe(9)
     found = await store.agent_login(DEMO_AGENT)

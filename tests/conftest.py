@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from chatserver.config import Settings
+from chatserver.store.sqlite import sqlite_path
 
 
 def free_port() -> int:
@@ -57,6 +59,15 @@ def token_for(db_url: str, email: str) -> str:
     return created.stdout.strip()
 
 
+def query(db_url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
+    """Read the database directly, as another process would."""
+    db = sqlite3.connect(sqlite_path(db_url))
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -84,10 +95,10 @@ def start_server(db_url: str, log: Path, *args: str, env: dict[str, str] | None 
     """`chatserver serve` (or `demo`) as a real process on a free port, once it answers."""
     port = free_port()
     full_env = {**os.environ, "CHATSERVER_ALLOWED_ORIGINS": "*", **(env or {})}
-    handle = log.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatserver", command, "--port", str(port), "--db", db_url, *args],
-        stdout=handle, stderr=subprocess.STDOUT, env=full_env)
+    with log.open("ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chatserver", command, "--port", str(port), "--db", db_url,
+             *args], stdout=handle, stderr=subprocess.STDOUT, env=full_env)
     server = LiveServer(f"http://127.0.0.1:{port}", port, db_url, process, log)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -45,10 +45,6 @@ class Announcer:
             for agent_id in agent_ids:
                 self.bus.publish(agent_topic(agent_id), event)
 
-    def status(self, visitor_id: str, conversation: Conversation, queue_position: int | None,
-               agents_online: int) -> None:
-        self.to_visitor(visitor_id, status_frame(conversation, queue_position, agents_online))
-
 
 def status_frame(conversation: Conversation, queue_position: int | None,
                  agents_online: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from chatserver.domain.models import Agent, Author, Conversation, Message, Prese
 from chatserver.domain.routing import RoutingError
 from chatserver.service.announcer import Announcer
 from chatserver.service.desk import Desk
-from chatserver.store.sqlite import SqliteStore
+from chatserver.store import Store
 from chatserver.store.writes import NotAllowed, Posted
 
 
@@ -40,7 +40,7 @@ class Identified:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, store: SqliteStore, bus: Bus) -> None:
+    def __init__(self, settings: Settings, store: Store, bus: Bus) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus

@@ -16,15 +16,15 @@ from chatserver.config import Settings
 from chatserver.domain.clock import now
 from chatserver.domain.models import Agent, Author, Conversation, Presence, Visitor
 from chatserver.domain.routing import Assignment, Router, RoutingError
-from chatserver.service.announcer import Announcer, assigned_frame
-from chatserver.store.sqlite import SqliteStore
+from chatserver.service.announcer import Announcer, assigned_frame, status_frame
+from chatserver.store import Store
 from chatserver.store.writes import Changed, NotAllowed
 
 log = logging.getLogger(__name__)
 
 
 class Desk:
-    def __init__(self, settings: Settings, store: SqliteStore, announcer: Announcer) -> None:
+    def __init__(self, settings: Settings, store: Store, announcer: Announcer) -> None:
         self.settings = settings
         self.store = store
         self.announce = announcer
@@ -237,7 +237,11 @@ class Desk:
             return
         position = self.router.positions().get(conversation.id)
         self._positions[conversation.id] = position or 0
-        self.announce.status(visitor_id, conversation, position, self.router.agents_online())
+        frame = status_frame(conversation, position, self.router.agents_online())
+        self.announce.to_visitor(visitor_id, frame)
+        owner = conversation.agent_id if conversation.status == "active" else None
+        if owner is not None:
+            self.announce.to_agent(owner, frame)
         self._queue_changed()
 
     def _announce_positions(self, force: bool = False) -> None:

@@ -12,10 +12,10 @@ from typing import Any
 import aiosqlite
 
 from chatserver.domain.clock import iso, now
-from chatserver.domain.models import SYSTEM, Agent, Author, Conversation, Message, Visitor
+from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
 from chatserver.store import rows, writes
 from chatserver.store.migrations import migrate
-from chatserver.store.writer import Writer
+from chatserver.store.writer import OnCommit, Writer
 
 
 class AlreadyExists(Exception):
@@ -244,37 +244,33 @@ class SqliteStore:
 
     # --- conversations and messages: writes ---------------------------------------------
     async def post_visitor_message(self, author: Author, client_id: str, text: str,
-                                   rank: float, on_commit: Any = None) -> writes.Posted:
+                                   rank: float, on_commit: OnCommit[writes.Posted] = None
+                                   ) -> writes.Posted:
         return await self._writer.submit(
             partial(writes.post_visitor_message, author=author, client_id=client_id, text=text,
                     rank=rank), on_commit)
 
     async def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                                 text: str, private: bool, on_commit: Any = None) -> writes.Posted:
+                                 text: str, private: bool,
+                                 on_commit: OnCommit[writes.Posted] = None) -> writes.Posted:
         return await self._writer.submit(
             partial(writes.post_agent_message, conversation_id=conversation_id, author=author,
                     client_id=client_id, text=text, private=private), on_commit)
 
-    async def post_system_message(self, conversation_id: int, text: str,
-                                  on_commit: Any = None) -> Message:
-        return await self._writer.submit(
-            partial(writes.insert_message, conversation_id=conversation_id, author=SYSTEM,
-                    text=text), on_commit)
-
     async def assign(self, conversation_id: int, agent_id: int, note: str,
-                     on_commit: Any = None) -> writes.Changed:
+                     on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:
         return await self._writer.submit(
             partial(writes.assign, conversation_id=conversation_id, agent_id=agent_id, note=note),
             on_commit)
 
     async def requeue(self, conversation_id: int, rank: float, note: str,
-                      on_commit: Any = None) -> writes.Changed:
+                      on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:
         return await self._writer.submit(
             partial(writes.requeue, conversation_id=conversation_id, rank=rank, note=note),
             on_commit)
 
     async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
-                                 on_commit: Any = None) -> writes.Changed:
+                                 on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:
         return await self._writer.submit(
             partial(writes.close, conversation_id=conversation_id, closed_by=closed_by,
                     note=note), on_commit)

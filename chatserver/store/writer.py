@@ -22,6 +22,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 Operation = Callable[[sqlite3.Connection], Any]
+OnCommit = Callable[[T], None] | None
 
 
 @dataclass

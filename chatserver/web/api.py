@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatserver.domain.models import Agent, Conversation, Message
-from chatserver.store.sqlite import SqliteStore
+from chatserver.store import Store
 from chatserver.web.auth import bearer_token
 
 
@@ -47,7 +47,7 @@ def authenticated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]
     return wrapper
 
 
-def store_of(request: Request) -> SqliteStore:
+def store_of(request: Request) -> Store:
     return request.app.state.chat.store
 
 

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import Headers
 
 from chatserver.domain.models import Agent
-from chatserver.store.sqlite import SqliteStore
+from chatserver.store import Store
 
 SESSION_COOKIE = "chatserver_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -52,7 +52,7 @@ def bearer_token(headers: Headers) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def agent_from_session(store: SqliteStore, sessions: Sessions,
+async def agent_from_session(store: Store, sessions: Sessions,
                              cookie: str | None) -> Agent | None:
     data = sessions.read(cookie)
     agent_id = data.get("agent") if data else None

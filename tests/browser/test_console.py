@@ -286,6 +286,13 @@ def test_unread_count_and_queue_claim(
     expect(other_item).to_have_count(0)
     other.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
     expect(page.get_by_test_id("load")).to_have_text("1/3")
+    # The transcript stays on screen, read-only, until Ada picks another chat.
+    expect(page.get_by_role("main")).to_contain_text("This chat was closed")
+    expect(transcript_message(page, "closed the chat")).to_be_visible()
+    expect(page.get_by_test_id("reply")).to_be_disabled()
+    item.click()
+    expect(page.get_by_test_id("reply")).to_be_enabled()
+    expect(transcript_message(page, "Anyone there?")).to_be_visible()
 
 
 def test_pending_message_is_resent_after_reconnect(

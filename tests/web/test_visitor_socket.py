@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 
 import pytest
@@ -11,17 +10,12 @@ import websockets
 
 from chatserver.config import Limit
 from chatserver.domain.identity import sign_identity
-from chatserver.store.sqlite import sqlite_path
+from tests.conftest import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 
 def rows(server: InProcessServer, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Read the database directly, as a second process would."""
-    db = sqlite3.connect(sqlite_path(server.settings.database_url))
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    return query(server.settings.database_url, sql, *args)
 
 
 async def test_new_visitor_gets_a_token_and_no_conversation(server: InProcessServer) -> None:
@@ -347,3 +341,16 @@ async def test_a_visitor_never_waits_for_a_closed_socket(server: InProcessServer
     got = [await tab2.expect("message", text=f"burst {n}") for n in range(10)]
     assert [m["seq"] for m in got] == list(range(1, 11))
     await tab2.close()
+
+
+async def test_a_message_after_the_chat_closed_opens_a_new_one(server: InProcessServer) -> None:
+    peer, _ = await visitor(server)
+    await peer.send("message", client_id="one", text="first question")
+    first = (await peer.expect("ack"))["conversation_id"]
+    await peer.send("close")
+    await peer.expect("status", status="closed")
+    await peer.send("message", client_id="two", text="another question")
+    ack = await peer.expect("ack", client_id="two")
+    assert ack["conversation_id"] != first and ack["seq"] == 1
+    assert (await peer.expect("status", conversation_id=ack["conversation_id"]))[
+        "status"] == "queued"

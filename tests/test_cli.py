@@ -1,0 +1,64 @@
+"""The `chatserver` command as a user runs it: separate processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import httpx
+
+from chatserver.store.migrations import MIGRATIONS
+from tests.conftest import LiveServer, chatserver, query
+
+
+def test_agents_add_and_tokens_create(db_url: str) -> None:
+    added = chatserver("agents", "add", "ann@example.com", "--name", "Ann", "--role",
+                       "supervisor", "--capacity", "5", "--password-stdin", "--db", db_url,
+                       stdin="correct horse\nignored second line\n")
+    assert added.returncode == 0, added.stderr
+    [row] = query(db_url, "SELECT name, role, capacity, password_hash FROM agents")
+    assert row[:3] == ("Ann", "supervisor", 5) and str(row[3]).startswith("$argon2")
+    created = chatserver("tokens", "create", "ann@example.com", "--label", "zapier", "--db",
+                         db_url)
+    assert created.returncode == 0
+    lines = created.stdout.splitlines()
+    assert len(lines) == 1 and len(lines[0]) >= 40
+
+
+def test_db_may_come_before_the_other_arguments(db_url: str) -> None:
+    added = chatserver("agents", "add", "--db", db_url, "bo@example.com", "--name", "Bo")
+    assert added.returncode == 0, added.stderr
+
+
+def test_bad_arguments_give_one_line_and_status_2(db_url: str) -> None:
+    for args in (["agents", "add", "x@example.com", "--db", db_url],  # --name missing
+                 ["agents", "add", "x@example.com", "--name", "X", "--role", "boss"],
+                 ["agents", "add", "x@example.com", "--name", "X", "--capacity", "-1"],
+                 ["tokens", "create", "nobody@example.com", "--db", db_url],
+                 ["serve", "--port", "eighty"], ["frobnicate"], []):
+        result = chatserver(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert result.stdout == ""
+
+
+def test_adding_the_same_agent_twice_is_refused_and_keeps_the_first(db_url: str) -> None:
+    assert chatserver("agents", "add", "ann@example.com", "--name", "Ann",
+                      "--db", db_url).returncode == 0
+    again = chatserver("agents", "add", "ANN@example.com", "--name", "Other", "--db", db_url)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    names = query(db_url, "SELECT name FROM agents")
+    assert names == [("Ann",)]
+
+
+def test_agents_and_tokens_made_while_the_server_runs_work_at_once(
+        live_server: LiveServer) -> None:
+    assert chatserver("agents", "add", "late@example.com", "--name", "Late",
+                      "--db", live_server.db_url).returncode == 0
+    token = chatserver("tokens", "create", "late@example.com",
+                       "--db", live_server.db_url).stdout.strip()
+    response = httpx.get(live_server.url + "/api/conversations/1",
+                         headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 404  # authenticated: the conversation just doesn't exist
+
+
+def test_serve_migrates_an_empty_database_before_serving(live_server: LiveServer) -> None:
+    [(version,)] = query(live_server.db_url, "PRAGMA user_version")
+    assert version == len(MIGRATIONS)

@@ -1,0 +1,62 @@
+"""The transcript endpoints and health, over HTTP against a real server."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.web.conftest import InProcessServer, agent, visitor
+
+
+def test_health_needs_no_token(server: InProcessServer) -> None:
+    response = httpx.get(server.url + "/api/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_transcript_has_every_message_with_client_ids_and_notes(
+        server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann")
+    ann = await agent(server, token)
+    peer, _ = await visitor(server, name="Maya")
+    await peer.send("message", client_id="v-1", text="My course won't load")
+    conversation_id = (await peer.expect("ack"))["conversation_id"]
+    await ann.expect("assigned")
+    await ann.send("message", conversation_id=conversation_id, client_id="a-1",
+                   text="Sorry! Checking now.")
+    await ann.send("message", conversation_id=conversation_id, client_id="n-1",
+                   text="Looks like a CDN issue", private=True)
+    await ann.expect("ack", client_id="n-1")
+
+    body = server.get(f"/api/conversations/{conversation_id}", token).json()
+    assert body["conversation"]["id"] == conversation_id
+    assert body["conversation"]["status"] == "active"
+    assert body["conversation"]["agent"] == {"name": "Ann"}
+    messages = body["messages"]
+    assert [(m["author"]["role"], m["text"]) for m in messages] == [
+        ("visitor", "My course won't load"), ("system", "Ann joined the chat."),
+        ("agent", "Sorry! Checking now."), ("agent", "Looks like a CDN issue")]
+    assert messages[0]["client_id"] == "v-1" and messages[2]["client_id"] == "a-1"
+    assert [m["private"] for m in messages] == [False, False, False, True]
+    assert [m.get("seq") for m in messages] == [1, 2, 3, None]
+
+    text = server.get(f"/api/conversations/{conversation_id}/transcript.txt", token)
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    assert "Maya (visitor): My course won't load" in text.text
+    assert "Ann (agent) [private note]: Looks like a CDN issue" in text.text
+
+
+def test_transcripts_need_a_valid_token(server: InProcessServer) -> None:
+    for token in (None, "cs_wrong"):
+        response = server.get("/api/conversations/1", token)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.json()["error"]["message"]
+
+
+def test_an_unknown_conversation_is_404(server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann")
+    for path in ("/api/conversations/999", "/api/conversations/abc",
+                 "/api/conversations/999/transcript.txt"):
+        response = server.get(path, token)
+        assert response.status_code == 404, path
+        assert response.json() == {"error": {"code": "not_found",
+                                             "message": "no such conversation"}}

@@ -1,0 +1,64 @@
+"""Console sign-in and the cookie-authenticated agent socket."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+import websockets
+
+from tests.web.conftest import InProcessServer, Peer
+
+
+def sign_in(server: InProcessServer, email: str, password: str) -> str | None:
+    """Sign in through the login form; returns the session cookie, if one was set."""
+    with httpx.Client(base_url=server.url) as client:
+        page = client.get("/console/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
+                                            "password": password})
+        return client.cookies.get("chatserver_session")
+
+
+def console(server: InProcessServer, cookie: str | None) -> httpx.Response:
+    return httpx.get(server.url + "/console", cookies={"chatserver_session": cookie or ""})
+
+
+def test_the_console_asks_to_sign_in_first(server: InProcessServer) -> None:
+    response = httpx.get(server.url + "/console")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/console/login")
+
+
+def test_sign_in_with_the_right_password_opens_the_console(server: InProcessServer) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word")
+    cookie = sign_in(server, "ann@example.com", "pa55word")
+    page = console(server, cookie)
+    assert page.status_code == 200 and "Ann" in page.text
+    assert cookie and "pa55word" not in cookie
+
+
+def test_a_wrong_password_or_a_missing_csrf_token_is_refused(server: InProcessServer) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word")
+    assert sign_in(server, "ann@example.com", "wrong") is None
+    assert console(server, "forged").status_code == 303
+    forged = httpx.post(server.url + "/console/login",
+                        data={"email": "ann@example.com", "password": "pa55word"})
+    assert forged.status_code == 403 and "chatserver_session" not in forged.cookies
+
+
+async def test_the_session_cookie_opens_the_agent_socket_only_from_the_console_origin(
+        server: InProcessServer) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word")
+    cookie = sign_in(server, "ann@example.com", "pa55word")
+    headers = {"Cookie": f"chatserver_session={cookie}"}
+    ws = await websockets.connect(server.ws + "/ws/agent", origin=server.url,  # type: ignore[arg-type]
+                                  additional_headers=headers)
+    assert (await Peer(ws).expect("welcome"))["agent"]["name"] == "Ann"
+    for origin in ("https://evil.example", None):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(server.ws + "/ws/agent", origin=origin,  # type: ignore[arg-type]
+                                     additional_headers=headers)
+        assert refused.value.response.status_code == 403
