@@ -483,7 +483,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   function statusText() {
     const st = conv && conv.status;
     if (st === 'closed') return 'This chat has ended';
-    if (st === 'active') return ((conv.agent && conv.agent.name) || 'An agent') + ' is here to help';
+    if (st === 'active') return conv.agent && conv.agent.name ? 'is here to help' : 'An agent is here to help';
     if (st === 'queued') {
       const n = conv.queue_position, w = conv.expected_wait_seconds;
       return (n ? `You are number ${n} in the queue` : 'Waiting for an agent') +

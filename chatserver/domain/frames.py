@@ -137,7 +137,7 @@ def parse_frame(raw: str | bytes, spec: Spec, max_text: int) -> tuple[str, dict[
 
 
 def _text(value: Any, max_text: int, client_id: str | None) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value:
         raise FrameError("bad_request", "text must be a non-empty string", client_id)
     if len(value) > max_text:
         raise FrameError("too_large", f"text is over {max_text} characters", client_id)

@@ -29,6 +29,12 @@ class SlidingWindow:
         hits.append(now)
         return True
 
+    def undo(self, key: str, at: float) -> None:
+        """Take back the event counted at `at` (it turned out not to be a new one)."""
+        hits = self._hits.get(key)
+        if hits is not None and at in hits:
+            hits.remove(at)
+
     def _forget_idle(self, now: float) -> None:
         """Bound memory: drop keys whose every hit has left the window."""
         for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.limit.seconds]:

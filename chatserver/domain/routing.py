@@ -121,10 +121,8 @@ class Router:
         """Assign queued conversations, oldest first, while anyone can take one (rules 1, 2, 4)."""
         made: list[Assignment] = []
         for waiting in list(self.queue):
-            agent = self.pick(avoid=waiting.avoid)
+            agent = self.pick(avoid=waiting.avoid) or self.pick()
             if agent is None:
-                if any(a.can_take for a in self.agents.values()):
-                    continue  # only the agent it came back from is free: let the next one go
                 break
             self._give(waiting.conversation_id, agent, now)
             made.append(Assignment(waiting.conversation_id, agent.id))
@@ -142,7 +140,8 @@ class Router:
 
     def transfer(self, conversation_id: int, to_agent_id: int | None, now: float) -> int:
         """Move an active conversation to another agent, or back to the front of the queue
-        (never straight back to the agent who let it go). Returns the previous agent's id."""
+        (not straight back to the agent who let it go while another can take it). Returns
+        the previous agent's id."""
         previous = self.owner.get(conversation_id)
         if previous is None:
             raise RoutingError("conflict", "that conversation is not assigned")

@@ -96,15 +96,29 @@ class ChatService:
         return conversation.public(self.desk.queue_position(conversation.id))
 
     async def visitor_message(self, visitor: Visitor, client_id: str, text: str) -> Posted:
-        if not self._visitor_messages.allow(visitor.id, now()):
-            raise ChatError("rate_limited", "you are sending messages too fast; slow down")
+        """Store and announce a visitor's message. Only new messages count against the rate
+        limit: a resent one is answered with its first `ack` whatever the rate."""
         author = Author("visitor", visitor.name or "Visitor", visitor.id)
+        at = now()
+        if not self._visitor_messages.allow(visitor.id, at):
+            first = await self.store.message_by_client_id(author, client_id)
+            if first is None:
+                raise ChatError("rate_limited", "you are sending messages too fast; slow down")
+            return Posted(first, duplicate=True)
+
         def at_commit(posted: Posted) -> None:
             if posted.opened is not None:
                 self.desk.opened(posted.opened, visitor)
             self._announce_posted(posted)
-        return await self.store.post_visitor_message(author, client_id, text, now(),
-                                                     on_commit=at_commit)
+        try:
+            posted = await self.store.post_visitor_message(author, client_id, text, at,
+                                                           on_commit=at_commit)
+        except BaseException:
+            self._visitor_messages.undo(visitor.id, at)
+            raise
+        if posted.duplicate:
+            self._visitor_messages.undo(visitor.id, at)
+        return posted
 
     async def visitor_typing(self, visitor: Visitor, active: bool) -> None:
         conversation = await self._open_conversation(visitor)

@@ -98,27 +98,130 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX messages_client_id ON messages(sender_key, client_id)
         WHERE client_id IS NOT NULL;
     """,
+    # 2: orders, the money ledger, approvals, purchase verifications, idempotency, audit
+    """
+    ALTER TABLE customers ADD COLUMN merged_into INTEGER REFERENCES customers(id);
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        external_id TEXT NOT NULL UNIQUE,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        email TEXT NOT NULL,
+        name TEXT,
+        product TEXT NOT NULL,
+        amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+        currency TEXT NOT NULL CHECK (length(currency) = 3),
+        purchased_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX orders_customer ON orders(customer_id);
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('refund', 'credit')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        order_id INTEGER REFERENCES orders(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+        currency TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        expires_at TEXT,
+        why TEXT NOT NULL,
+        requested_by INTEGER NOT NULL REFERENCES agents(id),
+        decided_by INTEGER REFERENCES agents(id),
+        decided_at TEXT,
+        note TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX approvals_pending ON approvals(status) WHERE status = 'pending';
+    CREATE TABLE ledger (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('refund', 'credit')),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        order_id INTEGER REFERENCES orders(id),
+        conversation_id INTEGER REFERENCES conversations(id),
+        amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+        currency TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        expires_at TEXT,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        approval_id INTEGER REFERENCES approvals(id),
+        provider TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        CHECK (kind = 'credit' OR order_id IS NOT NULL)
+    );
+    CREATE INDEX ledger_customer ON ledger(customer_id);
+    CREATE INDEX ledger_order ON ledger(order_id) WHERE order_id IS NOT NULL;
+    CREATE TRIGGER ledger_append_only_update BEFORE UPDATE OF kind, order_id, conversation_id,
+        amount_cents, currency, reason, expires_at, agent_id, approval_id, provider, created_at
+        ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+    CREATE TABLE verifications (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        order_id INTEGER NOT NULL REFERENCES orders(id),
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, order_id)
+    );
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        path TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, path, key)
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        agent_id INTEGER REFERENCES agents(id),
+        action TEXT NOT NULL,
+        customer_id INTEGER,
+        detail TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
 ]
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Bring the schema up to date; returns the version it is at. Each step is atomic."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise RuntimeError(f"the database is at schema {version}, newer than this chatserver")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+    """Bring the schema up to date; returns the version it is at. Each step is atomic, and
+    the version is read under the write lock, so two processes starting on one new database
+    never both run a step."""
+    while True:
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(script):
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RuntimeError(f"the database is at schema {version}, newer than this "
+                                   "chatserver")
+            if version == len(MIGRATIONS):
+                db.execute("COMMIT")
+                return version
+            for statement in _statements(MIGRATIONS[version]):
                 db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
+            db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
 
 
 def _statements(script: str) -> list[str]:
-    """Split a script on `;` (executescript would commit behind our back)."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """Split a script into statements (executescript would commit behind our back); a
+    trigger's body keeps its inner `;`s."""
+    statements: list[str] = []
+    for part in script.split(";"):
+        if statements and statements[-1].lstrip().upper().startswith("CREATE TRIGGER") and \
+                not statements[-1].rstrip().upper().endswith("END"):
+            statements[-1] += ";" + part
+        elif part.strip():
+            statements.append(part)
+    return [s.strip() for s in statements if s.strip()]

@@ -13,7 +13,7 @@ import aiosqlite
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
-from chatserver.store import rows, writes
+from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
 from chatserver.store.writer import OnCommit, Writer
 
@@ -178,13 +178,7 @@ class SqliteStore:
         customer already has a verified visitor, this token now belongs to that one, so the
         customer's past conversations follow them to this device."""
         def link(db: sqlite3.Connection) -> Visitor:
-            stamp = iso(now())
-            db.execute("INSERT INTO customers (external_user_id, email, name, created_at) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (external_user_id) DO UPDATE SET "
-                       "email = excluded.email, name = COALESCE(excluded.name, name)",
-                       (user_id, email, name, stamp))
-            customer_id = db.execute("SELECT id FROM customers WHERE external_user_id = ?",
-                                     (user_id,)).fetchone()[0]
+            customer_id = customers.by_identity(db, user_id, email, name)
             known = db.execute("SELECT id FROM visitors WHERE customer_id = ? AND verified = 1 "
                                "ORDER BY created_at LIMIT 1", (customer_id,)).fetchone()
             target = known["id"] if known else visitor.id
@@ -241,6 +235,12 @@ class SqliteStore:
         found = await self._all(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages m "
                                 f"WHERE conversation_id = ? AND {where} ORDER BY id", args)
         return [rows.message(r) for r in found]
+
+    async def message_by_client_id(self, author: Author, client_id: str) -> Message | None:
+        row = await self._one(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+                              "WHERE sender_key = ? AND client_id = ?",
+                              (author.sender_key, client_id))
+        return rows.message(row) if row else None
 
     # --- conversations and messages: writes ---------------------------------------------
     async def post_visitor_message(self, author: Author, client_id: str, text: str,

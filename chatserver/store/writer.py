@@ -10,7 +10,6 @@ A whole batch costs one thread hop and one fsync however many messages it holds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -42,6 +41,7 @@ class Writer:
         self._wakeup = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatserver-writer")
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.batches = 0  # for the benchmark: how many commits carried the writes
 
     def start(self) -> None:
@@ -50,7 +50,7 @@ class Writer:
     async def submit(self, run: Callable[[sqlite3.Connection], T],
                      on_commit: Callable[[T], None] | None = None) -> T:
         """Run `run` in the next batch; returns its result once the batch is committed."""
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done() or self._closing:
             raise RuntimeError("the writer is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(run, on_commit, future))
@@ -58,18 +58,16 @@ class Writer:
         return await future
 
     async def close(self) -> None:
-        """Finish what was submitted, then stop."""
+        """Finish what was submitted (answering every caller), then stop."""
+        self._closing = True
+        self._wakeup.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._pending:
-            await self._flush()
-        self._thread.shutdown(wait=True)
+            await self._task
+        await asyncio.to_thread(self._thread.shutdown)
         self._db.close()
 
     async def _loop(self) -> None:
-        while True:
+        while not (self._closing and not self._pending):
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:

@@ -25,7 +25,7 @@ class VisitorSession(SocketSession):
         self.sent_seq: dict[int, int] = {}  # conversation id -> highest seq sent
         self.handlers.update({
             "message": self.on_message, "typing": self.on_typing, "read": self.on_read,
-            "rate": self.on_rate, "close": self.on_close,
+            "rate": self.on_rate, "close": self.on_close, "hello": self.on_hello_again,
         })
 
     async def run(self) -> None:
@@ -105,6 +105,9 @@ class VisitorSession(SocketSession):
         await self.send({"type": "ack", "client_id": frame["client_id"],
                          "conversation_id": posted.message.conversation_id,
                          "seq": posted.message.seq})
+
+    async def on_hello_again(self, frame: dict[str, Any]) -> None:
+        raise ChatError("bad_request", "hello was already said on this socket")
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         await self.chat.visitor_typing(self.me, frame["active"])

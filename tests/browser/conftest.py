@@ -1,4 +1,8 @@
-"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright."""
+"""Headless Chromium (Debian's, never a downloaded one) driven by Playwright.
+
+Console tests open their contexts with `bypass_csp=True`: the console's Content-Security-Policy
+would block injected scripts anyway, and the tests must prove the pages render text inertly
+on their own (the header itself is checked in tests/web/test_console_auth.py)."""
 
 from __future__ import annotations
 
@@ -15,13 +19,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this
+# thread while it is started, and the socket tests' own loops cannot run beside it.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:

@@ -377,24 +377,28 @@ def test_transfer_back_to_queue_never_returns_to_same_agent_while_another_is_fre
     assert router.plan(now=100.0) == [Assignment(1, BOB)]
 
 
-def test_conversation_sent_back_waits_for_someone_else_and_lets_the_next_one_pass() -> None:
+def test_conversation_sent_back_goes_to_another_agent_who_can_take_it() -> None:
+    router = Router()
+    online(router, ALICE)
+    online(router, BOB)
+    holding(router, ALICE, 1)
+    holding(router, BOB, 2)  # Bob is busier, yet the chat Alice let go goes to him
+
+    router.transfer(1, None, now=100.0)
+
+    assert router.plan(now=120.0) == [Assignment(1, BOB)]
+
+
+def test_conversation_sent_back_returns_at_once_when_nobody_else_can_take_it() -> None:
+    """Rule 2: capacity is free, so the queue does not wait."""
     router = Router()
     online(router, ALICE)
     holding(router, ALICE, 1)
-    queued(router, 5, since=50.0)
-    router.plan(now=60.0)  # 5 goes to Alice
-    queued(router, 6, since=70.0)
-    router.release(5)
-    router.plan(now=80.0)  # 6 goes to Alice
-
-    router.transfer(1, None, now=100.0)
     queued(router, 7, since=110.0)
 
-    assert router.plan(now=120.0) == [Assignment(7, ALICE)]
-    assert router.positions() == {1: 1}
+    router.transfer(1, None, now=100.0)
 
-    online(router, BOB)
-    assert router.plan(now=130.0) == [Assignment(1, BOB)]
+    assert router.plan(now=120.0) == [Assignment(1, ALICE), Assignment(7, ALICE)]
 
 
 def test_claim_takes_a_queued_conversation_and_the_rest_move_up() -> None:

@@ -38,6 +38,8 @@ def test_sign_in_with_the_right_password_opens_the_console(server: InProcessServ
     page = console(server, cookie)
     assert page.status_code == 200 and "Ann" in page.text
     assert cookie and "pa55word" not in cookie
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
 
 
 def test_a_wrong_password_or_a_missing_csrf_token_is_refused(server: InProcessServer) -> None:

@@ -354,3 +354,24 @@ async def test_a_message_after_the_chat_closed_opens_a_new_one(server: InProcess
     assert ack["conversation_id"] != first and ack["seq"] == 1
     assert (await peer.expect("status", conversation_id=ack["conversation_id"]))[
         "status"] == "queued"
+
+
+async def test_a_resent_message_gets_its_first_ack_even_past_the_rate_limit(
+        server: InProcessServer) -> None:
+    peer, _ = await visitor(server)
+    for n in range(20):
+        await peer.send("message", client_id=f"r{n}", text=f"line {n}")
+        await peer.expect("ack", client_id=f"r{n}")
+    await peer.send("message", client_id="r3", text="line 3")  # resent after a lost ack
+    assert (await peer.expect("ack", client_id="r3"))["seq"] == 4
+    await peer.send("message", client_id="new", text="one too many")
+    assert (await peer.expect("error", client_id="new"))["code"] == "rate_limited"
+
+
+async def test_a_second_hello_is_a_bad_request_and_the_socket_stays_open(
+        server: InProcessServer) -> None:
+    peer, welcome = await visitor(server)
+    await peer.send("hello", token=welcome["token"])
+    assert (await peer.expect("error"))["code"] == "bad_request"
+    await peer.send("ping")
+    await peer.expect("pong")

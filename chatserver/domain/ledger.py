@@ -1,0 +1,178 @@
+"""Refunds and store credit: what an agent may do at once, what needs a supervisor, what never.
+
+Plain rules over plain figures. The store gathers the figures inside the same transaction
+that writes the entry, so two refunds of one order can never both see the same remainder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from chatserver.domain.money import Money
+
+Kind = Literal["refund", "credit"]
+WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per conversation, in minor units; None is no limit. Defaults from the product brief."""
+
+    refund: dict[str, int | None] = field(default_factory=lambda: {
+        "agent": 5000, "supervisor": 50000, "admin": None})
+    credit: dict[str, int | None] = field(default_factory=lambda: {
+        "agent": 2500, "supervisor": 50000, "admin": None})
+    max_refunds_in_window: int = 2  # a refund that would make more goes to a supervisor
+    max_refund_rate: float = 0.5  # refunded over purchased, in the window
+
+    def limit(self, kind: Kind, role: str) -> int | None:
+        return (self.refund if kind == "refund" else self.credit).get(role, 0)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    cents: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PastRefund:
+    cents: int
+    at: datetime
+    prior_contact: bool  # the customer had talked to support before this refund was asked
+
+
+@dataclass(frozen=True)
+class RefundFigures:
+    """What an agent sees beside every refund action (refund abuse is a known cost)."""
+
+    refunds_90d: int
+    refunds_lifetime: int
+    refunded_cents_90d: int
+    purchased_cents_90d: int
+    refunded_cents_lifetime: int
+    purchased_cents_lifetime: int
+    refunds_without_prior_contact: int
+    customer_age_days: int
+
+    @property
+    def refund_rate_90d(self) -> float:
+        return rate(self.refunded_cents_90d, self.purchased_cents_90d)
+
+    @property
+    def refund_rate_lifetime(self) -> float:
+        return rate(self.refunded_cents_lifetime, self.purchased_cents_lifetime)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {**self.__dict__, "refund_rate_90d": round(self.refund_rate_90d, 4),
+                "refund_rate_lifetime": round(self.refund_rate_lifetime, 4)}
+
+
+def rate(refunded: int, purchased: int) -> float:
+    return refunded / purchased if purchased else (1.0 if refunded else 0.0)
+
+
+def figures(purchases: list[Purchase], refunds: list[PastRefund], customer_since: datetime,
+            now: datetime) -> RefundFigures:
+    since = now - WINDOW
+    recent = [r for r in refunds if r.at >= since]
+    return RefundFigures(
+        refunds_90d=len(recent),
+        refunds_lifetime=len(refunds),
+        refunded_cents_90d=sum(r.cents for r in recent),
+        purchased_cents_90d=sum(p.cents for p in purchases if p.at >= since),
+        refunded_cents_lifetime=sum(r.cents for r in refunds),
+        purchased_cents_lifetime=sum(p.cents for p in purchases),
+        refunds_without_prior_contact=sum(1 for r in refunds if not r.prior_contact),
+        customer_age_days=max(0, (now - customer_since).days),
+    )
+
+
+def risk_reasons(before: RefundFigures, cents: int, limits: Limits) -> list[str]:
+    """Why a new refund of `cents` looks like a habit rather than a mishap (empty: it doesn't)."""
+    reasons = []
+    if before.refunds_90d + 1 > limits.max_refunds_in_window:
+        reasons.append(f"this would be refund number {before.refunds_90d + 1} in 90 days")
+    after = rate(before.refunded_cents_90d + cents, before.purchased_cents_90d)
+    if after > limits.max_refund_rate:
+        reasons.append(f"the refund rate would be {after:.0%} of purchases in 90 days")
+    return reasons
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`done` at once, `approval` waiting for a supervisor (with the reasons why)."""
+
+    outcome: Literal["done", "approval"]
+    reasons: tuple[str, ...] = ()
+
+
+class LedgerError(Exception):
+    """A money action refused outright: `status` is the HTTP status, `code` the error code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def refundable(order_cents: int, refunded: int, reserved: int) -> int:
+    """What may still be refunded: the order less what is refunded or waiting for approval."""
+    return max(0, order_cents - refunded - reserved)
+
+
+def check_refund(order: Money, asked: Money, refunded: int, reserved: int) -> None:
+    """Never more in all than the order's amount, and only in the order's currency."""
+    if asked.currency != order.currency:
+        raise LedgerError(422, "currency_mismatch",
+                          f"the order is in {order.currency}, not {asked.currency}")
+    left = refundable(order.cents, refunded, reserved)
+    if asked.cents > left:
+        raise LedgerError(409, "over_refundable",
+                          f"only {Money(left, order.currency)} of this order can be refunded")
+
+
+def decide(kind: Kind, role: str, cents: int, given_in_conversation: int,
+           risk: RefundFigures | None, limits: Limits) -> Decision:
+    """Within the role's limit (per conversation) and, for agents, the risk threshold: done.
+    Otherwise a supervisor approves it first."""
+    reasons = []
+    limit = limits.limit(kind, role)
+    if limit is not None and given_in_conversation + cents > limit:
+        reasons.append(f"over the {role} limit of {limit / 100:.2f} per conversation")
+    if kind == "refund" and role == "agent" and risk is not None:
+        reasons.extend(risk_reasons(risk, cents, limits))
+    return Decision("approval", tuple(reasons)) if reasons else Decision("done")
+
+
+def may_approve(role: str, kind: Kind, cents: int, limits: Limits) -> bool:
+    """Supervisors approve within their own limit; admins approve anything."""
+    if role not in ("supervisor", "admin"):
+        return False
+    limit = limits.limit(kind, role)
+    return limit is None or cents <= limit
+
+
+def share(cents: int, percent: int) -> int:
+    """`percent` of an amount, rounded down: partial refunds by share never add up to more."""
+    if not 0 <= percent <= 100:
+        raise LedgerError(422, "bad_request", "percent must be from 0 to 100")
+    return cents * percent // 100
+
+
+def credit_balance(credits: list[tuple[Money, datetime | None]], now: datetime) -> dict[str, int]:
+    """Unexpired store credit per currency."""
+    balances: dict[str, int] = {}
+    for money, expires in credits:
+        if expires is None or expires > now:
+            balances[money.currency] = balances.get(money.currency, 0) + money.cents
+    return balances
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """ISO-8601 to an aware UTC datetime; a time without a zone is taken as UTC."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,113 @@
+"""Customers and their orders: plain functions over a `sqlite3.Connection` (writer thread).
+
+A customer is found by the shop's user id (from a verified identity) or by email (from an
+order). When both turn out to be two records of one person, they are merged: the newer
+record points at the older one (`merged_into`) and everything it held moves over.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from chatserver.domain.clock import iso, now
+
+ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
+                 "purchased_at", "status")
+OWNED = ("orders", "ledger", "approvals", "conversations", "visitors")
+
+
+def by_email(db: sqlite3.Connection, email: str, name: str | None) -> int:
+    """The customer with this email (made if new)."""
+    row = db.execute("SELECT id FROM customers WHERE email = ? COLLATE NOCASE AND "
+                     "merged_into IS NULL ORDER BY id LIMIT 1", (email,)).fetchone()
+    if row is not None:
+        return int(row["id"])
+    cursor = db.execute("INSERT INTO customers (email, name, created_at) VALUES (?, ?, ?)",
+                        (email, name, iso(now())))
+    return int(cursor.lastrowid or 0)
+
+
+def by_identity(db: sqlite3.Connection, user_id: str, email: str, name: str | None) -> int:
+    """The customer a verified identity names, merging the one its email already had."""
+    row = db.execute("SELECT id FROM customers WHERE external_user_id = ?",
+                     (user_id,)).fetchone()
+    by_mail = db.execute("SELECT id FROM customers WHERE email = ? COLLATE NOCASE AND "
+                         "merged_into IS NULL AND external_user_id IS NULL ORDER BY id LIMIT 1",
+                         (email,)).fetchone()
+    if row is None and by_mail is None:
+        cursor = db.execute("INSERT INTO customers (external_user_id, email, name, created_at) "
+                            "VALUES (?, ?, ?, ?)", (user_id, email, name, iso(now())))
+        return int(cursor.lastrowid or 0)
+    if row is None:
+        keep = int(by_mail["id"])
+        db.execute("UPDATE customers SET external_user_id = ? WHERE id = ?", (user_id, keep))
+    else:
+        keep = int(row["id"])
+        if by_mail is not None and by_mail["id"] != keep:
+            keep = merge(db, keep, int(by_mail["id"]))
+    db.execute("UPDATE customers SET email = ?, name = COALESCE(?, name) WHERE id = ?",
+               (email, name, keep))
+    return keep
+
+
+def merge(db: sqlite3.Connection, one: int, other: int) -> int:
+    """Merge two records of one customer into the older; returns the survivor's id."""
+    keep, gone = min(one, other), max(one, other)
+    user_ids = db.execute("SELECT external_user_id FROM customers WHERE id IN (?, ?) AND "
+                          "external_user_id IS NOT NULL", (keep, gone)).fetchall()
+    for table in OWNED:
+        db.execute(f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?", (keep, gone))
+    db.execute("UPDATE customers SET merged_into = ?, external_user_id = NULL WHERE id = ?",
+               (keep, gone))
+    if user_ids:
+        db.execute("UPDATE customers SET external_user_id = ? WHERE id = ?",
+                   (user_ids[0][0], keep))
+    audit(db, None, "customer.merged", keep, {"merged": gone})
+    return keep
+
+
+def canonical(db: sqlite3.Connection, customer_id: int) -> int | None:
+    """Follow merges to the record that stands; None if there is no such customer."""
+    seen = set()
+    while customer_id not in seen:
+        seen.add(customer_id)
+        row = db.execute("SELECT merged_into FROM customers WHERE id = ?",
+                         (customer_id,)).fetchone()
+        if row is None:
+            return None
+        if row["merged_into"] is None:
+            return customer_id
+        customer_id = int(row["merged_into"])
+    return None
+
+
+def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, str]:
+    """Insert or update by `external_id`; returns the order id and created/updated/unchanged."""
+    row = db.execute("SELECT * FROM orders WHERE external_id = ?",
+                     (fields["external_id"],)).fetchone()
+    stamp = iso(now())
+    customer_id = by_email(db, fields["email"], fields.get("name"))
+    values = [fields[c] for c in ORDER_COLUMNS]
+    if row is None:
+        cursor = db.execute(
+            f"INSERT INTO orders (customer_id, {', '.join(ORDER_COLUMNS)}, created_at, "
+            f"updated_at) VALUES (?, {', '.join('?' for _ in ORDER_COLUMNS)}, ?, ?)",
+            (customer_id, *values, stamp, stamp))
+        return int(cursor.lastrowid or 0), "created"
+    if [row[c] for c in ORDER_COLUMNS] == values:
+        return int(row["id"]), "unchanged"
+    if row["email"].lower() == fields["email"].lower():
+        customer_id = row["customer_id"]  # same buyer: keep the (possibly merged) record
+    db.execute(f"UPDATE orders SET customer_id = ?, {', '.join(c + ' = ?' for c in ORDER_COLUMNS)}"
+               ", updated_at = ? WHERE id = ?", (customer_id, *values, stamp, row["id"]))
+    return int(row["id"]), "updated"
+
+
+def audit(db: sqlite3.Connection, agent_id: int | None, action: str, customer_id: int | None,
+          detail: dict[str, Any]) -> None:
+    db.execute("INSERT INTO audit_log (at, agent_id, action, customer_id, detail) "
+               "VALUES (?, ?, ?, ?, ?)",
+               (iso(now()), agent_id, action, customer_id, orjson.dumps(detail).decode()))
