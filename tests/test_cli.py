@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx
 
 from chatserver.store.migrations import MIGRATIONS
-from tests.conftest import LiveServer, chatserver, query
+from tests.conftest import LiveServer, chatserver, free_port, query, start_server
 
 
 def test_agents_add_and_tokens_create(db_url: str) -> None:
@@ -62,3 +65,26 @@ def test_agents_and_tokens_made_while_the_server_runs_work_at_once(
 def test_serve_migrates_an_empty_database_before_serving(live_server: LiveServer) -> None:
     [(version,)] = query(live_server.db_url, "PRAGMA user_version")
     assert version == len(MIGRATIONS)
+
+
+def test_demo_prints_a_working_login_and_serves_the_shop_from_another_origin(
+        db_url: str, tmp_path: Path) -> None:
+    shop_port = free_port()
+    server = start_server(db_url, tmp_path / "demo.log", "--shop-port", str(shop_port),
+                          command="demo", env={"CHATSERVER_ALLOWED_ORIGINS": ""})
+    try:
+        printed = (tmp_path / "demo.log").read_text()
+        login = re.search(r"Demo agent: (\S+)\s+password: (\S+)", printed)
+        assert login is not None, printed
+        with httpx.Client(base_url=server.url) as client:
+            form = client.get("/console/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf is not None
+            client.post("/console/login", data={"csrf": csrf.group(1), "email": login[1],
+                                                "password": login[2]})
+            assert client.get("/console").status_code == 200
+        shop = httpx.get(f"http://127.0.0.1:{shop_port}/demo")
+        assert shop.status_code == 200
+        assert f'src="{server.url}/widget.js"' in shop.text
+    finally:
+        server.stop()
