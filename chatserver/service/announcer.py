@@ -56,7 +56,14 @@ def status_frame(conversation: Conversation, queue_position: int | None,
 
 def assigned_frame(conversation: Conversation, visitor: Visitor | None,
                    messages: list[Message]) -> dict[str, Any]:
-    return {"type": "assigned", "conversation": {
+    return {"type": "assigned", "conversation": conversation_card(conversation, visitor,
+                                                                  messages)}
+
+
+def conversation_card(conversation: Conversation, visitor: Visitor | None,
+                      messages: list[Message]) -> dict[str, Any]:
+    """A conversation as an agent sees it: who is asking, and everything said, notes too."""
+    return {
         "id": conversation.id,
         "status": conversation.status,
         "visitor": visitor.public() if visitor else None,
@@ -66,4 +73,4 @@ def assigned_frame(conversation: Conversation, visitor: Visitor | None,
         "visitor_read_seq": conversation.visitor_read_seq,
         "agent_read_seq": conversation.agent_read_seq,
         "messages": [m.for_agent() for m in messages],
-    }}
+    }

@@ -17,7 +17,7 @@ from chatserver.domain.identity import verify_identity
 from chatserver.domain.limits import SlidingWindow
 from chatserver.domain.models import Agent, Author, Conversation, Message, Presence, Visitor
 from chatserver.domain.routing import RoutingError
-from chatserver.service.announcer import Announcer
+from chatserver.service.announcer import Announcer, conversation_card
 from chatserver.service.desk import Desk
 from chatserver.store import Store
 from chatserver.store.writes import NotAllowed, Posted
@@ -203,21 +203,9 @@ class ChatService:
 
     async def agent_conversations(self, agent: Agent) -> list[dict[str, Any]]:
         """The agent's active conversations with messages and notes, for `welcome`."""
-        found = []
-        for conversation in await self.store.agent_conversations(agent.id):
-            visitor = self.desk.visitor_of.get(conversation.id)
-            found.append({
-                "id": conversation.id, "status": conversation.status,
-                "visitor": visitor.public() if visitor else None,
-                "customer_id": conversation.customer_id,
-                "waiting_since": conversation.waiting_since,
-                "last_seq": conversation.last_seq,
-                "visitor_read_seq": conversation.visitor_read_seq,
-                "agent_read_seq": conversation.agent_read_seq,
-                "messages": [m.for_agent() for m in
-                             await self.store.messages(conversation.id, 0, notes=True)],
-            })
-        return found
+        return [conversation_card(conversation, self.desk.visitor_of.get(conversation.id),
+                                  await self.store.messages(conversation.id, 0, notes=True))
+                for conversation in await self.store.agent_conversations(agent.id)]
 
     def _assigned(self, agent: Agent, conversation_id: int) -> None:
         if self.desk.owner(conversation_id) != agent.id:

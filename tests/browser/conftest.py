@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,6 +35,18 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+def desktop(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh desktop-sized browser context: its own cookies and storage, like another
+    person's browser."""
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
+
+
+context = pytest.fixture(desktop, name="context")
+other_context = pytest.fixture(desktop, name="other_context")
 
 
 def screenshot(page: object, name: str) -> Path:

@@ -93,13 +93,6 @@ def visitors(live_server: LiveServer) -> Iterator[Callable[..., VisitorClient]]:
 
 
 @pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
-    yield context
-    context.close()
-
-
-@pytest.fixture
 def agent(live_server: LiveServer) -> str:
     add_agent(live_server.db_url, EMAIL, "Ada Lovelace", capacity=3, password=PASSWORD)
     return EMAIL

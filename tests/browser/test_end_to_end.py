@@ -6,10 +6,9 @@ Two browser contexts, so two separate people: nothing is shared but the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_console import (
@@ -24,18 +23,9 @@ from tests.conftest import LiveServer, add_agent
 
 
 @pytest.fixture
-def agent_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+def agent_page(context: BrowserContext, live_server: LiveServer) -> Page:
     add_agent(live_server.db_url, EMAIL, "Ada Lovelace", capacity=3, password=PASSWORD)
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def visitor_context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
-    yield context
-    context.close()
+    return context.new_page()
 
 
 def widget_message(page: Page, text: str, role: str) -> object:
@@ -43,13 +33,13 @@ def widget_message(page: Page, text: str, role: str) -> object:
 
 
 def test_visitor_on_the_demo_shop_and_agent_in_the_console_exchange_messages(
-        live_server: LiveServer, agent_page: Page, visitor_context: BrowserContext) -> None:
+        live_server: LiveServer, agent_page: Page, other_context: BrowserContext) -> None:
     agent = agent_page
     sign_in(agent, live_server.url)
     go_available(agent)
 
     # The visitor opens the chat bubble on the shop page and asks a question.
-    visitor = visitor_context.new_page()
+    visitor = other_context.new_page()
     visitor.goto(live_server.url + "/demo")
     visitor.locator("chatserver-widget .cs-launcher").click()
     expect(visitor.locator("chatserver-widget .cs-panel")).to_be_visible()

@@ -13,15 +13,7 @@ from chatserver.domain.models import Agent, Author, Visitor
 from chatserver.store.migrations import MIGRATIONS
 from chatserver.store.sqlite import SqliteStore, sqlite_path
 from chatserver.store.writes import NotAllowed
-
-
-def read(db_url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    """Read the database as a second process would."""
-    db = sqlite3.connect(sqlite_path(db_url))
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+from tests.conftest import query
 
 
 @pytest.fixture
@@ -49,10 +41,10 @@ async def open_chat(store: SqliteStore, who: Author) -> int:
 
 
 def assert_gapless(db_url: str, conversation_id: int) -> list[tuple[Any, ...]]:
-    found = read(db_url, "SELECT seq, author_role, client_id FROM messages "
+    found = query(db_url, "SELECT seq, author_role, client_id FROM messages "
                  "WHERE conversation_id = ? AND seq IS NOT NULL ORDER BY seq", conversation_id)
     assert [row[0] for row in found] == list(range(1, len(found) + 1))
-    assert read(db_url, "SELECT last_seq FROM conversations WHERE id = ?",
+    assert query(db_url, "SELECT last_seq FROM conversations WHERE id = ?",
                 conversation_id) == [(len(found),)]
     return found
 
@@ -110,7 +102,7 @@ async def test_private_notes_are_numbered_apart_and_never_take_a_seq(
     assert sorted(m.note_seq for m in notes) == list(range(1, 21))
     assert all(m.seq is None for m in notes)
     assert_gapless(db_url, conversation_id)
-    assert read(db_url, "SELECT last_seq, last_note_seq FROM conversations WHERE id = ?",
+    assert query(db_url, "SELECT last_seq, last_note_seq FROM conversations WHERE id = ?",
                 conversation_id) == [(2 + 40, 20)]
     visible = await store.messages(conversation_id)
     assert not any(m.private for m in visible)
@@ -126,7 +118,7 @@ async def test_a_client_id_sent_twice_is_stored_once(store: SqliteStore, db_url:
     assert again.message.seq == first.message.seq
     assert again.message.conversation_id == first.message.conversation_id
     assert again.message.text == "hello"
-    assert read(db_url, "SELECT count(*) FROM messages WHERE client_id = 'same'") == [(1,)]
+    assert query(db_url, "SELECT count(*) FROM messages WHERE client_id = 'same'") == [(1,)]
 
 
 async def test_a_client_id_sent_twice_at_once_is_stored_once(
@@ -136,8 +128,8 @@ async def test_a_client_id_sent_twice_at_once_is_stored_once(
                                      for _ in range(10)))
     assert sum(not r.duplicate for r in results) == 1
     assert {r.message.seq for r in results} == {1}
-    assert read(db_url, "SELECT count(*) FROM messages") == [(1,)]
-    assert read(db_url, "SELECT count(*) FROM conversations") == [(1,)]
+    assert query(db_url, "SELECT count(*) FROM messages") == [(1,)]
+    assert query(db_url, "SELECT count(*) FROM conversations") == [(1,)]
 
 
 async def test_the_same_client_id_from_another_sender_is_another_message(
@@ -154,7 +146,7 @@ async def test_the_same_client_id_from_another_sender_is_another_message(
     assert from_walt.message.conversation_id != conversation_id
     assert from_walt.message.seq == 1
     assert from_ann.message.seq == 3 and from_ann.message.text == "from Ann"
-    assert sorted(read(db_url, "SELECT text FROM messages WHERE client_id = 'c1'")) == [
+    assert sorted(query(db_url, "SELECT text FROM messages WHERE client_id = 'c1'")) == [
         ("from Ann",), ("from Vera",), ("from Walt",)]
 
 
@@ -166,7 +158,7 @@ async def test_a_client_id_resent_after_the_conversation_closed_is_not_stored_ag
     again = await store.post_visitor_message(visitor, "first", "hello", 1.0)
     assert again.duplicate and again.opened is None
     assert again.message.conversation_id == conversation_id and again.message.seq == 1
-    assert read(db_url, "SELECT count(*) FROM conversations") == [(1,)]
+    assert query(db_url, "SELECT count(*) FROM conversations") == [(1,)]
 
 
 async def test_a_visitor_has_one_open_conversation_however_many_messages_open_it_at_once(
@@ -176,7 +168,7 @@ async def test_a_visitor_has_one_open_conversation_however_many_messages_open_it
                                      for n in range(20)))
     assert sum(r.opened is not None for r in results) == 1
     assert len({r.message.conversation_id for r in results}) == 1
-    assert read(db_url, "SELECT count(*) FROM conversations WHERE status != 'closed'") == [(1,)]
+    assert query(db_url, "SELECT count(*) FROM conversations WHERE status != 'closed'") == [(1,)]
 
 
 async def test_a_message_after_the_close_opens_a_new_conversation(
@@ -219,7 +211,7 @@ async def test_an_agent_cannot_post_to_a_closed_conversation_but_can_add_a_note(
     note = await store.post_agent_message(conversation_id, staff, "wrapup", "refunded",
                                           private=True)
     assert note.message.note_seq == 1
-    assert read(db_url, "SELECT count(*) FROM messages WHERE client_id = 'late'") == [(0,)]
+    assert query(db_url, "SELECT count(*) FROM messages WHERE client_id = 'late'") == [(0,)]
     assert_gapless(db_url, conversation_id)
 
 
@@ -231,7 +223,7 @@ async def test_a_refused_write_leaves_no_trace_and_does_not_burn_a_seq(
     with pytest.raises(NotAllowed):
         await store.close_conversation(conversation_id, "visitor", "bye again")
     assert_gapless(db_url, conversation_id)
-    assert read(db_url, "SELECT last_seq FROM conversations") == [(2,)]
+    assert query(db_url, "SELECT last_seq FROM conversations") == [(2,)]
 
 
 async def test_the_store_is_in_wal_mode_with_full_sync(store: SqliteStore, db_url: str) -> None:
@@ -239,11 +231,11 @@ async def test_the_store_is_in_wal_mode_with_full_sync(store: SqliteStore, db_ur
         return tuple(db.execute(f"PRAGMA {name}").fetchone()[0]
                      for name in ("journal_mode", "synchronous", "foreign_keys"))
     assert await store.writer.submit(pragmas) == ("wal", 2, 1)  # synchronous 2 is FULL
-    assert read(db_url, "PRAGMA journal_mode") == [("wal",)]  # kept in the file
+    assert query(db_url, "PRAGMA journal_mode") == [("wal",)]  # kept in the file
 
 
 async def test_opening_a_store_migrates_the_database(store: SqliteStore, db_url: str) -> None:
-    assert read(db_url, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert query(db_url, "PRAGMA user_version") == [(len(MIGRATIONS),)]
 
 
 async def test_what_the_store_wrote_is_there_after_reopening(db_url: str) -> None:
