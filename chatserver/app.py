@@ -14,8 +14,9 @@ from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.service.chat import ChatService
+from chatserver.service.commerce import Commerce
 from chatserver.store import open_store
-from chatserver.web import api, console, pages
+from chatserver.web import api, commerce_api, console, pages
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.visitor_socket import visitor_socket
@@ -33,6 +34,7 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
             secret = settings.secret_key or await store.secret("secret_key")
             app.state.sessions = Sessions(secret)
             app.state.chat = chat
+            app.state.commerce = Commerce(settings, chat)
             await chat.start()
             yield
         finally:
@@ -43,6 +45,7 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
     app = Starlette(
         routes=[
             *api.routes,
+            *commerce_api.routes,
             *console.routes(),
             *pages.routes(),
             WebSocketRoute("/ws/visitor", visitor_socket),

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn
 
 from chatserver.config import Settings, SettingsError
@@ -68,6 +69,11 @@ def build_parser() -> Parser:
     create.add_argument("email")
     create.add_argument("--label")
     create.set_defaults(run=run_tokens_create)
+    orders = commands.add_parser("orders", help="manage orders").add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+    load = with_db(orders.add_parser("import", help="import orders from CSV or JSON lines"))
+    load.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
+    load.set_defaults(run=run_orders_import)
     return parser
 
 
@@ -120,6 +126,32 @@ def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
         return await store.create_token(found[0].id, args.label)
     print(with_store(settings, create))
     return 0
+
+
+def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Good rows are kept (upserted by external_id), bad ones reported with their line."""
+    from chatserver.domain.orders import read_orders
+    from chatserver.store import customers
+
+    with args.file as source:
+        rows = list(read_orders(source.read()))
+    for line, _, problem in rows:
+        if problem is not None:
+            print(f"{args.file.name}:{line}: {problem}", file=sys.stderr)
+
+    async def upsert(store: Store) -> dict[str, int]:
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for _, order, _ in rows:
+            if order is not None:
+                _, change = await store.transaction(partial(customers.upsert_order,
+                                                            fields=order))
+                counts[change] += 1
+        return counts
+    counts = with_store(settings, upsert)
+    bad = sum(1 for _, order, _ in rows if order is None)
+    print(f"{counts['created']} created, {counts['updated']} updated, "
+          f"{counts['unchanged']} unchanged, {bad} bad")
+    return 1 if bad else 0
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:

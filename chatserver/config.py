@@ -65,6 +65,13 @@ class Settings:
     hello_timeout: float = 10.0
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000
+    # money limits per conversation, in minor units (admins have none)
+    agent_refund_limit: int = 5000
+    agent_credit_limit: int = 2500
+    supervisor_limit: int = 50000
+    # agents' refunds beyond these go to a supervisor whatever the amount
+    risk_max_refunds: int = 2  # in 90 days
+    risk_max_refund_rate: float = 0.5  # refunded over purchased, over all time
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -83,8 +90,12 @@ class Settings:
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in ("port", "max_frame_bytes", "max_text_chars", "grace_seconds", "hello_timeout"):
-        kind = float if name in ("grace_seconds", "hello_timeout") else int
+    numbers = {"port": int, "max_frame_bytes": int, "max_text_chars": int,
+               "grace_seconds": float, "hello_timeout": float, "agent_refund_limit": int,
+               "agent_credit_limit": int, "supervisor_limit": int, "risk_max_refunds": int,
+               "risk_max_refund_rate": float}
+    if name in numbers:
+        kind = numbers[name]
         try:
             number = kind(raw)
         except ValueError:

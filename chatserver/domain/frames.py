@@ -69,8 +69,9 @@ CLIENT_ID = string(64)
 TEXT = object()  # checked by the parser: its limit is a setting, and too long is `too_large`
 ID = integer(1)
 
-# type -> field -> (check, required, default)
-Spec = dict[str, dict[str, tuple[Any, bool, Any]]]
+# field -> (check, required, default); a Spec gives the Fields of each frame type
+Fields = dict[str, tuple[Any, bool, Any]]
+Spec = dict[str, Fields]
 
 VISITOR_FRAMES: Spec = {
     "hello": {
@@ -118,13 +119,19 @@ def parse_frame(raw: str | bytes, spec: Spec, max_text: int) -> tuple[str, dict[
     fields = spec.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise FrameError("bad_request", f"unknown frame type {kind!r}")
-    client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+    return str(kind), check_fields(frame, fields, str(kind), max_text)
+
+
+def check_fields(data: dict[str, Any], fields: Fields, context: str,
+                 max_text: int = 4000) -> dict[str, Any]:
+    """The fields of `data` that `fields` names, checked, with defaults filled in."""
+    client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
     clean: dict[str, Any] = {}
     for name, (check, required, default) in fields.items():
-        value = frame.get(name, MISSING)
+        value = data.get(name, MISSING)
         if value is MISSING:
             if required:
-                raise FrameError("bad_request", f"{kind}: {name} is missing", client_id)
+                raise FrameError("bad_request", f"{context}: {name} is missing", client_id)
             clean[name] = default
         elif check is TEXT:
             clean[name] = _text(value, max_text, client_id)
@@ -132,8 +139,9 @@ def parse_frame(raw: str | bytes, spec: Spec, max_text: int) -> tuple[str, dict[
             try:
                 clean[name] = check(value)
             except ValueError as reason:
-                raise FrameError("bad_request", f"{kind}: {name} {reason}", client_id) from None
-    return str(kind), clean
+                raise FrameError("bad_request", f"{context}: {name} {reason}",
+                                 client_id) from None
+    return clean
 
 
 def _text(value: Any, max_text: int, client_id: str | None) -> str:

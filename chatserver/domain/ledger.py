@@ -25,7 +25,14 @@ class Limits:
     credit: dict[str, int | None] = field(default_factory=lambda: {
         "agent": 2500, "supervisor": 50000, "admin": None})
     max_refunds_in_window: int = 2  # a refund that would make more goes to a supervisor
-    max_refund_rate: float = 0.5  # refunded over purchased, in the window
+    max_refund_rate: float = 0.5  # refunded over purchased, over the customer's history
+
+    @classmethod
+    def of(cls, agent_refund: int, agent_credit: int, supervisor: int, max_refunds: int,
+           max_rate: float) -> Limits:
+        return cls({"agent": agent_refund, "supervisor": supervisor, "admin": None},
+                   {"agent": agent_credit, "supervisor": supervisor, "admin": None},
+                   max_refunds, max_rate)
 
     def limit(self, kind: Kind, role: str) -> int | None:
         return (self.refund if kind == "refund" else self.credit).get(role, 0)
@@ -95,9 +102,11 @@ def risk_reasons(before: RefundFigures, cents: int, limits: Limits) -> list[str]
     reasons = []
     if before.refunds_90d + 1 > limits.max_refunds_in_window:
         reasons.append(f"this would be refund number {before.refunds_90d + 1} in 90 days")
-    after = rate(before.refunded_cents_90d + cents, before.purchased_cents_90d)
+    # the rate over the customer's whole history: a refund of an order bought long ago is
+    # not a habit just because nothing was bought in the last 90 days
+    after = rate(before.refunded_cents_lifetime + cents, before.purchased_cents_lifetime)
     if after > limits.max_refund_rate:
-        reasons.append(f"the refund rate would be {after:.0%} of purchases in 90 days")
+        reasons.append(f"the refund rate would be {after:.0%} of everything bought")
     return reasons
 
 
@@ -156,8 +165,8 @@ def may_approve(role: str, kind: Kind, cents: int, limits: Limits) -> bool:
 
 def share(cents: int, percent: int) -> int:
     """`percent` of an amount, rounded down: partial refunds by share never add up to more."""
-    if not 0 <= percent <= 100:
-        raise LedgerError(422, "bad_request", "percent must be from 0 to 100")
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        raise LedgerError(422, "bad_request", "percent must be a whole number from 0 to 100")
     return cents * percent // 100
 
 

@@ -7,15 +7,25 @@ commit order (that is where the caller announces it). SQLite implements it today
 
 from __future__ import annotations
 
-from typing import Protocol
+import sqlite3
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
 from chatserver.store.writer import OnCommit
 from chatserver.store.writes import Changed, Posted
 
+T = TypeVar("T")
+
 
 class Store(Protocol):
     async def close(self) -> None: ...
+
+    async def transaction(self, run: Callable[[sqlite3.Connection], T],
+                          on_commit: OnCommit[T] = None) -> T:
+        """Run `run` (plain SQL over a DB-API connection: see store/money.py) inside a write
+        transaction; returns its result once committed."""
+        ...
 
     async def secret(self, name: str) -> str:
         """A random secret made on first use and kept (the session key when none is set)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -16,6 +17,8 @@ from chatserver.domain.models import Agent, Author, Conversation, Message, Visit
 from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
 from chatserver.store.writer import OnCommit, Writer
+
+T = TypeVar("T")
 
 
 class AlreadyExists(Exception):
@@ -72,6 +75,10 @@ class SqliteStore:
     @property
     def writer(self) -> Writer:
         return self._writer
+
+    async def transaction(self, run: Callable[[sqlite3.Connection], T],
+                          on_commit: OnCommit[T] = None) -> T:
+        return await self._writer.submit(run, on_commit)
 
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         async with self._reader.execute(sql, args) as cursor:

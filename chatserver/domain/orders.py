@@ -1,0 +1,92 @@
+"""What an order looks like coming in (REST, webhook, import file), checked field by field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from chatserver.domain.clock import iso
+from chatserver.domain.frames import FrameError, check_fields, nullable, string
+from chatserver.domain.ledger import parse_time
+from chatserver.domain.money import cents, currency
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email(value: Any) -> str:
+    if not isinstance(value, str) or not EMAIL.fullmatch(value.strip()):
+        raise ValueError("must be an email address")
+    return value.strip()
+
+
+def timestamp(value: Any) -> str:
+    """Any ISO-8601 time, kept as UTC with a Z."""
+    try:
+        moment = parse_time(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError("must be an ISO-8601 time like 2026-11-25T15:40:00Z")
+    return iso(moment.timestamp())
+
+
+def order_amount(value: Any) -> int:
+    return cents(value, allow_zero=True)  # a free order can still be verified
+
+
+ORDER = {
+    "external_id": (string(100), True, None),
+    "email": (email, True, None),
+    "name": (nullable(string(200, 0)), False, None),
+    "product": (string(300), True, None),
+    "amount_cents": (order_amount, True, None),
+    "currency": (currency, True, None),
+    "purchased_at": (nullable(timestamp), False, None),
+    "status": (nullable(string(40)), False, None),
+}
+
+
+def read_orders(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """Each order of a CSV file (with a header row) or of JSON lines, as (line number,
+    checked order, None), or (line number, None, what is wrong with it)."""
+    rows = _json_lines(text) if text.lstrip().startswith("{") else _csv_rows(text)
+    for line, row in rows:
+        if isinstance(row, str):
+            yield line, None, row
+            continue
+        try:
+            yield line, check_fields(row, ORDER, "order"), None
+        except FrameError as error:
+            yield line, None, error.message
+
+
+def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield line, "not valid JSON"
+            continue
+        yield line, row if isinstance(row, dict) else "not a JSON object"
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        values = {k.strip(): (v.strip() or None) if isinstance(v, str) else v
+                  for k, v in row.items() if k}
+        amount = values.get("amount_cents")
+        if isinstance(amount, str):
+            try:
+                values["amount_cents"] = int(amount)
+            except ValueError:
+                yield reader.line_num, "amount_cents must be a whole number of minor units"
+                continue
+        yield reader.line_num, {k: v for k, v in values.items() if v is not None}

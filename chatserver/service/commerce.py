@@ -1,0 +1,91 @@
+"""Customers, orders and money inside the chat: runs the store's money actions and tells the
+visitor (a system message in their conversation) and the agents (approvals waiting)."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import orjson
+
+from chatserver.config import Settings
+from chatserver.domain.ledger import LedgerError, Limits
+from chatserver.domain.models import Agent
+from chatserver.service.chat import ChatService
+from chatserver.store import customers, idempotency, money, views
+from chatserver.store.money import MoneyRequest, Outcome
+
+PROVIDER = "manual"
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class Commerce:
+    def __init__(self, settings: Settings, chat: ChatService) -> None:
+        self.chat = chat
+        self.store = chat.store
+        self.limits = Limits.of(settings.agent_refund_limit, settings.agent_credit_limit,
+                                settings.supervisor_limit, settings.risk_max_refunds,
+                                settings.risk_max_refund_rate)
+
+    async def upsert_order(self, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        def run(db: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
+            order_id, change = customers.upsert_order(db, fields)
+            return (201 if change == "created" else 200), {"order": views.order(db, order_id)}
+        return await self.store.transaction(run)
+
+    async def money(self, req: MoneyRequest, scope: str, path: str, key: str,
+                    body: dict[str, Any]) -> Outcome:
+        """A refund or credit, once per Idempotency-Key."""
+        action = partial(money.request, req=req, limits=self.limits, provider=PROVIDER)
+        outcome = await self._run(partial(idempotency.once, scope=scope, path=path, key=key,
+                                          body_hash=body_hash(body), run=action))
+        if outcome.status == 202:
+            self.chat.announce.to_agents({"type": "approval", **outcome.body})
+        return outcome
+
+    async def decide(self, approval_id: int, approve: bool, actor: Agent,
+                     note: str | None) -> Outcome:
+        outcome = await self._run(partial(money.decide_approval, approval_id=approval_id,
+                                          approve=approve, actor=actor, note=note,
+                                          limits=self.limits, provider=PROVIDER))
+        self.chat.announce.to_agents({"type": "approval", "approval": outcome.body["approval"]})
+        return outcome
+
+    async def verify(self, conversation_id: int, order_number: str, email: str,
+                     actor: Agent) -> Outcome:
+        return await self._run(partial(money.verify_purchase, conversation_id=conversation_id,
+                                       order_number=order_number, email=email, actor=actor))
+
+    async def link(self, conversation_id: int, customer_id: int, actor: Agent) -> Outcome:
+        return await self._run(partial(money.link_customer, conversation_id=conversation_id,
+                                       customer_id=customer_id, actor=actor))
+
+    async def customer(self, customer_id: int) -> dict[str, Any]:
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            found = customers.canonical(db, customer_id)
+            if found is None:
+                raise LedgerError(404, "not_found", "no such customer")
+            return views.customer(db, found)
+        return await self.store.transaction(run)
+
+    async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
+        return await self.store.transaction(partial(views.customers_by_email, email=email))
+
+    async def approvals(self, status: str | None) -> list[dict[str, Any]]:
+        return await self.store.transaction(partial(views.approvals, status=status))
+
+    async def _run(self, action: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
+        """Run a money action; its system message reaches the chat in commit order."""
+        return await self.store.transaction(action, on_commit=self._announce)
+
+    def _announce(self, outcome: Outcome) -> None:
+        if outcome.notice is not None:
+            owner = self.chat.desk.owner(outcome.notice.conversation_id)
+            self.chat.announce.message(outcome.notice, outcome.visitor_id,
+                                       {owner} if owner is not None else set())

@@ -1,0 +1,228 @@
+"""Refunds, store credit, approvals and purchase verification, run by the writer thread.
+
+Each money action reads what it decides on (what an order has left, what was given in the
+conversation, the customer's refund figures) inside the same transaction that writes the
+entry: the writer runs one operation at a time, so concurrent refunds of one order can
+never add up to more than it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from chatserver.domain import ledger
+from chatserver.domain.clock import iso, now
+from chatserver.domain.ledger import Kind, LedgerError, Limits
+from chatserver.domain.models import SYSTEM, Agent, Message
+from chatserver.domain.money import Money
+from chatserver.store import views
+from chatserver.store.customers import audit, canonical
+from chatserver.store.writes import insert_message
+
+
+@dataclass(frozen=True)
+class MoneyRequest:
+    kind: Kind
+    actor: Agent
+    amount_cents: int
+    reason: str
+    conversation_id: int | None = None
+    order_id: int | None = None  # refunds
+    customer_id: int | None = None  # credits
+    currency: str | None = None  # credits (a refund is in its order's currency)
+    expires_at: str | None = None  # credits
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An HTTP status and body, and the system message the visitor should see, if any."""
+
+    status: int
+    body: dict[str, Any]
+    notice: Message | None = None
+    visitor_id: str | None = None
+
+
+def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
+            provider: str) -> Outcome:
+    """A refund or credit: done at once within the limits, else an approval request."""
+    conversation = _conversation(db, req.conversation_id)
+    if req.kind == "refund":
+        order = _order(db, req.order_id)
+        customer_id = canonical(db, order["customer_id"])
+        currency = order["currency"]
+    else:
+        customer_id = canonical(db, req.customer_id or 0)
+        if customer_id is None:
+            raise LedgerError(404, "not_found", "no such customer")
+        order, currency = None, str(req.currency)
+    assert customer_id is not None
+    if req.actor.role == "agent":
+        _check_verified(db, conversation, customer_id, order)
+    if order is not None:
+        refunded, reserved = views.order_refunds(db, order["id"])
+        ledger.check_refund(Money(order["amount_cents"], currency),
+                            Money(req.amount_cents, currency), refunded, reserved)
+    decision = ledger.decide(
+        req.kind, req.actor.role, req.amount_cents,
+        _given_in_conversation(db, req.kind, req.conversation_id),
+        views.refund_figures(db, customer_id) if req.kind == "refund" else None, limits)
+    fields = {"kind": req.kind, "customer_id": customer_id,
+              "order_id": order["id"] if order else None,
+              "conversation_id": req.conversation_id, "amount_cents": req.amount_cents,
+              "currency": currency, "reason": req.reason, "expires_at": req.expires_at}
+    if decision.outcome == "approval":
+        approval_id = _insert(db, "approvals", {
+            **fields, "status": "pending", "why": "; ".join(decision.reasons),
+            "requested_by": req.actor.id, "created_at": iso(now())})
+        audit(db, req.actor.id, f"{req.kind}.requested", customer_id,
+              {"approval_id": approval_id, **fields, "why": list(decision.reasons)})
+        return Outcome(202, {"approval": views.approval(db, approval_id)})
+    return _record(db, fields, req.actor, provider, approval_id=None)
+
+
+def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, actor: Agent,
+                    note: str | None, limits: Limits, provider: str) -> Outcome:
+    """A supervisor approves (checking again what may still be given) or rejects."""
+    row = db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+    if row is None:
+        raise LedgerError(404, "not_found", "no such approval")
+    if actor.role not in ("supervisor", "admin"):
+        raise LedgerError(403, "forbidden", "only a supervisor or an admin decides approvals")
+    if row["status"] != "pending":
+        raise LedgerError(409, "conflict", f"this approval is already {row['status']}")
+    kind: Kind = row["kind"]
+    if approve and not ledger.may_approve(actor.role, kind, row["amount_cents"], limits):
+        raise LedgerError(403, "forbidden", "this amount is over what you may approve")
+    status = "approved" if approve else "rejected"
+    db.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? "
+               "WHERE id = ?", (status, actor.id, iso(now()), note, approval_id))
+    if not approve:
+        audit(db, actor.id, f"{kind}.rejected", row["customer_id"],
+              {"approval_id": approval_id, "note": note})
+        return Outcome(200, {"approval": views.approval(db, approval_id)})
+    if row["order_id"] is not None:  # check again: its own reservation is now released
+        order = _order(db, row["order_id"])
+        refunded, reserved = views.order_refunds(db, order["id"])
+        ledger.check_refund(Money(order["amount_cents"], order["currency"]),
+                            Money(row["amount_cents"], row["currency"]), refunded, reserved)
+    fields = {k: row[k] for k in ("kind", "customer_id", "order_id", "conversation_id",
+                                  "amount_cents", "currency", "reason", "expires_at")}
+    outcome = _record(db, fields, actor, provider, approval_id=approval_id)
+    return Outcome(200, {"approval": views.approval(db, approval_id), **outcome.body},
+                   outcome.notice, outcome.visitor_id)
+
+
+def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: str,
+                    email: str, actor: Agent) -> Outcome:
+    """The order number and the buyer's email match: the order is verified for this chat."""
+    conversation = _conversation(db, conversation_id)
+    assert conversation is not None
+    order = db.execute("SELECT * FROM orders WHERE external_id = ? AND email = ? COLLATE NOCASE",
+                       (order_number.strip(), email.strip())).fetchone()
+    if order is None:
+        raise LedgerError(404, "no_match", "no order with that number was bought with that email")
+    db.execute("INSERT OR IGNORE INTO verifications (conversation_id, order_id, agent_id, "
+               "created_at) VALUES (?, ?, ?, ?)", (conversation_id, order["id"], actor.id,
+                                                  iso(now())))
+    customer_id = canonical(db, order["customer_id"])
+    db.execute("UPDATE conversations SET customer_id = COALESCE(customer_id, ?) WHERE id = ?",
+               (customer_id, conversation_id))
+    audit(db, actor.id, "order.verified", customer_id,
+          {"order_id": order["id"], "conversation_id": conversation_id})
+    notice = insert_message(db, conversation_id, SYSTEM,
+                            f"Purchase verified: order {order['external_id']}, {order['product']}")
+    return Outcome(200, {"order": views.order(db, order["id"])}, notice,
+                   conversation["visitor_id"])
+
+
+def link_customer(db: sqlite3.Connection, conversation_id: int, customer_id: int,
+                  actor: Agent) -> Outcome:
+    """An agent links a conversation to a customer by hand (this verifies nothing)."""
+    _conversation(db, conversation_id)
+    found = canonical(db, customer_id)
+    if found is None:
+        raise LedgerError(404, "not_found", "no such customer")
+    db.execute("UPDATE conversations SET customer_id = ? WHERE id = ?", (found, conversation_id))
+    audit(db, actor.id, "conversation.linked", found, {"conversation_id": conversation_id})
+    return Outcome(200, {"customer": views.customer(db, found)})
+
+
+def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provider: str,
+            approval_id: int | None) -> Outcome:
+    entry_id = _insert(db, "ledger", {**fields, "agent_id": actor.id, "approval_id": approval_id,
+                                      "provider": provider, "created_at": iso(now())})
+    audit(db, actor.id, f"{fields['kind']}.issued", fields["customer_id"],
+          {"ledger_id": entry_id, "approval_id": approval_id, **fields})
+    entry = views.entry(db, entry_id)
+    notice, visitor_id = None, None
+    if fields["conversation_id"] is not None:
+        money = Money(fields["amount_cents"], fields["currency"])
+        what = (f"A refund of {money} for order {entry['order_external_id']} has been issued."
+                if fields["kind"] == "refund" else
+                f"{money} of store credit has been added to your account.")
+        notice = insert_message(db, fields["conversation_id"], SYSTEM, what)
+        visitor_id = db.execute("SELECT visitor_id FROM conversations WHERE id = ?",
+                                (fields["conversation_id"],)).fetchone()[0]
+    return Outcome(201, {fields["kind"]: entry}, notice, visitor_id)
+
+
+def _check_verified(db: sqlite3.Connection, conversation: sqlite3.Row | None, customer_id: int,
+                    order: sqlite3.Row | None) -> None:
+    """An agent gives money only where the purchase or the customer is verified in the chat:
+    never on the strength of an email a visitor typed."""
+    if conversation is None:
+        raise LedgerError(403, "not_verified", "an agent refunds or credits within a "
+                          "conversation where the purchase or the customer is verified")
+    identity = db.execute(
+        "SELECT 1 FROM visitors v WHERE v.id = ? AND v.verified = 1 AND v.customer_id = ?",
+        (conversation["visitor_id"], customer_id)).fetchone()
+    if identity is not None and canonical(db, conversation["customer_id"] or 0) == customer_id:
+        return
+    verified = db.execute(
+        "SELECT o.id, o.customer_id FROM verifications v JOIN orders o ON o.id = v.order_id "
+        "WHERE v.conversation_id = ?", (conversation["id"],)).fetchall()
+    if order is not None and any(v["id"] == order["id"] for v in verified):
+        return
+    if order is None and any(canonical(db, v["customer_id"]) == customer_id for v in verified):
+        return
+    raise LedgerError(403, "not_verified", "verify the purchase (order number and email) or "
+                      "the customer's identity first")
+
+
+def _given_in_conversation(db: sqlite3.Connection, kind: Kind,
+                           conversation_id: int | None) -> int:
+    """Given or waiting for approval in this conversation: limits are per conversation."""
+    if conversation_id is None:
+        return 0
+    row = db.execute(
+        "SELECT (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind = ?1 AND "
+        "conversation_id = ?2) + (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
+        "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending')",
+        (kind, conversation_id)).fetchone()
+    return int(row[0])
+
+
+def _conversation(db: sqlite3.Connection, conversation_id: int | None) -> sqlite3.Row | None:
+    if conversation_id is None:
+        return None
+    row = db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    if row is None:
+        raise LedgerError(404, "not_found", "no such conversation")
+    return row
+
+
+def _order(db: sqlite3.Connection, order_id: int | None) -> sqlite3.Row:
+    row = db.execute("SELECT * FROM orders WHERE id = ?", (order_id,)).fetchone()
+    if row is None:
+        raise LedgerError(404, "not_found", "no such order")
+    return row
+
+
+def _insert(db: sqlite3.Connection, table: str, fields: dict[str, Any]) -> int:
+    cursor = db.execute(f"INSERT INTO {table} ({', '.join(fields)}) VALUES "
+                        f"({', '.join('?' for _ in fields)})", tuple(fields.values()))
+    return int(cursor.lastrowid or 0)
+

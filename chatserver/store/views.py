@@ -1,0 +1,157 @@
+"""How customers, orders, ledger entries and approvals look from outside (REST, console).
+
+Plain functions over a `sqlite3.Connection`, used both to answer reads and, inside a money
+action's transaction, to decide on the very figures the answer shows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from chatserver.domain import ledger
+from chatserver.domain.ledger import PastRefund, Purchase, RefundFigures
+from chatserver.domain.money import Money
+from chatserver.payments import provider_named
+
+ORDER_SELECT = (
+    "SELECT o.*, "
+    "(SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE order_id = o.id) AS refunded, "
+    "(SELECT COALESCE(SUM(amount_cents), 0) FROM approvals WHERE order_id = o.id AND "
+    "status = 'pending') AS reserved FROM orders o ")
+
+
+def order_refunds(db: sqlite3.Connection, order_id: int) -> tuple[int, int]:
+    """What an order has had refunded, and what waits for approval (reserved)."""
+    row = db.execute(ORDER_SELECT + "WHERE o.id = ?", (order_id,)).fetchone()
+    return int(row["refunded"]), int(row["reserved"])
+
+
+def order(db: sqlite3.Connection, order_id: int) -> dict[str, Any]:
+    return _order(db.execute(ORDER_SELECT + "WHERE o.id = ?", (order_id,)).fetchone(), db)
+
+
+def _order(row: sqlite3.Row, db: sqlite3.Connection) -> dict[str, Any]:
+    verified_in = [r[0] for r in db.execute(
+        "SELECT conversation_id FROM verifications WHERE order_id = ? ORDER BY conversation_id",
+        (row["id"],))]
+    return {
+        "id": row["id"], "external_id": row["external_id"], "customer_id": row["customer_id"],
+        "email": row["email"], "name": row["name"], "product": row["product"],
+        "amount_cents": row["amount_cents"], "currency": row["currency"],
+        "purchased_at": row["purchased_at"], "status": row["status"],
+        "refunded_cents": row["refunded"], "pending_cents": row["reserved"],
+        "refundable_cents": ledger.refundable(row["amount_cents"], row["refunded"],
+                                              row["reserved"]),
+        "verified_in_conversations": verified_in,
+    }
+
+
+def entry(db: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
+    row = db.execute(
+        "SELECT l.*, a.name AS agent_name, o.external_id AS order_external_id FROM ledger l "
+        "JOIN agents a ON a.id = l.agent_id LEFT JOIN orders o ON o.id = l.order_id "
+        "WHERE l.id = ?", (entry_id,)).fetchone()
+    return _entry(row)
+
+
+def _entry(row: sqlite3.Row) -> dict[str, Any]:
+    found = {k: row[k] for k in ("id", "kind", "customer_id", "order_id", "order_external_id",
+                                 "conversation_id", "amount_cents", "currency", "reason",
+                                 "expires_at", "approval_id", "provider", "created_at")}
+    found["agent"] = {"id": row["agent_id"], "name": row["agent_name"]}
+    found["instructions"] = provider_named(row["provider"]).instructions(found)
+    return found
+
+
+def approval(db: sqlite3.Connection, approval_id: int) -> dict[str, Any]:
+    row = db.execute(APPROVAL_SELECT + "WHERE p.id = ?", (approval_id,)).fetchone()
+    return _approval(row)
+
+
+APPROVAL_SELECT = (
+    "SELECT p.*, r.name AS requested_by_name, d.name AS decided_by_name, "
+    "o.external_id AS order_external_id FROM approvals p "
+    "JOIN agents r ON r.id = p.requested_by LEFT JOIN agents d ON d.id = p.decided_by "
+    "LEFT JOIN orders o ON o.id = p.order_id ")
+
+
+def _approval(row: sqlite3.Row) -> dict[str, Any]:
+    found = {k: row[k] for k in ("id", "kind", "status", "customer_id", "order_id",
+                                 "order_external_id", "conversation_id", "amount_cents",
+                                 "currency", "reason", "expires_at", "created_at", "decided_at",
+                                 "note")}
+    found["why"] = [w for w in row["why"].split("; ") if w]
+    found["requested_by"] = {"id": row["requested_by"], "name": row["requested_by_name"]}
+    found["decided_by"] = ({"id": row["decided_by"], "name": row["decided_by_name"]}
+                           if row["decided_by"] else None)
+    return found
+
+
+def approvals(db: sqlite3.Connection, status: str | None) -> list[dict[str, Any]]:
+    where, args = ("WHERE p.status = ? ", (status,)) if status else ("", ())
+    return [_approval(r) for r in db.execute(APPROVAL_SELECT + where + "ORDER BY p.id", args)]
+
+
+def refund_figures(db: sqlite3.Connection, customer_id: int,
+                   at: datetime | None = None) -> RefundFigures:
+    """The customer's refund habits, as the agent sees them beside a refund."""
+    at = at or datetime.now(UTC)
+    since = db.execute("SELECT created_at FROM customers WHERE id = ?",
+                       (customer_id,)).fetchone()[0]
+    purchases = [Purchase(r[0], _time(r[1])) for r in db.execute(
+        "SELECT amount_cents, purchased_at FROM orders WHERE customer_id = ?", (customer_id,))]
+    refunds = [PastRefund(r[0], _time(r[1]), bool(r[2])) for r in db.execute(
+        "SELECT l.amount_cents, l.created_at, EXISTS (SELECT 1 FROM conversations c WHERE "
+        "c.customer_id = l.customer_id AND c.created_at < COALESCE((SELECT created_at FROM "
+        "conversations WHERE id = l.conversation_id), l.created_at)) FROM ledger l "
+        "WHERE l.customer_id = ? AND l.kind = 'refund'", (customer_id,))]
+    return ledger.figures(purchases, refunds, _time(since), at)
+
+
+def customer(db: sqlite3.Connection, customer_id: int) -> dict[str, Any]:
+    """Everything about one customer: orders, ledger, balances, conversations, figures."""
+    row = db.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    at = datetime.now(UTC)
+    entries = [_entry(r) for r in db.execute(
+        "SELECT l.*, a.name AS agent_name, o.external_id AS order_external_id FROM ledger l "
+        "JOIN agents a ON a.id = l.agent_id LEFT JOIN orders o ON o.id = l.order_id "
+        "WHERE l.customer_id = ? ORDER BY l.id", (customer_id,))]
+    credits = [(Money(e["amount_cents"], e["currency"]), ledger.parse_time(e["expires_at"]))
+               for e in entries if e["kind"] == "credit"]
+    return {
+        **summary(db, row),
+        "orders": [_order(r, db) for r in db.execute(
+            ORDER_SELECT + "WHERE o.customer_id = ? ORDER BY o.purchased_at DESC",
+            (customer_id,))],
+        "ledger": entries,
+        "credit_balances": ledger.credit_balance(credits, at),
+        "approvals": [_approval(r) for r in db.execute(
+            APPROVAL_SELECT + "WHERE p.customer_id = ? ORDER BY p.id", (customer_id,))],
+        "conversations": [dict(r) for r in db.execute(
+            "SELECT c.id, c.status, c.created_at, c.closed_at, a.name AS agent_name, "
+            "c.rating_score FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id "
+            "WHERE c.customer_id = ? ORDER BY c.id DESC", (customer_id,))],
+        "refund_figures": refund_figures(db, customer_id, at).as_dict(),
+    }
+
+
+def summary(db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    verified = db.execute("SELECT 1 FROM visitors WHERE customer_id = ? AND verified = 1",
+                          (row["id"],)).fetchone() is not None
+    return {"id": row["id"], "email": row["email"], "name": row["name"],
+            "external_user_id": row["external_user_id"], "created_at": row["created_at"],
+            "verified": verified}
+
+
+def customers_by_email(db: sqlite3.Connection, email: str) -> list[dict[str, Any]]:
+    return [summary(db, r) for r in db.execute(
+        "SELECT * FROM customers WHERE email = ? COLLATE NOCASE AND merged_into IS NULL "
+        "ORDER BY id", (email.strip(),))]
+
+
+def _time(text: str) -> datetime:
+    moment = ledger.parse_time(text)
+    assert moment is not None
+    return moment

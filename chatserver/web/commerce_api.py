@@ -1,0 +1,197 @@
+"""REST for customers, orders, refunds, store credit and approvals.
+
+Refunds and credits check, in this order: 401 (who), 422 (Idempotency-Key, body), 404
+(order, customer, conversation), 403 (role; an agent needs a verified purchase or customer),
+409 (more than is refundable); then 202 (waiting for a supervisor) or 201 (done).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatserver.domain import frames
+from chatserver.domain.clock import iso, now
+from chatserver.domain.frames import nullable, string
+from chatserver.domain.ledger import LedgerError
+from chatserver.domain.money import cents, currency
+from chatserver.domain.orders import ORDER, email, timestamp
+from chatserver.service.commerce import Commerce
+from chatserver.store.money import MoneyRequest
+from chatserver.web.http import (
+    ApiError,
+    Caller,
+    authenticated,
+    checked,
+    error_response,
+    json_body,
+    json_response,
+    path_id,
+)
+
+REFUND: frames.Fields = {
+    "amount_cents": (cents, True, None),
+    "reason": (string(1000), True, None),
+    "conversation_id": (nullable(frames.ID), False, None),
+}
+CREDIT: frames.Fields = {
+    **REFUND,
+    "currency": (currency, True, None),
+    "expires_at": (nullable(timestamp), False, None),
+}
+VERIFY: frames.Fields = {"order": (string(100), True, None), "email": (email, True, None)}
+LINK: frames.Fields = {"customer_id": (frames.ID, True, None)}
+DECISION: frames.Fields = {"note": (nullable(string(1000, 0)), False, None)}
+
+
+def commerce(request: Request) -> Commerce:
+    return request.app.state.commerce
+
+
+@authenticated
+async def post_order(request: Request, caller: Caller) -> Response:
+    body = await json_body(request, ORDER)
+    status, data = await commerce(request).upsert_order(body)
+    return json_response(data, status)
+
+
+async def order_webhook(request: Request) -> Response:
+    """The shop's back end posts orders here, signed with WEBHOOK_SECRET."""
+    secret = request.app.state.settings.webhook_secret
+    raw = await request.body()
+    given = request.headers.get("x-chatserver-signature", "")
+    expected = "sha256=" + hmac.new((secret or "").encode(), raw, hashlib.sha256).hexdigest()
+    if not secret or not hmac.compare_digest(given.encode(), expected.encode()):
+        return error_response(401, "bad_signature", "X-Chatserver-Signature must be sha256="
+                              "<hex HMAC-SHA256 of the raw body with the webhook secret>")
+    try:
+        body = orjson.loads(raw)
+        if not isinstance(body, dict):
+            raise ApiError(422, "invalid", "the body must be a JSON object")
+        status, data = await commerce(request).upsert_order(checked(body, ORDER))
+    except orjson.JSONDecodeError:
+        return error_response(422, "invalid", "the body is not valid JSON")
+    except ApiError as error:
+        return error_response(error.status, error.code, error.message)
+    return json_response(data, status)
+
+
+@authenticated
+async def find_customers(request: Request, caller: Caller) -> Response:
+    wanted = request.query_params.get("email", "")
+    if not wanted.strip():
+        raise ApiError(422, "invalid", "give ?email= to look customers up")
+    return json_response({"customers": await commerce(request).customers_by_email(wanted)})
+
+
+@authenticated
+async def get_customer(request: Request, caller: Caller) -> Response:
+    customer_id = path_id(request, "customer")
+    return json_response({"customer": await commerce(request).customer(customer_id)})
+
+
+def idempotency_key(request: Request) -> str:
+    key = request.headers.get("idempotency-key", "").strip()
+    if not 1 <= len(key) <= 255:
+        raise ApiError(422, "idempotency_key_required",
+                       "send an Idempotency-Key header (1 to 255 characters) with every "
+                       "refund and credit, the same one when you retry")
+    return key
+
+
+async def _money(request: Request, caller: Caller, kind: str) -> Response:
+    key = idempotency_key(request)
+    body = await json_body(request, REFUND if kind == "refund" else CREDIT)
+    target = path_id(request, "order" if kind == "refund" else "customer")
+    if kind == "credit" and body["expires_at"] and body["expires_at"] <= iso(now()):
+        raise ApiError(422, "invalid", "expires_at is in the past")
+    req = MoneyRequest(
+        kind="refund" if kind == "refund" else "credit", actor=caller.agent,
+        amount_cents=body["amount_cents"], reason=body["reason"],
+        conversation_id=body["conversation_id"],
+        order_id=target if kind == "refund" else None,
+        customer_id=target if kind == "credit" else None,
+        currency=body.get("currency"), expires_at=body.get("expires_at"))
+    outcome = await commerce(request).money(req, caller.scope, request.url.path, key, body)
+    return json_response(outcome.body, outcome.status)
+
+
+@authenticated
+async def post_refund(request: Request, caller: Caller) -> Response:
+    return await _money(request, caller, "refund")
+
+
+@authenticated
+async def post_credit(request: Request, caller: Caller) -> Response:
+    return await _money(request, caller, "credit")
+
+
+async def _decide(request: Request, caller: Caller, approve: bool) -> Response:
+    body = await json_body(request, DECISION) if await request.body() else {"note": None}
+    outcome = await commerce(request).decide(path_id(request, "approval"), approve,
+                                             caller.agent, body["note"])
+    return json_response(outcome.body, outcome.status)
+
+
+@authenticated
+async def approve(request: Request, caller: Caller) -> Response:
+    return await _decide(request, caller, True)
+
+
+@authenticated
+async def reject(request: Request, caller: Caller) -> Response:
+    return await _decide(request, caller, False)
+
+
+@authenticated
+async def list_approvals(request: Request, caller: Caller) -> Response:
+    status = request.query_params.get("status") or None
+    if status not in (None, "pending", "approved", "rejected"):
+        raise ApiError(422, "invalid", "status is pending, approved or rejected")
+    return json_response({"approvals": await commerce(request).approvals(status)})
+
+
+def _in_charge(request: Request, caller: Caller, conversation_id: int) -> None:
+    """Agents act in their own conversations; supervisors and admins anywhere."""
+    owner = request.app.state.chat.desk.owner(conversation_id)
+    if owner != caller.agent.id and not caller.agent.can_oversee:
+        raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
+
+
+@authenticated
+async def verify(request: Request, caller: Caller) -> Response:
+    body = await json_body(request, VERIFY)
+    conversation_id = path_id(request, "conversation")
+    _in_charge(request, caller, conversation_id)
+    outcome = await commerce(request).verify(conversation_id, body["order"], body["email"],
+                                             caller.agent)
+    return json_response(outcome.body, outcome.status)
+
+
+@authenticated
+async def link(request: Request, caller: Caller) -> Response:
+    body = await json_body(request, LINK)
+    conversation_id = path_id(request, "conversation")
+    _in_charge(request, caller, conversation_id)
+    outcome = await commerce(request).link(conversation_id, body["customer_id"], caller.agent)
+    return json_response(outcome.body, outcome.status)
+
+
+routes = [
+    Route("/api/orders", post_order, methods=["POST"]),
+    Route("/webhooks/orders", order_webhook, methods=["POST"]),
+    Route("/api/customers", find_customers),
+    Route("/api/customers/{id}", get_customer),
+    Route("/api/orders/{id}/refunds", post_refund, methods=["POST"]),
+    Route("/api/customers/{id}/credits", post_credit, methods=["POST"]),
+    Route("/api/approvals", list_approvals),
+    Route("/api/approvals/{id}/approve", approve, methods=["POST"]),
+    Route("/api/approvals/{id}/reject", reject, methods=["POST"]),
+    Route("/api/conversations/{id}/verify", verify, methods=["POST"]),
+    Route("/api/conversations/{id}/customer", link, methods=["POST"]),
+]

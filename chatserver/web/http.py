@@ -1,0 +1,108 @@
+"""What every REST endpoint shares: JSON in and out, who is calling, errors as
+`{"error": {"code", "message"}}` with a 4xx status."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatserver.domain.frames import Fields, FrameError, check_fields
+from chatserver.domain.ledger import LedgerError
+from chatserver.domain.models import Agent
+from chatserver.web.auth import SESSION_COOKIE, agent_from_session, bearer_token
+from chatserver.web.console import csrf_ok
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The agent behind a request, and the scope their Idempotency-Keys live in (one per API
+    token; the console's session for an agent signed in there)."""
+
+    agent: Agent
+    scope: str
+
+
+Endpoint = Callable[[Request, Caller], Awaitable[Response]]
+
+
+def authenticated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """A Bearer token, or the console's session cookie with its CSRF token on every request
+    that changes anything; 401 otherwise. Refusals raised inside become JSON errors."""
+    async def wrapper(request: Request) -> Response:
+        try:
+            caller = await _caller(request)
+            if caller is None:
+                return error_response(401, "unauthorized", "a valid API token is required "
+                                      "(Authorization: Bearer <token>)")
+            return await endpoint(request, caller)
+        except (ApiError, LedgerError) as error:
+            return error_response(error.status, error.code, error.message)
+    return wrapper
+
+
+async def _caller(request: Request) -> Caller | None:
+    chat = request.app.state.chat
+    token = bearer_token(request.headers)
+    if token is not None:
+        agent = await chat.store.agent_by_token(token)
+        scope = "token:" + hashlib.sha256(token.encode()).hexdigest()
+        return Caller(agent, scope) if agent is not None else None
+    sessions = request.app.state.sessions
+    cookie = request.cookies.get(SESSION_COOKIE)
+    agent = await agent_from_session(chat.store, sessions, cookie)
+    if agent is None:
+        return None
+    session = sessions.read(cookie) or {}
+    if request.method not in SAFE_METHODS and not csrf_ok(
+            str(session.get("csrf", "")), request.headers.get("x-csrf-token")):
+        raise ApiError(403, "csrf", "the X-CSRF-Token header is missing or wrong")
+    return Caller(agent, f"session:{agent.id}")
+
+
+async def json_body(request: Request, spec: Fields) -> dict[str, Any]:
+    """The request's JSON object, checked against `spec`; 422 with the reason otherwise."""
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(422, "invalid", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid", "the body must be a JSON object")
+    return checked(body, spec)
+
+
+def checked(body: dict[str, Any], spec: Fields) -> dict[str, Any]:
+    try:
+        return check_fields(body, spec, "body")
+    except FrameError as error:
+        raise ApiError(422, "invalid", error.message) from None
+
+
+def path_id(request: Request, what: str) -> int:
+    """The `{id}` in the path; one that is not a number names nothing (404)."""
+    try:
+        return int(request.path_params["id"])
+    except ValueError:
+        raise ApiError(404, "not_found", f"no such {what}") from None
