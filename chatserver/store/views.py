@@ -10,6 +10,8 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from chatserver.domain import ledger
 from chatserver.domain.ledger import PastRefund, Purchase, RefundFigures
 from chatserver.domain.money import Money
@@ -134,6 +136,10 @@ def customer(db: sqlite3.Connection, customer_id: int) -> dict[str, Any]:
             "c.rating_score FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id "
             "WHERE c.customer_id = ? ORDER BY c.id DESC", (customer_id,))],
         "refund_figures": refund_figures(db, customer_id, at).as_dict(),
+        "audit": [{"at": r["at"], "agent": r["name"], "action": r["action"],
+                   "detail": orjson.loads(r["detail"])} for r in db.execute(
+            "SELECT l.at, a.name, l.action, l.detail FROM audit_log l LEFT JOIN agents a "
+            "ON a.id = l.agent_id WHERE l.customer_id = ? ORDER BY l.id", (customer_id,))],
     }
 
 
