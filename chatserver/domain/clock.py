@@ -10,6 +10,11 @@ def now() -> float:
     return time.time()
 
 
+def parse(text: str) -> float:
+    """The inverse of `iso`: seconds since the epoch."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def iso(ts: float) -> str:
     """`2026-11-25T15:40:00.123Z`: sorts as text in time order."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -7,6 +7,7 @@ passed in, never read, so every rule is testable without a clock, a socket or a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -185,3 +186,15 @@ class Router:
         self.owner[conversation_id] = agent.id
         agent.conversations.add(conversation_id)
         agent.last_assigned = now
+
+
+def expected_wait(recent_waits: Sequence[float], position: int) -> int | None:
+    """Seconds a visitor at `position` can expect to wait: the median of recent waits (how
+    long the last visitors queued before an agent took them) for each place ahead of them
+    and their own. None until there is a recent wait to go by."""
+    if not recent_waits:
+        return None
+    ordered = sorted(recent_waits)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return round(median * position)

@@ -46,12 +46,15 @@ class Announcer:
                 self.bus.publish(agent_topic(agent_id), event)
 
 
-def status_frame(conversation: Conversation, queue_position: int | None,
-                 agents_online: int) -> dict[str, Any]:
-    public = conversation.public(queue_position)
-    return {"type": "status", "conversation_id": conversation.id, "status": public["status"],
-            "agent": public["agent"], "queue_position": public["queue_position"],
-            "agents_online": agents_online}
+def status_frame(conversation_id: int, status: str, agent_name: str | None,
+                 queue_position: int | None, agents_online: int,
+                 expected_wait_seconds: int | None) -> dict[str, Any]:
+    queued = status == "queued"
+    return {"type": "status", "conversation_id": conversation_id, "status": status,
+            "agent": {"name": agent_name} if agent_name and not queued else None,
+            "queue_position": queue_position if queued else None,
+            "agents_online": agents_online,
+            "expected_wait_seconds": expected_wait_seconds if queued else None}
 
 
 def assigned_frame(conversation: Conversation, visitor: Visitor | None,

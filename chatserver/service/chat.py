@@ -93,7 +93,9 @@ class ChatService:
                                                        last_seq if resume and last_seq else 0)
 
     def conversation_public(self, conversation: Conversation) -> dict[str, Any]:
-        return conversation.public(self.desk.queue_position(conversation.id))
+        position = self.desk.queue_position(conversation.id)
+        return {**conversation.public(position),
+                "expected_wait_seconds": self.desk.expected_wait(position)}
 
     async def visitor_message(self, visitor: Visitor, client_id: str, text: str) -> Posted:
         """Store and announce a visitor's message. Only new messages count against the rate

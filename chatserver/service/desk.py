@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from chatserver.config import Settings
+from chatserver.domain import clock
 from chatserver.domain.clock import now
 from chatserver.domain.models import Agent, Author, Conversation, Presence, Visitor
-from chatserver.domain.routing import Assignment, Router, RoutingError
+from chatserver.domain.routing import Assignment, Router, RoutingError, expected_wait
 from chatserver.service.announcer import Announcer, assigned_frame, status_frame
 from chatserver.store import Store
 from chatserver.store.writes import Changed, NotAllowed
 
 log = logging.getLogger(__name__)
+RECENT_WAITS = 50  # the waits the expected wait is estimated from
 
 
 class Desk:
@@ -35,6 +38,7 @@ class Desk:
         self.waiting_since: dict[int, str] = {}
         self._positions: dict[int, int] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
+        self._recent_waits: deque[float] = deque(maxlen=RECENT_WAITS)
         self._tasks: set[asyncio.Task[None]] = set()
         self._news_pending: set[str] = set()
 
@@ -42,6 +46,7 @@ class Desk:
     async def start(self) -> None:
         """Rebuild the routing picture from the store; every agent starts disconnected, so
         the grace period starts now for each one who holds conversations (rule 3)."""
+        self._recent_waits.extend(await self.store.recent_waits(RECENT_WAITS))
         for agent in await self.store.agents():
             self._know(agent)
         for conversation, rank in await self.store.open_conversations():
@@ -206,6 +211,7 @@ class Desk:
         except NotAllowed:  # closed meanwhile: forget it
             self.router.release(assignment.conversation_id)
             return
+        self._recent_waits.append(now() - clock.parse(changed.conversation.waiting_since))
         self._status(changed.conversation)
         self.announce_team()
 
@@ -237,7 +243,9 @@ class Desk:
             return
         position = self.router.positions().get(conversation.id)
         self._positions[conversation.id] = position or 0
-        frame = status_frame(conversation, position, self.router.agents_online())
+        frame = status_frame(conversation.id, conversation.status, conversation.agent_name,
+                             position, self.router.agents_online(),
+                             self.expected_wait(position))
         self.announce.to_visitor(visitor_id, frame)
         owner = conversation.agent_id if conversation.status == "active" else None
         if owner is not None:
@@ -252,9 +260,9 @@ class Desk:
             if force or self._positions.get(conversation_id) != position:
                 visitor = self.visitor_of.get(conversation_id)
                 if visitor is not None:
-                    self.announce.to_visitor(visitor.id, {
-                        "type": "status", "conversation_id": conversation_id, "status": "queued",
-                        "agent": None, "queue_position": position, "agents_online": online})
+                    self.announce.to_visitor(visitor.id, status_frame(
+                        conversation_id, "queued", None, position, online,
+                        self.expected_wait(position)))
         if positions != {k: v for k, v in self._positions.items() if k in positions}:
             self._queue_changed()
         self._positions = dict(positions)
@@ -297,6 +305,9 @@ class Desk:
 
     def agents_online(self) -> int:
         return self.router.agents_online()
+
+    def expected_wait(self, position: int | None) -> int | None:
+        return expected_wait(self._recent_waits, position) if position else None
 
     def queue_position(self, conversation_id: int) -> int | None:
         return self.router.positions().get(conversation_id)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from chatserver.domain import clock
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
 from chatserver.store import customers, rows, writes
@@ -224,6 +225,14 @@ class SqliteStore:
         found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status != 'closed' "
                                 "ORDER BY c.id")
         return [(rows.conversation(r), r["queue_rank"]) for r in found]
+
+    async def recent_waits(self, count: int) -> list[float]:
+        """How long the last `count` assigned conversations waited, oldest first."""
+        found = await self._all(
+            "SELECT waiting_since, assigned_at FROM conversations WHERE assigned_at IS NOT NULL "
+            "ORDER BY assigned_at DESC LIMIT ?", (count,))
+        return [clock.parse(r["assigned_at"]) - clock.parse(r["waiting_since"])
+                for r in reversed(found)]
 
     async def agent_conversations(self, agent_id: int) -> list[Conversation]:
         found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status = 'active' AND "

@@ -66,12 +66,17 @@ def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Aut
 
 
 def open_conversation(db: sqlite3.Connection, visitor_id: str, rank: float) -> Conversation:
+    """A new queued conversation, linked to the visitor's customer: the verified one, or the
+    one their typed email names (shown to agents as unverified: it allows no refund)."""
     stamp = iso(now())
-    customer = db.execute("SELECT customer_id FROM visitors WHERE id = ?", (visitor_id,)).fetchone()
+    customer = db.execute(
+        "SELECT COALESCE(v.customer_id, (SELECT c.id FROM customers c WHERE c.email = v.email "
+        "COLLATE NOCASE AND c.merged_into IS NULL ORDER BY c.id LIMIT 1)) FROM visitors v "
+        "WHERE v.id = ?", (visitor_id,)).fetchone()
     cursor = db.execute(
         "INSERT INTO conversations (visitor_id, customer_id, status, queue_rank, created_at, "
         "waiting_since) VALUES (?, ?, 'queued', ?, ?, ?)",
-        (visitor_id, customer["customer_id"] if customer else None, rank, stamp, stamp),
+        (visitor_id, customer[0] if customer else None, rank, stamp, stamp),
     )
     return _conversation(db, int(cursor.lastrowid or 0))
 
