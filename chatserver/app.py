@@ -16,7 +16,7 @@ from chatserver.config import Settings
 from chatserver.service.chat import ChatService
 from chatserver.service.commerce import Commerce
 from chatserver.store import open_store
-from chatserver.web import api, commerce_api, console, pages
+from chatserver.web import api, commerce_api, console, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.visitor_socket import visitor_socket
@@ -46,6 +46,7 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
         routes=[
             *api.routes,
             *commerce_api.routes,
+            *settings_api.routes,
             *console.routes(),
             *pages.routes(),
             WebSocketRoute("/ws/visitor", visitor_socket),

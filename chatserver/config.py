@@ -62,6 +62,7 @@ class Settings:
     visitor_message_limit: Limit = Limit(20, 10.0)
     visitor_session_limit: Limit = Limit(30, 60.0)
     grace_seconds: float = 60.0
+    email_delay: float = 30.0  # an answer unread this long by a visitor who left is emailed
     hello_timeout: float = 10.0
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000
@@ -81,7 +82,7 @@ class Settings:
         for field in fields(cls):
             raw = environ.get(ENV_PREFIX + field.name.upper())
             if raw is not None:
-                values[field.name] = _convert(field.name, raw)
+                values[field.name] = _convert(field.name, str(field.type), raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -89,24 +90,22 @@ class Settings:
         return replace(self, **changes)
 
 
-def _convert(name: str, raw: str) -> Any:
-    numbers = {"port": int, "max_frame_bytes": int, "max_text_chars": int,
-               "grace_seconds": float, "hello_timeout": float, "agent_refund_limit": int,
-               "agent_credit_limit": int, "supervisor_limit": int, "risk_max_refunds": int,
-               "risk_max_refund_rate": float}
-    if name in numbers:
-        kind = numbers[name]
+NUMBERS: dict[str, type[int] | type[float]] = {"int": int, "float": float}
+
+
+def _convert(name: str, kind: str, raw: str) -> Any:
+    """An environment variable's text as the setting's type (`kind` is its annotation)."""
+    if kind in NUMBERS:
         try:
-            number = kind(raw)
+            number = NUMBERS[kind](raw)
         except ValueError:
             number = math.nan
         if not 0 <= number < math.inf or (name == "port" and number > 65535):
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number in range, "
                                 f"not {raw!r}")
         return number
-    if name.endswith("_limit"):
+    if kind == "Limit":
         return Limit.parse(raw)
     if name == "allowed_origins":
         return parse_origins(raw)
     return raw or None
-

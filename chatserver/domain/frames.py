@@ -90,6 +90,7 @@ VISITOR_FRAMES: Spec = {
              "comment": (nullable(string(2000, 0)), False, None)},
     "close": {},
     "ping": {},
+    "email_transcript": {"email": (nullable(string(320)), False, None)},
 }
 
 AGENT_FRAMES: Spec = {

@@ -60,6 +60,7 @@ class Conversation:
     visitor_read_seq: int = 0
     agent_read_seq: int = 0
     closed_at: str | None = None
+    emailed_seq: int = 0
 
     def public(self, queue_position: int | None) -> dict[str, Any]:
         """The contract's Conversation object, as the visitor sees it."""

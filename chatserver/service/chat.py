@@ -10,15 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from chatserver.bus import Bus
 from chatserver.config import Settings
+from chatserver.domain import widget_settings
 from chatserver.domain.clock import now
+from chatserver.domain.frames import FrameError
 from chatserver.domain.identity import verify_identity
 from chatserver.domain.limits import SlidingWindow
 from chatserver.domain.models import Agent, Author, Conversation, Message, Presence, Visitor
 from chatserver.domain.routing import RoutingError
+from chatserver.mail import Mailer
 from chatserver.service.announcer import Announcer, conversation_card
 from chatserver.service.desk import Desk
+from chatserver.service.followup import FollowUp
 from chatserver.store import Store
 from chatserver.store.writes import NotAllowed, Posted
 
@@ -46,14 +52,31 @@ class ChatService:
         self.bus = bus
         self.announce = Announcer(bus)
         self.desk = Desk(settings, store, self.announce)
+        self.followup = FollowUp(settings, store, Mailer(settings.smtp_url))
+        self.widget = dict(widget_settings.DEFAULTS)
         self._visitor_messages = SlidingWindow(settings.visitor_message_limit)
         self._new_visitors = SlidingWindow(settings.visitor_session_limit)
 
     async def start(self) -> None:
+        stored = await self.store.setting("widget")
+        self.widget = widget_settings.updated({}, orjson.loads(stored) if stored else {})
+        self.followup.title = self.widget["title"]
         await self.desk.start()
 
     async def stop(self) -> None:
+        await self.followup.stop()
         await self.desk.stop()
+
+    async def set_widget_settings(self, changes: dict[str, Any]) -> dict[str, str]:
+        """An admin changes the widget; raises ChatError naming a bad field."""
+        try:
+            widget = widget_settings.updated(self.widget, changes)
+        except FrameError as error:
+            raise ChatError("bad_request", error.message) from None
+        await self.store.set_setting("widget", orjson.dumps(widget).decode())
+        self.widget = widget
+        self.followup.title = widget["title"]
+        return widget
 
     # --- visitors -----------------------------------------------------------------------
     async def identify(self, frame: dict[str, Any], address: str) -> Identified:
@@ -144,6 +167,20 @@ class ChatService:
                                             Author("visitor", visitor.name or "Visitor",
                                                    visitor.id)))
 
+    async def email_transcript(self, visitor: Visitor, email: str | None) -> tuple[int, str]:
+        """Email the visitor's current (or last) conversation to them; returns where to."""
+        to = email or visitor.email
+        if not to:
+            raise ChatError("bad_request", "give an email address to send the transcript to")
+        if not self.followup.mailer.enabled:
+            raise ChatError("unavailable", "this server does not send email")
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no conversation to send")
+        if not await self.followup.email_transcript(conversation.id, to):
+            raise ChatError("unavailable", "the email could not be sent; try again later")
+        return conversation.id, to
+
     async def rate(self, visitor: Visitor, score: int, comment: str | None) -> None:
         conversation = await self.store.latest_closed(visitor.id)
         if conversation is None:
@@ -166,7 +203,7 @@ class ChatService:
         try:
             return await self.store.post_agent_message(
                 conversation_id, author, client_id, text, private,
-                on_commit=lambda p: self._announce_posted(p, also=agent.id))
+                on_commit=lambda p: self._agent_posted(p, agent.id))
         except NotAllowed as error:
             raise ChatError("not_found", str(error)) from None
 
@@ -223,6 +260,11 @@ class ChatService:
         owner = self.desk.owner(conversation_id)
         if owner is not None:
             self.announce.to_agent(owner, frame)
+
+    def _agent_posted(self, posted: Posted, agent_id: int) -> None:
+        self._announce_posted(posted, also=agent_id)
+        if not posted.duplicate and not posted.message.private:
+            self.followup.answered(posted.message.conversation_id)
 
     def _announce_posted(self, posted: Posted, also: int | None = None) -> None:
         """Runs at commit, in commit order: new messages reach the parties in `seq` order."""

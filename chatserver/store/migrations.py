@@ -188,6 +188,10 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 3: how far a visitor's missed answers have been emailed
+    """
+    ALTER TABLE conversations ADD COLUMN emailed_seq INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -38,7 +38,7 @@ def conversation(row: Row) -> Conversation:
         created_at=row["created_at"], waiting_since=row["waiting_since"],
         last_seq=row["last_seq"], last_note_seq=row["last_note_seq"],
         visitor_read_seq=row["visitor_read_seq"], agent_read_seq=row["agent_read_seq"],
-        closed_at=row["closed_at"],
+        closed_at=row["closed_at"], emailed_seq=row["emailed_seq"],
     )
 
 

@@ -98,6 +98,15 @@ class SqliteStore:
             return str(db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()[0])
         return await self._writer.submit(get_or_create)
 
+    async def setting(self, name: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (name,))
+        return str(row["value"]) if row else None
+
+    async def set_setting(self, name: str, value: str) -> None:
+        await self._writer.submit(lambda db: db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "value = excluded.value", (name, value)))
+
     # --- agents and tokens --------------------------------------------------------------
     async def add_agent(self, email: str, name: str, role: str, capacity: int,
                         password_hash: str | None) -> Agent:
@@ -294,6 +303,12 @@ class SqliteStore:
     async def mark_read(self, conversation_id: int, role: str, seq: int) -> int:
         return await self._writer.submit(
             partial(writes.mark_read, conversation_id=conversation_id, role=role, seq=seq))
+
+    async def set_emailed(self, conversation_id: int, seq: int) -> None:
+        """Answers up to `seq` were emailed to the visitor."""
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE conversations SET emailed_seq = MAX(emailed_seq, ?) WHERE id = ?",
+            (seq, conversation_id)))
 
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
         await self._writer.submit(partial(writes.rate, conversation_id=conversation_id,

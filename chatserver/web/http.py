@@ -27,8 +27,10 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def json_response(data: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+def json_response(data: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 def error_response(status: int, code: str, message: str) -> Response:

@@ -26,6 +26,7 @@ class VisitorSession(SocketSession):
         self.handlers.update({
             "message": self.on_message, "typing": self.on_typing, "read": self.on_read,
             "rate": self.on_rate, "close": self.on_close, "hello": self.on_hello_again,
+            "email_transcript": self.on_email_transcript,
         })
 
     async def run(self) -> None:
@@ -57,11 +58,16 @@ class VisitorSession(SocketSession):
                 "conversation": self.chat.conversation_public(conversation)
                 if conversation else None,
                 "messages": [m.for_visitor() for m in messages],
+                "widget": self.chat.widget,
             })
         except BaseException:
             subscription.close()
             raise
-        await self.serve(subscription)
+        self.chat.followup.connected(who.visitor.id)
+        try:
+            await self.serve(subscription)
+        finally:
+            self.chat.followup.disconnected(who.visitor.id)
 
     async def _hello(self) -> dict[str, Any] | None:
         """The first frame must be a valid `hello`, in time; anything else ends the socket."""
@@ -108,6 +114,10 @@ class VisitorSession(SocketSession):
 
     async def on_hello_again(self, frame: dict[str, Any]) -> None:
         raise ChatError("bad_request", "hello was already said on this socket")
+
+    async def on_email_transcript(self, frame: dict[str, Any]) -> None:
+        conversation_id, to = await self.chat.email_transcript(self.me, frame["email"])
+        await self.send({"type": "emailed", "conversation_id": conversation_id, "email": to})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         await self.chat.visitor_typing(self.me, frame["active"])

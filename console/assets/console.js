@@ -251,7 +251,36 @@
     try { frame = JSON.parse(data); } catch (e) { return; }
     const handler = frame && Object.prototype.hasOwnProperty.call(FRAMES, frame.type) && FRAMES[frame.type];
     if (handler) handler(frame);
+    if (frame && typeof frame === 'object') emit('console:frame', frame); // after our own handling
   }
+
+  // ---- extension point: other scripts on this page (customer.js) follow the console -------
+  // `console:frame` (detail: every socket frame, known type or not), `console:selected`
+  // (detail: the shown chat {id, customerId, visitor, gone}, or null; sent when it changes);
+  // they may send `console:customer` {conversationId, customerId} when a chat got its customer.
+  function emit(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  let announcedSelection = '';
+  function announceSelection(conv) {
+    const detail = conv
+      ? { id: conv.id, customerId: conv.customerId, visitor: conv.visitor, gone: conv.gone || null }
+      : null;
+    const signature = JSON.stringify(detail);
+    if (signature === announcedSelection) return;
+    announcedSelection = signature;
+    emit('console:selected', detail);
+  }
+
+  document.addEventListener('console:customer', (event) => {
+    const { conversationId, customerId } = event.detail || {};
+    const conv = state.convs.get(conversationId) ||
+      (state.ended && state.ended.id === conversationId ? state.ended : null);
+    if (!conv || customerId == null || conv.customerId === customerId) return;
+    conv.customerId = customerId;
+    if (conv.id === state.selected) renderPane();
+  });
 
   // ---- server frames: one handler per type ----------------------------------------------
   const FRAMES = {
@@ -701,6 +730,7 @@
     document.body.classList.toggle('show-conversation', !!conv);
     ui.paneEmpty.hidden = !!conv;
     ui.pane.hidden = !conv;
+    announceSelection(conv);
     if (!conv) return;
     ui.name.textContent = visitorName(conv);
     renderDetails(conv);

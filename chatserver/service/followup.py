@@ -1,0 +1,77 @@
+"""Nobody waits without knowing: answers a visitor left before reading are emailed to them,
+and a visitor can have a conversation's transcript emailed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from chatserver.config import Settings
+from chatserver.domain import emails
+from chatserver.mail import Mailer
+from chatserver.store import Store
+
+
+class FollowUp:
+    def __init__(self, settings: Settings, store: Store, mailer: Mailer) -> None:
+        self.delay = settings.email_delay
+        self.store = store
+        self.mailer = mailer
+        self.title = "Support"  # the widget's title, kept current by the chat service
+        self._connected: Counter[str] = Counter()  # visitor id -> open sockets
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[bool]] = set()
+
+    def connected(self, visitor_id: str) -> None:
+        self._connected[visitor_id] += 1
+
+    def disconnected(self, visitor_id: str) -> None:
+        self._connected[visitor_id] -= 1
+        if self._connected[visitor_id] <= 0:
+            del self._connected[visitor_id]
+
+    def online(self, visitor_id: str) -> bool:
+        return self._connected[visitor_id] > 0
+
+    def answered(self, conversation_id: int) -> None:
+        """An agent answered: if it is still unread after the delay and the visitor has
+        gone, email it (one email for all the answers of that while)."""
+        if self.mailer.enabled and conversation_id not in self._timers:
+            self._timers[conversation_id] = asyncio.get_running_loop().call_later(
+                self.delay, self._spawn, conversation_id)
+
+    def _spawn(self, conversation_id: int) -> None:
+        self._timers.pop(conversation_id, None)
+        task = asyncio.get_running_loop().create_task(self.email_missed(conversation_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def email_missed(self, conversation_id: int) -> bool:
+        conversation = await self.store.conversation(conversation_id)
+        visitor = await self.store.visitor(conversation.visitor_id) if conversation else None
+        if conversation is None or visitor is None or not visitor.email:
+            return False
+        if self.online(visitor.id):
+            return False  # they are reading it live
+        after = max(conversation.visitor_read_seq, conversation.emailed_seq)
+        answers = [m for m in await self.store.messages(conversation_id, after)
+                   if m.author.role == "agent"]
+        if not answers:
+            return False
+        subject, body = emails.missed_answers(self.title, answers)
+        if not await self.mailer.send(visitor.email, subject, body, self.title):
+            return False
+        await self.store.set_emailed(conversation_id, answers[-1].seq or 0)
+        return True
+
+    async def email_transcript(self, conversation_id: int, to: str) -> bool:
+        messages = await self.store.messages(conversation_id, 0)
+        subject, body = emails.transcript(self.title, conversation_id, messages)
+        return await self.mailer.send(to, subject, body, self.title)
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

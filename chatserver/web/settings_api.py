@@ -1,0 +1,41 @@
+"""Settings an admin changes while the server runs (the widget's for now)."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatserver.service.chat import ChatError
+from chatserver.web.http import ApiError, Caller, authenticated, json_response
+
+
+async def widget_settings(request: Request) -> Response:
+    """Public: the widget's look and what visitors are told (the widget also gets these in
+    `welcome`)."""
+    return json_response({"widget": request.app.state.chat.widget},
+                         headers={"Access-Control-Allow-Origin": "*"})
+
+
+@authenticated
+async def change_widget_settings(request: Request, caller: Caller) -> Response:
+    if caller.agent.role != "admin":
+        raise ApiError(403, "forbidden", "only an admin changes the widget")
+    try:
+        changes = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise ApiError(422, "invalid", "the body is not valid JSON") from None
+    if not isinstance(changes, dict):
+        raise ApiError(422, "invalid", "the body must be a JSON object")
+    try:
+        widget = await request.app.state.chat.set_widget_settings(changes)
+    except ChatError as error:
+        raise ApiError(422, "invalid", error.message) from None
+    return json_response({"widget": widget})
+
+
+routes = [
+    Route("/api/widget-settings", widget_settings, methods=["GET"]),
+    Route("/api/widget-settings", change_widget_settings, methods=["PUT"]),
+]

@@ -1,0 +1,766 @@
+"""Customers, orders, refunds, store credit and approvals over REST, against a real server.
+
+What an integrator (posting orders, signing webhooks) or an agent (refunding inside a chat)
+would notice: status codes in the contract's check order, bodies, what reaches the visitor,
+and what is (or is not) in the database afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from chatserver.domain.identity import sign_identity
+from chatserver.store import open_store
+from tests.conftest import query
+from tests.web.conftest import InProcessServer, Peer, agent, visitor
+
+WEBHOOK_SECRET = "whsec-test"
+IDENTITY_SECRET = "idsec-test"
+NAMES = {"ann": "Ann", "bob": "Bob", "sue": "Sue", "ada": "Ada", "val": "Val"}
+
+
+def staff(server: InProcessServer, *people: tuple[str, str]) -> list[str]:
+    """Agents `(email, role)` added to the server's database while it runs, as
+    `chatserver agents add` + `tokens create` do (in-process, to keep the suite fast);
+    returns one API token each."""
+    async def add() -> list[str]:
+        store = await open_store(server.settings.database_url)
+        try:
+            tokens = []
+            for email, role in people:
+                name = NAMES.get(email.split("@")[0], email)
+                added = await store.add_agent(email, name, role, 3, None)
+                tokens.append(await store.create_token(added.id, "tests"))
+            return tokens
+        finally:
+            await store.close()
+    with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
+        return pool.submit(asyncio.run, add()).result()
+
+
+@dataclass
+class Api:
+    """One caller of the REST API: a token (or none) and the server."""
+
+    server: InProcessServer
+    token: str | None
+
+    def headers(self, key: str | None = None, **more: str) -> dict[str, str]:
+        found = {"Content-Type": "application/json", **more}
+        if self.token is not None:
+            found["Authorization"] = f"Bearer {self.token}"
+        if key is not None:
+            found["Idempotency-Key"] = key
+        return found
+
+    def post(self, path: str, body: Any = None, *, key: str | None = None,
+             content: bytes | None = None) -> httpx.Response:
+        raw = content if content is not None else b"" if body is None else orjson.dumps(body)
+        return httpx.post(self.server.url + path, content=raw, headers=self.headers(key),
+                          timeout=10)
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        return httpx.get(self.server.url + path, params=params, headers=self.headers(),
+                         timeout=10)
+
+    def order(self, external_id: str, email: str = "maya@example.com", amount: int = 20000,
+              product: str = "Course Pro", currency: str = "USD",
+              **more: Any) -> dict[str, Any]:
+        """Create (or update) an order; returns it as the server shows it."""
+        response = self.post("/api/orders", {
+            "external_id": external_id, "email": email, "name": "Maya", "product": product,
+            "amount_cents": amount, "currency": currency, **more})
+        assert response.status_code in (200, 201), response.text
+        found: dict[str, Any] = response.json()["order"]
+        return found
+
+    def refund(self, order_id: int, amount: int, key: str | None = None,
+               **more: Any) -> httpx.Response:
+        return self.post(f"/api/orders/{order_id}/refunds",
+                         {"amount_cents": amount, "reason": "course did not load", **more},
+                         key=key or str(uuid.uuid4()))
+
+    def credit(self, customer_id: int, amount: int, currency: str = "USD",
+               key: str | None = None, **more: Any) -> httpx.Response:
+        return self.post(f"/api/customers/{customer_id}/credits",
+                         {"amount_cents": amount, "currency": currency,
+                          "reason": "sorry for the wait", **more},
+                         key=key or str(uuid.uuid4()))
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        response = self.get(f"/api/customers/{customer_id}")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()["customer"]
+        return found
+
+    def refundable(self, order: dict[str, Any]) -> int:
+        [found] = [o for o in self.customer(order["customer_id"])["orders"]
+                   if o["id"] == order["id"]]
+        return int(found["refundable_cents"])
+
+
+@dataclass
+class Shop:
+    """A server with webhook and identity secrets, and one agent, supervisor and admin."""
+
+    server: InProcessServer
+    ann: Api  # agent
+    sue: Api  # supervisor
+    ada: Api  # admin
+
+    def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        return query(self.server.settings.database_url, sql, *args)
+
+
+@pytest.fixture
+def shop(serve: Callable[..., InProcessServer]) -> Shop:
+    server = serve(webhook_secret=WEBHOOK_SECRET, identity_secret=IDENTITY_SECRET)
+    ann, sue, ada = staff(server, ("ann@example.com", "agent"),
+                          ("sue@example.com", "supervisor"), ("ada@example.com", "admin"))
+    return Shop(server, Api(server, ann), Api(server, sue), Api(server, ada))
+
+
+@dataclass
+class Chat:
+    visitor: Peer
+    agent: Peer
+    conversation_id: int
+
+
+async def open_chat(shop: Shop, **hello: Any) -> Chat:
+    """A visitor writes in and Ann (available) is assigned the conversation."""
+    staff_peer = await agent(shop.server, str(shop.ann.token))
+    peer, _ = await visitor(shop.server, **hello)
+    await peer.send("message", client_id="v-1", text="I would like a refund please")
+    conversation_id = (await peer.expect("ack", client_id="v-1"))["conversation_id"]
+    assigned = await staff_peer.expect("assigned")
+    assert assigned["conversation"]["id"] == conversation_id
+    return Chat(peer, staff_peer, conversation_id)
+
+
+async def chat_with_verified_purchase(shop: Shop, order: dict[str, Any],
+                                      email: str | None = None) -> Chat:
+    """Ann verifies the order number and the buyer's email in the chat."""
+    chat = await open_chat(shop, name="Maya")
+    verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
+                             {"order": order["external_id"], "email": email or order["email"]})
+    assert verified.status_code == 200, verified.text
+    assert chat.conversation_id in verified.json()["order"]["verified_in_conversations"]
+    await chat.visitor.expect(
+        "message", text=f"Purchase verified: order {order['external_id']}, {order['product']}")
+    return chat
+
+
+def identity(user_id: str, email: str) -> dict[str, Any]:
+    ts = int(time.time())
+    return {"user_id": user_id, "email": email, "name": "Maya", "ts": ts,
+            "hash": sign_identity(IDENTITY_SECRET, user_id, email, ts)}
+
+
+def error_code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
+
+
+def ledger_count(shop: Shop) -> int:
+    return int(shop.rows("SELECT COUNT(*) FROM ledger")[0][0])  # type: ignore[arg-type]
+
+
+# --- orders ------------------------------------------------------------------------------
+
+def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: Shop) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "name": "Maya",
+            "product": "Course Pro", "amount_cents": 4900, "currency": "usd"}
+    created = shop.ann.post("/api/orders", body)
+    assert created.status_code == 201, created.text
+    order = created.json()["order"]
+    assert order["external_id"] == "1042" and order["amount_cents"] == 4900
+    assert order["currency"] == "USD" and order["status"] == "paid"
+    assert order["refundable_cents"] == 4900 and isinstance(order["id"], int)
+
+    updated = shop.ann.post("/api/orders", {**body, "amount_cents": 5900})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["order"]["id"] == order["id"]
+    assert updated.json()["order"]["amount_cents"] == 5900
+    assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("1042", 5900)]
+
+
+def test_resending_an_unchanged_order_keeps_its_purchase_time(shop: Shop) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 4900, "currency": "USD"}
+    first = shop.ann.post("/api/orders", body).json()["order"]
+    time.sleep(0.01)
+    again = shop.ann.post("/api/orders", body)
+    assert again.status_code == 200
+    assert again.json()["order"]["purchased_at"] == first["purchased_at"]
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
+
+
+def test_an_order_given_a_purchase_time_keeps_it_in_utc(shop: Shop) -> None:
+    order = shop.ann.order("1042", purchased_at="2025-03-01T10:00:00+01:00", status="refunded")
+    assert order["purchased_at"].startswith("2025-03-01T09:00:00")
+    assert order["purchased_at"].endswith("Z") and order["status"] == "refunded"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"email": None}, "email"),
+    ({"email": "not an email"}, "email"),
+    ({"amount_cents": 19.99}, "amount_cents"),
+    ({"amount_cents": "1999"}, "amount_cents"),
+    ({"amount_cents": -5}, "amount_cents"),
+    ({"currency": "DOLLAR"}, "currency"),
+    ({"external_id": None}, "external_id"),
+    ({"product": None}, "product"),
+    ({"purchased_at": "yesterday"}, "purchased_at"),
+])
+def test_an_invalid_order_is_422_naming_the_field_and_stores_nothing(
+        shop: Shop, change: dict[str, Any], field: str) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 4900, "currency": "USD"}
+    body = {k: v for k, v in {**body, **change}.items() if v is not None}
+    response = shop.ann.post("/api/orders", body)
+    assert response.status_code == 422, response.text
+    assert error_code(response) == "invalid"
+    assert field in response.json()["error"]["message"]
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_an_order_body_that_is_not_a_json_object_is_422(shop: Shop) -> None:
+    for raw in (b"{not json", b"[1, 2]", b""):
+        response = shop.ann.post("/api/orders", content=raw)
+        assert response.status_code == 422, raw
+        assert error_code(response) == "invalid" and response.json()["error"]["message"]
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_orders_and_customers_need_a_valid_token(shop: Shop) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 4900, "currency": "USD"}
+    for token in (None, "cs_not_a_real_token"):
+        api = Api(shop.server, token)
+        for response in (api.post("/api/orders", body),
+                         api.get("/api/customers", email="maya@example.com"),
+                         api.get("/api/customers/1")):
+            assert response.status_code == 401
+            assert error_code(response) == "unauthorized"
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_customers_are_found_by_email_whatever_its_case(shop: Shop) -> None:
+    order = shop.ann.order("1042", email="Maya@Example.com")
+    shop.ann.order("1043", email="lee@example.com")
+    found = shop.ann.get("/api/customers", email="MAYA@EXAMPLE.COM")
+    assert found.status_code == 200
+    [customer] = found.json()["customers"]
+    assert customer["id"] == order["customer_id"]
+    assert customer["email"].lower() == "maya@example.com"
+    assert shop.ann.get("/api/customers", email="nobody@example.com").json() == {
+        "customers": []}
+    missing = shop.ann.get("/api/customers")
+    assert missing.status_code == 422 and error_code(missing) == "invalid"
+
+
+def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit(
+        shop: Shop) -> None:
+    first = shop.ann.order("1042", amount=20000)
+    second = shop.ann.order("1043", amount=5000, product="Ebook")
+    assert first["customer_id"] == second["customer_id"]
+    assert shop.ada.refund(first["id"], 1500).status_code == 201
+    customer = shop.ann.customer(first["customer_id"])
+    assert customer["id"] == first["customer_id"]
+    assert customer["email"] == "maya@example.com"
+    orders = {o["external_id"]: o for o in customer["orders"]}
+    assert set(orders) == {"1042", "1043"}
+    assert orders["1042"]["id"] == first["id"]
+    assert orders["1042"]["refundable_cents"] == 18500
+    assert orders["1043"]["refundable_cents"] == 5000
+    [entry] = customer["ledger"]
+    assert entry["kind"] == "refund" and entry["amount_cents"] == 1500
+    assert entry["order_external_id"] == "1042" and entry["agent"]["name"] == "Ada"
+    assert customer["credit_balances"] == {}
+    assert customer["conversations"] == []
+    figures = customer["refund_figures"]
+    assert figures["refunds_90d"] == 1 and figures["refunded_cents_lifetime"] == 1500
+    assert figures["purchased_cents_lifetime"] == 25000
+    assert any(a["action"] == "refund.issued" for a in customer["audit"])
+    for path in ("/api/customers/999", "/api/customers/abc"):
+        missing = shop.ann.get(path)
+        assert missing.status_code == 404 and error_code(missing) == "not_found"
+
+
+# --- webhook -----------------------------------------------------------------------------
+
+def signed(raw: bytes, secret: str = WEBHOOK_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def webhook(server: InProcessServer, raw: bytes, signature: str | None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Chatserver-Signature"] = signature
+    return httpx.post(server.url + "/webhooks/orders", content=raw, headers=headers, timeout=10)
+
+
+ORDER_BODY = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
+                           "product": "Course Pro", "amount_cents": 4900, "currency": "USD"})
+
+
+def test_a_correctly_signed_webhook_stores_the_order(shop: Shop) -> None:
+    response = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY))
+    assert response.status_code == 201, response.text
+    assert response.json()["order"]["external_id"] == "W-1"
+    assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("W-1", 4900)]
+    again = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY))  # the shop retries
+    assert again.status_code == 200
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
+
+
+def test_a_webhook_with_a_bad_or_missing_signature_is_401_and_stores_nothing(
+        shop: Shop) -> None:
+    other = orjson.dumps({"external_id": "W-2", "email": "eve@example.com",
+                          "product": "Course Pro", "amount_cents": 1, "currency": "USD"})
+    for signature in (None, "", "sha256=" + "0" * 64, signed(ORDER_BODY, "wrong-secret"),
+                      signed(other), signed(ORDER_BODY).removeprefix("sha256=")):
+        response = webhook(shop.server, ORDER_BODY, signature)
+        assert response.status_code == 401, signature
+        assert error_code(response) == "bad_signature"
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+    assert shop.rows("SELECT COUNT(*) FROM customers") == [(0,)]
+
+
+def test_a_correctly_signed_but_invalid_order_is_422(shop: Shop) -> None:
+    raw = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
+                        "product": "Course Pro", "amount_cents": 19.99, "currency": "USD"})
+    response = webhook(shop.server, raw, signed(raw))
+    assert response.status_code == 422 and "amount_cents" in response.json()["error"]["message"]
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_without_a_webhook_secret_every_webhook_is_401(
+        serve: Callable[..., InProcessServer]) -> None:
+    server = serve(webhook_secret=None)
+    for signature in (signed(ORDER_BODY, ""), signed(ORDER_BODY), None):
+        assert webhook(server, ORDER_BODY, signature).status_code == 401
+    assert query(server.settings.database_url, "SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+# --- refunds: the check order ------------------------------------------------------------
+
+def test_a_refund_without_an_idempotency_key_is_422_before_anything_else(shop: Shop) -> None:
+    order = shop.ann.order("1042")
+    for path, body in ((f"/api/orders/{order['id']}/refunds", {"amount_cents": 100,
+                                                                "reason": "x"}),
+                       ("/api/orders/999/refunds", {"amount_cents": 100, "reason": "x"}),
+                       ("/api/orders/999/refunds", {"amount_cents": 1.5}),
+                       ("/api/customers/999/credits", {"amount_cents": 100, "reason": "x",
+                                                       "currency": "USD"})):
+        response = shop.ann.post(path, body)
+        assert response.status_code == 422, (path, response.text)
+        assert error_code(response) == "idempotency_key_required"
+    for key in ("", "k" * 256):
+        bad_key = shop.ann.post(f"/api/orders/{order['id']}/refunds",
+                                {"amount_cents": 100, "reason": "x"}, key=key)
+        assert bad_key.status_code == 422 and error_code(bad_key) == "idempotency_key_required"
+    unauthorized = Api(shop.server, None).post("/api/orders/999/refunds", {})
+    assert unauthorized.status_code == 401  # who is asking comes first of all
+    assert ledger_count(shop) == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"reason": "missing amount"},
+    {"amount_cents": 19.99, "reason": "a float"},
+    {"amount_cents": 0, "reason": "nothing"},
+    {"amount_cents": -100, "reason": "negative"},
+    {"amount_cents": "100", "reason": "a string"},
+    {"amount_cents": 100},
+    {"amount_cents": 100, "reason": ""},
+    {"amount_cents": 100, "reason": "x", "conversation_id": "one"},
+])
+def test_an_invalid_refund_body_is_422_even_for_an_unknown_order(
+        shop: Shop, body: dict[str, Any]) -> None:
+    response = shop.ann.post("/api/orders/999/refunds", body, key="k-1")
+    assert response.status_code == 422, response.text
+    assert error_code(response) == "invalid"
+
+
+def test_a_refund_body_that_is_not_json_is_422(shop: Shop) -> None:
+    response = shop.ann.post("/api/orders/999/refunds", content=b"amount=5", key="k-1")
+    assert response.status_code == 422 and error_code(response) == "invalid"
+
+
+def test_a_refund_of_an_unknown_order_or_conversation_is_404(shop: Shop) -> None:
+    for path in ("/api/orders/999/refunds", "/api/orders/abc/refunds"):
+        response = shop.ann.post(path, {"amount_cents": 100, "reason": "x"}, key="k-1")
+        assert response.status_code == 404, path
+        assert error_code(response) == "not_found"
+    order = shop.ann.order("1042")
+    response = shop.ann.refund(order["id"], 100, conversation_id=999)
+    assert response.status_code == 404 and error_code(response) == "not_found"
+
+
+async def test_an_agent_without_a_verified_purchase_is_refused_and_nothing_is_posted(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await open_chat(shop, name="Maya", email="maya@example.com")
+    for more in ({}, {"conversation_id": chat.conversation_id}):
+        for amount in (100, 999999):  # not verified comes before more than refundable
+            response = shop.ann.refund(order["id"], amount, **more)
+            assert response.status_code == 403, response.text
+            assert error_code(response) == "not_verified"
+    assert ledger_count(shop) == 0
+    assert shop.rows("SELECT COUNT(*) FROM approvals") == [(0,)]
+    assert shop.ann.refundable(order) == 20000
+
+
+async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    response = shop.ann.refund(order["id"], 20001, conversation_id=chat.conversation_id)
+    assert response.status_code == 409, response.text
+    assert error_code(response) == "over_refundable"
+    assert ledger_count(shop) == 0
+    assert shop.rows("SELECT COUNT(*) FROM approvals") == [(0,)]
+
+
+async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order, email="MAYA@example.COM")
+    response = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
+    assert response.status_code == 201, response.text
+    refund = response.json()["refund"]
+    assert refund["amount_cents"] == 3000 and refund["currency"] == "USD"
+    assert refund["order_id"] == order["id"] and refund["order_external_id"] == "1042"
+    assert refund["conversation_id"] == chat.conversation_id
+    assert refund["agent"]["name"] == "Ann" and refund["approval_id"] is None
+    notice = await chat.visitor.expect(
+        "message", text="A refund of 30.00 USD for order 1042 has been issued.")
+    assert notice["author"]["role"] == "system"
+    assert notice["conversation_id"] == chat.conversation_id
+    assert shop.ann.refundable(order) == 17000
+    assert shop.rows("SELECT id, amount_cents, order_id FROM ledger") == [
+        (refund["id"], 3000, order["id"])]
+    customer = shop.ann.customer(order["customer_id"])
+    assert chat.conversation_id in [c["id"] for c in customer["conversations"]]
+    assert {"order.verified", "refund.issued"} <= {a["action"] for a in customer["audit"]}
+
+
+async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amount(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    response = shop.ann.refund(order["id"], 6000, conversation_id=chat.conversation_id)
+    assert response.status_code == 202, response.text
+    approval = response.json()["approval"]
+    assert approval["status"] == "pending" and approval["amount_cents"] == 6000
+    assert any("limit" in why for why in approval["why"])
+    assert ledger_count(shop) == 0
+    assert shop.ann.refundable(order) == 14000
+    waiting = shop.sue.get("/api/approvals", status="pending").json()["approvals"]
+    assert [a["id"] for a in waiting] == [approval["id"]]
+    # the reservation counts against what is left: 14000 may go, 14001 may not
+    assert shop.ada.refund(order["id"], 14001).status_code == 409
+
+    refused = shop.ann.post(f"/api/approvals/{approval['id']}/approve")
+    assert refused.status_code == 403 and error_code(refused) == "forbidden"
+    approved = shop.sue.post(f"/api/approvals/{approval['id']}/approve",
+                             {"note": "long-time customer"})
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert body["approval"]["status"] == "approved"
+    assert body["approval"]["decided_by"]["name"] == "Sue"
+    assert body["refund"]["approval_id"] == approval["id"]
+    assert body["refund"]["amount_cents"] == 6000
+    assert shop.rows("SELECT amount_cents, approval_id FROM ledger") == [(6000, approval["id"])]
+    notice = await chat.visitor.expect(
+        "message", text="A refund of 60.00 USD for order 1042 has been issued.")
+    assert notice["author"]["role"] == "system"
+    assert shop.ann.refundable(order) == 14000
+
+    twice = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
+    assert twice.status_code == 409 and error_code(twice) == "conflict"
+    assert shop.sue.post(f"/api/approvals/{approval['id']}/reject").status_code == 409
+    assert ledger_count(shop) == 1
+
+
+async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    approval = shop.ann.refund(order["id"], 6000,
+                               conversation_id=chat.conversation_id).json()["approval"]
+    assert shop.ann.refundable(order) == 14000
+    refused = shop.ann.post(f"/api/approvals/{approval['id']}/reject")
+    assert refused.status_code == 403
+    rejected = shop.sue.post(f"/api/approvals/{approval['id']}/reject", {"note": "no"})
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["approval"]["status"] == "rejected"
+    assert rejected.json()["approval"]["note"] == "no"
+    assert shop.ann.refundable(order) == 20000
+    assert ledger_count(shop) == 0
+    assert shop.sue.post(f"/api/approvals/{approval['id']}/approve").status_code == 409
+    assert shop.sue.post("/api/approvals/999/approve").status_code == 404
+    frames = await chat.visitor.quiet(0.3)
+    assert not any("refund" in str(f.get("text", "")).lower() for f in frames)
+
+
+def test_a_supervisor_cannot_approve_over_their_own_limit_but_an_admin_can(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=100000)
+    response = shop.sue.refund(order["id"], 60000)  # over the supervisor's 500.00
+    assert response.status_code == 202, response.text
+    approval = response.json()["approval"]
+    over = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
+    assert over.status_code == 403 and error_code(over) == "forbidden"
+    assert shop.ada.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents FROM ledger") == [(60000,)]
+
+
+async def test_approving_checks_again_what_the_order_has_left(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    approval = shop.ann.refund(order["id"], 6000,
+                               conversation_id=chat.conversation_id).json()["approval"]
+    shop.ann.order("1042", amount=5000)  # the shop corrects the order meanwhile
+    too_much = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
+    assert too_much.status_code == 409, too_much.text
+    assert ledger_count(shop) == 0
+    pending = shop.sue.get("/api/approvals", status="pending").json()["approvals"]
+    assert [a["id"] for a in pending] == [approval["id"]]  # still waiting, not half-approved
+    assert shop.sue.post(f"/api/approvals/{approval['id']}/reject").status_code == 200
+
+
+# --- idempotency -------------------------------------------------------------------------
+
+def test_the_same_key_and_body_replays_the_first_refund_and_posts_nothing(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    first = shop.ada.refund(order["id"], 2500, key="refund-1042-a")
+    assert first.status_code == 201
+    for _ in range(2):
+        again = shop.ada.refund(order["id"], 2500, key="refund-1042-a")
+        assert again.status_code == 201
+        assert again.json() == first.json()
+    assert ledger_count(shop) == 1
+    assert shop.ada.refundable(order) == 17500
+
+
+def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    assert shop.ada.refund(order["id"], 2500, key="k").status_code == 201
+    for change in ({"amount_cents": 2600}, {"reason": "another reason"}):
+        response = shop.ada.post(f"/api/orders/{order['id']}/refunds",
+                                 {"amount_cents": 2500, "reason": "course did not load",
+                                  **change}, key="k")
+        assert response.status_code == 422, response.text
+        assert error_code(response) == "idempotency_mismatch"
+    assert ledger_count(shop) == 1
+
+
+def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
+    first = shop.ann.order("1042", amount=20000)
+    second = shop.ann.order("1043", amount=20000)
+    other_token = staff(shop.server, ("val@example.com", "admin"))[0]
+    val = Api(shop.server, other_token)
+    responses = [shop.ada.refund(first["id"], 1000, key="same"),
+                 shop.ada.refund(second["id"], 1000, key="same"),  # another path
+                 val.refund(first["id"], 1000, key="same"),  # another token
+                 shop.ada.credit(first["customer_id"], 1000, key="same")]  # another path
+    assert [r.status_code for r in responses] == [201, 201, 201, 201]
+    ids = {r.json().get("refund", r.json().get("credit"))["id"] for r in responses}
+    assert len(ids) == 4
+    assert ledger_count(shop) == 4
+
+
+async def test_a_replayed_key_that_asked_for_approval_asks_only_once(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    responses = [shop.ann.refund(order["id"], 6000, key="big",
+                                 conversation_id=chat.conversation_id) for _ in range(2)]
+    assert [r.status_code for r in responses] == [202, 202]
+    assert responses[0].json() == responses[1].json()
+    assert shop.rows("SELECT COUNT(*) FROM approvals") == [(1,)]
+    assert shop.ann.refundable(order) == 14000
+
+
+# --- verification: what an agent may rely on --------------------------------------------
+
+async def test_a_typed_email_never_gets_that_customers_orders_refunded(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    owner, _ = await visitor(shop.server, identity=identity("u-maya", "maya@example.com"))
+    await owner.send("message", client_id="o-1", text="my card ends 4242")
+    owner_conversation = (await owner.expect("ack"))["conversation_id"]
+    await owner.send("close")
+    await owner.expect("status", status="closed")
+
+    chat = await open_chat(shop, name="Maya", email="maya@example.com")
+    welcome_of_intruder = chat.visitor.seen[0]
+    assert welcome_of_intruder["type"] == "welcome"
+    assert welcome_of_intruder["conversation"] is None
+    assert welcome_of_intruder["messages"] == []
+    assert chat.conversation_id != owner_conversation
+    assert shop.rows("SELECT verified FROM visitors WHERE id = ?",
+                     welcome_of_intruder["visitor_id"]) == [(0,)]
+
+    wrong = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
+                          {"order": "1042", "email": "someone@example.com"})
+    assert wrong.status_code == 404 and error_code(wrong) == "no_match"
+    # linking the chat to the customer by hand verifies nothing
+    linked = shop.ann.post(f"/api/conversations/{chat.conversation_id}/customer",
+                           {"customer_id": order["customer_id"]})
+    assert linked.status_code == 200, linked.text
+    refund = shop.ann.refund(order["id"], 1000, conversation_id=chat.conversation_id)
+    assert refund.status_code == 403 and error_code(refund) == "not_verified"
+    credit = shop.ann.credit(order["customer_id"], 1000, conversation_id=chat.conversation_id)
+    assert credit.status_code == 403 and error_code(credit) == "not_verified"
+    assert ledger_count(shop) == 0
+    texts = [str(f.get("text")) for f in await chat.visitor.quiet(0.3)]
+    assert not any("4242" in t or "refund of" in t for t in texts)
+
+
+async def test_a_verified_identity_lets_an_agent_refund_that_customers_order(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
+    response = shop.ann.refund(order["id"], 2000, conversation_id=chat.conversation_id)
+    assert response.status_code == 201, response.text
+    await chat.visitor.expect("message",
+                              text="A refund of 20.00 USD for order 1042 has been issued.")
+    # the identity is Maya's, not Lee's: Lee's order stays out of reach
+    lees = shop.ann.order("2001", email="lee@example.com")
+    other = shop.ann.refund(lees["id"], 100, conversation_id=chat.conversation_id)
+    assert other.status_code == 403 and error_code(other) == "not_verified"
+
+
+async def test_an_agent_may_not_verify_in_a_chat_that_is_not_theirs(shop: Shop) -> None:
+    order = shop.ann.order("1042")
+    chat = await open_chat(shop, name="Maya")
+    bob = Api(shop.server, staff(shop.server, ("bob@example.com", "agent"))[0])
+    response = bob.post(f"/api/conversations/{chat.conversation_id}/verify",
+                        {"order": "1042", "email": order["email"]})
+    assert response.status_code == 403
+    assert shop.rows("SELECT COUNT(*) FROM verifications") == [(0,)]
+
+
+# --- credits -----------------------------------------------------------------------------
+
+async def test_store_credit_within_the_agents_limit_for_a_verified_customer(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    customer_id = order["customer_id"]
+    chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
+    response = shop.ann.credit(customer_id, 2000, conversation_id=chat.conversation_id)
+    assert response.status_code == 201, response.text
+    credit = response.json()["credit"]
+    assert credit["kind"] == "credit" and credit["amount_cents"] == 2000
+    assert credit["currency"] == "USD" and credit["order_id"] is None
+    await chat.visitor.expect(
+        "message", text="20.00 USD of store credit has been added to your account.")
+    assert shop.ann.customer(customer_id)["credit_balances"] == {"USD": 2000}
+
+    over = shop.ann.credit(customer_id, 1000, conversation_id=chat.conversation_id)
+    assert over.status_code == 202, over.text  # 20.00 + 10.00 is over 25.00
+    assert over.json()["approval"]["status"] == "pending"
+    assert over.json()["approval"]["kind"] == "credit"
+    assert shop.ann.customer(customer_id)["credit_balances"] == {"USD": 2000}
+    assert ledger_count(shop) == 1
+
+
+async def test_credit_in_another_currency_than_the_orders_is_fine(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000, currency="USD")
+    chat = await chat_with_verified_purchase(shop, order)
+    future = "2999-01-01T00:00:00Z"
+    response = shop.ann.credit(order["customer_id"], 1500, currency="eur",
+                               conversation_id=chat.conversation_id, expires_at=future)
+    assert response.status_code == 201, response.text
+    assert response.json()["credit"]["currency"] == "EUR"
+    assert response.json()["credit"]["expires_at"].startswith("2999-01-01T00:00:00")
+    assert shop.ann.customer(order["customer_id"])["credit_balances"] == {"EUR": 1500}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"currency": "DOLLAR"}, "currency"),
+    ({"currency": None}, "currency"),
+    ({"amount_cents": 12.5}, "amount_cents"),
+    ({"expires_at": "next week"}, "expires_at"),
+    ({"expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
+])
+def test_an_invalid_credit_is_422_naming_the_field(
+        shop: Shop, change: dict[str, Any], field: str) -> None:
+    order = shop.ann.order("1042")
+    body = {"amount_cents": 1000, "currency": "USD", "reason": "sorry", **change}
+    body = {k: v for k, v in body.items() if v is not None}
+    response = shop.ada.post(f"/api/customers/{order['customer_id']}/credits", body, key="c")
+    assert response.status_code == 422, response.text
+    assert error_code(response) == "invalid" and field in response.json()["error"]["message"]
+    assert ledger_count(shop) == 0
+
+
+def test_credit_for_an_unknown_customer_is_404(shop: Shop) -> None:
+    response = shop.ada.credit(999, 1000)
+    assert response.status_code == 404 and error_code(response) == "not_found"
+
+
+async def test_an_agent_needs_a_verified_customer_for_credit(shop: Shop) -> None:
+    order = shop.ann.order("1042")
+    chat = await open_chat(shop, name="Maya", email="maya@example.com")
+    for more in ({}, {"conversation_id": chat.conversation_id}):
+        response = shop.ann.credit(order["customer_id"], 500, **more)
+        assert response.status_code == 403 and error_code(response) == "not_verified"
+    assert shop.sue.credit(order["customer_id"], 500).status_code == 201  # no chat needed
+
+
+# --- risk --------------------------------------------------------------------------------
+
+async def test_a_third_refund_in_90_days_by_an_agent_waits_for_a_supervisor(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=100000, product="Bundle")
+    assert shop.ada.refund(order["id"], 100).status_code == 201
+    assert shop.ada.refund(order["id"], 100).status_code == 201
+    chat = await chat_with_verified_purchase(shop, order)
+    response = shop.ann.refund(order["id"], 100, conversation_id=chat.conversation_id)
+    assert response.status_code == 202, response.text
+    why = response.json()["approval"]["why"]
+    assert any("refund number 3" in reason for reason in why), why
+    by_supervisor = shop.sue.refund(order["id"], 100, conversation_id=chat.conversation_id)
+    assert by_supervisor.status_code == 201, by_supervisor.text
+    figures = shop.sue.customer(order["customer_id"])["refund_figures"]
+    assert figures["refunds_90d"] == 3
+
+
+async def test_a_refund_taking_the_refund_rate_over_half_waits_for_a_supervisor(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=4000)
+    chat = await chat_with_verified_purchase(shop, order)
+    response = shop.ann.refund(order["id"], 2500, conversation_id=chat.conversation_id)
+    assert response.status_code == 202, response.text
+    assert any("refund rate" in reason for reason in response.json()["approval"]["why"])
+    assert shop.sue.refund(order["id"], 1000).status_code == 201
+
+
+# --- roles -------------------------------------------------------------------------------
+
+def test_only_a_supervisor_or_an_admin_decides_approvals(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=200000)
+    approvals = [shop.sue.refund(order["id"], 60000).json()["approval"] for _ in range(3)]
+    for action in ("approve", "reject"):
+        refused = shop.ann.post(f"/api/approvals/{approvals[0]['id']}/{action}")
+        assert refused.status_code == 403 and error_code(refused) == "forbidden"
+        assert Api(shop.server, None).post(
+            f"/api/approvals/{approvals[0]['id']}/{action}").status_code == 401
+    assert shop.sue.post(f"/api/approvals/{approvals[0]['id']}/reject").status_code == 200
+    assert shop.ada.post(f"/api/approvals/{approvals[1]['id']}/reject").status_code == 200
+    assert shop.ada.post(f"/api/approvals/{approvals[2]['id']}/approve").status_code == 200
+    statuses = shop.rows("SELECT status FROM approvals ORDER BY id")
+    assert statuses == [("rejected",), ("rejected",), ("approved",)]
