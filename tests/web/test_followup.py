@@ -9,13 +9,14 @@ from collections.abc import Callable
 import httpx
 
 from tests.conftest import Inbox
-from tests.web.conftest import InProcessServer, agent, visitor
+from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 
-async def chat_with_email(server: InProcessServer, email: str | None) -> tuple[object, int, object]:
+async def chat_with_email(server: InProcessServer,
+                          email: str | None) -> tuple[Peer, int, Peer]:
     staff = await agent(server, server.agent("ann@example.com", "Ann"))
     hello = {"email": email, "name": "Maya"} if email else {}
-    peer, welcome = await visitor(server, **hello)
+    peer, _ = await visitor(server, **hello)
     await peer.send("message", client_id="q", text="Is the course downloadable?")
     conversation_id = (await peer.expect("ack"))["conversation_id"]
     await staff.expect("assigned")
