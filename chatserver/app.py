@@ -32,7 +32,7 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
         chat = ChatService(settings, store, bus)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
-            app.state.sessions = Sessions(secret)
+            app.state.sessions = Sessions(secret, store)
             app.state.chat = chat
             app.state.commerce = Commerce(settings, chat)
             await chat.start()

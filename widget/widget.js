@@ -1,7 +1,6 @@
-/*! chatserver chat widget. Served as-is at /widget.js: plain JavaScript, no dependencies.
- * <script async src="https://chat.example.com/widget.js" data-color="#4f46e5" data-title="Chat with us"
- *   data-greeting="Hi!" data-position="right|left" data-prechat="off|optional|required"></script>
- * Global API (the only global): window.Chatserver = {open, close, identify, on}. */
+/*! chatserver chat widget: plain JavaScript, no dependencies. See widget/README.md.
+ * <script async src="https://chat.example.com/widget.js" data-color="#4f46e5" data-position="left"></script>
+ * data-color/-title/-greeting/-prechat override the admin's settings. One global: window.Chatserver. */
 (() => {
   'use strict';
   if (window.Chatserver) return; // embedded twice: the first copy wins
@@ -11,11 +10,12 @@
     [...document.querySelectorAll('script[src]')].reverse().find(s => /\/widget\.js([?#]|$)/.test(s.src));
   const src = new URL((me && me.src) || location.href, location.href);
   const WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/ws/visitor';
-  const opt = (k, d) => ((me && me.getAttribute('data-' + k)) || d).trim();
-  const color = opt('color', '#4f46e5');
-  const COLOR = window.CSS && CSS.supports('color', color) ? color : '#4f46e5';
-  const LEFT = opt('position', 'right').toLowerCase() === 'left';
-  const PRECHAT = opt('prechat', 'off').toLowerCase(); // off | optional | required
+  const attr = k => ((me && me.getAttribute('data-' + k)) || '').trim();
+  const LEFT = attr('position').toLowerCase() === 'left';
+  const DEF = {color: '#4f46e5', title: 'Chat with us', greeting: '', prechat: 'off',
+    offline_message: "We're away right now. Leave your email and we'll answer by email."};
+  // A data attribute wins; else the admin's setting (from welcome or /api/widget-settings); else DEF.
+  const opt = k => attr(k) || (cfg && typeof cfg[k] === 'string' ? cfg[k] : DEF[k] || '');
   const settings = window.chatserverSettings || {};
   const MAX_TEXT = 4000, KEEP = 200; // server text limit; messages kept in localStorage
   const REASONS = {rate_limited: 'too many messages, wait a moment', too_large: 'longer than ' + MAX_TEXT + ' characters',
@@ -61,6 +61,8 @@
   let profile = store.get('profile', {});     // {name, email, done} from the pre-chat / offline forms
   let rated = store.get('rated', null);       // {conv, score}
   let identity = settings.identity || null;
+  let cfg = store.get('cfg', null);           // the admin's widget settings, last seen
+  let mailWait = false, mailConv;             // transcript email: awaiting an answer; prefilled for
   let conv = saved.conv || null, online = null; // conversation status object; agents_online
   let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // so a reload renders at once
   let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null;
@@ -176,11 +178,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 <button class="cs-launcher" type="button" aria-expanded="false" aria-controls="cs-panel" data-testid="launcher"><svg class="cs-i-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="${CHAT}"/></svg><svg class="cs-i-x" viewBox="0 0 24 24" aria-hidden="true"><path d="${X}"/></svg><span class="cs-badge" data-testid="badge" aria-hidden="true" hidden></span></button>
 <section class="cs-panel" id="cs-panel" role="dialog" aria-labelledby="cs-title" data-testid="panel" hidden>
 <header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><div class="cs-agent" data-testid="agent"></div><div class="cs-status" data-testid="status" aria-live="polite"></div></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">&times;</button></header>
-<div class="cs-conn" role="status" hidden>Reconnecting…</div>
+<div class="cs-conn" role="status" data-testid="connection" hidden></div>
 <div class="cs-messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0" data-testid="messages"></div>
 <div class="cs-typing" aria-live="polite" data-testid="typing" hidden></div>
 <div class="cs-notice" data-testid="offline" hidden><p class="cs-notice-text"></p><form class="cs-row cs-offline"><input class="cs-email" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Your email"><button class="cs-btn" type="submit">Send</button></form></div>
-<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span></div><button class="cs-link cs-new" type="button">Start a new chat</button></div>
+<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
 <form class="cs-composer"><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
 </section></div>`;
@@ -189,11 +191,22 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   const list = $('.cs-messages'), input = $('.cs-input'), statusEl = $('.cs-status'), typingEl = $('.cs-typing');
   const notice = $('.cs-notice'), rating = $('.cs-rating'), prechat = $('.cs-prechat'), composer = $('.cs-composer');
   const comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
-  root.style.setProperty('--c', COLOR);
+  const mailTo = $('.cs-mail-to'), mailed = $('.cs-mailed'), pcName = $('.cs-pc-name');
   if (LEFT) root.classList.add('cs-left');
-  $('.cs-title').textContent = opt('title', 'Chat with us');
-  const greeting = opt('greeting', '');
-  if (greeting) list.appendChild(h('div', 'cs-greeting')).append(linkify(h('div', 'cs-text'), greeting));
+  const greetEl = list.appendChild(h('div', 'cs-greeting')), greetText = greetEl.appendChild(h('div', 'cs-text'));
+  let look = '';
+  function applyLook() { // colour, title, greeting and pre-chat mode: from attributes or the admin
+    const c = opt('color'), g = opt('greeting'), req = mode() === 'required';
+    if (look === (look = [c, g, opt('title'), req].join('\n'))) return;
+    root.style.setProperty('--c', window.CSS && CSS.supports('color', c) ? c : DEF.color);
+    $('.cs-title').textContent = opt('title');
+    greetText.textContent = '';
+    linkify(greetText, g);
+    greetEl.hidden = !g;
+    prechat.querySelectorAll('input').forEach(i => { i.required = req; });
+    $('.cs-skip').hidden = req;
+  }
+  const mode = () => opt('prechat').toLowerCase(); // off | optional | required
   const stars = [1, 2, 3, 4, 5].map(n => {
     const b = h('button', 'cs-star', '★');
     b.type = 'button';
@@ -202,10 +215,6 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     $('.cs-stars').append(b);
     return b;
   });
-  if (PRECHAT === 'required') {
-    prechat.querySelectorAll('input').forEach(i => { i.required = true; });
-    $('.cs-skip').hidden = true;
-  }
 
   // ---- messages in the list ----
   function msgEl(m, state) {
@@ -331,6 +340,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
         store.set('token', token);
       }
       online = f.agents_online ?? online;
+      setCfg(f.widget);
       const c = f.conversation || null;
       if (!c || c.id !== convId) resetLog(c ? c.id : null);
       if (c) {
@@ -381,10 +391,22 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     error(f) {
       if (f.client_id && pend.has(f.client_id) && REASONS[f.code]) return fail(f.client_id, f.code);
       if (f.code === 'invalid_identity') identity = null; // stay anonymous; don't resend a bad hash
+      if (mailWait && !f.client_id && /^(unavailable|bad_request|not_found)$/.test(f.code)) {
+        return mailDone("Couldn't email the transcript: " + (f.message || f.code));
+      }
       console.warn('[chatserver]', f.code, f.message);
     },
     pong() { clearTimeout(pongT); pongT = 0; },
+    emailed(f) { mailDone('Transcript sent to ' + f.email + '.'); },
   };
+  function setCfg(w) {
+    if (w && typeof w === 'object') { cfg = w; store.set('cfg', w); changed(); }
+  }
+  function mailDone(text) {
+    mailWait = false;
+    mailed.textContent = text;
+    mailed.hidden = false;
+  }
 
   // ---- the socket: reconnect with backoff, detect dead connections with ping ----
   function send(f) {
@@ -486,8 +508,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (st === 'active') return conv.agent && conv.agent.name ? 'is here to help' : 'An agent is here to help';
     if (st === 'queued') {
       const n = conv.queue_position, w = conv.expected_wait_seconds;
-      return (n ? `You are number ${n} in the queue` : 'Waiting for an agent') +
-        (w > 0 ? `, about ${Math.max(1, Math.round(w / 60))} min` : '');
+      return (n ? `You are number ${n} in the queue` : 'Waiting for an agent') + (w == null ? '' :
+        '. Expected wait: ' + (w < 60 ? 'under a minute' : `about ${Math.round(w / 60)} min`));
     }
     return online === 0 ? "We're away right now" : online > 0 ? "We're online" : '';
   }
@@ -495,19 +517,26 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     const st = conv && conv.status;
     statusEl.textContent = statusText();
     $('.cs-agent').textContent = st === 'active' && conv.agent && conv.agent.name ? conv.agent.name : '';
-    $('.cs-conn').hidden = !(isOpen && want && !live && tries > 0);
+    applyLook();
+    const conn = $('.cs-conn');
+    conn.hidden = !(isOpen && want && !live && tries > 0);
+    conn.textContent = tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
     $('.cs-end').hidden = !convOpen() || !live;
     // Offline: nobody can answer now, so offer to reply by email (sent as hello.email).
     const email = profile.email || settings.email || (identity && identity.email);
     notice.hidden = !(online === 0 && st !== 'active');
-    $('.cs-notice-text').textContent = "We're away right now. " +
-      (email ? `We'll reply to ${email} by email.` : "Leave your email and we'll reply by email.");
+    $('.cs-notice-text').textContent = [opt('offline_message'), opt('reply_time'), opt('business_hours'),
+      email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
     rating.hidden = st !== 'closed';
+    if (st === 'closed' && mailConv !== convId) { // prefill the transcript form once per conversation
+      mailConv = convId; mailTo.value = email || ''; mailed.hidden = true;
+    }
     const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0);
     stars.forEach((b, i) => { b.classList.toggle('cs-on', i < score); b.setAttribute('aria-pressed', String(i + 1 === score)); });
     $('.cs-thanks').hidden = !done;
-    prechat.hidden = !(PRECHAT !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
+    prechat.hidden = !(mode() !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
     composer.hidden = !prechat.hidden;
+    if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the admin's form arrived
     $('.cs-offline').hidden = !!email || !prechat.hidden; // the pre-chat form asks for the email already
     // "Seen" under the visitor's last message once the agent has read up to it.
     let last = null;
@@ -534,7 +563,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     connect();
     render();
     list.scrollTop = list.scrollHeight;
-    (prechat.hidden ? input : $('.cs-pc-name')).focus();
+    (prechat.hidden ? input : pcName).focus();
     markRead();
     emit('open');
   }
@@ -587,10 +616,19 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   prechat.onsubmit = e => { e.preventDefault(); prechatDone($('.cs-pc-name').value.trim(), $('.cs-pc-email').value.trim()); };
   $('.cs-skip').onclick = () => prechatDone();
   $('.cs-rate-send').onclick = () => rate();
+  $('.cs-mail').onsubmit = e => {
+    e.preventDefault();
+    mailed.hidden = true;
+    mailWait = send({type: 'email_transcript', email: mailTo.value.trim() || null});
+    if (!mailWait) { mailDone('Not connected; try again in a moment.'); connect(); }
+  };
   $('.cs-new').onclick = () => input.focus();
 
   // ---- the browser's hints: back online, tab visible again, another tab's token ----
   addEventListener('online', () => { if (want) live ? ping() : reconnect(); });
+  // Offline: the socket is as good as dead and what it would send is in limbo. Drop it now;
+  // the outbox resends on the next welcome, with the same client_ids.
+  addEventListener('offline', () => { if (ws) dead(); });
   document.addEventListener('visibilitychange', () => {
     if (!visible()) return;
     if (want && !ws) connect(); else if (live) ping();
@@ -609,6 +647,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   [...outbox.values()].sort((a, b) => a.t - b.t).forEach(showPending);
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
   if (token || outbox.size) connect();
+  else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(d => setCfg(d.widget), () => {});
   render();
 
   window.Chatserver = Object.freeze({

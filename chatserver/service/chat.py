@@ -226,6 +226,12 @@ class ChatService:
             raise ChatError("forbidden", "that conversation is not assigned to you")
         return await self.store.messages(conversation_id, last_seq, notes=True)
 
+    async def end_sessions(self, agent_id: int, session_id: str | None = None) -> None:
+        """Sign an agent out of one console session (None: everywhere, API sockets too);
+        the sockets that came from it close."""
+        await self.store.end_sessions(agent_id, session_id)
+        self.announce.to_agent(agent_id, {"type": "signed_out", "session_id": session_id})
+
     async def presence(self, agent: Agent, status: Presence) -> Agent:
         return await self.desk.set_presence(agent, status)
 

@@ -192,6 +192,38 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE conversations ADD COLUMN emailed_seq INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: console sessions, canned responses, follow-ups, escalation, transcript search
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        ended_at TEXT
+    );
+    CREATE TABLE canned_responses (
+        id INTEGER PRIMARY KEY,
+        shortcut TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE follow_ups (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        agent_id INTEGER NOT NULL REFERENCES agents(id),
+        due_at TEXT NOT NULL,
+        note TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    CREATE INDEX follow_ups_open ON follow_ups(due_at) WHERE done_at IS NULL;
+    ALTER TABLE conversations ADD COLUMN escalated_at TEXT;
+    CREATE VIRTUAL TABLE messages_search USING fts5(text, content='messages',
+        content_rowid='id');
+    INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages;
+    CREATE TRIGGER messages_searchable AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_search (rowid, text) VALUES (new.id, new.text); END;
+    """,
 ]
 
 

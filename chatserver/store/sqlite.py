@@ -149,6 +149,27 @@ class SqliteStore:
             (agent_id, token_hash(token), label, iso(now()))))
         return token
 
+    async def create_session(self, agent_id: int) -> str:
+        session_id, csrf = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        await self._writer.submit(lambda db: db.execute(
+            "INSERT INTO sessions (id, agent_id, csrf, created_at) VALUES (?, ?, ?, ?)",
+            (session_id, agent_id, csrf, iso(now()))))
+        return session_id
+
+    async def session(self, session_id: str) -> tuple[Agent, str] | None:
+        """The signed-in agent and the session's CSRF token, while the session lasts."""
+        row = await self._one(
+            f"SELECT {', '.join('a.' + c for c in rows.AGENT_COLUMNS.split(', '))}, s.csrf "
+            "FROM sessions s JOIN agents a ON a.id = s.agent_id "
+            "WHERE s.id = ? AND s.ended_at IS NULL", (session_id,))
+        return (rows.agent(row), row["csrf"]) if row else None
+
+    async def end_sessions(self, agent_id: int, session_id: str | None = None) -> None:
+        """End one session of the agent, or (None) all of them."""
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE sessions SET ended_at = ? WHERE agent_id = ? AND ended_at IS NULL "
+            "AND (? IS NULL OR id = ?)", (iso(now()), agent_id, session_id, session_id)))
+
     async def agent_by_token(self, token: str) -> Agent | None:
         row = await self._one(
             "SELECT a.id, a.email, a.name, a.role, a.capacity, a.status, a.disabled "

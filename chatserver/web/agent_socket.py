@@ -11,17 +11,19 @@ from chatserver.domain.frames import AGENT_FRAMES
 from chatserver.domain.models import Agent
 from chatserver.service.announcer import AGENTS, agent_topic
 from chatserver.service.chat import ChatService
-from chatserver.web.auth import SESSION_COOKIE, agent_from_session, bearer_token
+from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.origins import origin_allowed
-from chatserver.web.socket_session import SocketSession, refuse
+from chatserver.web.socket_session import CLOSE_SIGNED_OUT, EndSession, SocketSession, refuse
 
 
 class AgentSession(SocketSession):
     spec = AGENT_FRAMES
 
-    def __init__(self, websocket: WebSocket, chat: ChatService, agent: Agent) -> None:
+    def __init__(self, websocket: WebSocket, chat: ChatService, agent: Agent,
+                 session_id: str | None) -> None:
         super().__init__(websocket, chat)
         self.agent = agent
+        self.session_id = session_id  # the console session it came from (None: an API token)
         # conversation id -> [highest seq, highest note_seq] sent; events about other
         # conversations are not this connection's business (until `assigned`)
         self.sent: dict[int, list[int]] = {}
@@ -57,6 +59,8 @@ class AgentSession(SocketSession):
 
     def forward(self, event: Event) -> bool:
         frame = event.frame
+        if event.type == "signed_out" and frame["session_id"] in (None, self.session_id):
+            raise EndSession(CLOSE_SIGNED_OUT)
         if event.type == "assigned":
             conversation = frame["conversation"]
             self.sent.pop(conversation["id"], None)
@@ -109,11 +113,12 @@ class AgentSession(SocketSession):
 async def agent_socket(websocket: WebSocket) -> None:
     chat: ChatService = websocket.app.state.chat
     token = bearer_token(websocket.headers)
+    session_id = None
     if token is not None:
         agent = await chat.store.agent_by_token(token)
     else:
-        cookie = websocket.cookies.get(SESSION_COOKIE)
-        agent = await agent_from_session(chat.store, websocket.app.state.sessions, cookie)
+        session = await websocket.app.state.sessions.find(websocket.cookies.get(SESSION_COOKIE))
+        agent, session_id = (session.agent, session.id) if session else (None, None)
         if agent is not None and not origin_allowed(websocket.scope, ()):
             await refuse(websocket, 403)  # a cookie only counts from the console's own pages
             return
@@ -121,4 +126,4 @@ async def agent_socket(websocket: WebSocket) -> None:
         await refuse(websocket, 401)
         return
     await websocket.accept()
-    await AgentSession(websocket, chat, agent).run()
+    await AgentSession(websocket, chat, agent, session_id).run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -28,35 +30,39 @@ def check_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Session:
+    id: str
+    agent: Agent
+    csrf: str
+
+
 class Sessions:
-    """Signed cookies holding the agent's id and a CSRF token; nothing secret in them."""
+    """Console sign-ins. The cookie carries only a signed session id; the session itself is
+    in the store, so signing out (or an admin disabling the agent) ends it everywhere."""
 
-    def __init__(self, secret_key: str) -> None:
+    def __init__(self, secret_key: str, store: Store) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="console-session")
+        self._store = store
 
-    def issue(self, agent_id: int, csrf: str) -> str:
-        return self._serializer.dumps({"agent": agent_id, "csrf": csrf})
+    async def start(self, agent: Agent) -> str:
+        """A new session for `agent`; returns the cookie value."""
+        session_id = await self._store.create_session(agent.id)
+        return self._serializer.dumps(session_id)
 
-    def read(self, cookie: str | None) -> dict[str, object] | None:
+    async def find(self, cookie: str | None) -> Session | None:
         if not cookie:
             return None
         try:
-            data = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
+            session_id = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) else None
+        found = await self._store.session(str(session_id))
+        if found is None or found[0].disabled:
+            return None
+        return Session(str(session_id), found[0], found[1])
 
 
 def bearer_token(headers: Headers) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-async def agent_from_session(store: Store, sessions: Sessions,
-                             cookie: str | None) -> Agent | None:
-    data = sessions.read(cookie)
-    agent_id = data.get("agent") if data else None
-    if not isinstance(agent_id, int):
-        return None
-    agent = await store.agent(agent_id)
-    return agent if agent is not None and not agent.disabled else None

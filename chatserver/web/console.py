@@ -12,12 +12,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.assets import asset_dir
-from chatserver.domain.models import Agent
 from chatserver.web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
+    Session,
     Sessions,
-    agent_from_session,
     check_password,
 )
 
@@ -36,14 +35,8 @@ def sessions_of(request: Request) -> Sessions:
     return request.app.state.sessions
 
 
-async def signed_in(request: Request) -> tuple[Agent, str] | None:
-    """The signed-in agent and their CSRF token, or None."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    agent = await agent_from_session(request.app.state.chat.store, sessions_of(request), cookie)
-    session = sessions_of(request).read(cookie)
-    if agent is None or session is None:
-        return None
-    return agent, str(session.get("csrf", ""))
+async def signed_in(request: Request) -> Session | None:
+    return await sessions_of(request).find(request.cookies.get(SESSION_COOKIE))
 
 
 def csrf_ok(expected: str | None, given: object) -> bool:
@@ -51,12 +44,12 @@ def csrf_ok(expected: str | None, given: object) -> bool:
 
 
 async def console_page(request: Request) -> Response:
-    found = await signed_in(request)
-    if found is None:
+    session = await signed_in(request)
+    if session is None:
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
-    agent, csrf = found
     return request.app.state.templates.TemplateResponse(
-        request, "console.html", {"agent": agent, "csrf": csrf}, headers=SECURITY_HEADERS)
+        request, "console.html", {"agent": session.agent, "csrf": session.csrf},
+        headers=SECURITY_HEADERS)
 
 
 async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -80,7 +73,7 @@ async def login(request: Request) -> Response:
     if found is None or found[0].disabled or not check_password(found[1], password):
         return await login_page(request, "That email and password do not match.", 401)
     response = RedirectResponse("/console", status_code=303)
-    cookie = sessions_of(request).issue(found[0].id, secrets.token_urlsafe(24))
+    cookie = await sessions_of(request).start(found[0])
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
@@ -88,10 +81,12 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    found = await signed_in(request)
+    session = await signed_in(request)
     form = await request.form()
-    if found is not None and not csrf_ok(found[1], form.get("csrf")):
-        return Response("Missing or wrong CSRF token.", status_code=403)
+    if session is not None:
+        if not csrf_ok(session.csrf, form.get("csrf")):
+            return Response("Missing or wrong CSRF token.", status_code=403)
+        await request.app.state.chat.end_sessions(session.agent.id, session.id)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

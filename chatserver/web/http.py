@@ -15,7 +15,7 @@ from starlette.responses import Response
 from chatserver.domain.frames import Fields, FrameError, check_fields
 from chatserver.domain.ledger import LedgerError
 from chatserver.domain.models import Agent
-from chatserver.web.auth import SESSION_COOKIE, agent_from_session, bearer_token
+from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -71,16 +71,13 @@ async def _caller(request: Request) -> Caller | None:
         agent = await chat.store.agent_by_token(token)
         scope = "token:" + hashlib.sha256(token.encode()).hexdigest()
         return Caller(agent, scope) if agent is not None else None
-    sessions = request.app.state.sessions
-    cookie = request.cookies.get(SESSION_COOKIE)
-    agent = await agent_from_session(chat.store, sessions, cookie)
-    if agent is None:
+    session = await request.app.state.sessions.find(request.cookies.get(SESSION_COOKIE))
+    if session is None:
         return None
-    session = sessions.read(cookie) or {}
     if request.method not in SAFE_METHODS and not csrf_ok(
-            str(session.get("csrf", "")), request.headers.get("x-csrf-token")):
+            session.csrf, request.headers.get("x-csrf-token")):
         raise ApiError(403, "csrf", "the X-CSRF-Token header is missing or wrong")
-    return Caller(agent, f"session:{agent.id}")
+    return Caller(session.agent, f"session:{session.id}")
 
 
 async def json_body(request: Request, spec: Fields) -> dict[str, Any]:

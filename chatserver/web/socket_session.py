@@ -22,12 +22,21 @@ from chatserver.service.chat import ChatError, ChatService
 CLOSE_POLICY = 1008  # hello_required
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # fell behind: reconnect and resume with last_seq
+CLOSE_SIGNED_OUT = 4001  # the agent signed out, or was disabled: do not reconnect
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class TooLarge(Exception):
     pass
+
+
+class EndSession(Exception):
+    """Raised by `forward`: this connection must close with `code`."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 async def refuse(websocket: WebSocket, status: int) -> None:
@@ -125,6 +134,8 @@ class SocketSession:
                     await self.send_text(event.text)
         except SubscriptionOverflow:
             await self.close(CLOSE_TRY_AGAIN)
+        except EndSession as end:
+            await self.close(end.code)
 
     def forward(self, event: Event) -> bool:
         """Whether this connection should send `event` (and note what it has sent)."""

@@ -64,3 +64,28 @@ async def test_the_session_cookie_opens_the_agent_socket_only_from_the_console_o
             await websockets.connect(server.ws + "/ws/agent", origin=origin,  # type: ignore[arg-type]
                                      additional_headers=headers)
         assert refused.value.response.status_code == 403
+
+
+async def test_signing_out_ends_the_session_and_closes_its_sockets(
+        server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann", password="pa55word")
+    cookie = sign_in(server, "ann@example.com", "pa55word")
+    headers = {"Cookie": f"chatserver_session={cookie}"}
+    console_socket = Peer(await websockets.connect(
+        server.ws + "/ws/agent", origin=server.url, additional_headers=headers))  # type: ignore[arg-type]
+    await console_socket.expect("welcome")
+    integration = Peer(await websockets.connect(
+        server.ws + "/ws/agent", additional_headers={"Authorization": f"Bearer {token}"}))
+    await integration.expect("welcome")
+    page = console(server, cookie)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    httpx.post(server.url + "/console/logout", data={"csrf": csrf.group(1)},
+               cookies={"chatserver_session": cookie or ""})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await console_socket.ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    assert console(server, cookie).status_code == 303  # a copied cookie is worthless now
+    await integration.send("ping")
+    await integration.expect("pong")  # the API token's socket is another matter

@@ -1,0 +1,48 @@
+"""`chatserver serve`, plus a way for the benchmark to read the writer's counters.
+
+    python -m bench.serve STATS_FILE serve --port P --db URL
+
+runs exactly `chatserver.cli.main(["serve", ...])`; the only addition is a SIGUSR1 handler
+that writes `{"batches": commits so far, "pending": writes waiting}` of the server's group-commit
+writer (`chatserver.store.writer.Writer`) to STATS_FILE. Nothing in the request path changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from types import FrameType
+
+from chatserver import cli
+from chatserver.store import writer as writer_module
+
+_writers: list[writer_module.Writer] = []
+_start = writer_module.Writer.start
+
+
+def _remember_start(self: writer_module.Writer) -> None:
+    _writers.append(self)
+    _start(self)
+
+
+def main() -> int:
+    stats_file, argv = sys.argv[1], sys.argv[2:]
+    writer_module.Writer.start = _remember_start  # type: ignore[method-assign]
+
+    def dump(signum: int, frame: FrameType | None) -> None:
+        stats = {"batches": sum(w.batches for w in _writers),
+                 "pending": sum(len(w._pending) for w in _writers),
+                 "writers": len(_writers)}
+        temporary = stats_file + ".tmp"
+        with open(temporary, "w") as out:
+            json.dump(stats, out)
+        os.replace(temporary, stats_file)
+
+    signal.signal(signal.SIGUSR1, dump)
+    return cli.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
