@@ -5,6 +5,11 @@
 runs exactly `chatserver.cli.main(["serve", ...])`; the only addition is a SIGUSR1 handler
 that writes `{"batches": commits so far, "pending": writes waiting}` of the server's group-commit
 writer (`chatserver.store.writer.Writer`) to STATS_FILE. Nothing in the request path changes.
+
+An experiment, never the default: with `BENCH_SERVER_LOOP=uvloop` in the environment
+(`python -m bench.run --server-loop uvloop`) the same command runs on uvloop's event loop,
+to measure what serving on uvloop would change (`chatserver serve` calls `asyncio.run`, so
+uvicorn's `loop="uvloop"` setting does not apply to it).
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ def main() -> int:
         os.replace(temporary, stats_file)
 
     signal.signal(signal.SIGUSR1, dump)
+    if os.environ.get("BENCH_SERVER_LOOP") == "uvloop":
+        import asyncio
+
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return cli.main(argv)
 
 

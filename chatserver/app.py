@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -15,29 +14,30 @@ from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.service.chat import ChatService
 from chatserver.service.commerce import Commerce
+from chatserver.service.supervision import Supervision
 from chatserver.store import open_store
-from chatserver.web import api, commerce_api, console, pages, settings_api
+from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.visitor_socket import visitor_socket
 
-log = logging.getLogger("chatserver")
 
-
-def create_app(settings: Settings, widget_origin: str | None = None) -> Starlette:
+def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = await open_store(settings.database_url)
         bus = open_bus(settings.bus_url)
-        chat = ChatService(settings, store, bus)
+        app.state.chat = chat = ChatService(settings, store, bus)
+        app.state.commerce = Commerce(settings, chat)
+        app.state.supervision = supervision = Supervision(chat, settings.unanswered_alert)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
             app.state.sessions = Sessions(secret, store)
-            app.state.chat = chat
-            app.state.commerce = Commerce(settings, chat)
             await chat.start()
+            supervision.start()
             yield
         finally:
+            await supervision.stop()
             await chat.stop()
             await bus.close()
             await store.close()
@@ -47,6 +47,7 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
             *api.routes,
             *commerce_api.routes,
             *settings_api.routes,
+            *console_api.routes,
             *console.routes(),
             *pages.routes(),
             WebSocketRoute("/ws/visitor", visitor_socket),
@@ -55,6 +56,5 @@ def create_app(settings: Settings, widget_origin: str | None = None) -> Starlett
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.widget_origin = widget_origin
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])
     return app

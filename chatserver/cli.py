@@ -72,7 +72,7 @@ def build_parser() -> Parser:
     orders = commands.add_parser("orders", help="manage orders").add_subparsers(
         dest="action", required=True, parser_class=Parser)
     load = with_db(orders.add_parser("import", help="import orders from CSV or JSON lines"))
-    load.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
+    load.add_argument("file", type=argparse.FileType("r", encoding="utf-8-sig"))
     load.set_defaults(run=run_orders_import)
     return parser
 

@@ -63,6 +63,7 @@ class Settings:
     visitor_session_limit: Limit = Limit(30, 60.0)
     grace_seconds: float = 60.0
     email_delay: float = 30.0  # an answer unread this long by a visitor who left is emailed
+    unanswered_alert: float = 120.0  # a visitor unanswered this long is flagged
     hello_timeout: float = 10.0
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000

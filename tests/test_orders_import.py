@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.conftest import chatserver, query
 
@@ -135,14 +136,32 @@ def test_a_changed_row_updates_its_order(tmp_path: Path, db_url: str) -> None:
         (3900, purchased_at)]
 
 
-def test_a_csv_saved_by_a_spreadsheet_with_a_byte_order_mark_imports(
-        tmp_path: Path, db_url: str) -> None:
-    path = tmp_path / "orders.csv"
-    path.write_text("external_id,email,product,amount_cents,currency\r\n"
-                    "1001,maya@example.com,Course Pro,4900,USD\r\n", encoding="utf-8-sig")
+@pytest.mark.parametrize("text", [
+    "external_id,email,product,amount_cents,currency\r\n"
+    "1001,maya@example.com,Course Pro,4900,USD\r\n",
+    '{"external_id": "1001", "email": "maya@example.com", "product": "Course Pro", '
+    '"amount_cents": 4900, "currency": "USD"}\n',
+], ids=["csv", "json-lines"])
+def test_a_file_saved_with_a_byte_order_mark_imports(
+        tmp_path: Path, db_url: str, text: str) -> None:
+    """Spreadsheets (Excel's "CSV UTF-8") and some editors start the file with a BOM."""
+    path = tmp_path / "orders.txt"
+    path.write_text(text, encoding="utf-8-sig")
     status, summary, errors = import_file(path, db_url)
     assert (status, summary, errors) == (0, "1 created, 0 updated, 0 unchanged, 0 bad", [])
     assert query(db_url, "SELECT external_id FROM orders") == [("1001",)]
+
+
+def test_a_json_lines_file_whose_first_line_is_broken_keeps_its_good_rows(
+        tmp_path: Path, db_url: str) -> None:
+    path = tmp_path / "orders.jsonl"
+    path.write_text("{truncated by a crash\n" + orjson.dumps({
+        "external_id": "2001", "email": "maya@example.com", "product": "Course Pro",
+        "amount_cents": 4900, "currency": "USD"}).decode() + "\n")
+    status, summary, errors = import_file(path, db_url)
+    assert (status, summary) == (1, "1 created, 0 updated, 0 unchanged, 1 bad")
+    assert [e.split(": ", 1)[0] for e in errors] == [f"{path}:1"]
+    assert query(db_url, "SELECT external_id FROM orders") == [("2001",)]
 
 
 def test_a_missing_file_is_one_line_and_status_2(tmp_path: Path, db_url: str) -> None:

@@ -1,11 +1,9 @@
-/*! chatserver chat widget: plain JavaScript, no dependencies. See widget/README.md.
- * <script async src="https://chat.example.com/widget.js" data-color="#4f46e5" data-position="left"></script>
- * data-color/-title/-greeting/-prechat override the admin's settings. One global: window.Chatserver. */
+/*! chatserver chat widget: plain JS, no dependencies, one global (Chatserver). See widget/README.md. */
 (() => {
   'use strict';
   if (window.Chatserver) return; // embedded twice: the first copy wins
 
-  // ---- configuration (currentScript is only set while this script first runs) ----
+  // ---- configuration (currentScript is only set during the first run) ----
   const me = document.currentScript ||
     [...document.querySelectorAll('script[src]')].reverse().find(s => /\/widget\.js([?#]|$)/.test(s.src));
   const src = new URL((me && me.src) || location.href, location.href);
@@ -14,14 +12,14 @@
   const LEFT = attr('position').toLowerCase() === 'left';
   const DEF = {color: '#4f46e5', title: 'Chat with us', greeting: '', prechat: 'off',
     offline_message: "We're away right now. Leave your email and we'll answer by email."};
-  // A data attribute wins; else the admin's setting (from welcome or /api/widget-settings); else DEF.
+  // A data attribute wins, then the admin's setting (welcome or /api/widget-settings), then DEF.
   const opt = k => attr(k) || (cfg && typeof cfg[k] === 'string' ? cfg[k] : DEF[k] || '');
   const settings = window.chatserverSettings || {};
-  const MAX_TEXT = 4000, KEEP = 200; // server text limit; messages kept in localStorage
+  const MAX_TEXT = 4000, KEEP = 200; // server text limit; messages kept
   const REASONS = {rate_limited: 'too many messages, wait a moment', too_large: 'longer than ' + MAX_TEXT + ' characters',
     bad_request: 'the server refused it', forbidden: 'not allowed'};
 
-  // ---- storage: namespaced by server origin; falls back to memory when localStorage is blocked ----
+  // ---- storage: namespaced by server origin; in memory when localStorage is blocked ----
   const NS = 'chatserver:' + src.origin + ':';
   const mem = {};
   const parse = s => { try { return JSON.parse(s); } catch (e) { return null; } };
@@ -37,7 +35,7 @@
       try { localStorage.setItem(NS + k, s); delete mem[k]; } catch (e) { mem[k] = s; }
     },
     del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (e) { /* blocked */ } },
-    keys(prefix) { // our keys starting with prefix (without the namespace)
+    keys(prefix) { // our keys starting with prefix, without the namespace
       const r = new Set(Object.keys(mem).filter(k => k.startsWith(prefix)));
       try {
         for (let i = 0; i < localStorage.length; i++) {
@@ -57,18 +55,18 @@
   if (typeof token !== 'string') token = null;
   let convId = saved.conversation_id ?? null; // the current conversation
   let top = +saved.last_seq || 0;             // every seq <= top of convId is held here
-  let log = Array.isArray(saved.messages) ? saved.messages.filter(ok) : []; // confirmed, display order
-  let profile = store.get('profile', {});     // {name, email, done} from the pre-chat / offline forms
+  let log = Array.isArray(saved.messages) ? saved.messages.filter(ok) : []; // confirmed, in display order
+  let profile = store.get('profile', {});     // {name, email, done} from the forms
   let rated = store.get('rated', null);       // {conv, score}
   let identity = settings.identity || null;
   let cfg = store.get('cfg', null);           // the admin's widget settings, last seen
-  let mailWait = false, mailConv;             // transcript email: awaiting an answer; prefilled for
-  let conv = saved.conv || null, online = null; // conversation status object; agents_online
-  let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // so a reload renders at once
+  let mailWait = false, mailConv;             // transcript email: awaiting the answer; form filled for
+  let conv = saved.conv || null, online = null; // status of convId; agents online
+  let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // a reload renders at once
   let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null;
   let ws = null, live = false, want = false, tries = 0, retryT = 0, pingT = 0, pongT = 0;
   let isOpen = false, typingOn = false, typingAt = 0, typingT = 0, agentTypingT = 0;
-  const outbox = new Map(); // client_id -> {client_id, text, t}: sent but not acknowledged
+  const outbox = new Map(); // client_id -> {client_id, text, t}: not acknowledged yet
   for (const k of store.keys('out:')) {
     const it = store.get(k, null);
     if (it && it.client_id && typeof it.text === 'string') outbox.set(it.client_id, it);
@@ -88,7 +86,7 @@
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
     : [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, '0')).join(''));
 
-  // ---- DOM helpers: message content only ever goes through textContent / text nodes ----
+  // ---- DOM: message content only ever goes into text nodes ----
   const h = (tag, cls, text) => {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -99,7 +97,7 @@
     const d = new Date(at);
     return isNaN(d) ? '' : d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
   };
-  function linkify(el, text) { // http(s) links become anchors built with DOM APIs; the rest stays text
+  function linkify(el, text) { // http(s) links become anchors; the rest stays text
     let last = 0;
     text.replace(/\bhttps?:\/\/[^\s<>"'`]+/gi, (u, i) => {
       while (/[.,;:!?'\])]$/.test(u) && !(u.endsWith(')') && u.includes('('))) u = u.slice(0, -1);
@@ -165,7 +163,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   const CHAT = 'M6 3h12a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3h-7l-5 4v-4H6a3 3 0 0 1-3-3V6a3 3 0 0 1 3-3z';
   const X = 'M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z';
   const host = document.createElement('chatserver-widget');
-  // A hostile page stylesheet (even `* {display:none !important}`) loses to inline !important.
+  // Page rules, even `* {display:none !important}`, lose to inline !important.
   const HOST_STYLE = {display: 'block', position: 'fixed', top: 'auto', left: 'auto', right: '0', bottom: '0',
     width: '0', height: '0', margin: '0', padding: '0', border: '0', 'z-index': '2147483647', transform: 'none',
     filter: 'none', 'backdrop-filter': 'none', perspective: 'none', contain: 'none', 'container-type': 'normal',
@@ -195,7 +193,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   if (LEFT) root.classList.add('cs-left');
   const greetEl = list.appendChild(h('div', 'cs-greeting')), greetText = greetEl.appendChild(h('div', 'cs-text'));
   let look = '';
-  function applyLook() { // colour, title, greeting and pre-chat mode: from attributes or the admin
+  function applyLook() { // colour, title, greeting, pre-chat mode
     const c = opt('color'), g = opt('greeting'), req = mode() === 'required';
     if (look === (look = [c, g, opt('title'), req].join('\n'))) return;
     root.style.setProperty('--c', window.CSS && CSS.supports('color', c) ? c : DEF.color);
@@ -229,14 +227,14 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     el.msg = m;
     return el;
   }
-  function place(el, m) { // confirmed messages in (conversation, seq) order, before any still pending
+  function place(el, m) { // confirmed ones in (conversation, seq) order, before pending ones
     let before = null;
     for (const c of list.children) {
       if (c.dataset.state === 'pending' || (c.dataset.state === 'sent' && cmp(m, c.msg) < 0)) { before = c; break; }
     }
     keepScroll(() => list.insertBefore(el, before));
   }
-  function keepScroll(fn, force) { // follow new messages only when the reader is at the bottom
+  function keepScroll(fn, force) { // follow new messages if the reader is at the bottom
     const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
     fn();
     if (atEnd || force) list.scrollTop = list.scrollHeight;
@@ -247,7 +245,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     follow(m.conversation_id);
     if (m.client_id) settle(m.client_id);
     const k = m.conversation_id + ':' + m.seq, old = have.get(k);
-    if (old) { // already shown (e.g. built from our ack): adopt the server's copy
+    if (old) { // shown from our ack: adopt the server's copy
       if (old.msg.local) { Object.assign(old.msg, m); delete old.msg.local; old.querySelector('.cs-meta').textContent = when(m.at); changed(); }
       return;
     }
@@ -262,11 +260,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     emit('message', m);
     markRead();
   }
-  function advance(seq) { // track the contiguous top; a hole means we missed frames: ask again
+  function advance(seq) { // the contiguous top; a hole means missed frames: ask again
     if (seq === top + 1) while (have.has(convId + ':' + (top + 1))) top++;
     else if (seq > top + 1 && gapAt !== top) { gapAt = top; reconnect(); }
   }
-  function settle(cid) { // a message of ours is confirmed (or abandoned): drop it from the outbox
+  function settle(cid) { // ours is confirmed (or abandoned): out of the outbox
     if (outbox.delete(cid)) store.del('out:' + cid);
     const el = pend.get(cid);
     if (el) { pend.delete(cid); el.remove(); }
@@ -291,10 +289,10 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       meta.append(b);
     }
   }
-  function queue(text) { // every word goes to the durable outbox first, then to the socket
+  function queue(text) { // to the durable outbox first, then to the socket
     const it = {client_id: uuid(), text, t: Date.now()};
     showPending(it);
-    if ([...text].length > MAX_TEXT) return fail(it.client_id, 'too_large'); // counted as the server does
+    if ([...text].length > MAX_TEXT) return fail(it.client_id, 'too_large'); // in code points, as the server counts
     outbox.set(it.client_id, it);
     store.set('out:' + it.client_id, it);
     if (live) send({type: 'message', client_id: it.client_id, text});
@@ -303,8 +301,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 
   // ---- which conversation is current ----
   function follow(id, status) {
-    // An id we have never seen is a new conversation (the server opens one when we write while
-    // none is open), unless the one we follow is still open and this is not an opening status.
+    // An unseen id is a new conversation (we wrote while none was open), unless ours is still
+    // open and this is not an opening status.
     if (id == null || id === convId || convs.includes(id)) return;
     if (conv && conv.status !== 'closed' && (!status || status === 'closed')) return;
     setConv(id);
@@ -313,7 +311,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     convId = id; conv = null; top = 0; agentRead = myRead = sentRead = picked = 0; gapAt = -1;
     showTyping(null);
   }
-  function resetLog(id) { // the server's conversation is not the one stored here: start over
+  function resetLog(id) { // the server's conversation is not ours: start over
     for (const el of have.values()) el.remove();
     have.clear(); log = []; convs.length = 0;
     setConv(id);
@@ -333,7 +331,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       clearTimeout(pongT); pongT = 0;
       live = true; tries = 0;
       if (f.token && f.token !== token) {
-        // Two new tabs race to create a visitor: the first token stored wins, the other tab joins it.
+        // Two new tabs raced to create a visitor: the first token stored wins.
         const other = store.get('token', null);
         if (!token && typeof other === 'string' && other !== f.token) { token = other; return reconnect(); }
         token = f.token;
@@ -350,7 +348,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
         sentRead = Math.max(sentRead, c.visitor_read_seq || 0);
       }
       (f.messages || []).forEach(m => addMsg(m));
-      // Resend everything unacknowledged with the same client_id: the server deduplicates.
+      // Resend all unacknowledged, same client_id: the server deduplicates.
       [...outbox.values()].sort((a, b) => a.t - b.t).forEach(it => send({type: 'message', client_id: it.client_id, text: it.text}));
       if (rateQ && send(rateQ)) rateQ = null;
       clearInterval(pingT);
@@ -390,7 +388,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     },
     error(f) {
       if (f.client_id && pend.has(f.client_id) && REASONS[f.code]) return fail(f.client_id, f.code);
-      if (f.code === 'invalid_identity') identity = null; // stay anonymous; don't resend a bad hash
+      if (f.code === 'invalid_identity') identity = null; // don't resend a bad hash
       if (mailWait && !f.client_id && /^(unavailable|bad_request|not_found)$/.test(f.code)) {
         return mailDone("Couldn't email the transcript: " + (f.message || f.code));
       }
@@ -408,7 +406,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     mailed.hidden = false;
   }
 
-  // ---- the socket: reconnect with backoff, detect dead connections with ping ----
+  // ---- the socket: backoff, ping ----
   function send(f) {
     if (!ws || ws.readyState !== 1) return false;
     ws.send(JSON.stringify(f));
@@ -429,20 +427,20 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (ws) return;
     let s;
     try { s = ws = new WebSocket(WS_URL); } catch (e) { ws = null; return retry(); }
-    s.onopen = () => { send(hello()); pongT = setTimeout(dead, 15000); }; // no welcome in time: retry
+    s.onopen = () => { send(hello()); pongT = setTimeout(dead, 15000); }; // no welcome: retry
     s.onmessage = e => {
       const f = parse(e.data);
       if (f && FRAMES.hasOwnProperty(f.type)) FRAMES[f.type](f);
     };
     s.onclose = () => { if (ws === s) { drop(); changed(); retry(); } };
   }
-  function drop() { // forget the socket (closing it if need be) without triggering its onclose
+  function drop() { // close and forget the socket, without its onclose
     const s = ws;
     ws = null; live = false;
     clearInterval(pingT); clearTimeout(pongT); pingT = pongT = 0;
     if (s) { s.onclose = s.onmessage = s.onopen = null; try { s.close(); } catch (e) { /* already closed */ } }
   }
-  function retry() { // 0.5 s doubling to 15 s, with jitter so tabs don't reconnect in lockstep
+  function retry() { // 0.5 s doubling to 15 s, jittered
     clearTimeout(retryT);
     const d = Math.min(15000, 500 * 2 ** Math.min(tries++, 5));
     retryT = setTimeout(connect, d / 2 + Math.random() * d / 2);
@@ -474,7 +472,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     clearTimeout(agentTypingT);
     typingEl.textContent = name ? name + ' is typing…' : '';
     typingEl.hidden = !name;
-    if (name) agentTypingT = setTimeout(() => showTyping(null), 20000); // in case active:false is lost
+    if (name) agentTypingT = setTimeout(() => showTyping(null), 20000); // active:false may be lost
   }
   function markRead() {
     if (!isOpen || !visible() || convId == null) return changed();
@@ -487,13 +485,13 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (!picked) return stars[4].focus();
     const text = comment.value.trim();
     rateQ = {type: 'rate', score: picked, ...(text ? {comment: text} : {})};
-    if (send(rateQ)) rateQ = null; else connect(); // not connected: sent after the next welcome
+    if (send(rateQ)) rateQ = null; else connect(); // else sent after welcome
     changed();
   }
 
   // ---- render the parts that derive from state ----
   let dirty = false;
-  function changed() { // coalesce: many frames in one task render and save once
+  function changed() { // many frames in one task: render and save once
     if (dirty) return;
     dirty = true;
     queueMicrotask(() => { dirty = false; save(); render(); });
@@ -520,15 +518,16 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     applyLook();
     const conn = $('.cs-conn');
     conn.hidden = !(isOpen && want && !live && tries > 0);
-    conn.textContent = tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
+    conn.textContent = navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
+      : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
     $('.cs-end').hidden = !convOpen() || !live;
-    // Offline: nobody can answer now, so offer to reply by email (sent as hello.email).
+    // Nobody online: offer to reply by email (sent as hello.email).
     const email = profile.email || settings.email || (identity && identity.email);
     notice.hidden = !(online === 0 && st !== 'active');
     $('.cs-notice-text').textContent = [opt('offline_message'), opt('reply_time'), opt('business_hours'),
       email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
     rating.hidden = st !== 'closed';
-    if (st === 'closed' && mailConv !== convId) { // prefill the transcript form once per conversation
+    if (st === 'closed' && mailConv !== convId) { // prefill once per conversation
       mailConv = convId; mailTo.value = email || ''; mailed.hidden = true;
     }
     const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0);
@@ -536,14 +535,14 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     $('.cs-thanks').hidden = !done;
     prechat.hidden = !(mode() !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
     composer.hidden = !prechat.hidden;
-    if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the admin's form arrived
-    $('.cs-offline').hidden = !!email || !prechat.hidden; // the pre-chat form asks for the email already
-    // "Seen" under the visitor's last message once the agent has read up to it.
+    if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the form arrived late
+    $('.cs-offline').hidden = !!email || !prechat.hidden; // the pre-chat form asks already
+    // "Seen" under the visitor's last message once the agent read it.
     let last = null;
     for (const m of log) if (m.conversation_id === convId && roleOf(m) === 'visitor') last = m;
     const lastEl = last && agentRead >= last.seq && have.get(last.conversation_id + ':' + last.seq);
     if (lastEl) lastEl.append(seenEl); else seenEl.remove();
-    // Unread: agent and system messages of the current conversation after what the visitor read.
+    // Unread: agent and system messages after the visitor's read mark.
     const n = log.filter(m => m.conversation_id === convId && roleOf(m) !== 'visitor' && m.seq > myRead).length;
     badge.textContent = n > 99 ? '99+' : n;
     badge.hidden = !n;
@@ -552,7 +551,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   }
 
   // ---- open / close and user input ----
-  function mount() { if (!host.isConnected && document.body) document.body.append(host); }
+  // On <html>: a transform or display:none on body can't move or hide it; rewriting body keeps it.
+  function mount() { if (!host.isConnected) document.documentElement.append(host); }
   function open() {
     mount();
     if (isOpen) return;
@@ -599,7 +599,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     queue(text);
     input.focus();
   }
-  $('.cs-offline').onsubmit = e => { // email while offline: reconnect so hello carries it
+  $('.cs-offline').onsubmit = e => { // reconnect so hello carries the email
     e.preventDefault();
     profile = {...profile, email: $('.cs-email').value.trim()};
     store.set('profile', profile);
@@ -624,10 +624,9 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   };
   $('.cs-new').onclick = () => input.focus();
 
-  // ---- the browser's hints: back online, tab visible again, another tab's token ----
+  // ---- browser hints: network, visibility, another tab's token ----
   addEventListener('online', () => { if (want) live ? ping() : reconnect(); });
-  // Offline: the socket is as good as dead and what it would send is in limbo. Drop it now;
-  // the outbox resends on the next welcome, with the same client_ids.
+  // Offline: the socket is as good as dead. Drop it; the outbox resends after the next welcome.
   addEventListener('offline', () => { if (ws) dead(); });
   document.addEventListener('visibilitychange', () => {
     if (!visible()) return;
@@ -636,16 +635,15 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   });
   addEventListener('storage', e => {
     if (e.key !== NS + 'token') return;
-    // Read the stored value rather than e.newValue: when tabs race, events can arrive in an order
-    // that would make them swap tokens; the stored value is the last write, the same for all.
+    // The stored value, not e.newValue: racing tabs could swap tokens; the last write is the same for all.
     const t = store.get('token', null);
     if (typeof t === 'string' && t !== token) { token = t; if (want) reconnect(); }
   });
 
-  // ---- start: render what we kept, then connect if there is anything to resume ----
+  // ---- start: render what we kept; connect if there is something to resume ----
   log.forEach(m => { const el = msgEl(m, 'sent'); have.set(m.conversation_id + ':' + m.seq, el); list.append(el); rank(m.conversation_id); });
   [...outbox.values()].sort((a, b) => a.t - b.t).forEach(showPending);
-  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+  mount();
   if (token || outbox.size) connect();
   else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(d => setCfg(d.widget), () => {});
   render();
@@ -653,7 +651,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   window.Chatserver = Object.freeze({
     open,
     close,
-    identify(id) { // an identity links this visitor to a customer; null forgets the visitor (log out)
+    identify(id) { // link to a customer; null forgets the visitor (log out)
       if (id && typeof id === 'object') identity = id;
       else {
         identity = null; token = null; profile = {}; rated = null;

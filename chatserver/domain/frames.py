@@ -104,6 +104,8 @@ AGENT_FRAMES: Spec = {
     "transfer": {"conversation_id": (ID, True, None), "to_agent_id": (nullable(ID), False, None)},
     "close": {"conversation_id": (ID, True, None)},
     "sync": {"conversation_id": (ID, True, None), "last_seq": (integer(0), False, 0)},
+    "escalate": {"conversation_id": (ID, True, None), "note": (nullable(string(1000, 0)),
+                                                               False, None)},
     "ping": {},
 }
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from chatserver.domain.errors import Refused
 from chatserver.domain.money import Money
 
 Kind = Literal["refund", "credit"]
@@ -118,12 +119,8 @@ class Decision:
     reasons: tuple[str, ...] = ()
 
 
-class LedgerError(Exception):
+class LedgerError(Refused):
     """A money action refused outright: `status` is the HTTP status, `code` the error code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def refundable(order_cents: int, refunded: int, reserved: int) -> int:

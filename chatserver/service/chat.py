@@ -54,10 +54,12 @@ class ChatService:
         self.desk = Desk(settings, store, self.announce)
         self.followup = FollowUp(settings, store, Mailer(settings.smtp_url))
         self.widget = dict(widget_settings.DEFAULTS)
+        self.extra_origins: list[str] = []  # allowed by an admin, beside ALLOWED_ORIGINS
         self._visitor_messages = SlidingWindow(settings.visitor_message_limit)
         self._new_visitors = SlidingWindow(settings.visitor_session_limit)
 
     async def start(self) -> None:
+        self.extra_origins = orjson.loads(await self.store.setting("allowed_origins") or "[]")
         stored = await self.store.setting("widget")
         self.widget = widget_settings.updated({}, orjson.loads(stored) if stored else {})
         self.followup.title = self.widget["title"]
@@ -66,6 +68,16 @@ class ChatService:
     async def stop(self) -> None:
         await self.followup.stop()
         await self.desk.stop()
+
+    def allowed_origins(self) -> tuple[str, ...] | None:
+        """Where the widget may be embedded: ALLOWED_ORIGINS and what an admin added
+        (None: only the server's own origin)."""
+        allowed = (*(self.settings.allowed_origins or ()), *self.extra_origins)
+        return allowed or None
+
+    async def set_allowed_origins(self, origins: list[str]) -> None:
+        await self.store.set_setting("allowed_origins", orjson.dumps(origins).decode())
+        self.extra_origins = origins
 
     async def set_widget_settings(self, changes: dict[str, Any]) -> dict[str, str]:
         """An admin changes the widget; raises ChatError naming a bad field."""
@@ -266,6 +278,14 @@ class ChatService:
         owner = self.desk.owner(conversation_id)
         if owner is not None:
             self.announce.to_agent(owner, frame)
+
+    def announce_system(self, message: Message, visitor_id: str | None = None) -> None:
+        """A system message (refund done, follow-up promised...) to the visitor and the
+        agent in charge; `visitor_id` for a conversation no longer open."""
+        visitor = self.desk.visitor_of.get(message.conversation_id)
+        owner = self.desk.owner(message.conversation_id)
+        self.announce.message(message, visitor.id if visitor else visitor_id,
+                              {owner} if owner is not None else set())
 
     def _agent_posted(self, posted: Posted, agent_id: int) -> None:
         self._announce_posted(posted, also=agent_id)

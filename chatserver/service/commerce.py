@@ -72,13 +72,13 @@ class Commerce:
             if found is None:
                 raise LedgerError(404, "not_found", "no such customer")
             return views.customer(db, found)
-        return await self.store.transaction(run)
+        return await self.store.read(run)
 
     async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
-        return await self.store.transaction(partial(views.customers_by_email, email=email))
+        return await self.store.read(partial(views.customers_by_email, email=email))
 
     async def approvals(self, status: str | None) -> list[dict[str, Any]]:
-        return await self.store.transaction(partial(views.approvals, status=status))
+        return await self.store.read(partial(views.approvals, status=status))
 
     async def _run(self, action: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
         """Run a money action; its system message reaches the chat in commit order."""
@@ -86,6 +86,4 @@ class Commerce:
 
     def _announce(self, outcome: Outcome) -> None:
         if outcome.notice is not None:
-            owner = self.chat.desk.owner(outcome.notice.conversation_id)
-            self.chat.announce.message(outcome.notice, outcome.visitor_id,
-                                       {owner} if owner is not None else set())
+            self.chat.announce_system(outcome.notice, outcome.visitor_id)

@@ -116,12 +116,26 @@ class Desk:
             if not self.router.grace_expired(agent_id, now() + 0.05,
                                              self.settings.grace_seconds):
                 return
-            for conversation_id in self.router.requeue_agent(agent_id, now()):
-                await self._requeue(conversation_id, agent_id, "requeued",
-                                    "Your agent was disconnected; you are back at the front "
-                                    "of the queue.")
-            await self._plan()
+            await self._requeue_all(agent_id)
         self.announce_team()
+
+    async def agent_changed(self, agent: Agent) -> None:
+        """An admin changed an agent: new capacity counts at once; a disabled agent's
+        conversations go back to the front of the queue now, not after a grace period."""
+        async with self.lock:
+            self._know(replace(agent, status="away") if agent.disabled else agent)
+            if agent.disabled:
+                await self._requeue_all(agent.id)
+            else:
+                await self._plan()
+        self.announce_team()
+
+    async def _requeue_all(self, agent_id: int) -> None:
+        for conversation_id in self.router.requeue_agent(agent_id, now()):
+            await self._requeue(conversation_id, agent_id, "requeued",
+                                "Your agent was disconnected; you are back at the front "
+                                "of the queue.")
+        await self._plan()
 
     # --- conversations ------------------------------------------------------------------
     def opened(self, conversation: Conversation, visitor: Visitor) -> None:

@@ -27,6 +27,10 @@ class Store(Protocol):
         transaction; returns its result once committed."""
         ...
 
+    async def read(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `run` (plain SQL reads) on a consistent snapshot, beside the writer."""
+        ...
+
     async def secret(self, name: str) -> str:
         """A random secret made on first use and kept (the session key when none is set)."""
         ...

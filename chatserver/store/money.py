@@ -128,8 +128,11 @@ def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: 
                "created_at) VALUES (?, ?, ?, ?)", (conversation_id, order["id"], actor.id,
                                                   iso(now())))
     customer_id = canonical(db, order["customer_id"])
-    db.execute("UPDATE conversations SET customer_id = COALESCE(customer_id, ?) WHERE id = ?",
-               (customer_id, conversation_id))
+    # the buyer of a verified order outranks a link made from a typed email; only a verified
+    # identity is kept
+    db.execute("UPDATE conversations SET customer_id = ? WHERE id = ? AND NOT EXISTS (SELECT 1 "
+               "FROM visitors v WHERE v.id = conversations.visitor_id AND v.verified = 1 AND "
+               "v.customer_id = conversations.customer_id)", (customer_id, conversation_id))
     audit(db, actor.id, "order.verified", customer_id,
           {"order_id": order["id"], "conversation_id": conversation_id})
     notice = insert_message(db, conversation_id, SYSTEM,

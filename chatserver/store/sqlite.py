@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,9 +53,12 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 
 class SqliteStore:
-    def __init__(self, writer: Writer, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: Writer, reader: aiosqlite.Connection,
+                 views: sqlite3.Connection) -> None:
         self._writer = writer
         self._reader = reader
+        self._views = views  # for `read`: plain functions over a connection, on their thread
+        self._views_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views")
 
     @classmethod
     async def open(cls, url: str, synchronous: str = "FULL") -> SqliteStore:
@@ -67,11 +72,26 @@ class SqliteStore:
         reader = await aiosqlite.connect(path, isolation_level=None)
         reader.row_factory = sqlite3.Row
         await reader.execute("PRAGMA busy_timeout = 10000")
-        return cls(writer, reader)
+        views = _connect(path, synchronous)
+        views.execute("PRAGMA query_only = ON")
+        return cls(writer, reader, views)
 
     async def close(self) -> None:
         await self._writer.close()
         await self._reader.close()
+        await asyncio.to_thread(self._views_thread.shutdown)
+        self._views.close()
+
+    async def read(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `run` (plain SQL reads, like store/views.py) on one consistent snapshot,
+        without holding up the writer."""
+        def snapshot() -> T:
+            self._views.execute("BEGIN")
+            try:
+                return run(self._views)
+            finally:
+                self._views.execute("COMMIT")
+        return await asyncio.get_running_loop().run_in_executor(self._views_thread, snapshot)
 
     @property
     def writer(self) -> Writer:

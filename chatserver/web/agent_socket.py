@@ -30,7 +30,7 @@ class AgentSession(SocketSession):
         self.handlers.update({
             "presence": self.on_presence, "message": self.on_message, "typing": self.on_typing,
             "read": self.on_read, "claim": self.on_claim, "transfer": self.on_transfer,
-            "close": self.on_close, "sync": self.on_sync,
+            "close": self.on_close, "sync": self.on_sync, "escalate": self.on_escalate,
         })
 
     async def run(self) -> None:
@@ -103,6 +103,10 @@ class AgentSession(SocketSession):
 
     async def on_close(self, frame: dict[str, Any]) -> None:
         await self.chat.agent_close(self.agent, frame["conversation_id"])
+
+    async def on_escalate(self, frame: dict[str, Any]) -> None:
+        await self.ws.app.state.supervision.escalate(self.agent, frame["conversation_id"],
+                                                     frame["note"])
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
         messages = await self.chat.history(self.agent, frame["conversation_id"], frame["last_seq"])

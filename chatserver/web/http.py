@@ -12,8 +12,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chatserver.domain.errors import Refused
 from chatserver.domain.frames import Fields, FrameError, check_fields
-from chatserver.domain.ledger import LedgerError
 from chatserver.domain.models import Agent
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
@@ -21,10 +21,8 @@ from chatserver.web.console import csrf_ok
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApiError(Refused):
+    """A request the web layer refuses (bad body, unknown path id, missing CSRF token)."""
 
 
 def json_response(data: Any, status: int = 200,
@@ -59,7 +57,7 @@ def authenticated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]
                 return error_response(401, "unauthorized", "a valid API token is required "
                                       "(Authorization: Bearer <token>)")
             return await endpoint(request, caller)
-        except (ApiError, LedgerError) as error:
+        except Refused as error:
             return error_response(error.status, error.code, error.message)
     return wrapper
 

@@ -17,11 +17,10 @@ async def widget_js(request: Request) -> Response:
 
 
 async def demo(request: Request) -> Response:
-    """A sample shop page with the widget embedded (from `widget_origin` when the demo serves
-    the page on a second port, to show cross-origin embedding)."""
-    widget_origin = getattr(request.app.state, "widget_origin", "") or ""
+    """A sample shop page with the widget embedded (`chatserver demo` also serves it from a
+    second port, to show embedding from another origin)."""
     return request.app.state.templates.TemplateResponse(
-        request, "demo.html", {"widget_src": f"{widget_origin}/widget.js"})
+        request, "demo.html", {"widget_src": "/widget.js"})
 
 
 async def home(request: Request) -> Response:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from chatserver.bus import Event, Subscription, SubscriptionOverflow
+from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.service.chat import ChatError, ChatService
 
@@ -120,7 +121,7 @@ class SocketSession:
     async def dispatch(self, kind: str, frame: dict[str, Any]) -> None:
         try:
             await self.handlers[kind](frame)
-        except ChatError as error:
+        except (ChatError, Refused) as error:
             await self.error(error.code, error.message, frame.get("client_id"))
 
     async def on_ping(self, frame: dict[str, Any]) -> None:

@@ -134,7 +134,7 @@ class VisitorSession(SocketSession):
 
 async def visitor_socket(websocket: WebSocket) -> None:
     chat: ChatService = websocket.app.state.chat
-    if not origin_allowed(websocket.scope, chat.settings.allowed_origins):
+    if not origin_allowed(websocket.scope, chat.allowed_origins()):
         await refuse(websocket, 403)
         return
     await websocket.accept()

@@ -52,6 +52,7 @@
     title: $('#customer-panel .cp-title'),
     hide: $('#customer-panel [data-action="hide-panel"]'),
     toggle: $('[data-testid="panel-toggle"]'),
+    toggleLabel: $('.panel-toggle-label'),
     toggleCount: $('[data-testid="approvals-count"]'),
     error: $('#customer-panel [data-testid="panel-error"]'),
     approvals: $('[data-cp="approvals"]'),
@@ -245,6 +246,7 @@
     ui.panel.hidden = !open;
     root.classList.toggle('has-panel', open);
     ui.title.textContent = state.conv ? 'Customer' : 'Approvals';
+    ui.toggleLabel.textContent = ui.title.textContent;
     const waiting = state.approvals.length;
     ui.toggleCount.hidden = !overseer || !waiting;
     ui.toggleCount.textContent = String(waiting);
@@ -390,8 +392,8 @@
       h('div', { class: 'cp-line' },
         h('span', { class: 'cp-name', text: c.name || c.email || `Customer #${c.id}` }),
         c.verified
-          ? h('span', { class: 'cp-badge cp-badge-ok', 'data-testid': 'customer-verified', title: 'Signed in on the website (identity verified)', text: '✓ Verified' })
-          : h('span', { class: 'cp-badge', title: 'Never signed in with a verified identity', text: 'Unverified' })),
+          ? h('span', { class: 'cp-badge cp-badge-ok', 'data-testid': 'customer-verified', title: 'Signed in on the website with a verified identity', text: '✓ Identity verified' })
+          : h('span', { class: 'cp-badge', title: 'Never signed in on the website with a verified identity', text: 'Identity not verified' })),
       c.email && c.name ? h('div', { class: 'cp-email', text: c.email }) : null,
       h('div', { class: 'cp-meta', text: `Customer since ${day(c.created_at)} · #${c.id}` }),
       h('div', { class: `cp-trust ${trust.any ? 'cp-trust-ok' : 'cp-trust-no'}`, 'data-testid': 'chat-verification',
@@ -407,12 +409,12 @@
     return h('section', { class: 'cp-section', 'aria-label': 'Refund figures' },
       h('h3', { class: 'cp-h', text: 'Refund figures' }),
       h('dl', { class: 'cp-figures', 'data-testid': 'risk-figures' },
-        figure('Refunds 90 days / lifetime', `${f.refunds_90d} / ${f.refunds_lifetime}`, high90,
+        figure('Refunds, 90 days / lifetime', `${f.refunds_90d} / ${f.refunds_lifetime}`, high90,
           'Refunds issued to this customer in the last 90 days, and ever'),
-        figure('Refund rate 90 days / lifetime', `${percent(f.refund_rate_90d)} / ${percent(f.refund_rate_lifetime)}`, highRate,
-          'Refunded over purchased'),
+        figure('Refund rate, 90 days / lifetime', `${percent(f.refund_rate_90d)} / ${percent(f.refund_rate_lifetime)}`, highRate,
+          'Refunded over purchased, in the last 90 days and ever'),
         figure('Refunds without prior contact', String(f.refunds_without_prior_contact), f.refunds_without_prior_contact > 0,
-          'Refunds asked in the customer\'s first conversation with support'),
+          'Refunds given in the customer\'s first conversation with support'),
         figure('Customer age', plural(f.customer_age_days, 'day'), false, 'Since the customer record was created')));
   }
 
@@ -451,11 +453,11 @@
         h('span', { class: `cp-status cp-status-${String(o.status || 'paid').replace(/[^a-z_-]/gi, '')}`, text: o.status || 'paid' }),
         o.purchased_at ? h('span', { text: day(o.purchased_at) }) : null,
         here ? h('span', { class: 'cp-here', 'data-testid': 'verified-here', title: 'Verified in this chat', text: '✓ verified in this chat' }) : null),
-      h('div', { class: 'cp-line cp-refundable' },
-        h('span', { class: 'cp-muted', text: 'Refundable' }),
-        h('strong', { 'data-testid': 'refundable', text: money(o.refundable_cents, o.currency) }),
-        o.refunded_cents ? h('span', { class: 'cp-muted', text: `· refunded ${money(o.refunded_cents, o.currency)}` }) : null,
-        o.pending_cents ? h('span', { class: 'cp-pending', text: `· ${money(o.pending_cents, o.currency)} waiting for approval` }) : null),
+      h('div', { class: 'cp-refundable' },
+        h('span', {}, h('span', { class: 'cp-muted', text: 'Refundable ' }),
+          h('strong', { 'data-testid': 'refundable', text: money(o.refundable_cents, o.currency) })),
+        o.refunded_cents ? h('span', { class: 'cp-muted', text: `Refunded ${money(o.refunded_cents, o.currency)}` }) : null,
+        o.pending_cents ? h('span', { class: 'cp-pending', text: `${money(o.pending_cents, o.currency)} waiting for approval` }) : null),
       action,
       resultBox(state.results.get(key)));
   }
@@ -509,11 +511,13 @@
       onsubmit: (e) => { e.preventDefault(); submitRefund(e.currentTarget, o, conv, key); } },
       h('div', { class: 'cp-row' },
         field(`Amount (${o.currency})`, input(key, 'amount', {
-          inputmode: 'decimal', 'data-testid': 'refund-amount', placeholder: `max ${money(o.refundable_cents, o.currency).split(' ')[0]}`,
+          inputmode: 'decimal', 'data-testid': 'refund-amount', placeholder: example(o.currency),
+          title: `At most ${money(o.refundable_cents, o.currency)}`,
         }), { class: 'cp-field-amount' }),
-        field('Reason', input(key, 'reason', { 'data-testid': 'refund-reason', maxlength: 1000, placeholder: 'e.g. course not started' }),
-          { class: 'cp-grow' })),
-      h('div', { class: 'cp-row cp-row-end' }, riskLine(c.refund_figures), submitButton(key, 'Refund', 'refund-submit', 'Refunding…')));
+        field('Reason', input(key, 'reason', { 'data-testid': 'refund-reason', maxlength: 1000, placeholder: 'e.g. not started' }),
+          { class: 'cp-grow' }),
+        submitButton(key, 'Refund', 'refund-submit', 'Refunding…')),
+      riskLine(c.refund_figures));
   }
 
   async function submitRefund(form, o, conv, key) {
@@ -619,11 +623,10 @@
       h('div', { class: 'cp-row' },
         field('Order number', input(key, 'order', { 'data-testid': 'verify-order', placeholder: 'e.g. 1042', maxlength: 100 }),
           { class: 'cp-field-order' }),
-        field('Email used to buy', input(key, 'email', { type: 'email', 'data-testid': 'verify-email', maxlength: 254 },
-          (conv.visitor && conv.visitor.email) || ''), { class: 'cp-grow' })),
-      h('div', { class: 'cp-row cp-row-end' },
-        h('span', { class: 'cp-hint', text: 'The visitor sees “Purchase verified” on a match.' }),
+        field('Email used to buy', input(key, 'email', { type: 'email', 'data-testid': 'verify-email', maxlength: 254, placeholder: 'name@example.com' },
+          (conv.visitor && conv.visitor.email) || ''), { class: 'cp-grow' }),
         submitButton(key, 'Verify', 'verify-submit', 'Checking…')),
+      h('p', { class: 'cp-hint', text: 'On a match, the visitor sees “Purchase verified” in the chat.' }),
       resultBox(result));
     if (open) {
       return h('section', { class: 'cp-section cp-verify', 'aria-label': 'Verify a purchase' },

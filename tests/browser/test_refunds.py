@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,7 +27,6 @@ from tests.browser.test_console import (
     transcript_message,
     visitors,  # noqa: F401  (a fixture used by these tests)
 )
-from tests.browser.test_end_to_end import widget_message
 from tests.conftest import LiveServer, add_agent, query
 
 SUPERVISOR = "sam@example.com"
@@ -44,15 +44,23 @@ def post(live_server: LiveServer, token: str, path: str, body: dict[str, Any],
                       headers={"Authorization": f"Bearer {token}", **headers})
 
 
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def add_order(live_server: LiveServer, token: str, external_id: str, email: str, product: str,
-              amount_cents: int, name: str | None = None,
-              purchased_at: str = "2026-01-05T10:00:00Z") -> dict[str, Any]:
+              amount_cents: int, name: str | None = None, age_days: int = 20) -> dict[str, Any]:
     created = post(live_server, token, "/api/orders", {
         "external_id": external_id, "email": email, "name": name, "product": product,
-        "amount_cents": amount_cents, "currency": "USD", "purchased_at": purchased_at})
+        "amount_cents": amount_cents, "currency": "USD", "purchased_at": days_ago(age_days)})
     assert created.status_code == 201, created.text
     order: dict[str, Any] = created.json()["order"]
     return order
+
+
+def widget_message(page: Page, text: str, role: str) -> Locator:
+    """A message in the visitor's widget (as in tests/browser/test_end_to_end.py)."""
+    return page.locator(f"chatserver-widget .cs-msg[data-role='{role}']").filter(has_text=text)
 
 
 def panel(page: Page) -> Locator:
@@ -61,6 +69,12 @@ def panel(page: Page) -> Locator:
 
 def order_card(page: Page, external_id: str) -> Locator:
     return panel(page).locator(f'[data-testid="order"][data-external-id="{external_id}"]')
+
+
+def figure(page: Page, label: str) -> Locator:
+    """One of the refund figures shown beside the refund forms."""
+    return panel(page).get_by_test_id("risk-figures").locator(".cp-figure").filter(
+        has_text=label).locator("dd")
 
 
 def verify(page: Page, order: str, email: str | None = None) -> None:
@@ -85,7 +99,7 @@ def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
     add_order(live_server, ada_token, "1042", "grace@example.com", "Course Pro", 14900,
               name="Grace Hopper")
     add_order(live_server, ada_token, "1043", "grace@example.com", "Starter Pack", 3900,
-              purchased_at="2026-02-10T09:30:00Z")
+              age_days=3)
     agent = context.new_page()
     sign_in(agent, live_server.url)
     go_available(agent)
@@ -132,9 +146,9 @@ def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
     starter = order_card(agent, "1043")
     expect(starter.get_by_test_id("refund-submit")).to_have_count(0)
     expect(starter.get_by_test_id("refund-locked")).to_contain_text("verified in this chat")
-    figures = panel(agent).get_by_test_id("risk-figures")
-    expect(figures).to_contain_text("Refunds 90 days / lifetime0 / 0")
-    expect(figures).to_contain_text("Refund rate 90 days / lifetime0% / 0%")
+    expect(figure(agent, "Refunds, 90 days / lifetime")).to_have_text("0 / 0")
+    expect(figure(agent, "Refund rate, 90 days / lifetime")).to_have_text("0% / 0%")
+    expect(figure(agent, "Refunds without prior contact")).to_have_text("0")
     expect(course.get_by_test_id("refund-risk")).to_have_text(
         "0 refunds in 90 days · 0% refunded lifetime")
 
@@ -148,7 +162,7 @@ def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
     expect(result).to_contain_text(
         "Next step: Refund 12.50 USD on order 1042 in your payment processor.")
     expect(course.get_by_test_id("refundable")).to_have_text("136.50 USD")
-    expect(course).to_contain_text("refunded 12.50 USD")
+    expect(course).to_contain_text("Refunded 12.50 USD")
     expect(widget_message(
         visitor, "A refund of 12.50 USD for order 1042 has been issued.", "system")).to_be_visible()
     expect(transcript_message(agent, "A refund of 12.50 USD for order 1042 has been issued.")
@@ -161,13 +175,19 @@ def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
     expect(entry).to_contain_text("Could not finish the course")
     expect(entry).to_contain_text("by Ada Lovelace")
     expect(entry).to_contain_text("To do: Refund 12.50 USD on order 1042")
-    expect(figures).to_contain_text("Refunds 90 days / lifetime1 / 1")
+    expect(figure(agent, "Refunds, 90 days / lifetime")).to_have_text("1 / 1")
+    expect(figure(agent, "Refund rate, 90 days / lifetime")).to_have_text("6.7% / 6.7%")
+    expect(course.get_by_test_id("refund-risk")).to_have_text(
+        "1 refund in 90 days · 6.7% refunded lifetime")
     assert query(live_server.db_url, "SELECT amount_cents, conversation_id FROM ledger") == [
         (1250, conversation_id)]
     expect(panel(agent).get_by_test_id("panel-error")).to_be_hidden()
     assert "undefined" not in panel(agent).inner_text()
     assert "null" not in panel(agent).inner_text()
+    panel(agent).locator(".cp-scroll").evaluate("scroller => { scroller.scrollTop = 0; }")
     screenshot(agent, "console-customer-panel")
+    course.get_by_test_id("action-result").scroll_into_view_if_needed()
+    screenshot(agent, "console-customer-refund")
 
 
 def test_refund_over_the_agent_limit_waits_for_a_supervisor(
@@ -291,6 +311,19 @@ def test_no_refund_before_the_purchase_is_verified(
     visitor.wait_for_message("10.00 USD of store credit has been added to your account.")
     expect(box.get_by_test_id("ledger-entry")).to_contain_text(
         "To do: Add 10.00 USD of store credit to the customer's account in your shop.")
+
+    # On a tablet the panel folds away; the top bar's button brings it over the chat.
+    agent.set_viewport_size({"width": 1024, "height": 768})
+    toggle = agent.get_by_test_id("panel-toggle")
+    expect(box).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(box).to_be_visible()
+    expect(order_card(agent, "3001").get_by_test_id("refundable")).to_have_text("149.00 USD")
+    screenshot(agent, "console-customer-panel-tablet")
+    box.get_by_role("button", name="Hide the customer panel").click()
+    expect(box).to_be_hidden()
+    expect(agent.get_by_test_id("reply")).to_be_visible()
 
 
 def test_a_refund_retried_after_a_lost_answer_is_done_once(

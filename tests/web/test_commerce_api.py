@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 
 from chatserver.domain.identity import sign_identity
 from chatserver.store import open_store
+from chatserver.web.auth import hash_password
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
@@ -31,17 +33,20 @@ IDENTITY_SECRET = "idsec-test"
 NAMES = {"ann": "Ann", "bob": "Bob", "sue": "Sue", "ada": "Ada", "val": "Val"}
 
 
-def staff(server: InProcessServer, *people: tuple[str, str]) -> list[str]:
+def staff(server: InProcessServer, *people: tuple[str, str],
+          password: str | None = None) -> list[str]:
     """Agents `(email, role)` added to the server's database while it runs, as
     `chatserver agents add` + `tokens create` do (in-process, to keep the suite fast);
     returns one API token each."""
+    password_hash = hash_password(password) if password else None
+
     async def add() -> list[str]:
         store = await open_store(server.settings.database_url)
         try:
             tokens = []
             for email, role in people:
                 name = NAMES.get(email.split("@")[0], email)
-                added = await store.add_agent(email, name, role, 3, None)
+                added = await store.add_agent(email, name, role, 3, password_hash)
                 tokens.append(await store.create_token(added.id, "tests"))
             return tokens
         finally:
@@ -52,10 +57,11 @@ def staff(server: InProcessServer, *people: tuple[str, str]) -> list[str]:
 
 @dataclass
 class Api:
-    """One caller of the REST API: a token (or none) and the server."""
+    """One caller of the REST API: a token (or none), over the test's kept-alive client."""
 
     server: InProcessServer
     token: str | None
+    client: httpx.Client
 
     def headers(self, key: str | None = None, **more: str) -> dict[str, str]:
         found = {"Content-Type": "application/json", **more}
@@ -68,12 +74,10 @@ class Api:
     def post(self, path: str, body: Any = None, *, key: str | None = None,
              content: bytes | None = None) -> httpx.Response:
         raw = content if content is not None else b"" if body is None else orjson.dumps(body)
-        return httpx.post(self.server.url + path, content=raw, headers=self.headers(key),
-                          timeout=10)
+        return self.client.post(path, content=raw, headers=self.headers(key))
 
     def get(self, path: str, **params: str) -> httpx.Response:
-        return httpx.get(self.server.url + path, params=params, headers=self.headers(),
-                         timeout=10)
+        return self.client.get(path, params=params, headers=self.headers())
 
     def order(self, external_id: str, email: str = "maya@example.com", amount: int = 20000,
               product: str = "Course Pro", currency: str = "USD",
@@ -120,16 +124,21 @@ class Shop:
     sue: Api  # supervisor
     ada: Api  # admin
 
+    def api(self, token: str | None) -> Api:
+        return Api(self.server, token, self.ann.client)
+
     def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
         return query(self.server.settings.database_url, sql, *args)
 
 
 @pytest.fixture
-def shop(serve: Callable[..., InProcessServer]) -> Shop:
+def shop(serve: Callable[..., InProcessServer]) -> Iterator[Shop]:
     server = serve(webhook_secret=WEBHOOK_SECRET, identity_secret=IDENTITY_SECRET)
     ann, sue, ada = staff(server, ("ann@example.com", "agent"),
                           ("sue@example.com", "supervisor"), ("ada@example.com", "admin"))
-    return Shop(server, Api(server, ann), Api(server, sue), Api(server, ada))
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield Shop(server, Api(server, ann, client), Api(server, sue, client),
+                   Api(server, ada, client))
 
 
 @dataclass
@@ -214,7 +223,7 @@ def test_an_order_given_a_purchase_time_keeps_it_in_utc(shop: Shop) -> None:
     assert order["purchased_at"].endswith("Z") and order["status"] == "refunded"
 
 
-@pytest.mark.parametrize(("change", "field"), [
+INVALID_ORDERS: list[tuple[dict[str, Any], str]] = [
     ({"email": None}, "email"),
     ({"email": "not an email"}, "email"),
     ({"amount_cents": 19.99}, "amount_cents"),
@@ -224,20 +233,18 @@ def test_an_order_given_a_purchase_time_keeps_it_in_utc(shop: Shop) -> None:
     ({"external_id": None}, "external_id"),
     ({"product": None}, "product"),
     ({"purchased_at": "yesterday"}, "purchased_at"),
-])
-def test_an_invalid_order_is_422_naming_the_field_and_stores_nothing(
-        shop: Shop, change: dict[str, Any], field: str) -> None:
-    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
-            "amount_cents": 4900, "currency": "USD"}
-    body = {k: v for k, v in {**body, **change}.items() if v is not None}
-    response = shop.ann.post("/api/orders", body)
-    assert response.status_code == 422, response.text
-    assert error_code(response) == "invalid"
-    assert field in response.json()["error"]["message"]
-    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+]
 
 
-def test_an_order_body_that_is_not_a_json_object_is_422(shop: Shop) -> None:
+def test_an_invalid_order_is_422_naming_the_field_and_stores_nothing(shop: Shop) -> None:
+    valid = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+             "amount_cents": 4900, "currency": "USD"}
+    for change, field in INVALID_ORDERS:
+        body = {k: v for k, v in {**valid, **change}.items() if v is not None}
+        response = shop.ann.post("/api/orders", body)
+        assert response.status_code == 422, (change, response.text)
+        assert error_code(response) == "invalid"
+        assert field in response.json()["error"]["message"], change
     for raw in (b"{not json", b"[1, 2]", b""):
         response = shop.ann.post("/api/orders", content=raw)
         assert response.status_code == 422, raw
@@ -249,7 +256,7 @@ def test_orders_and_customers_need_a_valid_token(shop: Shop) -> None:
     body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
             "amount_cents": 4900, "currency": "USD"}
     for token in (None, "cs_not_a_real_token"):
-        api = Api(shop.server, token)
+        api = shop.api(token)
         for response in (api.post("/api/orders", body),
                          api.get("/api/customers", email="maya@example.com"),
                          api.get("/api/customers/1")):
@@ -373,12 +380,12 @@ def test_a_refund_without_an_idempotency_key_is_422_before_anything_else(shop: S
         bad_key = shop.ann.post(f"/api/orders/{order['id']}/refunds",
                                 {"amount_cents": 100, "reason": "x"}, key=key)
         assert bad_key.status_code == 422 and error_code(bad_key) == "idempotency_key_required"
-    unauthorized = Api(shop.server, None).post("/api/orders/999/refunds", {})
+    unauthorized = shop.api(None).post("/api/orders/999/refunds", {})
     assert unauthorized.status_code == 401  # who is asking comes first of all
     assert ledger_count(shop) == 0
 
 
-@pytest.mark.parametrize("body", [
+INVALID_REFUNDS: list[dict[str, Any]] = [
     {"reason": "missing amount"},
     {"amount_cents": 19.99, "reason": "a float"},
     {"amount_cents": 0, "reason": "nothing"},
@@ -387,15 +394,14 @@ def test_a_refund_without_an_idempotency_key_is_422_before_anything_else(shop: S
     {"amount_cents": 100},
     {"amount_cents": 100, "reason": ""},
     {"amount_cents": 100, "reason": "x", "conversation_id": "one"},
-])
-def test_an_invalid_refund_body_is_422_even_for_an_unknown_order(
-        shop: Shop, body: dict[str, Any]) -> None:
-    response = shop.ann.post("/api/orders/999/refunds", body, key="k-1")
-    assert response.status_code == 422, response.text
-    assert error_code(response) == "invalid"
+]
 
 
-def test_a_refund_body_that_is_not_json_is_422(shop: Shop) -> None:
+def test_an_invalid_refund_body_is_422_even_for_an_unknown_order(shop: Shop) -> None:
+    for body in INVALID_REFUNDS:
+        response = shop.ann.post("/api/orders/999/refunds", body, key="k-1")
+        assert response.status_code == 422, (body, response.text)
+        assert error_code(response) == "invalid"
     response = shop.ann.post("/api/orders/999/refunds", content=b"amount=5", key="k-1")
     assert response.status_code == 422 and error_code(response) == "invalid"
 
@@ -456,6 +462,18 @@ async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
     customer = shop.ann.customer(order["customer_id"])
     assert chat.conversation_id in [c["id"] for c in customer["conversations"]]
     assert {"order.verified", "refund.issued"} <= {a["action"] for a in customer["audit"]}
+
+
+async def test_the_agents_limit_counts_everything_given_in_the_conversation(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    first = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
+    assert first.status_code == 201, first.text
+    second = shop.ann.refund(order["id"], 2500, conversation_id=chat.conversation_id)
+    assert second.status_code == 202, second.text  # 30.00 + 25.00 is over 50.00
+    assert any("limit" in why for why in second.json()["approval"]["why"])
+    assert ledger_count(shop) == 1
 
 
 async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amount(
@@ -572,7 +590,7 @@ def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
     first = shop.ann.order("1042", amount=20000)
     second = shop.ann.order("1043", amount=20000)
     other_token = staff(shop.server, ("val@example.com", "admin"))[0]
-    val = Api(shop.server, other_token)
+    val = shop.api(other_token)
     responses = [shop.ada.refund(first["id"], 1000, key="same"),
                  shop.ada.refund(second["id"], 1000, key="same"),  # another path
                  val.refund(first["id"], 1000, key="same"),  # another token
@@ -646,11 +664,69 @@ async def test_a_verified_identity_lets_an_agent_refund_that_customers_order(
 async def test_an_agent_may_not_verify_in_a_chat_that_is_not_theirs(shop: Shop) -> None:
     order = shop.ann.order("1042")
     chat = await open_chat(shop, name="Maya")
-    bob = Api(shop.server, staff(shop.server, ("bob@example.com", "agent"))[0])
+    bob = shop.api(staff(shop.server, ("bob@example.com", "agent"))[0])
     response = bob.post(f"/api/conversations/{chat.conversation_id}/verify",
                         {"order": "1042", "email": order["email"]})
     assert response.status_code == 403
     assert shop.rows("SELECT COUNT(*) FROM verifications") == [(0,)]
+
+
+async def test_a_verified_purchase_links_the_chat_to_the_buyer_not_a_typed_email(
+        shop: Shop) -> None:
+    """A typed email links the chat to that customer only as a guess; once the agent verifies
+    a purchase, the chat belongs to the verified buyer."""
+    mayas = shop.ann.order("1042", email="maya@example.com")
+    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    chat = await open_chat(shop, name="Lee", email="maya@example.com")  # a mistyped email
+    verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
+                             {"order": "2001", "email": "lee@example.com"})
+    assert verified.status_code == 200, verified.text
+    lee = shop.ann.customer(lees["customer_id"])
+    assert chat.conversation_id in [c["id"] for c in lee["conversations"]]
+    maya = shop.ann.customer(mayas["customer_id"])
+    assert chat.conversation_id not in [c["id"] for c in maya["conversations"]]
+
+
+def sign_in(server: InProcessServer, email: str, password: str) -> httpx.Client:
+    """A browser signed in to the console: its session cookie, and the page's CSRF token."""
+    browser = httpx.Client(base_url=server.url, timeout=10)
+    page = browser.get("/console/login")
+    form_csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert form_csrf is not None
+    browser.post("/console/login", data={"csrf": form_csrf.group(1), "email": email,
+                                         "password": password})
+    console = browser.get("/console")
+    assert console.status_code == 200, console.text
+    meta = re.search(r'name="csrf-token" content="([^"]+)"', console.text)
+    assert meta is not None
+    browser.headers["X-CSRF-Token-For-Test"] = meta.group(1)
+    return browser
+
+
+def test_the_console_session_refunds_only_with_its_csrf_token(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    staff(shop.server, ("val@example.com", "admin"), password="pa55word")
+    browser = sign_in(shop.server, "val@example.com", "pa55word")
+    try:
+        csrf = browser.headers.pop("X-CSRF-Token-For-Test")
+        path = f"/api/orders/{order['id']}/refunds"
+        body = {"amount_cents": 1000, "reason": "from the console"}
+        for token in (None, "wrong"):
+            headers = {"Idempotency-Key": "console-1"}
+            if token is not None:
+                headers["X-CSRF-Token"] = token
+            refused = browser.post(path, json=body, headers=headers)
+            assert refused.status_code == 403, refused.text
+            assert error_code(refused) == "csrf"
+        assert ledger_count(shop) == 0
+        done = browser.post(path, json=body,
+                            headers={"Idempotency-Key": "console-1", "X-CSRF-Token": csrf})
+        assert done.status_code == 201, done.text
+        assert done.json()["refund"]["agent"]["name"] == "Val"
+        assert browser.get(f"/api/customers/{order['customer_id']}").status_code == 200
+    finally:
+        browser.close()
+    assert ledger_count(shop) == 1
 
 
 # --- credits -----------------------------------------------------------------------------
@@ -689,21 +765,25 @@ async def test_credit_in_another_currency_than_the_orders_is_fine(shop: Shop) ->
     assert shop.ann.customer(order["customer_id"])["credit_balances"] == {"EUR": 1500}
 
 
-@pytest.mark.parametrize(("change", "field"), [
+INVALID_CREDITS: list[tuple[dict[str, Any], str]] = [
     ({"currency": "DOLLAR"}, "currency"),
     ({"currency": None}, "currency"),
     ({"amount_cents": 12.5}, "amount_cents"),
     ({"expires_at": "next week"}, "expires_at"),
     ({"expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
-])
-def test_an_invalid_credit_is_422_naming_the_field(
-        shop: Shop, change: dict[str, Any], field: str) -> None:
+]
+
+
+def test_an_invalid_credit_is_422_naming_the_field(shop: Shop) -> None:
     order = shop.ann.order("1042")
-    body = {"amount_cents": 1000, "currency": "USD", "reason": "sorry", **change}
-    body = {k: v for k, v in body.items() if v is not None}
-    response = shop.ada.post(f"/api/customers/{order['customer_id']}/credits", body, key="c")
-    assert response.status_code == 422, response.text
-    assert error_code(response) == "invalid" and field in response.json()["error"]["message"]
+    for change, field in INVALID_CREDITS:
+        body = {"amount_cents": 1000, "currency": "USD", "reason": "sorry", **change}
+        body = {k: v for k, v in body.items() if v is not None}
+        response = shop.ada.post(f"/api/customers/{order['customer_id']}/credits", body,
+                                 key="c")
+        assert response.status_code == 422, (change, response.text)
+        assert error_code(response) == "invalid"
+        assert field in response.json()["error"]["message"], change
     assert ledger_count(shop) == 0
 
 
@@ -757,7 +837,7 @@ def test_only_a_supervisor_or_an_admin_decides_approvals(shop: Shop) -> None:
     for action in ("approve", "reject"):
         refused = shop.ann.post(f"/api/approvals/{approvals[0]['id']}/{action}")
         assert refused.status_code == 403 and error_code(refused) == "forbidden"
-        assert Api(shop.server, None).post(
+        assert shop.api(None).post(
             f"/api/approvals/{approvals[0]['id']}/{action}").status_code == 401
     assert shop.sue.post(f"/api/approvals/{approvals[0]['id']}/reject").status_code == 200
     assert shop.ada.post(f"/api/approvals/{approvals[1]['id']}/reject").status_code == 200

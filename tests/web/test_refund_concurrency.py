@@ -11,6 +11,7 @@ import httpx
 
 from tests.conftest import query
 from tests.web.conftest import InProcessServer
+from tests.web.test_commerce_api import staff
 
 
 def headers(token: str, key: str | None = None) -> dict[str, str]:
@@ -43,7 +44,7 @@ def client_for(server: InProcessServer) -> httpx.AsyncClient:
 
 async def test_parallel_partial_refunds_never_add_up_to_more_than_the_order(
         server: InProcessServer) -> None:
-    admin = server.agent("ada@example.com", "Ada", role="admin")  # no limits
+    admin = staff(server, ("ada@example.com", "admin"))[0]  # no limits
     async with client_for(server) as client:
         order = await new_order(client, admin, 10000)
         path = f"/api/orders/{order['id']}/refunds"
@@ -64,7 +65,7 @@ async def test_parallel_partial_refunds_never_add_up_to_more_than_the_order(
 
 async def test_the_same_idempotency_key_sent_ten_times_at_once_posts_one_refund(
         server: InProcessServer) -> None:
-    admin = server.agent("ada@example.com", "Ada", role="admin")
+    admin = staff(server, ("ada@example.com", "admin"))[0]
     async with client_for(server) as client:
         order = await new_order(client, admin, 10000)
         responses = await asyncio.gather(*(
@@ -82,8 +83,8 @@ async def test_reservations_and_refunds_racing_never_exceed_the_order(
         server: InProcessServer) -> None:
     """Approval requests (which reserve) and direct refunds at once; then every approval
     approved at once: what is refunded never passes the order's amount."""
-    supervisor = server.agent("sue@example.com", "Sue", role="supervisor")
-    admin = server.agent("ada@example.com", "Ada", role="admin")
+    supervisor, admin = staff(server, ("sue@example.com", "supervisor"),
+                              ("ada@example.com", "admin"))
     async with client_for(server) as client:
         order = await new_order(client, admin, 200000)
         path = f"/api/orders/{order['id']}/refunds"
@@ -107,8 +108,8 @@ async def test_reservations_and_refunds_racing_never_exceed_the_order(
 
 async def test_one_approval_approved_at_once_by_many_pays_out_once(
         server: InProcessServer) -> None:
-    supervisor = server.agent("sue@example.com", "Sue", role="supervisor")
-    admin = server.agent("ada@example.com", "Ada", role="admin")
+    supervisor, admin = staff(server, ("sue@example.com", "supervisor"),
+                              ("ada@example.com", "admin"))
     async with client_for(server) as client:
         order = await new_order(client, admin, 100000)
         asked = await client.post(f"/api/orders/{order['id']}/refunds",

@@ -1,0 +1,510 @@
+"""The benchmark: the chat server and the floor under the same load, over real sockets.
+
+    python -m bench.run            # the full run (a few minutes)
+    python -m bench.run --quick    # a smoke run (well under a minute)
+
+Each target (`server`: `chatserver serve` on a fresh SQLite file; `floor`: bench/floor.py) is
+started as its own process pinned to core 0 (`taskset -c 0`); this process, the load
+generator, pins itself to core 1. For each target, in order:
+
+1. `connections`: N new visitors (hello with token null -> welcome), C at a time; for the
+   server, the `visitors` table must have grown by N.
+2. `latency`: V visitors each open a conversation (assigned to A agents), then an open-loop
+   load of R messages/s spread over the V conversations for D seconds: visitor-to-agent
+   latency (send on the visitor socket -> `message` on the agent socket) and `ack` latency.
+3. `throughput`: the same V visitors keep W messages each unacknowledged; acks/s over D
+   seconds after a warm-up; for the server, every acked message must be in the database
+   with the acked `seq` (so each `ack` followed its commit), and the group commit's batch
+   count gives messages per commit.
+4. `memory` (a fresh process): RSS before and after opening idle visitor sockets up to
+   each step (1,000, 5,000, 10,000): per socket = growth / sockets.
+
+Results go to a JSON file and a table with each figure, its target, the floor's figure and
+the ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench.loadgen import Load, rss_kib, settle
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CORE, LOADGEN_CORE = 0, 1
+NOFILE = 65536
+
+
+@dataclass
+class Config:
+    agents: int = 10
+    visitors: int = 1000  # conversations for the latency and throughput phases
+    rate: float = 500.0  # offered messages/s in the latency phase
+    latency_seconds: float = 20.0
+    windows: list[int] = field(default_factory=lambda: [1, 4, 16])
+    throughput_seconds: float = 10.0
+    warmup_seconds: float = 2.0
+    connections: int = 3000
+    connect_concurrency: int = 50
+    memory_steps: list[int] = field(default_factory=lambda: [1000, 5000, 10000])
+    memory_concurrency: int = 100
+    targets: list[str] = field(default_factory=lambda: ["server", "floor"])
+    pin: bool = True
+    profile: str | None = None  # a directory: py-spy profiles of the server per phase
+    server_loop: str = "default"  # "uvloop": an experiment (see bench/serve.py)
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(agents=4, visitors=200, latency_seconds=3.0, windows=[4],
+                   throughput_seconds=3.0, warmup_seconds=1.0, connections=300,
+                   memory_steps=[500, 1000])
+
+
+# --- processes ----------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def raise_nofile() -> None:
+    """As many file descriptors as allowed (more than 10,000 sockets need it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in (max(NOFILE, hard), hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+            return
+        except (ValueError, OSError):
+            continue
+
+
+def server_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATSERVER_")}
+    env.update({"CHATSERVER_ALLOWED_ORIGINS": "*", "CHATSERVER_VISITOR_MESSAGE_LIMIT": "0",
+                "CHATSERVER_VISITOR_SESSION_LIMIT": "0", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+class Target:
+    """A server process under test: started pinned, with its log in the work directory."""
+
+    def __init__(self, kind: str, work: Path, config: Config, name: str) -> None:
+        self.kind = kind
+        self.work = work
+        self.config = config
+        self.name = name
+        self.port = free_port()
+        self.db = work / f"{name}.db"
+        self.stats_file = work / f"{name}.stats.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db}"
+
+    def command(self) -> list[str]:
+        if self.kind == "floor":
+            command = [sys.executable, "-m", "bench.floor", "--port", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "bench.serve", str(self.stats_file), "serve",
+                       "--port", str(self.port), "--db", self.db_url]
+        if self.config.pin:
+            command = ["taskset", "-c", str(SERVER_CORE), *command]
+        return command
+
+    def start(self) -> int:
+        env = server_env()
+        if self.config.server_loop != "default":
+            env["BENCH_SERVER_LOOP"] = self.config.server_loop
+        log = open(self.work / f"{self.name}.log", "wb")  # noqa: SIM115 (kept by the child)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     preexec_fn=raise_nofile)
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see "
+                                   f"{self.work / (self.name + '.log')}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health",
+                                            timeout=2) as response:
+                    if response.status == 200:
+                        return self.proc.pid
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer /api/health within 60 s")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def writer_stats(self) -> dict[str, int] | None:
+        """The group-commit writer's counters (server only), via SIGUSR1."""
+        if self.kind != "server" or self.proc is None:
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            self.stats_file.unlink()
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                return dict(json.loads(self.stats_file.read_text()))
+            time.sleep(0.02)
+        return None
+
+    def stop(self, kill: bool = False) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            return self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+
+class Profiler:
+    """py-spy (when installed and asked for) sampling the server during one phase."""
+
+    def __init__(self, config: Config, target: Target) -> None:
+        self.directory = Path(config.profile) if config.profile else None
+        self.target = target
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Any:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if self.directory is None or self.target.kind != "server" or not Path(spy).exists():
+            yield
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        out = self.directory / f"{self.target.name}-{name}.txt"
+        self.proc = subprocess.Popen([spy, "record", "--pid", str(self.target.pid), "--rate",
+                                      "200", "--format", "raw", "--output", str(out),
+                                      "--duration", "600", "--nonblocking"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield
+        finally:
+            self.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(20)
+
+
+# --- setup through the command line ---------------------------------------------------------
+def create_agents(target: Target, count: int) -> list[str]:
+    """`chatserver agents add` and `chatserver tokens create`, as an operator would."""
+    tokens = []
+    chatserver = [sys.executable, "-m", "chatserver"]
+    for i in range(1, count + 1):
+        email = f"agent{i}@bench.example"
+        subprocess.run([*chatserver, "agents", "add", email, "--name", f"Agent {i:02d}",
+                        "--capacity", "1000", "--db", target.db_url], cwd=ROOT, env=server_env(),
+                       check=True, capture_output=True, timeout=60)
+        made = subprocess.run([*chatserver, "tokens", "create", email, "--label", "bench",
+                               "--db", target.db_url], cwd=ROOT, env=server_env(), check=True,
+                              capture_output=True, timeout=60, text=True)
+        tokens.append(made.stdout.strip())
+    return tokens
+
+
+def db_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as c:
+        return c.execute(sql).fetchall()
+
+
+def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dict[str, Any]:
+    """Every acked message must be in the database with the acked conversation and seq."""
+    rows = db_query(db, "SELECT client_id, conversation_id, seq FROM messages "
+                        f"WHERE author_role = 'visitor' AND client_id LIKE '{prefix}%'")
+    stored = {cid: (conversation, seq) for cid, conversation, seq in rows}
+    missing = sum(1 for cid in acked if cid not in stored)
+    wrong = sum(1 for cid, place in acked.items() if cid in stored and stored[cid] != place)
+    return {"acked": len(acked), "stored": len(stored), "acked_not_stored": missing,
+            "acked_with_other_seq": wrong}
+
+
+# --- one target ------------------------------------------------------------------------------
+async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    main = Target(kind, work, config, f"{kind}-main")
+    tokens = create_agents(main, config.agents) if kind == "server" else (
+        [f"floor-{i}" for i in range(config.agents)])
+    log(f"[{kind}] starting")
+    main.start()
+    profiler = Profiler(config, main)
+    load = Load(main.port, main.pid)
+    try:
+        result["start_rss_kib"] = rss_kib(main.pid)
+        await load.connect_agents(tokens)
+        await settle(main.pid)
+
+        log(f"[{kind}] connections: {config.connections} new visitors, "
+            f"{config.connect_concurrency} at a time")
+        before = db_query(main.db, "SELECT COUNT(*) FROM visitors")[0][0] if kind == "server" \
+            else 0
+        with profiler.phase("connections"):
+            churn, connections = await load.open_visitors(config.connections,
+                                                          config.connect_concurrency)
+        if kind == "server":
+            connections["visitors_stored"] = db_query(
+                main.db, "SELECT COUNT(*) FROM visitors")[0][0] - before
+        result["connections"] = connections
+        log(f"[{kind}]   {connections['per_second']}/s")
+        for visitor in churn:  # they leave: the next phases have their own visitors
+            visitor.abort()
+        load.visitors.clear()
+        await settle(main.pid)
+
+        log(f"[{kind}] latency: {config.visitors} conversations, {config.rate:g} msg/s "
+            f"for {config.latency_seconds:g} s")
+        visitors, opened = await load.open_visitors(config.visitors, config.connect_concurrency)
+        result["latency_visitors"] = opened
+        result["conversations"] = await load.open_conversations(visitors)
+        await settle(main.pid)
+        with profiler.phase("latency"):
+            latency = await load.latency(visitors, config.rate, config.latency_seconds)
+        if kind == "server":
+            latency["stored"] = stored_acks(main.db, load.acked, "L")
+        result["latency"] = latency
+        log(f"[{kind}]   visitor->agent median {latency['visitor_to_agent'].get('median_ms')} "
+            f"ms, p99 {latency['visitor_to_agent'].get('p99_ms')} ms")
+        await settle(main.pid)
+
+        result["throughput"] = []
+        for window in config.windows:
+            log(f"[{kind}] throughput: {config.visitors} visitors x {window} unacked, "
+                f"{config.throughput_seconds:g} s")
+            stats_before = main.writer_stats()
+            with profiler.phase(f"throughput-w{window}"):
+                run = await load.throughput(visitors, window, config.throughput_seconds,
+                                            config.warmup_seconds)
+            stats_after = main.writer_stats()
+            if stats_before and stats_after:
+                commits = stats_after["batches"] - stats_before["batches"]
+                run["commits"] = commits
+                run["messages_per_commit"] = round(run["acked"] / commits, 1) if commits else None
+            if kind == "server":
+                run["stored"] = stored_acks(main.db, load.acked, f"T{window}.")
+            result["throughput"].append(run)
+            log(f"[{kind}]   {run['acks_per_second']} acks/s")
+            await settle(main.pid)
+        result["end_rss_kib"] = rss_kib(main.pid)
+        result["events"] = dict(load.events)
+    finally:
+        load.abort_all()
+        main.stop()
+
+    memory = Target(kind, work, config, f"{kind}-memory")
+    log(f"[{kind}] memory: idle visitor sockets {config.memory_steps} (a fresh process)")
+    memory.start()
+    load = Load(memory.port, memory.pid)
+    try:
+        with Profiler(config, memory).phase("memory"):
+            result["memory"] = await load.memory(config.memory_steps, config.memory_concurrency)
+        result["memory"]["events"] = dict(load.events)
+        log(f"[{kind}]   {result['memory']['points'][-1]['per_socket_kib']} KiB per socket")
+    finally:
+        memory.stop(kill=True)  # no need to say goodbye to 10,000 sockets one by one
+        load.abort_all()
+    return result
+
+
+# --- reporting -----------------------------------------------------------------------------
+def machine() -> dict[str, Any]:
+    def first(path: str, key: str) -> str | None:
+        with contextlib.suppress(OSError), open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        return None
+
+    versions = {}
+    for package in ("uvicorn", "uvloop", "httptools", "starlette", "websockets", "aiosqlite",
+                    "orjson"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return {"cpus": os.cpu_count(), "cpu_model": first("/proc/cpuinfo", "model name"),
+            "memory": first("/proc/meminfo", "MemTotal"), "kernel": platform.release(),
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "libraries": versions}
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(runs, key=lambda r: r["acks_per_second"]) if runs else {}
+
+
+def figures(result: dict[str, Any]) -> dict[str, float | None]:
+    """The headline figures of one target."""
+    latency = result.get("latency", {})
+    top = best(result.get("throughput", []))
+    memory = result.get("memory", {})
+    points = memory.get("points", [{}])
+    return {
+        "visitor_to_agent_median_ms": latency.get("visitor_to_agent", {}).get("median_ms"),
+        "visitor_to_agent_p99_ms": latency.get("visitor_to_agent", {}).get("p99_ms"),
+        "ack_median_ms": latency.get("ack", {}).get("median_ms"),
+        "ack_p99_ms": latency.get("ack", {}).get("p99_ms"),
+        "acks_per_second": top.get("acks_per_second"),
+        "ack_p99_at_max_ms": top.get("ack", {}).get("p99_ms"),
+        "kib_per_idle_socket": points[-1].get("per_socket_kib"),
+        "idle_sockets": points[-1].get("sockets"),
+        "connections_per_second": result.get("connections", {}).get("per_second"),
+    }
+
+
+ROWS = [  # key, label, target text, check(server, floor) -> bool | None, lower is better
+    ("visitor_to_agent_median_ms", "visitor->agent median (ms)", "<= 1.5x floor",
+     lambda s, f: s <= 1.5 * f if f else None, True),
+    ("visitor_to_agent_p99_ms", "visitor->agent p99 (ms)", "<= 10", lambda s, f: s <= 10, True),
+    ("ack_median_ms", "ack median (ms)", "", None, True),
+    ("ack_p99_ms", "ack p99 (ms)", "", None, True),
+    ("acks_per_second", "acked messages/s (max)", ">= 5000", lambda s, f: s >= 5000, False),
+    ("ack_p99_at_max_ms", "ack p99 at max (ms)", "", None, True),
+    ("kib_per_idle_socket", "KiB per idle visitor socket", "<= 28", lambda s, f: s <= 28, True),
+    ("idle_sockets", "idle sockets held", ">= 10000", lambda s, f: s >= 10000, False),
+    ("connections_per_second", "new visitors/s", ">= 600", lambda s, f: s >= 600, False),
+]
+
+
+def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    server = figures(report["results"].get("server", {}))
+    floor = figures(report["results"].get("floor", {}))
+    rows = []
+    for key, label, goal, check, _ in ROWS:
+        s, f = server.get(key), floor.get(key)
+        ok = check(s, f) if (check and s is not None) else None
+        rows.append({"figure": key, "label": label, "target": goal, "server": s, "floor": f,
+                     "ratio_to_floor": round(s / f, 2) if s is not None and f else None,
+                     "meets_target": ok})
+    stored = report["results"].get("server", {}).get("connections", {}).get("visitors_stored")
+    if stored is not None:
+        rows.append({"figure": "visitors_stored", "label": "new visitors stored",
+                     "target": "all", "server": stored, "floor": None, "ratio_to_floor": None,
+                     "meets_target": stored == report["config"]["connections"]})
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return "yes" if value else "NO"
+        if isinstance(value, float):
+            return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    header = ["figure", "target", "server", "floor", "server/floor", "met"]
+    lines = [[r["label"], r["target"], cell(r["server"]), cell(r["floor"]),
+              cell(r["ratio_to_floor"]), cell(r["meets_target"])] for r in rows]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                      for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+            for line in lines]
+    return "\n".join(out)
+
+
+def log(text: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+# --- main ----------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"),
+                        help="where to write the JSON results (default bench/results.json)")
+    parser.add_argument("--targets", help="comma separated: server,floor (default both)")
+    parser.add_argument("--agents", type=int)
+    parser.add_argument("--visitors", type=int, help="conversations for latency/throughput")
+    parser.add_argument("--rate", type=float, help="offered messages/s in the latency phase")
+    parser.add_argument("--latency-seconds", type=float)
+    parser.add_argument("--windows", help="comma separated unacked messages per visitor")
+    parser.add_argument("--throughput-seconds", type=float)
+    parser.add_argument("--connections", type=int)
+    parser.add_argument("--memory-steps", help="comma separated socket counts")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to cores 0 and 1")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy profiles of the server")
+    parser.add_argument("--server-loop", choices=["default", "uvloop"],
+                        help="experiment: run `chatserver serve` on uvloop (bench/serve.py)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    config = Config.quick() if args.quick else Config()
+    for name in ("agents", "visitors", "rate", "latency_seconds", "throughput_seconds",
+                 "connections", "profile", "server_loop"):
+        if getattr(args, name) is not None:
+            setattr(config, name, getattr(args, name))
+    if args.windows:
+        config.windows = [int(x) for x in args.windows.split(",")]
+    if args.memory_steps:
+        config.memory_steps = [int(x) for x in args.memory_steps.split(",")]
+    if args.targets:
+        config.targets = [t.strip() for t in args.targets.split(",")]
+    if args.no_pin or len(os.sched_getaffinity(0)) < 2:
+        config.pin = False
+    return config, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, args = parse_args(argv)
+    raise_nofile()
+    if config.pin:
+        os.sched_setaffinity(0, {LOADGEN_CORE})
+    report: dict[str, Any] = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)]),
+        "quick": args.quick, "machine": machine(), "config": asdict(config),
+        "load_average_before": load_average(),
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0], "results": {}}
+    work = Path(tempfile.mkdtemp(prefix="chatserver-bench-"))
+    report["work_dir"] = str(work)
+    started = time.perf_counter()
+    try:
+        for kind in config.targets:
+            report["results"][kind] = uvloop.run(bench_target(kind, config, work))
+    finally:
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        report["load_average_after"] = load_average()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    report["summary"] = verdicts(report)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report["summary"]))
+    print(f"\nload average before {report['load_average_before']}, after "
+          f"{report['load_average_after']}; {report['seconds']} s; results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

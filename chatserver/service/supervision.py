@@ -1,0 +1,108 @@
+"""So that no question disappears into the void: escalations to a supervisor, follow-ups
+kept until done, and a watch that flags visitors left unanswered and follow-ups overdue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from chatserver.domain import clock
+from chatserver.domain.clock import iso, now
+from chatserver.domain.errors import Refused
+from chatserver.domain.models import SYSTEM, Agent
+from chatserver.service.chat import ChatService
+from chatserver.store import inbox
+from chatserver.store.writes import insert_message
+
+log = logging.getLogger(__name__)
+WATCH_EVERY = 5.0  # seconds between two looks at waiting visitors and due follow-ups
+
+
+def when(text: str) -> str:
+    """`2026-11-26T17:00:00.000Z` as `Thu 26 Nov, 17:00 UTC`."""
+    return datetime.fromtimestamp(clock.parse(text), UTC).strftime("%a %d %b, %H:%M UTC")
+
+
+class Supervision:
+    def __init__(self, chat: ChatService, unanswered_after: float) -> None:
+        self.chat = chat
+        self.unanswered_after = unanswered_after
+        self._flagged: set[int] = set()  # conversations already flagged as unanswered
+        self._overdue: set[int] = set()  # follow-ups already announced as overdue
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _in_charge(self, agent: Agent, conversation_id: int) -> None:
+        if self.chat.desk.owner(conversation_id) != agent.id and not agent.can_oversee:
+            raise Refused(403, "forbidden", "that conversation is not assigned to you")
+
+    async def escalate(self, agent: Agent, conversation_id: int, note: str | None) -> None:
+        """"Let me talk to someone in charge": every supervisor is told, the visitor too."""
+        self._in_charge(agent, conversation_id)
+
+        def run(db: Any) -> Any:
+            db.execute("UPDATE conversations SET escalated_at = ? WHERE id = ?",
+                       (iso(now()), conversation_id))
+            return insert_message(db, conversation_id, SYSTEM,
+                                  f"{agent.name} asked a supervisor to join the chat.")
+        message = await self.chat.store.transaction(run, on_commit=self.chat.announce_system)
+        visitor = self.chat.desk.visitor_of.get(conversation_id)
+        self.chat.announce.to_agents({
+            "type": "escalation", "conversation_id": conversation_id, "at": message.at,
+            "by": {"id": agent.id, "name": agent.name}, "note": note,
+            "visitor": visitor.public() if visitor else None})
+
+    async def follow_up(self, agent: Agent, conversation_id: int, due_at: str,
+                        note: str) -> dict[str, Any]:
+        """"I'll get back to you by ...": kept until done; the visitor is told when."""
+        self._in_charge(agent, conversation_id)
+
+        def run(db: Any) -> Any:
+            found = inbox.add_follow_up(db, conversation_id, agent.id, due_at, note)
+            message = insert_message(db, conversation_id, SYSTEM,
+                                     f"{agent.name} will get back to you by {when(due_at)}.")
+            return found, message
+        found, _ = await self.chat.store.transaction(
+            run, on_commit=lambda r: self.chat.announce_system(r[1]))
+        self.chat.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
+        return found
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            try:
+                await self.look()
+            except Exception:
+                log.exception("the watch over waiting visitors failed")
+
+    async def look(self) -> None:
+        """Flag, once each, conversations whose visitor has waited unanswered too long and
+        follow-ups past due, to their agent and the supervisors."""
+        waiting = await self.chat.store.read(partial(
+            inbox.conversations, view="open", agent_id=0, oversee=True, query=None,
+            limit=10_000))
+        for row in waiting:
+            since = row["unanswered_since"]
+            late = since is not None and now() - clock.parse(since) >= self.unanswered_after
+            if late and row["id"] not in self._flagged:
+                self._flagged.add(row["id"])
+                self.chat.announce.to_agents({"type": "unanswered", "conversation": row})
+            elif not late:
+                self._flagged.discard(row["id"])
+        for item in await self.chat.store.read(partial(
+                inbox.follow_ups, agent_id=None, include_done=False)):
+            if item["overdue"] and item["id"] not in self._overdue:
+                self._overdue.add(item["id"])
+                self.chat.announce.to_agents({"type": "follow_up", "follow_up": item})

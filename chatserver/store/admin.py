@@ -1,0 +1,90 @@
+"""What an admin manages: agents and API tokens. Plain functions over a `sqlite3.Connection`."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from chatserver.domain.clock import iso, now
+from chatserver.domain.errors import Refused
+from chatserver.store import rows
+from chatserver.store.customers import audit
+from chatserver.store.sqlite import new_token, token_hash
+
+
+def agents(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [_agent(r) for r in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents "
+                                          "ORDER BY name COLLATE NOCASE")]
+
+
+def _agent(row: sqlite3.Row) -> dict[str, Any]:
+    agent = rows.agent(row)
+    return {**agent.public(), "email": agent.email, "disabled": agent.disabled}
+
+
+def agent(db: sqlite3.Connection, agent_id: int) -> dict[str, Any]:
+    row = db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?",
+                     (agent_id,)).fetchone()
+    if row is None:
+        raise Refused(404, "not_found", "no such agent")
+    return _agent(row)
+
+
+def add_agent(db: sqlite3.Connection, fields: dict[str, Any], actor_id: int) -> dict[str, Any]:
+    try:
+        cursor = db.execute(
+            "INSERT INTO agents (email, name, role, capacity, password_hash, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (fields["email"], fields["name"], fields["role"], fields["capacity"],
+             fields["password_hash"], iso(now())))
+    except sqlite3.IntegrityError:
+        raise Refused(409, "conflict", f"an agent with email {fields['email']} exists") from None
+    audit(db, actor_id, "agent.added", None, {"agent_id": cursor.lastrowid,
+                                              "email": fields["email"], "role": fields["role"]})
+    return agent(db, int(cursor.lastrowid or 0))
+
+
+def change_agent(db: sqlite3.Connection, agent_id: int, changes: dict[str, Any],
+                 actor_id: int) -> dict[str, Any]:
+    """Name, role, capacity, disabled or password: what `changes` holds (None: unchanged)."""
+    agent(db, agent_id)
+    columns = {k: v for k, v in changes.items() if v is not None}
+    if "disabled" in columns:
+        columns["disabled"] = int(columns["disabled"])
+    if columns:
+        db.execute(f"UPDATE agents SET {', '.join(k + ' = ?' for k in columns)} WHERE id = ?",
+                   (*columns.values(), agent_id))
+        audit(db, actor_id, "agent.changed", None,
+              {"agent_id": agent_id, **{k: v for k, v in columns.items()
+                                        if k != "password_hash"}})
+    return agent(db, agent_id)
+
+
+def tokens(db: sqlite3.Connection, agent_id: int | None) -> list[dict[str, Any]]:
+    """API tokens (never their secret): one agent's, or all."""
+    return [dict(r) for r in db.execute(
+        "SELECT t.id, t.agent_id, a.name AS agent_name, t.label, t.created_at, t.revoked_at "
+        "FROM api_tokens t JOIN agents a ON a.id = t.agent_id WHERE ? IS NULL OR t.agent_id = ? "
+        "ORDER BY t.id", (agent_id, agent_id))]
+
+
+def create_token(db: sqlite3.Connection, agent_id: int, label: str | None,
+                 actor_id: int) -> dict[str, Any]:
+    agent(db, agent_id)
+    token = new_token("cs_")
+    cursor = db.execute("INSERT INTO api_tokens (agent_id, token_hash, label, created_at) "
+                        "VALUES (?, ?, ?, ?)", (agent_id, token_hash(token), label, iso(now())))
+    audit(db, actor_id, "token.created", None, {"token_id": cursor.lastrowid,
+                                                "agent_id": agent_id, "label": label})
+    return {"id": cursor.lastrowid, "agent_id": agent_id, "label": label, "token": token}
+
+
+def revoke_token(db: sqlite3.Connection, token_id: int, agent_id: int | None,
+                 actor_id: int) -> None:
+    """Revoke a token (only one's own unless `agent_id` is None: an admin)."""
+    changed = db.execute("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? "
+                         "AND (? IS NULL OR agent_id = ?)",
+                         (iso(now()), token_id, agent_id, agent_id)).rowcount
+    if not changed:
+        raise Refused(404, "not_found", "no such token")
+    audit(db, actor_id, "token.revoked", None, {"token_id": token_id})

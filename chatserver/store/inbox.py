@@ -1,0 +1,134 @@
+"""The console's lists: conversations by view, full-text search over transcripts, follow-ups,
+canned responses. Plain functions over a `sqlite3.Connection`."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from chatserver.domain.clock import iso, now
+from chatserver.domain.errors import Refused
+
+LIST_SELECT = """
+SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
+       c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
+       v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
+       v.verified AS visitor_verified,
+       (SELECT text FROM messages WHERE conversation_id = c.id AND seq = c.last_seq)
+           AS last_text,
+       (SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
+            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
+            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
+           AS unanswered_since
+FROM conversations c JOIN visitors v ON v.id = c.visitor_id
+LEFT JOIN agents a ON a.id = c.agent_id
+"""
+VIEWS = {
+    "mine": ("c.status = 'active' AND c.agent_id = :agent", "c.id"),
+    "queued": ("c.status = 'queued'", "c.queue_rank"),
+    "open": ("c.status != 'closed'", "c.id"),
+    "closed": ("c.status = 'closed' AND (:oversee OR c.agent_id = :agent)", "c.closed_at DESC"),
+    "all": (":oversee OR c.agent_id = :agent", "c.id DESC"),
+}
+
+
+def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
+                  query: str | None, limit: int) -> list[dict[str, Any]]:
+    """A view of conversations; with `query`, only those whose transcript matches it."""
+    where, order = VIEWS[view]
+    args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
+    if query:
+        where += (" AND c.id IN (SELECT m.conversation_id FROM messages_search s JOIN messages m "
+                  "ON m.id = s.rowid WHERE messages_search MATCH :query)")
+        args["query"] = search_terms(query)
+    found = db.execute(f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT :limit", args)
+    return [_row(r) for r in found]
+
+
+def search_terms(text: str) -> str:
+    """What a person types, as an FTS5 query: every word must appear (prefixes match)."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise Refused(422, "invalid", "search for at least one word")
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def _row(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": r["id"], "status": r["status"], "created_at": r["created_at"],
+        "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
+        "escalated_at": r["escalated_at"], "rating": r["rating_score"],
+        "customer_id": r["customer_id"],
+        "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
+        "visitor": {"id": r["visitor_id"], "name": r["visitor_name"],
+                    "email": r["visitor_email"], "verified": bool(r["visitor_verified"])},
+        "last_message": r["last_text"],
+        "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
+    }
+
+
+# --- follow-ups: "I'll get back to you by ..." ---------------------------------------------
+def add_follow_up(db: sqlite3.Connection, conversation_id: int, agent_id: int, due_at: str,
+                  note: str) -> dict[str, Any]:
+    cursor = db.execute("INSERT INTO follow_ups (conversation_id, agent_id, due_at, note, "
+                        "created_at) VALUES (?, ?, ?, ?, ?)",
+                        (conversation_id, agent_id, due_at, note, iso(now())))
+    return follow_up(db, int(cursor.lastrowid or 0))
+
+
+FOLLOW_UP_SELECT = ("SELECT f.*, a.name AS agent_name, v.name AS visitor_name, "
+                    "v.email AS visitor_email FROM follow_ups f JOIN agents a ON a.id = "
+                    "f.agent_id JOIN conversations c ON c.id = f.conversation_id "
+                    "JOIN visitors v ON v.id = c.visitor_id ")
+
+
+def follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, Any]:
+    row = db.execute(FOLLOW_UP_SELECT + "WHERE f.id = ?", (follow_up_id,)).fetchone()
+    if row is None:
+        raise Refused(404, "not_found", "no such follow-up")
+    return _follow_up(row)
+
+
+def _follow_up(r: sqlite3.Row) -> dict[str, Any]:
+    return {"id": r["id"], "conversation_id": r["conversation_id"], "due_at": r["due_at"],
+            "note": r["note"], "created_at": r["created_at"], "done_at": r["done_at"],
+            "overdue": r["done_at"] is None and r["due_at"] < iso(now()),
+            "agent": {"id": r["agent_id"], "name": r["agent_name"]},
+            "visitor": {"name": r["visitor_name"], "email": r["visitor_email"]}}
+
+
+def follow_ups(db: sqlite3.Connection, agent_id: int | None,
+               include_done: bool) -> list[dict[str, Any]]:
+    """Open follow-ups (and done ones if asked), soonest due first; one agent's or all."""
+    where = "WHERE (? IS NULL OR f.agent_id = ?)" + ("" if include_done else
+                                                     " AND f.done_at IS NULL")
+    return [_follow_up(r) for r in db.execute(FOLLOW_UP_SELECT + where + " ORDER BY f.due_at",
+                                              (agent_id, agent_id))]
+
+
+def complete_follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, Any]:
+    found = follow_up(db, follow_up_id)
+    if found["done_at"] is None:
+        db.execute("UPDATE follow_ups SET done_at = ? WHERE id = ?", (iso(now()), follow_up_id))
+    return follow_up(db, follow_up_id)
+
+
+# --- canned responses ------------------------------------------------------------------
+def canned(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in db.execute(
+        "SELECT id, shortcut, text FROM canned_responses ORDER BY shortcut")]
+
+
+def add_canned(db: sqlite3.Connection, shortcut: str, text: str) -> dict[str, Any]:
+    try:
+        cursor = db.execute("INSERT INTO canned_responses (shortcut, text, created_at) "
+                            "VALUES (?, ?, ?)", (shortcut, text, iso(now())))
+    except sqlite3.IntegrityError:
+        raise Refused(409, "conflict", f"/{shortcut} already exists") from None
+    return {"id": cursor.lastrowid, "shortcut": shortcut, "text": text}
+
+
+def delete_canned(db: sqlite3.Connection, canned_id: int) -> None:
+    if not db.execute("DELETE FROM canned_responses WHERE id = ?", (canned_id,)).rowcount:
+        raise Refused(404, "not_found", "no such canned response")

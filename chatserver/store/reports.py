@@ -1,0 +1,40 @@
+"""The rows the reports are made from."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+from chatserver.domain import clock
+from chatserver.domain.reports import Chat, Money
+
+
+def _time(text: str | None) -> float | None:
+    return clock.parse(text) if text else None
+
+
+def chats(db: sqlite3.Connection, first: date, last: date) -> list[Chat]:
+    """Conversations started from the first day to the last (UTC), inclusive."""
+    found = db.execute(
+        "SELECT c.id, c.created_at, c.waiting_since, c.assigned_at, c.closed_at, "
+        "c.rating_score, c.rating_comment, a.name AS agent_name, "
+        "(SELECT MIN(created_at) FROM messages WHERE conversation_id = c.id AND "
+        "author_role = 'agent' AND seq IS NOT NULL) AS first_response "
+        "FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id "
+        "WHERE c.created_at >= ? AND c.created_at < ? ORDER BY c.id",
+        (first.isoformat(), (last + timedelta(days=1)).isoformat()))
+    return [Chat(day=date.fromisoformat(r["created_at"][:10]),
+                 created=clock.parse(r["created_at"]),
+                 waiting_since=clock.parse(r["waiting_since"]),
+                 assigned=_time(r["assigned_at"]), first_response=_time(r["first_response"]),
+                 closed=_time(r["closed_at"]), agent=r["agent_name"], rating=r["rating_score"],
+                 comment=r["rating_comment"], conversation_id=r["id"]) for r in found]
+
+
+def money(db: sqlite3.Connection, first: date, last: date) -> list[Money]:
+    found = db.execute(
+        "SELECT created_at, kind, amount_cents, currency FROM ledger WHERE created_at >= ? "
+        "AND created_at < ? ORDER BY id",
+        (first.isoformat(), (last + timedelta(days=1)).isoformat()))
+    return [Money(date.fromisoformat(r["created_at"][:10]), r["kind"], r["amount_cents"],
+                  r["currency"]) for r in found]

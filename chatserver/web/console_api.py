@@ -1,0 +1,269 @@
+"""REST for the console: inbox views and search, follow-ups, canned responses, reports, and
+the admin's agents, API tokens and allowed origins."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatserver.domain import reports
+from chatserver.domain.clock import iso, now
+from chatserver.domain.frames import ID, boolean, integer, nullable, one_of, string
+from chatserver.domain.models import ROLES
+from chatserver.domain.orders import email, timestamp
+from chatserver.store import admin, inbox
+from chatserver.store import reports as report_rows
+from chatserver.web.auth import hash_password
+from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
+
+SHORTCUT = string(40)
+
+
+def store(request: Request) -> Any:
+    return request.app.state.chat.store
+
+
+def oversee(caller: Caller) -> None:
+    if not caller.agent.can_oversee:
+        raise ApiError(403, "forbidden", "this is for supervisors and admins")
+
+
+def admin_only(caller: Caller) -> None:
+    if caller.agent.role != "admin":
+        raise ApiError(403, "forbidden", "this is for admins")
+
+
+# --- inbox -------------------------------------------------------------------------------
+@authenticated
+async def conversations(request: Request, caller: Caller) -> Response:
+    view = request.query_params.get("view", "mine")
+    if view not in inbox.VIEWS:
+        raise ApiError(422, "invalid", f"view is one of {', '.join(inbox.VIEWS)}")
+    if view == "open":
+        oversee(caller)
+    try:
+        limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
+    except ValueError:
+        raise ApiError(422, "invalid", "limit is a whole number") from None
+    found = await store(request).read(partial(
+        inbox.conversations, view=view, agent_id=caller.agent.id,
+        oversee=caller.agent.can_oversee, query=request.query_params.get("q") or None,
+        limit=limit))
+    return json_response({"conversations": found})
+
+
+# --- follow-ups --------------------------------------------------------------------------
+FOLLOW_UP = {"due_at": (timestamp, True, None), "note": (string(1000), True, None)}
+
+
+@authenticated
+async def add_follow_up(request: Request, caller: Caller) -> Response:
+    body = await json_body(request, FOLLOW_UP)
+    if body["due_at"] <= iso(now()):
+        raise ApiError(422, "invalid", "due_at must be in the future")
+    found = await request.app.state.supervision.follow_up(
+        caller.agent, path_id(request, "conversation"), body["due_at"], body["note"])
+    return json_response({"follow_up": found}, 201)
+
+
+@authenticated
+async def follow_ups(request: Request, caller: Caller) -> Response:
+    everyone = request.query_params.get("all") == "1"
+    if everyone:
+        oversee(caller)
+    found = await store(request).read(partial(
+        inbox.follow_ups, agent_id=None if everyone else caller.agent.id,
+        include_done=request.query_params.get("done") == "1"))
+    return json_response({"follow_ups": found})
+
+
+@authenticated
+async def complete_follow_up(request: Request, caller: Caller) -> Response:
+    follow_up_id = path_id(request, "follow-up")
+    found = await store(request).read(partial(inbox.follow_up, follow_up_id=follow_up_id))
+    if found["agent"]["id"] != caller.agent.id and not caller.agent.can_oversee:
+        raise ApiError(403, "forbidden", "that follow-up is someone else's")
+    done = await store(request).transaction(partial(inbox.complete_follow_up,
+                                                    follow_up_id=follow_up_id))
+    return json_response({"follow_up": done})
+
+
+# --- canned responses --------------------------------------------------------------------
+CANNED = {"shortcut": (SHORTCUT, True, None), "text": (string(4000), True, None)}
+
+
+@authenticated
+async def canned(request: Request, caller: Caller) -> Response:
+    return json_response({"canned": await store(request).read(inbox.canned)})
+
+
+@authenticated
+async def add_canned(request: Request, caller: Caller) -> Response:
+    admin_only(caller)
+    body = await json_body(request, CANNED)
+    shortcut = body["shortcut"].lstrip("/").lower()
+    if not shortcut.replace("-", "").isalnum():
+        raise ApiError(422, "invalid", "a shortcut is letters, digits and dashes")
+    found = await store(request).transaction(partial(inbox.add_canned, shortcut=shortcut,
+                                                     text=body["text"]))
+    return json_response({"canned": found}, 201)
+
+
+@authenticated
+async def delete_canned(request: Request, caller: Caller) -> Response:
+    admin_only(caller)
+    await store(request).transaction(partial(inbox.delete_canned,
+                                             canned_id=path_id(request, "canned response")))
+    return Response(status_code=204)
+
+
+# --- reports -----------------------------------------------------------------------------
+def day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        raise ApiError(422, "invalid", "dates are YYYY-MM-DD") from None
+
+
+@authenticated
+async def report(request: Request, caller: Caller) -> Response:
+    oversee(caller)
+    today = datetime.now(UTC).date()
+    last = day(request.query_params.get("to"), today)
+    first = day(request.query_params.get("from"), last - timedelta(days=6))
+    if first > last or (last - first).days > 366:
+        raise ApiError(422, "invalid", "from must be before to, at most a year apart")
+
+    def rows(db: Any) -> tuple[list[reports.Chat], list[reports.Money]]:
+        return report_rows.chats(db, first, last), report_rows.money(db, first, last)
+    chats, money = await store(request).read(rows)
+    return json_response({"report": reports.report(chats, money, first, last)})
+
+
+# --- agents, tokens, origins (admin) ----------------------------------------------------
+NEW_AGENT = {
+    "email": (email, True, None), "name": (string(100), True, None),
+    "role": (one_of(*ROLES), False, "agent"), "capacity": (integer(0, 1000), False, 3),
+    "password": (nullable(string(200, 8)), False, None),
+}
+AGENT_CHANGES = {
+    "name": (nullable(string(100)), False, None), "role": (nullable(one_of(*ROLES)), False, None),
+    "capacity": (nullable(integer(0, 1000)), False, None),
+    "disabled": (nullable(boolean), False, None),
+    "password": (nullable(string(200, 8)), False, None),
+}
+
+
+@authenticated
+async def agents(request: Request, caller: Caller) -> Response:
+    return json_response({"agents": await store(request).read(admin.agents)})
+
+
+@authenticated
+async def add_agent(request: Request, caller: Caller) -> Response:
+    admin_only(caller)
+    body = await json_body(request, NEW_AGENT)
+    password = body.pop("password")
+    body["password_hash"] = hash_password(password) if password else None
+    found = await store(request).transaction(partial(admin.add_agent, fields=body,
+                                                     actor_id=caller.agent.id))
+    return json_response({"agent": found}, 201)
+
+
+@authenticated
+async def change_agent(request: Request, caller: Caller) -> Response:
+    admin_only(caller)
+    agent_id = path_id(request, "agent")
+    body = await json_body(request, AGENT_CHANGES)
+    password = body.pop("password")
+    body["password_hash"] = hash_password(password) if password else None
+    if agent_id == caller.agent.id and (body["disabled"] or body["role"] not in (None, "admin")):
+        raise ApiError(409, "conflict", "an admin cannot disable or demote themselves")
+    found = await store(request).transaction(partial(admin.change_agent, agent_id=agent_id,
+                                                     changes=body, actor_id=caller.agent.id))
+    chat = request.app.state.chat
+    changed = await chat.store.agent(agent_id)
+    if body["disabled"]:
+        await chat.end_sessions(agent_id)  # signed out everywhere, its sockets closed
+    await chat.desk.agent_changed(changed)
+    return json_response({"agent": found})
+
+
+@authenticated
+async def tokens(request: Request, caller: Caller) -> Response:
+    mine = None if caller.agent.role == "admin" else caller.agent.id
+    return json_response({"tokens": await store(request).read(partial(admin.tokens,
+                                                                      agent_id=mine))})
+
+
+NEW_TOKEN = {"agent_id": (nullable(ID), False, None), "label": (nullable(string(100)), False,
+                                                                  None)}
+
+
+@authenticated
+async def create_token(request: Request, caller: Caller) -> Response:
+    body = await json_body(request, NEW_TOKEN)
+    agent_id = body["agent_id"] or caller.agent.id
+    if agent_id != caller.agent.id:
+        admin_only(caller)
+    found = await store(request).transaction(partial(admin.create_token, agent_id=agent_id,
+                                                     label=body["label"],
+                                                     actor_id=caller.agent.id))
+    return json_response({"token": found}, 201)
+
+
+@authenticated
+async def revoke_token(request: Request, caller: Caller) -> Response:
+    await store(request).transaction(partial(
+        admin.revoke_token, token_id=path_id(request, "token"),
+        agent_id=None if caller.agent.role == "admin" else caller.agent.id,
+        actor_id=caller.agent.id))
+    return Response(status_code=204)
+
+
+def origins_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
+        raise ValueError("must be a list of origins like https://shop.example")
+    cleaned = [o.strip().rstrip("/").lower() for o in value if o.strip()]
+    if any(not o.startswith(("http://", "https://")) or "/" in o.split("://", 1)[1]
+           for o in cleaned):
+        raise ValueError("must be origins like https://shop.example (no path)")
+    return cleaned
+
+
+ORIGINS = {"origins": (origins_list, True, None)}
+
+
+@authenticated
+async def allowed_origins(request: Request, caller: Caller) -> Response:
+    chat = request.app.state.chat
+    if request.method == "PUT":
+        admin_only(caller)
+        body = await json_body(request, ORIGINS)
+        await chat.set_allowed_origins(body["origins"])
+    return json_response({"origins": chat.extra_origins,
+                          "from_environment": list(chat.settings.allowed_origins or ())})
+
+
+routes = [
+    Route("/api/conversations", conversations),
+    Route("/api/conversations/{id}/follow-ups", add_follow_up, methods=["POST"]),
+    Route("/api/follow-ups", follow_ups),
+    Route("/api/follow-ups/{id}/done", complete_follow_up, methods=["POST"]),
+    Route("/api/canned", canned, methods=["GET"]),
+    Route("/api/canned", add_canned, methods=["POST"]),
+    Route("/api/canned/{id}", delete_canned, methods=["DELETE"]),
+    Route("/api/reports", report),
+    Route("/api/agents", agents, methods=["GET"]),
+    Route("/api/agents", add_agent, methods=["POST"]),
+    Route("/api/agents/{id}", change_agent, methods=["PATCH"]),
+    Route("/api/tokens", tokens, methods=["GET"]),
+    Route("/api/tokens", create_token, methods=["POST"]),
+    Route("/api/tokens/{id}", revoke_token, methods=["DELETE"]),
+    Route("/api/allowed-origins", allowed_origins, methods=["GET", "PUT"]),
+]

@@ -1,0 +1,200 @@
+"""Losing nothing: the widget across reloads, tabs and a cut network, and by email once the
+visitor has gone. Every page is on the host site's origin, another than the chat server's;
+the agent is a socket client (helpers in test_widget.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser import test_widget
+from tests.browser.conftest import screenshot
+from tests.browser.test_widget import (
+    AgentClient,
+    HostSite,
+    bubble,
+    open_widget,
+    part,
+    say,
+    write,
+)
+from tests.conftest import Inbox, LiveServer, add_agent, query
+
+# The same fixtures as there: a host site on its own origin, chat servers, socket agents.
+host = test_widget.host
+serve = test_widget.serve
+agents = test_widget.agents
+
+
+def stored_chat(page: Page, server: LiveServer) -> dict[str, object]:
+    """What the widget keeps in this page's localStorage about the conversation."""
+    raw = page.evaluate("k => localStorage.getItem(k)", f"chatserver:{server.url}:chat")
+    return dict(json.loads(raw))
+
+
+def visitor_texts(page: Page) -> list[str]:
+    return part(page, ".cs-msg:not([data-role=system]) .cs-text").all_inner_texts()
+
+
+def test_a_reload_keeps_the_history_and_the_conversation(
+        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
+        agents: Callable[..., AgentClient]) -> None:
+    server = serve()
+    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
+    page = context.new_page()
+    page.goto(host.page(server))
+    open_widget(page)
+    say(page, "Where is my invoice?")
+    conversation_id = agent.assigned()
+    agent.say(conversation_id, "In your account, under Orders.")
+    expect(bubble(page, "under Orders", "agent")).to_be_visible()
+    assert stored_chat(page, server)["conversation_id"] == conversation_id
+
+    page.reload()
+    open_widget(page)
+    expect(bubble(page, "Where is my invoice?", "visitor")).to_have_attribute("data-state", "sent")
+    expect(bubble(page, "under Orders", "agent")).to_be_visible()
+    expect(part(page, ".cs-agent")).to_have_text("Ann")  # the resumed socket said who it is
+    assert stored_chat(page, server)["conversation_id"] == conversation_id
+
+    # The same conversation goes on: nothing is shown twice, nothing new is opened.
+    say(page, "Found it, thanks!")
+    agent.wait_for_text("Found it, thanks!")
+    agent.say(conversation_id, "You're welcome.")
+    expect(bubble(page, "You're welcome.", "agent")).to_be_visible()
+    assert visitor_texts(page) == ["Where is my invoice?", "In your account, under Orders.",
+                                   "Found it, thanks!", "You're welcome."]
+    assert query(server.db_url, "SELECT count(*) FROM conversations") == [(1,)]
+    assert query(server.db_url, "SELECT count(*) FROM visitors") == [(1,)]
+    seqs = [int(s) for s in part(page, ".cs-msg").evaluate_all(
+        "els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(set(seqs))
+
+
+def test_a_message_written_while_the_network_is_cut_arrives_exactly_once(
+        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
+        agents: Callable[..., AgentClient]) -> None:
+    server = serve()
+    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
+    page = context.new_page()
+    page.goto(host.page(server))
+    open_widget(page)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    say(page, "Hello, before the tunnel")
+    conversation_id = agent.assigned()
+
+    context.set_offline(True)
+    text = "Written in the tunnel"
+    pending = write(page, text)
+    expect(pending).to_have_attribute("data-state", "pending")
+    expect(pending.locator(".cs-meta")).to_have_text("Sending…")
+    expect(part(page, ".cs-conn")).to_contain_text("You're offline.")
+    page.wait_for_timeout(1000)
+    expect(pending).to_have_attribute("data-state", "pending")  # no ack came
+    outbox = page.evaluate("Object.keys(localStorage).filter(k => k.includes(':out:'))")
+    assert len(outbox) == 1  # kept for a resend
+
+    context.set_offline(False)
+    expect(bubble(page, text, "visitor")).to_have_attribute("data-state", "sent")
+    expect(part(page, ".cs-conn")).to_be_hidden()
+    assert len(sockets) >= 2  # sent again on a new socket, with the same client_id
+    agent.wait_for_text(text)
+    agent.drain(1.0)  # time for a duplicate to show up, were there one
+    assert len(agent.received(text)) == 1
+    assert query(server.db_url, "SELECT count(*) FROM messages WHERE text = ?", text) == [(1,)]
+    expect(bubble(page, text)).to_have_count(1)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.includes(':out:'))") == []
+
+    # The conversation carries on normally on the new socket.
+    agent.say(conversation_id, "Welcome back!")
+    expect(bubble(page, "Welcome back!", "agent")).to_be_visible()
+    assert visitor_texts(page) == ["Hello, before the tunnel", text, "Welcome back!"]
+
+
+def test_a_second_tab_shows_the_same_messages(
+        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
+        agents: Callable[..., AgentClient]) -> None:
+    server = serve()
+    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
+    first = context.new_page()
+    first.goto(host.page(server))
+    open_widget(first)
+    say(first, "Hi from the first tab")
+    conversation_id = agent.assigned()
+
+    second = context.new_page()  # same browser, same visitor
+    second.goto(host.page(server, "/other-page"))
+    open_widget(second)
+    expect(bubble(second, "Hi from the first tab", "visitor")).to_be_visible()
+
+    agent.say(conversation_id, "Hello to both tabs")
+    say(second, "And hi from the second tab")
+    for page in (first, second):
+        expect(bubble(page, "And hi from the second tab", "visitor")).to_have_attribute(
+            "data-state", "sent")
+        expect(bubble(page, "Hello to both tabs", "agent")).to_be_visible()
+    want = ["Hi from the first tab", "Hello to both tabs", "And hi from the second tab"]
+    assert visitor_texts(first) == visitor_texts(second) == want
+    assert query(server.db_url, "SELECT count(*) FROM visitors") == [(1,)]
+
+
+def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
+        serve: Callable[..., LiveServer], host: HostSite, db_url: str, inbox: Inbox,
+        context: BrowserContext, agents: Callable[..., AgentClient]) -> None:
+    admin = add_agent(db_url, "root@example.com", "Root", role="admin")
+    ann = add_agent(db_url, "ann@example.com", "Ann")
+    server = serve(env={"CHATSERVER_SMTP_URL": inbox.url, "CHATSERVER_EMAIL_DELAY": "0.5"})
+    changed = httpx.put(server.url + "/api/widget-settings", timeout=10,
+                        headers={"Authorization": f"Bearer {admin}"},
+                        json={"business_hours": "Mon-Fri, 9:00-17:00 CET"})
+    assert changed.status_code == 200, changed.text
+
+    # Nobody is online: the widget says so, when to expect an answer, and asks for an email.
+    page = context.new_page()
+    page.goto(host.page(server))
+    open_widget(page)
+    notice = part(page, ".cs-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("We're away right now. Leave your email")
+    expect(notice).to_contain_text("We usually reply within a few hours.")
+    expect(notice).to_contain_text("Mon-Fri, 9:00-17:00 CET")
+    screenshot(page, "widget-offline")
+    part(page, ".cs-email").fill("maya@example.com")
+    part(page, ".cs-offline button").click()
+    expect(notice).to_contain_text("We'll answer at maya@example.com.")
+    expect(part(page, ".cs-email")).to_be_hidden()
+
+    # The message is stored all the same, and queued.
+    say(page, "Can I still get the early-bird price?")
+    expect(part(page, ".cs-status")).to_contain_text("You are number 1 in the queue")
+    assert query(db_url, "SELECT email FROM visitors") == [("maya@example.com",)]
+    page.close()  # the visitor leaves
+
+    # An agent comes online later, gets the chat and answers: it goes out by email.
+    agent = agents(server, ann)
+    conversation_id = agent.assigned()
+    agent.wait_for_text("Can I still get the early-bird price?")
+    agent.say(conversation_id, "Yes, until Friday: use code EARLY.")
+    [mail] = inbox.wait_for(1)
+    assert mail["To"] == "maya@example.com"
+    assert "Yes, until Friday: use code EARLY." in mail.get_content()
+
+    # The visitor comes back to the site: the answer is there. The chat closes, and they
+    # ask for the transcript (the form knows their email).
+    page = context.new_page()
+    page.goto(host.page(server))
+    open_widget(page)
+    expect(bubble(page, "use code EARLY", "agent")).to_be_visible()
+    agent.send("close", conversation_id=conversation_id)
+    expect(part(page, ".cs-status")).to_have_text("This chat has ended")
+    expect(part(page, ".cs-mail-to")).to_have_value("maya@example.com")
+    part(page, ".cs-mail button").click()
+    expect(part(page, ".cs-mailed")).to_have_text("Transcript sent to maya@example.com.")
+    transcript = inbox.wait_for(2)[1]
+    assert transcript["To"] == "maya@example.com"
+    body = transcript.get_content()
+    assert "Can I still get the early-bird price?" in body and "use code EARLY" in body
