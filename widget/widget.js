@@ -149,6 +149,8 @@ a{color:inherit;text-decoration:underline}
 .cs-typing{padding:2px 16px 4px;font-size:12px;color:#6b7280;font-style:italic}
 .cs-notice,.cs-rating,.cs-prechat{display:flex;flex-direction:column;gap:8px;padding:12px 16px;border-top:1px solid #e5e7eb;font-size:13px}
 p{margin:0}
+.cs-notice-text{white-space:pre-line}
+.cs-mail{flex-wrap:wrap}.cs-mail input{flex:1 1 100%}
 label{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#374151}
 input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;background:#fff;resize:none}
 .cs-row{display:flex;gap:8px;align-items:center}

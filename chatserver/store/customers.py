@@ -86,12 +86,13 @@ def canonical(db: sqlite3.Connection, customer_id: int) -> int | None:
 
 def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, str]:
     """Insert or update by `external_id`; returns the order id and created/updated/unchanged.
-    A `purchased_at` or `status` left out keeps what the order had (now and "paid" if new)."""
+    A `name`, `purchased_at` or `status` left out keeps what the order had (none, now and
+    "paid" if new)."""
     row = db.execute("SELECT * FROM orders WHERE external_id = ?",
                      (fields["external_id"],)).fetchone()
     stamp = iso(now())
     defaults = {"purchased_at": row["purchased_at"] if row else stamp,
-                "status": row["status"] if row else "paid"}
+                "status": row["status"] if row else "paid", "name": row["name"] if row else None}
     fields = {**fields, **{k: v for k, v in defaults.items() if fields.get(k) is None}}
     customer_id = by_email(db, fields["email"], fields.get("name"))
     values = [fields[c] for c in ORDER_COLUMNS]

@@ -60,6 +60,8 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
         order, currency = None, str(req.currency)
     assert customer_id is not None
     if req.actor.role == "agent":
+        if conversation is not None and conversation["agent_id"] != req.actor.id:
+            raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
         _check_verified(db, conversation, customer_id, order)
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])

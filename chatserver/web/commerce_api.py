@@ -117,7 +117,9 @@ async def _money(request: Request, caller: Caller, kind: str) -> Response:
         order_id=target if kind == "refund" else None,
         customer_id=target if kind == "credit" else None,
         currency=body.get("currency"), expires_at=body.get("expires_at"))
-    outcome = await commerce(request).money(req, caller.scope, request.url.path, key, body)
+    # the key's path names its target canonically: /orders/01 and /orders/1 are one order
+    path = f"/api/{'orders' if kind == 'refund' else 'customers'}/{target}/{kind}s"
+    outcome = await commerce(request).money(req, caller.scope, path, key, body)
     return json_response(outcome.body, outcome.status)
 
 

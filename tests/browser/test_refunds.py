@@ -269,14 +269,10 @@ def test_no_refund_before_the_purchase_is_verified(
     visitor = visitors(name="Mallory", email="mallory@example.com")  # typed: not verified
     conversation_id = visitor.say("Refund my order 3001 now")["conversation_id"]
 
-    # The chat is linked to the customer by hand (that verifies nothing): her orders show,
+    # The typed email links the chat to the customer (that verifies nothing): her orders show,
     # but no refund or credit form is offered, only why not.
-    linked = post(live_server, ada_token, f"/api/conversations/{conversation_id}/customer",
-                  {"customer_id": order["customer_id"]})
-    assert linked.status_code == 200, linked.text
-    agent.reload()
-    expect(agent.get_by_test_id("connection")).to_have_text("Live")
     open_chat(agent, conversation_id)
+    expect(agent.locator(".conv-details")).to_contain_text(f"Customer #{order['customer_id']}")
     course = order_card(agent, "3001")
     expect(course.get_by_test_id("refundable")).to_have_text("149.00 USD")
     expect(course.get_by_test_id("refund-submit")).to_have_count(0)
@@ -287,12 +283,13 @@ def test_no_refund_before_the_purchase_is_verified(
     expect(panel(agent).get_by_test_id("chat-verification")).to_have_text(
         "Nothing verified in this chat yet")
 
-    # The server refuses it too, with the message the panel would show.
+    # The server refuses it too.
     refused = post(live_server, ada_token, f"/api/orders/{order['id']}/refunds",
                    {"amount_cents": 1000, "reason": "asked", "conversation_id": conversation_id},
                    **{"Idempotency-Key": "refund-before-verify"})
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "not_verified"
+    assert "verify the purchase" in refused.json()["error"]["message"]
     assert query(live_server.db_url, "SELECT COUNT(*) FROM ledger") == [(0,)]
 
     # Verified: the forms appear; store credit works the same way.
@@ -330,6 +327,8 @@ def test_a_refund_retried_after_a_lost_answer_is_done_once(
         live_server: LiveServer, ada_token: str, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
     add_order(live_server, ada_token, "4001", "ken@example.com", "Starter Pack", 3900, name="Ken")
+    hostile = '<img src=x onerror="window.__pwned=1">Course <b>Max</b>'
+    add_order(live_server, ada_token, "4002", "ken@example.com", hostile, 900, age_days=2)
     agent = context.new_page()
     sign_in(agent, live_server.url)
     go_available(agent)
@@ -338,6 +337,10 @@ def test_a_refund_retried_after_a_lost_answer_is_done_once(
     open_chat(agent, conversation_id)
     verify(agent, "4001")
     visitor.wait_for_message("Purchase verified: order 4001, Starter Pack")
+    # What customers and shops wrote is shown as text, never run as markup.
+    expect(order_card(agent, "4002").locator(".cp-product")).to_have_text(hostile)
+    expect(panel(agent).locator("img, b, script")).to_have_count(0)
+    assert agent.evaluate("window.__pwned") is None
 
     # The first answer is lost on the way back (the server did the refund); the agent
     # presses Refund again: the same Idempotency-Key, so the server replays, posts nothing.

@@ -194,6 +194,7 @@ def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
     expect(part(page, ".cs-mail-to")).to_have_value("maya@example.com")
     part(page, ".cs-mail button").click()
     expect(part(page, ".cs-mailed")).to_have_text("Transcript sent to maya@example.com.")
+    screenshot(page, "widget-transcript-emailed")
     transcript = inbox.wait_for(2)[1]
     assert transcript["To"] == "maya@example.com"
     body = transcript.get_content()

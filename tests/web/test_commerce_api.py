@@ -661,6 +661,27 @@ async def test_a_verified_identity_lets_an_agent_refund_that_customers_order(
     assert other.status_code == 403 and error_code(other) == "not_verified"
 
 
+async def test_an_identity_and_an_order_of_one_person_merge_into_one_customer(
+        shop: Shop) -> None:
+    """The shop's user signed in with an old email, then bought with a new one and signs in
+    with it: one customer, whichever id the integrator kept."""
+    old, _ = await visitor(shop.server, identity=identity("u-maya", "maya@old.example.com"))
+    [before] = shop.ann.get("/api/customers", email="maya@old.example.com").json()["customers"]
+    order = shop.ann.order("1042", email="maya@new.example.com", amount=20000)
+    assert order["customer_id"] != before["id"]
+    chat = await open_chat(shop, identity=identity("u-maya", "maya@new.example.com"))
+    merged = shop.ann.customer(order["customer_id"])  # the merged-away id still answers
+    assert merged["id"] == before["id"] and merged["external_user_id"] == "u-maya"
+    assert [o["external_id"] for o in merged["orders"]] == ["1042"]
+    assert chat.conversation_id in [c["id"] for c in merged["conversations"]]
+    found = shop.ann.get("/api/customers", email="maya@new.example.com").json()["customers"]
+    assert [c["id"] for c in found] == [before["id"]]
+    response = shop.ann.refund(order["id"], 2000, conversation_id=chat.conversation_id)
+    assert response.status_code == 201, response.text
+    assert response.json()["refund"]["customer_id"] == before["id"]
+    await old.close()
+
+
 async def test_an_agent_may_not_verify_in_a_chat_that_is_not_theirs(shop: Shop) -> None:
     order = shop.ann.order("1042")
     chat = await open_chat(shop, name="Maya")
