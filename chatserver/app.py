@@ -6,6 +6,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import WebSocketRoute
 from starlette.templating import Jinja2Templates
 
@@ -54,6 +56,8 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/ws/agent", agent_socket),
         ],
         lifespan=lifespan,
+        # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
+        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])

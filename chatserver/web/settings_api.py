@@ -15,7 +15,8 @@ async def widget_settings(request: Request) -> Response:
     """Public: the widget's look and what visitors are told (the widget also gets these in
     `welcome`)."""
     return json_response({"widget": request.app.state.chat.widget},
-                         headers={"Access-Control-Allow-Origin": "*"})
+                         headers={"Access-Control-Allow-Origin": "*",
+                                  "Cache-Control": "public, max-age=60"})
 
 
 @authenticated
