@@ -34,6 +34,11 @@ UNANSWERED_ALERT = 0.5
 
 
 @pytest.fixture
+def team(server: InProcessServer) -> Team:
+    return make_team(server)
+
+
+@pytest.fixture
 def watched(serve: Callable[..., InProcessServer], monkeypatch: pytest.MonkeyPatch) -> Team:
     """A team on a server whose watch looks five times a second and flags a visitor left
     unanswered for half a second."""
