@@ -42,7 +42,9 @@ class Subscription(Protocol):
 
 class Bus(Protocol):
     """Delivery guarantee: events published to a topic reach each of its current subscribers
-    in publish order, or that subscriber's `get` raises SubscriptionOverflow. Nothing is
+    in publish order, or that subscriber's `get` raises SubscriptionOverflow. An event
+    published to several topics one subscriber hears, one right after the other, reaches it
+    once. Nothing is
     kept for subscribers that are not there: the store is the memory, the bus only the news."""
 
     def publish(self, topic: str, event: Event) -> None:

@@ -20,6 +20,8 @@ class MemorySubscription:
         self.overflowed = False
 
     def push(self, event: Event) -> None:
+        if self._events and self._events[-1] is event:
+            return  # published to two of its topics at once: it hears it once
         if len(self._events) >= self.capacity:
             self.overflowed = True  # cut off rather than let one slow socket hold memory
             self._bus.unsubscribe(self)

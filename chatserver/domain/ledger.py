@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from chatserver.domain.errors import Refused
 from chatserver.domain.money import Money
@@ -34,6 +34,12 @@ class Limits:
         return cls({"agent": agent_refund, "supervisor": supervisor, "admin": None},
                    {"agent": agent_credit, "supervisor": supervisor, "admin": None},
                    max_refunds, max_rate)
+
+    def public(self) -> dict[str, Any]:
+        """What the console shows beside the forms (minor units; None: no limit)."""
+        return {"refund": dict(self.refund), "credit": dict(self.credit),
+                "max_refunds_in_90_days": self.max_refunds_in_window,
+                "max_refund_rate": self.max_refund_rate}
 
     def limit(self, kind: Kind, role: str) -> int | None:
         return (self.refund if kind == "refund" else self.credit).get(role, 0)

@@ -22,7 +22,7 @@ def agent_topic(agent_id: int) -> str:
 
 
 AGENTS = "agents"
-
+SUPERVISORS = "supervisors"  # supervisors' and admins' connections
 
 class Announcer:
     def __init__(self, bus: Bus) -> None:
@@ -36,6 +36,14 @@ class Announcer:
 
     def to_agents(self, frame: dict[str, Any]) -> None:
         self.bus.publish(AGENTS, Event(frame))
+
+    def to_overseers(self, frame: dict[str, Any], agent_id: int | None) -> None:
+        """To the supervisors and admins, and to the agent it concerns (once, even when they
+        are a supervisor: see the Bus's delivery guarantee)."""
+        event = Event(frame)
+        self.bus.publish(SUPERVISORS, event)
+        if agent_id is not None:
+            self.bus.publish(agent_topic(agent_id), event)
 
     def message(self, message: Message, visitor_id: str | None, agent_ids: set[int]) -> None:
         if visitor_id is not None and not message.private:

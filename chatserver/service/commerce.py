@@ -46,7 +46,7 @@ class Commerce:
         outcome = await self._run(partial(idempotency.once, scope=scope, path=path, key=key,
                                           body_hash=body_hash(body), run=action))
         if outcome.status == 202:
-            self.chat.announce.to_agents({"type": "approval", **outcome.body})
+            self.chat.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
         return outcome
 
     async def decide(self, approval_id: int, approve: bool, actor: Agent,
@@ -54,31 +54,46 @@ class Commerce:
         outcome = await self._run(partial(money.decide_approval, approval_id=approval_id,
                                           approve=approve, actor=actor, note=note,
                                           limits=self.limits, provider=PROVIDER))
-        self.chat.announce.to_agents({"type": "approval", "approval": outcome.body["approval"]})
+        approval = outcome.body["approval"]
+        self.chat.announce.to_overseers({"type": "approval", **outcome.body},
+                                        approval["requested_by"]["id"])
         return outcome
 
     async def verify(self, conversation_id: int, order_number: str, email: str,
                      actor: Agent) -> Outcome:
-        return await self._run(partial(money.verify_purchase, conversation_id=conversation_id,
-                                       order_number=order_number, email=email, actor=actor))
+        outcome = await self._run(partial(money.verify_purchase,
+                                          conversation_id=conversation_id,
+                                          order_number=order_number, email=email, actor=actor))
+        self._customer_changed(conversation_id, outcome.body["customer_id"])
+        return outcome
 
     async def link(self, conversation_id: int, customer_id: int, actor: Agent) -> Outcome:
-        return await self._run(partial(money.link_customer, conversation_id=conversation_id,
-                                       customer_id=customer_id, actor=actor))
+        outcome = await self._run(partial(money.link_customer, conversation_id=conversation_id,
+                                          customer_id=customer_id, actor=actor))
+        self._customer_changed(conversation_id, outcome.body["customer"]["id"])
+        return outcome
+
+    def _customer_changed(self, conversation_id: int, customer_id: int | None) -> None:
+        owner = self.chat.desk.owner(conversation_id)
+        if owner is not None:
+            self.chat.announce.to_agent(owner, {"type": "customer", "conversation_id":
+                                                conversation_id, "customer_id": customer_id})
 
     async def customer(self, customer_id: int) -> dict[str, Any]:
         def run(db: sqlite3.Connection) -> dict[str, Any]:
             found = customers.canonical(db, customer_id)
             if found is None:
                 raise LedgerError(404, "not_found", "no such customer")
-            return views.customer(db, found)
+            return {**views.customer(db, found), "limits": self.limits.public()}
         return await self.store.read(run)
 
     async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
         return await self.store.read(partial(views.customers_by_email, email=email))
 
-    async def approvals(self, status: str | None) -> list[dict[str, Any]]:
-        return await self.store.read(partial(views.approvals, status=status))
+    async def approvals(self, status: str | None, requested_by: int | None
+                        ) -> list[dict[str, Any]]:
+        return await self.store.read(partial(views.approvals, status=status,
+                                             requested_by=requested_by))
 
     async def _run(self, action: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
         """Run a money action; its system message reaches the chat in commit order."""

@@ -59,10 +59,10 @@ class Supervision:
                                   f"{agent.name} asked a supervisor to join the chat.")
         message = await self.chat.store.transaction(run, on_commit=self.chat.announce_system)
         visitor = self.chat.desk.visitor_of.get(conversation_id)
-        self.chat.announce.to_agents({
+        self.chat.announce.to_overseers({
             "type": "escalation", "conversation_id": conversation_id, "at": message.at,
             "by": {"id": agent.id, "name": agent.name}, "note": note,
-            "visitor": visitor.public() if visitor else None})
+            "visitor": visitor.public() if visitor else None}, agent.id)
 
     async def follow_up(self, agent: Agent, conversation_id: int, due_at: str,
                         note: str) -> dict[str, Any]:
@@ -98,11 +98,14 @@ class Supervision:
             late = since is not None and now() - clock.parse(since) >= self.unanswered_after
             if late and row["id"] not in self._flagged:
                 self._flagged.add(row["id"])
-                self.chat.announce.to_agents({"type": "unanswered", "conversation": row})
+                owner = row["agent"]["id"] if row["agent"] else None
+                self.chat.announce.to_overseers({"type": "unanswered", "conversation": row},
+                                                owner)
             elif not late:
                 self._flagged.discard(row["id"])
         for item in await self.chat.store.read(partial(
                 inbox.follow_ups, agent_id=None, include_done=False)):
             if item["overdue"] and item["id"] not in self._overdue:
                 self._overdue.add(item["id"])
-                self.chat.announce.to_agents({"type": "follow_up", "follow_up": item})
+                self.chat.announce.to_overseers({"type": "follow_up", "follow_up": item},
+                                                item["agent"]["id"])

@@ -139,7 +139,9 @@ def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: 
           {"order_id": order["id"], "conversation_id": conversation_id})
     notice = insert_message(db, conversation_id, SYSTEM,
                             f"Purchase verified: order {order['external_id']}, {order['product']}")
-    return Outcome(200, {"order": views.order(db, order["id"])}, notice,
+    linked = db.execute("SELECT customer_id FROM conversations WHERE id = ?",
+                        (conversation_id,)).fetchone()[0]
+    return Outcome(200, {"order": views.order(db, order["id"]), "customer_id": linked}, notice,
                    conversation["visitor_id"])
 
 

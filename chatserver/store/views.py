@@ -91,9 +91,12 @@ def _approval(row: sqlite3.Row) -> dict[str, Any]:
     return found
 
 
-def approvals(db: sqlite3.Connection, status: str | None) -> list[dict[str, Any]]:
-    where, args = ("WHERE p.status = ? ", (status,)) if status else ("", ())
-    return [_approval(r) for r in db.execute(APPROVAL_SELECT + where + "ORDER BY p.id", args)]
+def approvals(db: sqlite3.Connection, status: str | None,
+              requested_by: int | None) -> list[dict[str, Any]]:
+    """Approvals (of one status), all or those one agent asked for."""
+    return [_approval(r) for r in db.execute(
+        APPROVAL_SELECT + "WHERE (?1 IS NULL OR p.status = ?1) AND (?2 IS NULL OR "
+        "p.requested_by = ?2) ORDER BY p.id", (status, requested_by))]
 
 
 def refund_figures(db: sqlite3.Connection, customer_id: int,

@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 from chatserver.bus import Event
 from chatserver.domain.frames import AGENT_FRAMES
 from chatserver.domain.models import Agent
-from chatserver.service.announcer import AGENTS, agent_topic
+from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic
 from chatserver.service.chat import ChatService
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.origins import origin_allowed
@@ -34,7 +34,10 @@ class AgentSession(SocketSession):
         })
 
     async def run(self) -> None:
-        subscription = self.chat.bus.subscribe([agent_topic(self.agent.id), AGENTS])
+        topics = [agent_topic(self.agent.id), AGENTS]
+        if self.agent.can_oversee:
+            topics.append(SUPERVISORS)
+        subscription = self.chat.bus.subscribe(topics)
         try:
             conversations = await self.chat.agent_conversations(self.agent)
             for conversation in conversations:

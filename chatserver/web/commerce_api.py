@@ -155,7 +155,8 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, "pending", "approved", "rejected"):
         raise ApiError(422, "invalid", "status is pending, approved or rejected")
-    return json_response({"approvals": await commerce(request).approvals(status)})
+    mine = None if caller.agent.can_oversee else caller.agent.id  # agents: their own asks
+    return json_response({"approvals": await commerce(request).approvals(status, mine)})
 
 
 def _in_charge(request: Request, caller: Caller, conversation_id: int) -> None:

@@ -172,3 +172,14 @@ async def test_closing_the_bus_drops_every_subscription() -> None:
     await bus.close()
     bus.publish("visitor:1", event(1))
     assert await nothing_arrives(subscription)
+
+
+async def test_one_event_sent_to_two_topics_a_subscriber_hears_arrives_once() -> None:
+    bus = MemoryBus()
+    overseer = bus.subscribe(["agent:1", "supervisors"])
+    shared = event(1, "approval")
+    bus.publish("supervisors", shared)
+    bus.publish("agent:1", shared)
+    bus.publish("agent:1", event(2))
+    assert await drain(overseer, 2) == [1, 2]
+    assert await nothing_arrives(overseer)

@@ -107,7 +107,7 @@ async def test_a_follow_up_tells_the_visitor_who_will_get_back_to_them_and_by_wh
 
 async def test_a_follow_up_due_in_the_past_or_malformed_is_refused_and_nothing_is_said(
         team: Team) -> None:
-    ann, peer, conversation_id = await ann_in_a_chat(team)
+    _, peer, conversation_id = await ann_in_a_chat(team)
     path = f"/api/conversations/{conversation_id}/follow-ups"
     refused(team.ann.post(path, {"due_at": due_in(-60), "note": "too late"}), 422, "invalid")
     refused(team.ann.post(path, {"due_at": "tomorrow at noon", "note": "x"}), 422, "invalid")
@@ -154,7 +154,7 @@ async def test_a_follow_up_done_leaves_the_open_list_and_only_its_agent_or_a_sup
 async def test_a_follow_up_past_its_time_is_overdue_and_the_watch_tells_the_agents_once(
         watched: Team) -> None:
     team = watched
-    ann, peer, conversation_id = await ann_in_a_chat(team)
+    ann, _, conversation_id = await ann_in_a_chat(team)
     await say(ann, conversation_id, "Let me ask billing.")  # no unanswered alert meanwhile
     sue = await agent(team.server, team.sue.token, available=False)
     created = team.ann.post(f"/api/conversations/{conversation_id}/follow-ups",
@@ -214,20 +214,21 @@ async def test_a_visitor_left_unanswered_is_flagged_once_to_the_agents_and_not_o
 
 # --- escalation --------------------------------------------------------------------------
 
-async def test_the_assigned_agent_escalates_and_the_visitor_and_every_agent_are_told(
+async def test_the_assigned_agent_escalates_and_the_visitor_and_the_supervisors_are_told(
         team: Team) -> None:
     ann, peer, conversation_id = await ann_in_a_chat(team)
     sue = await agent(team.server, team.sue.token, available=False)
-    bob = await agent(team.server, team.bob.token, available=False)
+    ada = await agent(team.server, team.ada.token, available=False)
     await ann.send("escalate", conversation_id=conversation_id, note="Wants a manager")
 
     told = await peer.expect("message", text="Ann asked a supervisor to join the chat.")
     assert told["author"]["role"] == "system"
-    for staff in (sue, bob, ann):
+    for staff in (sue, ada, ann):  # the supervisors, the admins, and who asked
         escalation = await staff.expect("escalation", conversation_id=conversation_id)
         assert escalation["note"] == "Wants a manager"
         assert escalation["by"]["name"] == "Ann"
         assert escalation["visitor"]["name"] == "Maya"
+        assert [f for f in await staff.quiet(0.1) if f["type"] == "escalation"] == []  # once
     [row] = team.sue.listed("open")
     assert row["escalated_at"] is not None
 
@@ -243,3 +244,12 @@ async def test_an_agent_not_assigned_cannot_escalate_someone_elses_chat(team: Te
     assert [f for f in await bob.quiet(0) if f["type"] == "escalation"] == []
     [row] = team.sue.listed("open")
     assert row["escalated_at"] is None
+
+
+async def test_a_supervisor_escalating_a_conversation_that_does_not_exist_gets_an_error(
+        team: Team) -> None:
+    sue = await agent(team.server, team.sue.token, available=False)
+    await sue.send("escalate", conversation_id=9999, note="who?")
+    assert (await sue.expect("error"))["code"] == "not_found"
+    await sue.send("ping")
+    await sue.expect("pong")  # the socket stays open
