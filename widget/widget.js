@@ -415,7 +415,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     return true;
   }
   function hello() {
-    const f = {type: 'hello', token: token || null, page: location.href.split('#')[0].slice(0, 2000)};
+    const f = {type: 'hello', token: token || null, page: location.href.split('#')[0].slice(0, 2000),
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null};
     if (convId != null) { f.conversation_id = convId; f.last_seq = top; }
     const name = profile.name || settings.name, email = profile.email || settings.email;
     if (name) f.name = String(name).slice(0, 200);

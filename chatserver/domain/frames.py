@@ -81,6 +81,7 @@ VISITOR_FRAMES: Spec = {
         "name": (nullable(string(200, 0)), False, None),
         "email": (nullable(string(320, 0)), False, None),
         "page": (nullable(string(2000, 0)), False, None),
+        "timezone": (nullable(string(64, 0)), False, None),
         "identity": (nullable(obj), False, None),
     },
     "message": {"client_id": (CLIENT_ID, True, None), "text": (TEXT, True, None)},

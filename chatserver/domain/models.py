@@ -40,9 +40,16 @@ class Visitor:
     verified: bool = False
     customer_id: int | None = None
     page: str | None = None
+    timezone: str | None = None  # IANA name, from the visitor's browser
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "email": self.email, "verified": self.verified}
+        return {"id": self.id, "name": self.name, "email": self.email, "verified": self.verified,
+                "page": self.page, "timezone": self.timezone}
+
+
+# What a visitor may tell about themselves in `hello`
+DETAILS = ("name", "email", "page", "timezone")
+VisitorDetails = dict[str, str | None]
 
 
 @dataclass(frozen=True)

@@ -100,11 +100,9 @@ class ChatService:
             if not self._new_visitors.allow(address, now()):
                 raise ChatError("rate_limited", "too many new chats from this address; "
                                 "try again in a minute")
-            visitor, token = await self.store.create_visitor(frame["name"], frame["email"],
-                                                             frame["page"])
+            visitor, token = await self.store.create_visitor(frame)
         else:
-            visitor = await self.store.update_visitor(visitor, frame["name"], frame["email"],
-                                                      frame["page"])
+            visitor = await self.store.update_visitor(visitor, frame)
         identity = frame["identity"]
         if identity is None:
             return Identified(visitor, token)

@@ -11,7 +11,14 @@ import sqlite3
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
+from chatserver.domain.models import (
+    Agent,
+    Author,
+    Conversation,
+    Message,
+    Visitor,
+    VisitorDetails,
+)
 from chatserver.store.writer import OnCommit
 from chatserver.store.writes import Changed, Posted
 
@@ -56,10 +63,10 @@ class Store(Protocol):
 
     # visitors
     async def visitor_by_token(self, token: str) -> Visitor | None: ...
-    async def create_visitor(self, name: str | None, email: str | None,
-                             page: str | None) -> tuple[Visitor, str]: ...
-    async def update_visitor(self, visitor: Visitor, name: str | None, email: str | None,
-                             page: str | None) -> Visitor: ...
+    async def create_visitor(self, details: VisitorDetails) -> tuple[Visitor, str]:
+        """A new visitor with the `DETAILS` given (other keys ignored), and their token."""
+        ...
+    async def update_visitor(self, visitor: Visitor, details: VisitorDetails) -> Visitor: ...
     async def verify_visitor(self, visitor: Visitor, token: str, user_id: str, email: str,
                              name: str | None) -> Visitor: ...
     async def visitor(self, visitor_id: str) -> Visitor | None: ...

@@ -68,6 +68,15 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def history(db: sqlite3.Connection, conversation_id: int) -> list[dict[str, Any]]:
+    """The visitor's (and their customer's) other conversations, newest first."""
+    found = db.execute(
+        f"{LIST_SELECT} WHERE c.id != :id AND (c.visitor_id = (SELECT visitor_id FROM "
+        "conversations WHERE id = :id) OR c.customer_id = (SELECT customer_id FROM "
+        "conversations WHERE id = :id)) ORDER BY c.id DESC LIMIT 20", {"id": conversation_id})
+    return [_row(r) for r in found]
+
+
 # --- follow-ups: "I'll get back to you by ..." ---------------------------------------------
 def add_follow_up(db: sqlite3.Connection, conversation_id: int, agent_id: int, due_at: str,
                   note: str) -> dict[str, Any]:

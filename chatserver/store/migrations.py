@@ -223,6 +223,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages;
     CREATE TRIGGER messages_searchable AFTER INSERT ON messages BEGIN
         INSERT INTO messages_search (rowid, text) VALUES (new.id, new.text); END;
+    ALTER TABLE visitors ADD COLUMN timezone TEXT;
     """,
 ]
 

@@ -28,7 +28,7 @@ def agent(row: Row) -> Agent:
 def visitor(row: Row) -> Visitor:
     return Visitor(id=row["id"], name=row["name"], email=row["email"],
                    verified=bool(row["verified"]), customer_id=row["customer_id"],
-                   page=row["page"])
+                   page=row["page"], timezone=row["timezone"])
 
 
 def conversation(row: Row) -> Conversation:

@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,15 @@ import aiosqlite
 
 from chatserver.domain import clock
 from chatserver.domain.clock import iso, now
-from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor
+from chatserver.domain.models import (
+    DETAILS,
+    Agent,
+    Author,
+    Conversation,
+    Message,
+    Visitor,
+    VisitorDetails,
+)
 from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
 from chatserver.store.writer import OnCommit, Writer
@@ -204,31 +213,32 @@ class SqliteStore:
                               "ON v.id = t.visitor_id WHERE t.token_hash = ?", (token_hash(token),))
         return rows.visitor(row) if row else None
 
-    async def create_visitor(self, name: str | None, email: str | None,
-                             page: str | None) -> tuple[Visitor, str]:
+    async def create_visitor(self, details: VisitorDetails) -> tuple[Visitor, str]:
         token, visitor_id = new_token("v_"), secrets.token_hex(8)
+        fields = {k: details.get(k) for k in DETAILS}
 
         def insert(db: sqlite3.Connection) -> Visitor:
             stamp = iso(now())
-            db.execute("INSERT INTO visitors (id, name, email, page, created_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (visitor_id, name, email, page, stamp))
+            db.execute("INSERT INTO visitors (id, name, email, page, timezone, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (visitor_id, *fields.values(), stamp))
             db.execute("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) "
                        "VALUES (?, ?, ?)", (token_hash(token), visitor_id, stamp))
-            return Visitor(visitor_id, name, email, False, None, page)
+            return Visitor(visitor_id, name=fields["name"], email=fields["email"],
+                           page=fields["page"], timezone=fields["timezone"])
         return await self._writer.submit(insert), token
 
-    async def update_visitor(self, visitor: Visitor, name: str | None, email: str | None,
-                             page: str | None) -> Visitor:
-        """Fill in what the visitor typed; a verified identity's email is never overwritten."""
-        changes = {"name": name or visitor.name, "page": page or visitor.page,
-                   "email": visitor.email if visitor.verified else (email or visitor.email)}
+    async def update_visitor(self, visitor: Visitor, details: VisitorDetails) -> Visitor:
+        """Fill in what the visitor told; a verified identity's email is never overwritten."""
+        changes = {k: details.get(k) or getattr(visitor, k) for k in DETAILS}
+        if visitor.verified:
+            changes["email"] = visitor.email
         if all(getattr(visitor, k) == v for k, v in changes.items()):
             return visitor
         await self._writer.submit(lambda db: db.execute(
-            "UPDATE visitors SET name = ?, email = ?, page = ? WHERE id = ?",
-            (changes["name"], changes["email"], changes["page"], visitor.id)))
-        return Visitor(visitor.id, changes["name"], changes["email"], visitor.verified,
-                       visitor.customer_id, changes["page"])
+            "UPDATE visitors SET name = ?, email = ?, page = ?, timezone = ? WHERE id = ?",
+            (*changes.values(), visitor.id)))
+        return replace(visitor, name=changes["name"], email=changes["email"],
+                       page=changes["page"], timezone=changes["timezone"])
 
     async def verify_visitor(self, visitor: Visitor, token: str, user_id: str, email: str,
                              name: str | None) -> Visitor:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatserver.domain.models import Conversation, Message
-from chatserver.store import Store
+from chatserver.store import Store, inbox
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
 
 
@@ -37,8 +39,9 @@ async def conversation_json(request: Request, caller: Caller) -> Response:
                    "customer_id": conversation.customer_id,
                    "agent_id": conversation.agent_id, "created_at": conversation.created_at,
                    "closed_at": conversation.closed_at})
-    return json_response({"conversation": public,
-                          "messages": [m.for_agent() for m in messages]})
+    past = await store_of(request).read(partial(inbox.history, conversation_id=conversation.id))
+    return json_response({"conversation": public, "messages": [m.for_agent() for m in messages],
+                          "history": past})
 
 
 @authenticated

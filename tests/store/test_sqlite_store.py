@@ -24,7 +24,7 @@ async def store(db_url: str) -> AsyncIterator[SqliteStore]:
 
 
 async def new_visitor(store: SqliteStore, name: str = "Vera") -> Author:
-    visitor, _token = await store.create_visitor(name, None, None)
+    visitor, _token = await store.create_visitor({"name": name})
     return Author("visitor", name, visitor.id)
 
 
@@ -258,8 +258,8 @@ async def test_what_the_store_wrote_is_there_after_reopening(db_url: str) -> Non
 
 
 async def test_a_visitor_token_finds_its_visitor_and_no_other(store: SqliteStore) -> None:
-    vera, vera_token = await store.create_visitor("Vera", None, None)
-    walt, walt_token = await store.create_visitor("Walt", None, None)
+    vera, vera_token = await store.create_visitor({"name": "Vera"})
+    walt, walt_token = await store.create_visitor({"name": "Walt"})
     found = await store.visitor_by_token(vera_token)
     assert isinstance(found, Visitor) and found.id == vera.id
     other = await store.visitor_by_token(walt_token)
