@@ -6,19 +6,21 @@ JSON, no routing rules beyond "the least loaded agent". Same event loop (uvloop)
 settings as the server (no compression, 64 KiB frames), started the same way (pinned to a
 core, its own process).
 
-    python -m bench.floor --port 9000
+    python -m bench.floor --port 9000 [--stats FILE]
 
 `GET /ws/visitor`: `hello` -> `welcome` (a new random token); `message` -> the message to the
 visitor, to the conversation's agent, then `ack`; the first message opens a conversation and
 gives it to the least loaded agent (`assigned`). `ping` -> `pong`.
 `GET /ws/agent` (any Bearer token): `welcome`, `queue`, `team`; `presence` is accepted.
-`GET /api/health`: 200, for the benchmark to see it is up.
+`GET /api/health`: 200, for the benchmark to see it is up. With `--stats FILE`, SIGUSR1
+writes the garbage collector's pauses to FILE, as the benchmark's server wrapper does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
 import secrets
@@ -117,10 +119,8 @@ class Floor:
         return agent
 
     async def _send(self, ws: ServerConnection, text: str) -> None:
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await ws.send(text)
-        except ConnectionClosed:
-            pass
 
     async def agent(self, ws: ServerConnection) -> None:
         agent_id = next(self.agent_ids)
@@ -159,5 +159,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--stats", help="write GC pauses here on SIGUSR1")
     args = parser.parse_args()
+    if args.stats:
+        from bench import stats
+        stats.install(args.stats)
     uvloop.run(main(args.host, args.port))

@@ -1,8 +1,8 @@
 """The load generator: visitors and agents speaking the contract's protocol over real sockets.
 
-One process, asyncio on uvloop, the `websockets` client without compression. Every socket
-has a reader task that looks at a frame's first bytes and parses only the frames a
-measurement needs. Every phase is bounded in count and in time.
+One process, asyncio on uvloop, the `websockets` library's client protocol without
+compression. Each frame is handled as it arrives: its first bytes say what it is, and only
+the frames a measurement needs are parsed. Every phase is bounded in count and in time.
 
 Timestamps are `time.perf_counter_ns()` of this process: a visitor's message carries its send
 time in its text (`L <ns> <n>`), so the agent's socket measures visitor-to-agent latency
@@ -13,29 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import os
 import random
 import resource
 import time
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
-CONNECT_OPTIONS: dict[str, Any] = {
-    "compression": None,  # as the widget's server expects: no permessage-deflate
-    "ping_interval": None,  # the load generator never pings; the server may
-    "proxy": None,
-    "open_timeout": 60,
-    "close_timeout": 2,
-    "max_size": None,  # `queue` frames to agents can be large
-    "max_queue": 64,
-    "user_agent_header": None,
-}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -111,12 +104,14 @@ class CpuMeter:
     def read(self) -> dict[str, float]:
         wall = time.perf_counter() - self.wall
         server = process_cpu_seconds(self.pid) - self.server
+        own = own_cpu_seconds() - self.own
         return {"wall_seconds": round(wall, 3),
                 "server_cpu": round(server / wall, 3),
                 "server_cpu_seconds": round(server, 3),
+                "loadgen_cpu_seconds": round(own, 3),
                 "server_runqueue_wait": round(
                     (runqueue_wait_seconds(self.pid) - self.server_wait) / wall, 3),
-                "loadgen_cpu": round((own_cpu_seconds() - self.own) / wall, 3),
+                "loadgen_cpu": round(own / wall, 3),
                 "loadgen_runqueue_wait": round(
                     (runqueue_wait_seconds(os.getpid()) - self.own_wait) / wall, 3)}
 
@@ -125,9 +120,10 @@ def per_operation(cpu: dict[str, float], count: int, name: str) -> dict[str, flo
     """The server's CPU per operation, and the rate one whole core would give if CPU were
     the only limit: figures that other load on the machine disturbs much less than
     wall-clock rates do."""
-    seconds = cpu["server_cpu_seconds"]
+    seconds, own = cpu["server_cpu_seconds"], cpu["loadgen_cpu_seconds"]
     return {f"server_cpu_us_per_{name}": round(seconds / count * 1e6, 1) if count else None,
-            f"cpu_bound_{name}s_per_second": round(count / seconds, 1) if seconds else None}
+            f"cpu_bound_{name}s_per_second": round(count / seconds, 1) if seconds else None,
+            f"loadgen_cpu_us_per_{name}": round(own / count * 1e6, 1) if count else None}
 
 
 async def settle(pid: int, idle: float = 0.03, window: float = 0.25, limit: float = 10.0) -> None:
@@ -142,106 +138,195 @@ async def settle(pid: int, idle: float = 0.03, window: float = 0.25, limit: floa
         before = after
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection in the generator while it measures (a pause there would
+    count as the server's latency); the phases are bounded, so memory is too."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 # --- the parties --------------------------------------------------------------------------
+class Socket(asyncio.Protocol):
+    """One client WebSocket: the `websockets` library's sans-I/O `ClientProtocol` (no
+    extensions, so no compression) on an asyncio transport. Frames are handed to `on_text` as
+    they are parsed, inside `data_received`: no task, queue or future per frame, so the
+    generator spends its time on the protocol rather than on asyncio bookkeeping."""
+
+    def __init__(self, url: str, headers: dict[str, str], owner: Visitor | Agent) -> None:
+        self.protocol = ClientProtocol(parse_uri(url), max_size=None)
+        self.request = self.protocol.connect()
+        for name, value in headers.items():
+            self.request.headers[name] = value
+        self.owner = owner
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.close_code: int | None = None
+        self.closed = False
+
+    @classmethod
+    async def open(cls, url: str, owner: Visitor | Agent, headers: dict[str, str] | None = None,
+                   timeout: float = 60) -> Socket:
+        uri = parse_uri(url)
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            _, sock = await loop.create_connection(lambda: cls(url, headers or {}, owner),
+                                                   uri.host, uri.port)
+            await sock.opened
+        return sock
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self.protocol.send_request(self.request)
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        protocol = self.protocol
+        protocol.receive_data(data)
+        for event in protocol.events_received():
+            if isinstance(event, Response):
+                if event.status_code == 101 and protocol.handshake_exc is None:
+                    self.opened.set_result(None)
+                else:
+                    self.opened.set_exception(RuntimeError(
+                        f"handshake refused: HTTP {event.status_code}"))
+            elif not isinstance(event, Frame):
+                continue
+            elif event.opcode is Opcode.TEXT:
+                self.owner.on_text(bytes(event.data).decode())
+            elif event.opcode is Opcode.CLOSE:
+                self.close_code = protocol.close_code
+        self._flush()
+
+    def send_text(self, text: str) -> None:
+        if not self.closed:
+            self.protocol.send_text(text.encode())
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    def eof_received(self) -> bool | None:
+        self.protocol.receive_eof()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError(f"connection lost: {exc}"))
+        elif not self.closed:  # the server closed it, not us
+            self.owner.lost(self.close_code)
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
 class Visitor:
-    __slots__ = ("closed_code", "conversation_id", "index", "load", "task", "token",
-                 "visitor_id", "ws")
+    __slots__ = ("conversation_id", "index", "load", "sock", "token", "visitor_id", "welcome")
 
     def __init__(self, load: Load, index: int) -> None:
         self.load = load
         self.index = index
-        self.ws: ClientConnection | None = None
+        self.sock: Socket | None = None
         self.token: str | None = None
         self.visitor_id: str | None = None
         self.conversation_id: int | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.closed_code: int | None = None
+        self.welcome: asyncio.Future[dict[str, Any]] | None = None
 
     async def open(self) -> tuple[int, int]:
         """Connect, say hello (a new visitor), wait for welcome; returns the nanoseconds of
         the handshake and of hello -> welcome."""
         start = now_ns()
-        self.ws = ws = await connect(self.load.url + "/ws/visitor", **CONNECT_OPTIONS)
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.sock = sock = await Socket.open(self.load.url + "/ws/visitor", self)
         connected = now_ns()
-        await ws.send('{"type":"hello","token":null}')
-        while True:
-            frame = orjson.loads(await ws.recv())
-            if frame["type"] == "welcome":
-                break
-            if frame["type"] == "error":
-                raise RuntimeError(f"hello refused: {frame}")
+        sock.send_text('{"type":"hello","token":null}')
+        async with asyncio.timeout(60):
+            frame = await self.welcome
         self.token, self.visitor_id = frame["token"], frame["visitor_id"]
-        self.task = asyncio.get_running_loop().create_task(self._read())
         return connected - start, now_ns() - connected
 
-    async def _read(self) -> None:
-        ws = self.ws
-        assert ws is not None
+    def on_text(self, raw: str) -> None:
         load = self.load
-        try:
-            async for raw in ws:
-                if raw[:13] == '{"type":"ack"':
-                    follow = load.visitor_ack(self, orjson.loads(raw))
-                    if follow is not None:
-                        await ws.send(follow)
-                elif raw[:15] == '{"type":"error"':
-                    load.visitor_error(orjson.loads(raw))
-        except ConnectionClosed:
-            pass
-        finally:
-            self.closed_code = ws.close_code
-            if ws.close_code not in (None, 1000, 1001, 1006):
-                load.events[f"visitor socket closed {ws.close_code}"] += 1
+        if raw[:13] == '{"type":"ack"':
+            follow = load.visitor_ack(self, orjson.loads(raw))
+            if follow is not None:
+                self.send(follow)
+        elif raw[:15] == '{"type":"error"':
+            frame = orjson.loads(raw)
+            if self.welcome is not None and not self.welcome.done():
+                self.welcome.set_exception(RuntimeError(f"hello refused: {frame}"))
+            else:
+                load.visitor_error(frame)
+        elif raw[:17] == '{"type":"welcome"' and self.welcome is not None \
+                and not self.welcome.done():
+            self.welcome.set_result(orjson.loads(raw))
+
+    def send(self, text: str) -> None:
+        assert self.sock is not None
+        if self.sock.closed:
+            self.load.events["send on a closed visitor socket"] += 1
+        self.sock.send_text(text)
+
+    def lost(self, code: int | None) -> None:
+        self.load.events[f"visitor socket closed by the server ({code})"] += 1
+
+    @property
+    def open_now(self) -> bool:
+        return self.sock is not None and not self.sock.closed
 
     def abort(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-        if self.ws is not None:
-            self.ws.transport.abort()
+        if self.sock is not None:
+            self.sock.abort()
 
 
 class Agent:
-    __slots__ = ("assigned", "closed_code", "index", "load", "task", "ws")
+    __slots__ = ("assigned", "index", "load", "sock", "welcome")
 
     def __init__(self, load: Load, index: int) -> None:
         self.load = load
         self.index = index
-        self.ws: ClientConnection | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.sock: Socket | None = None
         self.assigned = 0
-        self.closed_code: int | None = None
+        self.welcome: asyncio.Future[None] | None = None
 
     async def open(self, token: str) -> None:
-        self.ws = ws = await connect(self.load.url + "/ws/agent", **CONNECT_OPTIONS,
-                                     additional_headers={"Authorization": f"Bearer {token}"})
-        while orjson.loads(await ws.recv())["type"] != "welcome":
-            pass
-        await ws.send('{"type":"presence","status":"available"}')
-        self.task = asyncio.get_running_loop().create_task(self._read())
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.sock = await Socket.open(self.load.url + "/ws/agent", self,
+                                      {"Authorization": f"Bearer {token}"})
+        async with asyncio.timeout(60):
+            await self.welcome
+        self.sock.send_text('{"type":"presence","status":"available"}')
 
-    async def _read(self) -> None:
-        ws = self.ws
-        assert ws is not None
-        load = self.load
-        try:
-            async for raw in ws:
-                if raw[:17] == '{"type":"message"':
-                    load.agent_message(raw)
-                elif raw[:18] == '{"type":"assigned"':
-                    self.assigned += 1
-                    load.assigned.add(orjson.loads(raw)["conversation"]["id"])
-        except ConnectionClosed:
-            pass
-        finally:
-            self.closed_code = ws.close_code
-            if ws.close_code not in (None, 1000, 1001):
-                load.events[f"agent socket closed {ws.close_code}"] += 1
+    def on_text(self, raw: str) -> None:
+        if raw[:17] == '{"type":"message"':
+            self.load.agent_message(raw)
+        elif raw[:18] == '{"type":"assigned"':
+            self.assigned += 1
+            self.load.assigned.add(orjson.loads(raw)["conversation"]["id"])
+        elif raw[:17] == '{"type":"welcome"':
+            if self.welcome is not None and not self.welcome.done():
+                self.welcome.set_result(None)
+        elif raw[:15] == '{"type":"error"':
+            self.load.events[f"agent error {orjson.loads(raw).get('code')}"] += 1
+
+    def lost(self, code: int | None) -> None:
+        self.load.events[f"agent socket closed by the server ({code})"] += 1
 
     def abort(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-        if self.ws is not None:
-            self.ws.transport.abort()
+        if self.sock is not None:
+            self.sock.abort()
 
 
 # --- the load -----------------------------------------------------------------------------
@@ -383,8 +468,7 @@ class Load:
         start = time.perf_counter()
         meter = CpuMeter(self.pid)
         for visitor in visitors:
-            assert visitor.ws is not None
-            await visitor.ws.send(self._send(visitor, f"o{visitor.index}", "hello, anyone?"))
+            visitor.send(self._send(visitor, f"o{visitor.index}", "hello, anyone?"))
         acked = await self.drain(timeout)
         acks = time.perf_counter() - start
         wanted = {v.conversation_id for v in visitors if v.conversation_id is not None}
@@ -403,6 +487,11 @@ class Load:
         (each in turn, in a shuffled order), for `duration` seconds."""
         self.mode = "latency"
         self._reset()
+        with paused_gc():
+            return await self._latency(visitors, rate, duration)
+
+    async def _latency(self, visitors: list[Visitor], rate: float, duration: float
+                       ) -> dict[str, Any]:
         total = int(rate * duration)
         order = list(range(len(visitors)))
         random.Random(7).shuffle(order)
@@ -419,9 +508,8 @@ class Load:
                 client_id = f"L{sent}"
                 self.pending[client_id] = at
                 self.drained.clear()
-                assert visitor.ws is not None
-                await visitor.ws.send(dumps({"type": "message", "client_id": client_id,
-                                             "text": f"L {at} {sent}"}))
+                visitor.send(dumps({"type": "message", "client_id": client_id,
+                                    "text": f"L {at} {sent}"}))
                 sent += 1
             next_at = start + int(sent * 1e9 / rate)
             await asyncio.sleep(max(0.0, (next_at - now_ns()) / 1e9))
@@ -444,14 +532,18 @@ class Load:
         self.mode = "throughput"
         self._reset()
         self.window = window
+        with paused_gc():
+            return await self._throughput(visitors, window, duration, warmup)
+
+    async def _throughput(self, visitors: list[Visitor], window: int, duration: float,
+                          warmup: float) -> dict[str, Any]:
         start = now_ns()
         self.measure = (start + int(warmup * 1e9), start + int((warmup + duration) * 1e9))
         self.stop_at = self.measure[1]
         meter: CpuMeter | None = None
         for _ in range(window):
             for visitor in visitors:
-                assert visitor.ws is not None
-                await visitor.ws.send(self._throughput_message(visitor))
+                visitor.send(self._throughput_message(visitor))
         await asyncio.sleep(warmup)
         meter = CpuMeter(self.pid)
         await asyncio.sleep(max(0.0, (self.measure[1] - now_ns()) / 1e9))
@@ -488,10 +580,12 @@ class Load:
                 "marginal_per_socket_kib": round(marginal, 2) if marginal else None,
                 "open_rate": [o["per_second"] for o in opening],
                 "open_failures": sum(o["requested"] - o["opened"] for o in opening),
-                "live_sockets": sum(1 for v in self.visitors if v.closed_code is None)}
+                "live_sockets": sum(1 for v in self.visitors if v.open_now)}
 
     def abort_all(self) -> None:
-        for party in [*self.visitors, *self.agents]:
-            party.abort()
+        for visitor in self.visitors:
+            visitor.abort()
+        for agent in self.agents:
+            agent.abort()
         self.visitors.clear()
         self.agents.clear()

@@ -26,7 +26,6 @@ the ratio to it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -72,6 +71,7 @@ class Config:
     targets: list[str] = field(default_factory=lambda: ["server", "floor"])
     pin: bool = True
     profile: str | None = None  # a directory: py-spy profiles of the server per phase
+    profile_gil: bool = False  # sample only the thread holding the GIL (Python CPU)
     server_loop: str = "default"  # "uvloop": an experiment (see bench/serve.py)
 
     @classmethod
@@ -90,7 +90,7 @@ def free_port() -> int:
 
 def raise_nofile() -> None:
     """As many file descriptors as allowed (more than 10,000 sockets need it)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     for limit in (max(NOFILE, hard), hard):
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
@@ -125,7 +125,8 @@ class Target:
 
     def command(self) -> list[str]:
         if self.kind == "floor":
-            command = [sys.executable, "-m", "bench.floor", "--port", str(self.port)]
+            command = [sys.executable, "-m", "bench.floor", "--port", str(self.port),
+                       "--stats", str(self.stats_file)]
         else:
             command = [sys.executable, "-m", "bench.serve", str(self.stats_file), "serve",
                        "--port", str(self.port), "--db", self.db_url]
@@ -147,11 +148,10 @@ class Target:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see "
                                    f"{self.work / (self.name + '.log')}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/health",
-                                            timeout=2) as response:
-                    if response.status == 200:
-                        return self.proc.pid
+            with contextlib.suppress(OSError), urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.port}/api/health", timeout=2) as response:
+                if response.status == 200:
+                    return self.proc.pid
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not answer /api/health within 60 s")
 
@@ -160,9 +160,9 @@ class Target:
         assert self.proc is not None
         return self.proc.pid
 
-    def writer_stats(self) -> dict[str, int] | None:
-        """The group-commit writer's counters (server only), via SIGUSR1."""
-        if self.kind != "server" or self.proc is None:
+    def stats(self) -> dict[str, Any] | None:
+        """GC pauses, and the group-commit writer's counters (server only), via SIGUSR1."""
+        if self.proc is None:
             return None
         with contextlib.suppress(FileNotFoundError):
             self.stats_file.unlink()
@@ -190,6 +190,7 @@ class Profiler:
 
     def __init__(self, config: Config, target: Target) -> None:
         self.directory = Path(config.profile) if config.profile else None
+        self.gil = ["--gil"] if config.profile_gil else []
         self.target = target
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -203,7 +204,7 @@ class Profiler:
         out = self.directory / f"{self.target.name}-{name}.txt"
         self.proc = subprocess.Popen([spy, "record", "--pid", str(self.target.pid), "--rate",
                                       "200", "--format", "raw", "--output", str(out),
-                                      "--duration", "600", "--nonblocking"],
+                                      "--duration", "600", "--nonblocking", *self.gil],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             yield
@@ -247,6 +248,61 @@ def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dic
 
 
 # --- one target ------------------------------------------------------------------------------
+def net_counters() -> dict[str, int]:
+    """Machine-wide TCP trouble counters (loopback included): retransmissions, timeouts,
+    and connections the listen queue dropped."""
+    wanted = {"RetransSegs", "ListenOverflows", "ListenDrops", "TCPTimeouts"}
+    found: dict[str, int] = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        with contextlib.suppress(OSError), open(path) as f:
+            lines = f.read().splitlines()
+        for names, values in zip(lines[::2], lines[1::2], strict=False):
+            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
+                if name in wanted:
+                    found[name] = int(value)
+    return found
+
+
+def stats_delta(before: dict[str, Any] | None, after: dict[str, Any] | None,
+                net: dict[str, int]) -> dict[str, Any]:
+    """What a phase cost in commits, garbage-collector pauses and TCP trouble."""
+    delta: dict[str, Any] = {"tcp": {k: v - net.get(k, 0) for k, v in net_counters().items()}}
+    if not before or not after:
+        return delta
+    gc_delta = {}
+    for generation, stats in after["gc"].items():
+        first = before["gc"][generation]
+        gc_delta[f"gen{generation}"] = {
+            "collections": stats["collections"] - first["collections"],
+            "total_ms": round(stats["total_ms"] - first["total_ms"], 1),
+            "max_ms": stats["max_ms"]}
+    delta["server_gc"] = gc_delta
+    if "batches" in after:
+        delta["commits"] = after["batches"] - before["batches"]
+    return delta
+
+
+class Measured:
+    """Around a phase: the server's profile (if asked), counters before and after."""
+
+    def __init__(self, target: Target, profiler: Profiler, name: str) -> None:
+        self.target = target
+        self.profiler = profiler
+        self.name = name
+        self.extra: dict[str, Any] = {}
+
+    async def __aenter__(self) -> Measured:
+        self.net = net_counters()
+        self.before = self.target.stats()
+        self.profile = self.profiler.phase(self.name)
+        self.profile.__enter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.profile.__exit__(None, None, None)
+        self.extra = stats_delta(self.before, self.target.stats(), self.net)
+
+
 async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
     result: dict[str, Any] = {}
     main = Target(kind, work, config, f"{kind}-main")
@@ -265,9 +321,10 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
             f"{config.connect_concurrency} at a time")
         before = db_query(main.db, "SELECT COUNT(*) FROM visitors")[0][0] if kind == "server" \
             else 0
-        with profiler.phase("connections"):
+        async with Measured(main, profiler, "connections") as measured:
             churn, connections = await load.open_visitors(config.connections,
                                                           config.connect_concurrency)
+        connections.update(measured.extra)
         if kind == "server":
             connections["visitors_stored"] = db_query(
                 main.db, "SELECT COUNT(*) FROM visitors")[0][0] - before
@@ -284,10 +341,13 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
         result["latency_visitors"] = opened
         result["conversations"] = await load.open_conversations(visitors)
         await settle(main.pid)
-        with profiler.phase("latency"):
+        async with Measured(main, profiler, "latency") as measured:
             latency = await load.latency(visitors, config.rate, config.latency_seconds)
+        latency.update(measured.extra)
         if kind == "server":
             latency["stored"] = stored_acks(main.db, load.acked, "L")
+            latency["messages_per_commit"] = round(latency["acked"] / latency["commits"], 1) \
+                if latency.get("commits") else None
         result["latency"] = latency
         log(f"[{kind}]   visitor->agent median {latency['visitor_to_agent'].get('median_ms')} "
             f"ms, p99 {latency['visitor_to_agent'].get('p99_ms')} ms")
@@ -297,15 +357,12 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
         for window in config.windows:
             log(f"[{kind}] throughput: {config.visitors} visitors x {window} unacked, "
                 f"{config.throughput_seconds:g} s")
-            stats_before = main.writer_stats()
-            with profiler.phase(f"throughput-w{window}"):
+            async with Measured(main, profiler, f"throughput-w{window}") as measured:
                 run = await load.throughput(visitors, window, config.throughput_seconds,
                                             config.warmup_seconds)
-            stats_after = main.writer_stats()
-            if stats_before and stats_after:
-                commits = stats_after["batches"] - stats_before["batches"]
-                run["commits"] = commits
-                run["messages_per_commit"] = round(run["acked"] / commits, 1) if commits else None
+            run.update(measured.extra)
+            if run.get("commits"):
+                run["messages_per_commit"] = round(run["acked"] / run["commits"], 1)
             if kind == "server":
                 run["stored"] = stored_acks(main.db, load.acked, f"T{window}.")
             result["throughput"].append(run)
@@ -322,8 +379,9 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
     memory.start()
     load = Load(memory.port, memory.pid)
     try:
-        with Profiler(config, memory).phase("memory"):
+        async with Measured(memory, Profiler(config, memory), "memory") as measured:
             result["memory"] = await load.memory(config.memory_steps, config.memory_concurrency)
+        result["memory"].update(measured.extra)
         result["memory"]["events"] = dict(load.events)
         log(f"[{kind}]   {result['memory']['points'][-1]['per_socket_kib']} KiB per socket")
     finally:
@@ -455,6 +513,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--memory-steps", help="comma separated socket counts")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to cores 0 and 1")
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles of the server")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="profile only the thread holding the GIL (py-spy --gil)")
     parser.add_argument("--server-loop", choices=["default", "uvloop"],
                         help="experiment: run `chatserver serve` on uvloop (bench/serve.py)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -470,6 +530,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         config.memory_steps = [int(x) for x in args.memory_steps.split(",")]
     if args.targets:
         config.targets = [t.strip() for t in args.targets.split(",")]
+    config.profile_gil = args.profile_gil
     if args.no_pin or len(os.sched_getaffinity(0)) < 2:
         config.pin = False
     return config, args

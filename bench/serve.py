@@ -3,8 +3,9 @@
     python -m bench.serve STATS_FILE serve --port P --db URL
 
 runs exactly `chatserver.cli.main(["serve", ...])`; the only addition is a SIGUSR1 handler
-that writes `{"batches": commits so far, "pending": writes waiting}` of the server's group-commit
-writer (`chatserver.store.writer.Writer`) to STATS_FILE. Nothing in the request path changes.
+(bench/stats.py) that writes the garbage collector's pauses and the group-commit writer's
+counters (`chatserver.store.writer.Writer`: `batches`, commits so far; `pending`, writes
+waiting) to STATS_FILE. Nothing in the request path changes.
 
 An experiment, never the default: with `BENCH_SERVER_LOOP=uvloop` in the environment
 (`python -m bench.run --server-loop uvloop`) the same command runs on uvloop's event loop,
@@ -14,12 +15,11 @@ uvicorn's `loop="uvloop"` setting does not apply to it).
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
-from types import FrameType
+from typing import Any
 
+from bench import stats
 from chatserver import cli
 from chatserver.store import writer as writer_module
 
@@ -32,20 +32,15 @@ def _remember_start(self: writer_module.Writer) -> None:
     _start(self)
 
 
+def writer_counters() -> dict[str, Any]:
+    return {"batches": sum(w.batches for w in _writers),
+            "pending": sum(len(w._pending) for w in _writers), "writers": len(_writers)}
+
+
 def main() -> int:
     stats_file, argv = sys.argv[1], sys.argv[2:]
     writer_module.Writer.start = _remember_start  # type: ignore[method-assign]
-
-    def dump(signum: int, frame: FrameType | None) -> None:
-        stats = {"batches": sum(w.batches for w in _writers),
-                 "pending": sum(len(w._pending) for w in _writers),
-                 "writers": len(_writers)}
-        temporary = stats_file + ".tmp"
-        with open(temporary, "w") as out:
-            json.dump(stats, out)
-        os.replace(temporary, stats_file)
-
-    signal.signal(signal.SIGUSR1, dump)
+    stats.install(stats_file, writer_counters)
     if os.environ.get("BENCH_SERVER_LOOP") == "uvloop":
         import asyncio
 

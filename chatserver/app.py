@@ -21,6 +21,7 @@ from chatserver.store import open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
+from chatserver.web.console_pages import routes as console_pages_routes
 from chatserver.web.visitor_socket import visitor_socket
 
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> Starlette:
             *settings_api.routes,
             *console_api.routes,
             *console.routes(),
+            *console_pages_routes(),
             *pages.routes(),
             WebSocketRoute("/ws/visitor", visitor_socket),
             WebSocketRoute("/ws/agent", agent_socket),

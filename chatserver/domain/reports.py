@@ -3,7 +3,6 @@ rated them, and what was refunded or credited; by day, over a chosen range."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +39,8 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+    rank = -(-round(p * len(ordered)) // 100)  # ceil(p% of n) in whole numbers: no float drift
+    return ordered[max(0, rank - 1)]
 
 
 def spread(values: Sequence[float]) -> dict[str, float | None]:

@@ -53,8 +53,9 @@ class Supervision:
         self._in_charge(agent, conversation_id)
 
         def run(db: Any) -> Any:
-            db.execute("UPDATE conversations SET escalated_at = ? WHERE id = ?",
-                       (iso(now()), conversation_id))
+            if not db.execute("UPDATE conversations SET escalated_at = ? WHERE id = ?",
+                              (iso(now()), conversation_id)).rowcount:
+                raise Refused(404, "not_found", "no such conversation")
             return insert_message(db, conversation_id, SYSTEM,
                                   f"{agent.name} asked a supervisor to join the chat.")
         message = await self.chat.store.transaction(run, on_commit=self.chat.announce_system)
@@ -70,6 +71,9 @@ class Supervision:
         self._in_charge(agent, conversation_id)
 
         def run(db: Any) -> Any:
+            if db.execute("SELECT 1 FROM conversations WHERE id = ?",
+                          (conversation_id,)).fetchone() is None:
+                raise Refused(404, "not_found", "no such conversation")
             found = inbox.add_follow_up(db, conversation_id, agent.id, due_at, note)
             message = insert_message(db, conversation_id, SYSTEM,
                                      f"{agent.name} will get back to you by {when(due_at)}.")

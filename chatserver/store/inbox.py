@@ -36,22 +36,25 @@ VIEWS = {
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
                   query: str | None, limit: int) -> list[dict[str, Any]]:
     """A view of conversations; with `query`, only those whose transcript matches it."""
-    where, order = VIEWS[view]
+    view_where, order = VIEWS[view]
+    conditions = [f"({view_where})"]
     args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
-    if query:
-        where += (" AND c.id IN (SELECT m.conversation_id FROM messages_search s JOIN messages m "
-                  "ON m.id = s.rowid WHERE messages_search MATCH :query)")
-        args["query"] = search_terms(query)
-    found = db.execute(f"{LIST_SELECT} WHERE {where} ORDER BY {order} LIMIT :limit", args)
+    for n, term in enumerate(search_terms(query) if query else []):
+        # each word anywhere in the transcript, not all of them in one message
+        conditions.append(f"c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
+                          f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n})")
+        args[f"w{n}"] = term
+    found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
+                       "LIMIT :limit", args)
     return [_row(r) for r in found]
 
 
-def search_terms(text: str) -> str:
-    """What a person types, as an FTS5 query: every word must appear (prefixes match)."""
+def search_terms(text: str) -> list[str]:
+    """What a person types, as FTS5 terms: each word, matching as a prefix too."""
     words = re.findall(r"\w+", text)
     if not words:
         raise Refused(422, "invalid", "search for at least one word")
-    return " ".join(f'"{w}"*' for w in words)
+    return [f'"{w}"*' for w in words]
 
 
 def _row(r: sqlite3.Row) -> dict[str, Any]:

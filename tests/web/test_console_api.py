@@ -348,6 +348,7 @@ async def test_a_supervisor_sees_each_days_figures_over_a_range(team: Team) -> N
     await answered.expect("rated", conversation_id=c1, score=4)
     missed, c2 = await start_chat(server, "Question two")
     await served_by(missed)
+    await say(ann, c2, "Spam, closing", private=True)  # a note is no answer to the visitor
     await close(ann, c2)  # closed without a word to the visitor: missed
     still_open, c3 = await start_chat(server, "Question three")
     await served_by(still_open)
@@ -583,7 +584,13 @@ async def test_an_admin_allows_a_widget_origin_and_it_counts_at_once(
     refused(team.sue.call("PUT", "/api/allowed-origins", {"origins": []}), 403, "forbidden")
     assert await visitor_socket_status(server, "https://shop.example") == 101  # unchanged
 
-    cleared = team.ada.call("PUT", "/api/allowed-origins", {"origins": []})
+    server.stop()  # the admin's list is kept: it still holds after a restart
+    restarted = serve(allowed_origins=None)
+    assert await visitor_socket_status(restarted, "https://shop.example") == 101
+    assert await visitor_socket_status(restarted, "https://evil.example") == 403
+
+    admin = Api(restarted, team.ada.token)
+    cleared = admin.call("PUT", "/api/allowed-origins", {"origins": []})
     assert cleared.status_code == 200 and cleared.json()["origins"] == []
-    assert await visitor_socket_status(server, "https://shop.example") == 403
+    assert await visitor_socket_status(restarted, "https://shop.example") == 403
 
