@@ -169,6 +169,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         shop = f"http://{settings.host}:{shop_port}/demo" if shop_port else (
             f"http://{settings.host}:{settings.port}/demo")
         print(f"Demo shop:  {shop}", flush=True)
+        print("Try it: ask about order 1042 (maya@example.com), verify it and refund part of it.",
+              flush=True)
     asyncio.run(serve(settings, shop_port=shop_port))
     return 0
 

@@ -1,8 +1,11 @@
-"""`chatserver demo`: a demo agent with a fresh password, and a sample shop page."""
+"""`chatserver demo`: a demo agent with a fresh password, a few orders to verify and refund,
+canned responses, and a sample shop page."""
 
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -11,14 +14,27 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from chatserver.assets import asset_dir
-from chatserver.store import Store
+from chatserver.store import Store, customers, inbox
 from chatserver.web.auth import hash_password
 
 DEMO_AGENT = "demo@example.com"
+ORDERS = [  # the shop's orders, so that a purchase can be verified and refunded in the demo
+    {"external_id": "1042", "email": "maya@example.com", "name": "Maya Lin",
+     "product": "Course Pro", "amount_cents": 14900, "currency": "USD", "status": "paid"},
+    {"external_id": "1043", "email": "maya@example.com", "name": "Maya Lin",
+     "product": "Coaching hour", "amount_cents": 9000, "currency": "USD", "status": "paid"},
+    {"external_id": "1044", "email": "li@example.com", "name": "Li Wei",
+     "product": "Starter Pack", "amount_cents": 3900, "currency": "USD", "status": "paid"},
+]
+CANNED = {
+    "refund-policy": "You can have a full refund within 30 days of purchase, no questions "
+                     "asked. After that we look at each case.",
+    "thanks": "Thank you for your patience! Is there anything else I can help with?",
+}
 
 
 async def seed(store: Store) -> tuple[str, str]:
-    """Create the demo agent (or give them a new password); returns their login."""
+    """Create the demo data (the agent gets a new password each time); returns the login."""
     password = secrets.token_urlsafe(9)
     found = await store.agent_login(DEMO_AGENT)
     if found is None:
@@ -27,7 +43,17 @@ async def seed(store: Store) -> tuple[str, str]:
         await store.set_presence(agent.id, "available")
     else:
         await store.set_password(found[0].id, hash_password(password))
+    for order in ORDERS:
+        await store.transaction(partial(customers.upsert_order, fields=order))
+    for shortcut, text in CANNED.items():
+        await store.transaction(partial(_canned_once, shortcut=shortcut, text=text))
     return DEMO_AGENT, password
+
+
+def _canned_once(db: sqlite3.Connection, shortcut: str, text: str) -> None:
+    if db.execute("SELECT 1 FROM canned_responses WHERE shortcut = ?", (shortcut,)).fetchone():
+        return
+    inbox.add_canned(db, shortcut, text)
 
 
 def shop_app(server_origin: str) -> Starlette:

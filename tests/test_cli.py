@@ -86,5 +86,9 @@ def test_demo_prints_a_working_login_and_serves_the_shop_from_another_origin(
         shop = httpx.get(f"http://127.0.0.1:{shop_port}/demo")
         assert shop.status_code == 200
         assert f'src="{server.url}/widget.js"' in shop.text
+        token = chatserver("tokens", "create", login[1], "--db", db_url).stdout.strip()
+        found = httpx.get(server.url + "/api/customers?email=maya@example.com",
+                          headers={"Authorization": f"Bearer {token}"}).json()["customers"]
+        assert len(found) == 1  # demo orders to verify and refund
     finally:
         server.stop()
