@@ -40,12 +40,13 @@ def agent_refusal(frame: Any) -> FrameError:
 def test_bare_hello_fills_every_optional_field_with_null() -> None:
     assert visitor({"type": "hello"}) == ("hello", {
         "token": None, "conversation_id": None, "last_seq": None, "name": None,
-        "email": None, "page": None, "identity": None})
+        "email": None, "page": None, "timezone": None, "identity": None})
 
 
 def test_full_hello_is_passed_through() -> None:
     frame = {"type": "hello", "token": "t" * 43, "conversation_id": 12, "last_seq": 5,
              "name": "Ada", "email": "ada@example.com", "page": "https://shop.example/cart",
+             "timezone": "Europe/Paris",
              "identity": {"user_id": "u-1", "email": "ada@example.com", "ts": 1, "hash": "ab"}}
 
     kind, fields = visitor(frame)
