@@ -20,12 +20,12 @@ import random
 import resource
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, cast
 
 import orjson
 from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
+from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
@@ -56,11 +56,13 @@ def summary(values_ns: Iterable[int]) -> dict[str, Any]:
 
 
 # --- the server process, seen from outside ------------------------------------------------
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) so far."""
+def process_cpu_seconds(pid: int, system: bool | None = None) -> float:
+    """User + system CPU of a process (all its threads) so far; only one with `system`."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    user, kernel = int(fields[11]), int(fields[12])
+    ticks = user + kernel if system is None else (kernel if system else user)
+    return ticks / CLOCK_TICKS
 
 
 def rss_kib(pid: int) -> int:
@@ -88,6 +90,18 @@ def runqueue_wait_seconds(pid: int) -> float:
     return total / 1e9
 
 
+def core_ticks() -> dict[int, tuple[int, int, int]]:
+    """Per core, from /proc/stat: (user + nice + system, steal, all) in clock ticks."""
+    cores = {}
+    with open("/proc/stat") as stat:
+        for line in stat:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *values = line.split()
+                v = [int(x) for x in values]
+                cores[int(name[3:])] = (v[0] + v[1] + v[2], v[7] if len(v) > 7 else 0, sum(v))
+    return cores
+
+
 class CpuMeter:
     """How busy the server and this load generator were over a stretch of wall time, in
     cores (1.0 = one core all the time; near 1.0 for the generator: it may be the limit),
@@ -97,26 +111,46 @@ class CpuMeter:
         self.pid = pid
         self.wall = time.perf_counter()
         self.server = process_cpu_seconds(pid)
+        self.server_system = process_cpu_seconds(pid, system=True)
         self.own = own_cpu_seconds()
         self.server_wait = runqueue_wait_seconds(pid)
         self.own_wait = runqueue_wait_seconds(os.getpid())
+        self.cores = core_ticks()
 
-    def read(self) -> dict[str, float]:
+    def read(self) -> dict[str, Any]:
         wall = time.perf_counter() - self.wall
         server = process_cpu_seconds(self.pid) - self.server
         own = own_cpu_seconds() - self.own
         return {"wall_seconds": round(wall, 3),
                 "server_cpu": round(server / wall, 3),
                 "server_cpu_seconds": round(server, 3),
+                "server_system_share": round(
+                    (process_cpu_seconds(self.pid, True) - self.server_system) / server, 3)
+                if server else None,
                 "loadgen_cpu_seconds": round(own, 3),
                 "server_runqueue_wait": round(
                     (runqueue_wait_seconds(self.pid) - self.server_wait) / wall, 3),
                 "loadgen_cpu": round(own / wall, 3),
                 "loadgen_runqueue_wait": round(
-                    (runqueue_wait_seconds(os.getpid()) - self.own_wait) / wall, 3)}
+                    (runqueue_wait_seconds(os.getpid()) - self.own_wait) / wall, 3),
+                **self._other_load(server, own, wall)}
+
+    def _other_load(self, server: float, own: float, wall: float) -> dict[str, float]:
+        """Busy time on the server's core (0) and the generator's core (1) that was not the
+        server's or the generator's: other programs on the machine (an estimate: kernel
+        work for our own sockets can land on either core), and the hypervisor's steal."""
+        now = core_ticks()
+        if 0 not in now or 1 not in now or 0 not in self.cores or 1 not in self.cores:
+            return {}
+        busy = {c: (now[c][0] - self.cores[c][0]) / CLOCK_TICKS / wall for c in (0, 1)}
+        steal = {c: (now[c][1] - self.cores[c][1]) / CLOCK_TICKS / wall for c in (0, 1)}
+        return {"other_load_server_core": round(max(0.0, busy[0] - server / wall), 3),
+                "other_load_loadgen_core": round(max(0.0, busy[1] - own / wall), 3),
+                "steal_server_core": round(steal[0], 3),
+                "steal_loadgen_core": round(steal[1], 3)}
 
 
-def per_operation(cpu: dict[str, float], count: int, name: str) -> dict[str, float | None]:
+def per_operation(cpu: dict[str, Any], count: int, name: str) -> dict[str, float | None]:
     """The server's CPU per operation, and the rate one whole core would give if CPU were
     the only limit: figures that other load on the machine disturbs much less than
     wall-clock rates do."""
@@ -199,7 +233,7 @@ class Socket(asyncio.Protocol):
             elif event.opcode is Opcode.TEXT:
                 self.owner.on_text(bytes(event.data).decode())
             elif event.opcode is Opcode.CLOSE:
-                self.close_code = protocol.close_code
+                self.close_code = Close.parse(event.data).code if event.data else 1005
         self._flush()
 
     def send_text(self, text: str) -> None:
@@ -341,6 +375,9 @@ class Load:
         self.assigned: set[int] = set()
         self.events: Counter[str] = Counter()  # unexpected things: errors, closes
         self.mode = "idle"
+        # (visitor id, client id, seq) -> is it committed? Asked as the ack arrives, for a
+        # sample of acks in the latency phase (the server only: the floor stores nothing)
+        self.probe: Callable[[str, str, int], bool] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -355,6 +392,7 @@ class Load:
         self.measure = (0, 0)
         self.measured_acks = 0
         self.counters: dict[int, int] = {}
+        self.probed = self.probe_failed = 0
         self.drained = asyncio.Event()
 
     # --- frames in ----------------------------------------------------------------------
@@ -370,6 +408,10 @@ class Load:
         visitor.conversation_id = frame["conversation_id"]
         if not self.pending:
             self.drained.set()
+        if self.mode == "latency" and self.probe is not None and len(self.ack_ns) % 10 == 1:
+            self.probed += 1  # read-after-ack: a committed message is visible to a new reader
+            if not self.probe(visitor.visitor_id or "", client_id, frame["seq"]):
+                self.probe_failed += 1
         if self.mode != "throughput":
             return None
         if self.measure[0] <= at < self.measure[1]:
@@ -522,6 +564,9 @@ class Load:
         return {"offered_per_second": rate, "seconds": duration, "conversations": len(visitors),
                 "sent": total, "acked": len(self.acked), "all_acked": acked,
                 "agent_received": self.agent_received,
+                "agent_missing": total - self.agent_received,
+                "read_after_ack": {"probed": self.probed, "not_yet_stored": self.probe_failed}
+                if self.probe else None,
                 "visitor_to_agent": summary(self.agent_ns), "ack": summary(self.ack_ns),
                 "send_lag": summary(lag), **cpu, **per_operation(cpu, total, "message")}
 
@@ -540,7 +585,6 @@ class Load:
         start = now_ns()
         self.measure = (start + int(warmup * 1e9), start + int((warmup + duration) * 1e9))
         self.stop_at = self.measure[1]
-        meter: CpuMeter | None = None
         for _ in range(window):
             for visitor in visitors:
                 visitor.send(self._throughput_message(visitor))

@@ -48,7 +48,7 @@ from typing import Any
 
 import uvloop
 
-from bench.loadgen import Load, rss_kib, settle
+from bench.loadgen import Load, core_ticks, rss_kib, settle, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, LOADGEN_CORE = 0, 1
@@ -61,7 +61,7 @@ class Config:
     visitors: int = 1000  # conversations for the latency and throughput phases
     rate: float = 500.0  # offered messages/s in the latency phase
     latency_seconds: float = 20.0
-    windows: list[int] = field(default_factory=lambda: [1, 4, 16])
+    windows: list[int] = field(default_factory=lambda: [1, 4])
     throughput_seconds: float = 10.0
     warmup_seconds: float = 2.0
     connections: int = 3000
@@ -76,7 +76,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(agents=4, visitors=200, latency_seconds=3.0, windows=[4],
+        return cls(agents=4, visitors=200, latency_seconds=3.0, windows=[1],
                    throughput_seconds=3.0, warmup_seconds=1.0, connections=300,
                    memory_steps=[500, 1000])
 
@@ -236,6 +236,22 @@ def db_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return c.execute(sql).fetchall()
 
 
+class CommitProbe:
+    """Is this acknowledged message in the database already? Asked the moment its `ack`
+    arrives (a read-only connection sees every committed transaction)."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+
+    def __call__(self, visitor_id: str, client_id: str, seq: int) -> bool:
+        row = self.db.execute("SELECT seq FROM messages WHERE sender_key = ? AND client_id = ?",
+                              (f"visitor:{visitor_id}", client_id)).fetchone()
+        return row is not None and row[0] == seq
+
+    def close(self) -> None:
+        self.db.close()
+
+
 def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dict[str, Any]:
     """Every acked message must be in the database with the acked conversation and seq."""
     rows = db_query(db, "SELECT client_id, conversation_id, seq FROM messages "
@@ -279,6 +295,11 @@ def stats_delta(before: dict[str, Any] | None, after: dict[str, Any] | None,
     delta["server_gc"] = gc_delta
     if "batches" in after:
         delta["commits"] = after["batches"] - before["batches"]
+        thread = after["batch_thread"]
+        delta["writer_thread_per_batch"] = thread
+        if thread["operations"]:
+            delta["writer_thread_cpu_us_per_write"] = round(
+                thread["cpu_seconds"] / thread["operations"] * 1e6, 1)
     return delta
 
 
@@ -341,8 +362,15 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
         result["latency_visitors"] = opened
         result["conversations"] = await load.open_conversations(visitors)
         await settle(main.pid)
-        async with Measured(main, profiler, "latency") as measured:
-            latency = await load.latency(visitors, config.rate, config.latency_seconds)
+        probe = CommitProbe(main.db) if kind == "server" else None
+        load.probe = probe
+        try:
+            async with Measured(main, profiler, "latency") as measured:
+                latency = await load.latency(visitors, config.rate, config.latency_seconds)
+        finally:
+            load.probe = None
+            if probe is not None:
+                probe.close()
         latency.update(measured.extra)
         if kind == "server":
             latency["stored"] = stored_acks(main.db, load.acked, "L")
@@ -410,6 +438,47 @@ def machine() -> dict[str, Any]:
             "libraries": versions}
 
 
+def fsync_latency(directory: Path, count: int = 500) -> dict[str, Any]:
+    """What one durable commit costs on this disk at least: append 4 KiB, fsync."""
+    path = directory / "fsync.probe"
+    samples = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 4096)
+            started = time.perf_counter_ns()
+            os.fsync(fd)
+            samples.append(time.perf_counter_ns() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return summary(samples)
+
+
+def filesystem(directory: Path) -> str | None:
+    best_match, kind = "", None
+    with contextlib.suppress(OSError), open("/proc/mounts") as mounts:
+        for line in mounts:
+            device, point, fs = line.split()[:3]
+            if str(directory).startswith(point) and len(point) > len(best_match):
+                best_match, kind = point, f"{fs} on {device}"
+    return kind
+
+
+def wait_for_quiet(limit: float, busy: float = 0.10, window: float = 2.0) -> float:
+    """Wait (at most `limit` seconds) until both cores are less than `busy` busy over a
+    `window`; returns how long it waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = core_ticks()
+        time.sleep(window)
+        after = core_ticks()
+        ticks = os.sysconf("SC_CLK_TCK")
+        if all((after[c][0] - before[c][0]) / ticks / window < busy for c in after):
+            break
+    return round(time.monotonic() - started, 1)
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -431,10 +500,35 @@ def figures(result: dict[str, Any]) -> dict[str, float | None]:
         "ack_p99_ms": latency.get("ack", {}).get("p99_ms"),
         "acks_per_second": top.get("acks_per_second"),
         "ack_p99_at_max_ms": top.get("ack", {}).get("p99_ms"),
+        "cpu_us_per_ack_at_max": top.get("server_cpu_us_per_ack"),
         "kib_per_idle_socket": points[-1].get("per_socket_kib"),
-        "idle_sockets": points[-1].get("sockets"),
+        "idle_sockets": memory.get("live_sockets"),
         "connections_per_second": result.get("connections", {}).get("per_second"),
+        "hello_to_welcome_median_ms": result.get("connections", {}).get(
+            "hello_to_welcome", {}).get("median_ms"),
     }
+
+
+def conditions(report: dict[str, Any]) -> dict[str, Any]:
+    """Was the machine ours? The most other programs used of each core in any phase, the
+    hypervisor's steal, and the disk's fsync: figures are preliminary when others ran."""
+    other = {"server_core": 0.0, "loadgen_core": 0.0, "steal": 0.0}
+    for result in report["results"].values():
+        phases = [result.get(k, {}) for k in ("connections", "latency", "memory")]
+        phases += result.get("throughput", [])
+        for phase in phases:
+            other["server_core"] = max(other["server_core"],
+                                       phase.get("other_load_server_core", 0.0))
+            other["loadgen_core"] = max(other["loadgen_core"],
+                                        phase.get("other_load_loadgen_core", 0.0))
+            other["steal"] = max(other["steal"], phase.get("steal_server_core", 0.0),
+                                 phase.get("steal_loadgen_core", 0.0))
+    fsync = report["machine"].get("fsync_4k", {})
+    return {"max_other_load_server_core": round(other["server_core"], 3),
+            "max_other_load_loadgen_core": round(other["loadgen_core"], 3),
+            "max_steal": round(other["steal"], 3),
+            "fsync_median_ms": fsync.get("median_ms"), "fsync_p99_ms": fsync.get("p99_ms"),
+            "preliminary": max(other.values()) > 0.05}
 
 
 ROWS = [  # key, label, target text, check(server, floor) -> bool | None, lower is better
@@ -445,9 +539,11 @@ ROWS = [  # key, label, target text, check(server, floor) -> bool | None, lower 
     ("ack_p99_ms", "ack p99 (ms)", "", None, True),
     ("acks_per_second", "acked messages/s (max)", ">= 5000", lambda s, f: s >= 5000, False),
     ("ack_p99_at_max_ms", "ack p99 at max (ms)", "", None, True),
+    ("cpu_us_per_ack_at_max", "CPU per acked message (us)", "", None, True),
     ("kib_per_idle_socket", "KiB per idle visitor socket", "<= 28", lambda s, f: s <= 28, True),
     ("idle_sockets", "idle sockets held", ">= 10000", lambda s, f: s >= 10000, False),
     ("connections_per_second", "new visitors/s", ">= 600", lambda s, f: s >= 600, False),
+    ("hello_to_welcome_median_ms", "hello->welcome median (ms)", "", None, True),
 ]
 
 
@@ -518,6 +614,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--server-loop", choices=["default", "uvloop"],
                         help="experiment: run `chatserver serve` on uvloop (bench/serve.py)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                        help="first wait up to SECONDS for the machine to be idle")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
     for name in ("agents", "visitors", "rate", "latency_seconds", "throughput_seconds",
@@ -538,6 +636,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
 
 def main(argv: list[str] | None = None) -> int:
     config, args = parse_args(argv)
+    waited = wait_for_quiet(args.wait_quiet) if args.wait_quiet else 0.0
     raise_nofile()
     if config.pin:
         os.sched_setaffinity(0, {LOADGEN_CORE})
@@ -545,10 +644,12 @@ def main(argv: list[str] | None = None) -> int:
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)]),
         "quick": args.quick, "machine": machine(), "config": asdict(config),
-        "load_average_before": load_average(),
+        "load_average_before": load_average(), "waited_for_quiet_seconds": waited,
         "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0], "results": {}}
     work = Path(tempfile.mkdtemp(prefix="chatserver-bench-"))
     report["work_dir"] = str(work)
+    report["machine"]["work_dir_filesystem"] = filesystem(work)
+    report["machine"]["fsync_4k"] = fsync_latency(work)
     started = time.perf_counter()
     try:
         for kind in config.targets:
@@ -559,10 +660,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     report["summary"] = verdicts(report)
+    report["conditions"] = found = conditions(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(table(report["summary"]))
-    print(f"\nload average before {report['load_average_before']}, after "
+    shared = " (PRELIMINARY: the machine was shared)" if found["preliminary"] else ""
+    print(f"\ndisk fsync (4 KiB) median {found['fsync_median_ms']} ms, p99 "
+          f"{found['fsync_p99_ms']} ms; other programs used up to "
+          f"{found['max_other_load_server_core']:.0%} of the server's core and "
+          f"{found['max_other_load_loadgen_core']:.0%} of the generator's, steal up to "
+          f"{found['max_steal']:.0%}{shared}")
+    print(f"load average before {report['load_average_before']}, after "
           f"{report['load_average_after']}; {report['seconds']} s; results in {args.out}")
     return 0
 

@@ -23,7 +23,7 @@ AXIS = "#9ca3af"
 GRID = "#e5e7eb"
 LABEL = "#6b7280"
 INK = "#374151"
-MAX_X_LABELS = 10
+MAX_X_LABELS = 8  # a day label is about 40 units wide; a chart about 500
 LABEL_CHARS = 20  # what fits left of a horizontal bar (the full name is in its tooltip)
 
 # Tick steps for durations, in seconds: whole seconds, minutes, hours, days.
@@ -131,7 +131,7 @@ class _Frame:
 def _open(chart_id: str, title: str, description: str, frame: _Frame, kind: str) -> list[str]:
     cid = _text(chart_id)
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" id="{cid}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pg-chart pg-chart-{kind}" id="{cid}" '
         f'role="img" aria-labelledby="{cid}-title {cid}-desc" '
         f'viewBox="0 0 {frame.width} {frame.height}" width="{frame.width}" '
         f'height="{frame.height}" preserveAspectRatio="xMidYMid meet" '
@@ -142,7 +142,7 @@ def _open(chart_id: str, title: str, description: str, frame: _Frame, kind: str)
 
 
 def _legend(series: Sequence[Series], frame: _Frame, shape: str) -> list[str]:
-    parts = ['<g class="legend" aria-hidden="true">']
+    parts = ['<g class="pg-legend" aria-hidden="true">']
     x = float(frame.left)
     for s in series:
         if shape == "line":
@@ -160,7 +160,7 @@ def _legend(series: Sequence[Series], frame: _Frame, shape: str) -> list[str]:
 
 def _y_axis(frame: _Frame, tick_values: Sequence[float], fmt: Format) -> list[str]:
     top = tick_values[-1]
-    parts = ['<g class="y-axis" aria-hidden="true">']
+    parts = ['<g class="pg-y-axis" aria-hidden="true">']
     for value in tick_values:
         y = _num(frame.y(value, top))
         parts.append(f'<line x1="{frame.left}" y1="{y}" x2="{frame.width - frame.right}" '
@@ -174,12 +174,11 @@ def _y_axis(frame: _Frame, tick_values: Sequence[float], fmt: Format) -> list[st
 def _x_labels(labels: Sequence[str], frame: _Frame) -> list[str]:
     band = frame.plot_width / len(labels)
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
-    parts = ['<g class="x-axis" aria-hidden="true">']
+    parts = ['<g class="pg-x-axis" aria-hidden="true">']
     for index, label in enumerate(labels):
-        if index % every and index != len(labels) - 1:
-            continue
-        if index != len(labels) - 1 and (len(labels) - 1 - index) < every / 2 and every > 1:
-            continue  # too close to the last label, which is always shown
+        last = index == len(labels) - 1
+        if not last and (index % every or len(labels) - 1 - index < every):
+            continue  # between labels, or too close to the last one, which is always shown
         x = _num(frame.left + band * (index + 0.5))
         parts.append(f'<text x="{x}" y="{frame.height - frame.bottom + 16}" '
                      f'text-anchor="middle" fill="{LABEL}">{_text(label)}</text>')
@@ -188,7 +187,7 @@ def _x_labels(labels: Sequence[str], frame: _Frame) -> list[str]:
 
 
 def _empty(frame: _Frame, message: str) -> str:
-    return (f'<text class="chart-empty" x="{_num(frame.left + frame.plot_width / 2)}" '
+    return (f'<text class="pg-chart-empty" x="{_num(frame.left + frame.plot_width / 2)}" '
             f'y="{_num(frame.top + frame.plot_height / 2)}" text-anchor="middle" '
             f'fill="{LABEL}" font-size="13">{_text(message)}</text>')
 
@@ -233,13 +232,13 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
                 x, y = _num(frame.left + band * (index + 0.5)), _num(frame.y(value, top))
                 runs[-1].append(f"{x},{y}")
                 dots.append(
-                    f'<circle class="point" cx="{x}" cy="{y}" r="3.5" fill="#fff" '
+                    f'<circle class="pg-point" cx="{x}" cy="{y}" r="3.5" fill="#fff" '
                     f'stroke="{_text(s.color)}" stroke-width="2" data-series="{name}" '
                     f'data-label="{_text(label)}" data-value="{_num(value)}">'
                     f'<title>{_text(label)} · {name}: {_text(value_format(value))}</title>'
                     f'</circle>')
-            parts.append(f'<g class="series" data-series="{name}">')
-            parts += [f'<polyline class="line" points="{" ".join(run)}" fill="none" '
+            parts.append(f'<g class="pg-series" data-series="{name}">')
+            parts += [f'<polyline class="pg-line" points="{" ".join(run)}" fill="none" '
                       f'stroke="{_text(s.color)}" stroke-width="2.25" stroke-linejoin="round" '
                       f'stroke-linecap="round"{dash}/>' for run in runs if len(run) > 1]
             parts += dots
@@ -276,14 +275,14 @@ def bar_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence
         bar = max(1.0, (band - gap) / len(series))
         for offset, s in enumerate(series):
             name = _text(s.name)
-            parts.append(f'<g class="series" data-series="{name}">')
+            parts.append(f'<g class="pg-series" data-series="{name}">')
             for index, (label, value) in enumerate(zip(labels, s.values, strict=False)):
                 if value is None:
                     continue
                 x = frame.left + band * index + gap / 2 + bar * offset
                 y = frame.y(value, high)
                 parts.append(
-                    f'<rect class="bar" x="{_num(x)}" y="{_num(y)}" '
+                    f'<rect class="pg-bar" x="{_num(x)}" y="{_num(y)}" '
                     f'width="{_num(max(0.5, bar - 1))}" '
                     f'height="{_num(frame.top + frame.plot_height - y)}" '
                     f'fill="{_text(s.color)}" rx="{1.5 if bar > 6 else 0}" '
@@ -317,11 +316,11 @@ def hbar_chart(chart_id: str, title: str, items: Sequence[tuple[str, float]], *,
         short = label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…"
         text = _text(label)
         parts.append(
-            f'<g class="item" data-label="{text}" data-value="{_num(value)}">'
+            f'<g class="pg-item" data-label="{text}" data-value="{_num(value)}">'
             f'<title>{text}: {_text(value_format(value))}</title>'
             f'<text x="{label_width - 10}" y="{_num(y + row / 2)}" dy="0.32em" '
             f'text-anchor="end" fill="{INK}" font-size="12">{_text(short)}</text>'
-            f'<rect class="bar" x="{label_width}" y="{_num(y + 4)}" '
+            f'<rect class="pg-bar" x="{label_width}" y="{_num(y + 4)}" '
             f'width="{_num(max(length, 1.5))}" height="{row - 8}" rx="3" '
             f'fill="{_text(color)}"/>'
             f'<text x="{_num(label_width + length + 6)}" y="{_num(y + row / 2)}" dy="0.32em" '

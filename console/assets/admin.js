@@ -70,7 +70,8 @@
   }
 
   function showError(where, message) {
-    const box = where.querySelector("[data-error]");
+    const box = where.matches("[data-section]")
+      ? where.querySelector(":scope > [data-error]") : where.querySelector("[data-error]");
     if (!box) return;
     box.textContent = message;
     box.hidden = !message;
@@ -88,9 +89,9 @@
     const box = section.querySelector("[data-notice]");
     if (!box) return;
     box.textContent = message;
-    box.classList.add("visible");
+    box.classList.add("pg-visible");
     clearTimeout(noticeTimers.get(box));
-    noticeTimers.set(box, setTimeout(() => box.classList.remove("visible"), 4000));
+    noticeTimers.set(box, setTimeout(() => box.classList.remove("pg-visible"), 4000));
   }
 
   // Read the page again and swap in its fresh lists.
@@ -130,8 +131,9 @@
       notice(section, control.dataset.done || "Saved.");
       await refresh();
     } catch (error) {
-      // a form shows its own error; a button in a list, its section's
-      showError(control.tagName === "FORM" ? control : section, error.message);
+      // a form with a place for errors shows its own; a list's row or button, its section's
+      const own = control.tagName === "FORM" && control.querySelector("[data-error]");
+      showError(own ? control : section, error.message);
     } finally {
       if (control.isConnected) busy(control, false);
     }

@@ -1,8 +1,15 @@
-/* Chatserver agent console.
+/* Chatserver agent console: the live chats (Mine, Queue) and the conversation view.
  *
  * Everything live on this page comes from the agent socket (/ws/agent, authenticated by the
  * session cookie): the server sends whole pictures (`welcome`, `queue`, `team`) and news
  * (`assigned`, `message`, ...); this file keeps them in `state` and redraws from it.
+ * A chat that is not assigned to me (queued, someone else's, closed, a search result) is read
+ * over REST (GET /api/conversations/{id}) and shown read-only; supervisors may add notes to it.
+ *
+ * Also here: the visitor's details (local time, page, past conversations), escalation to a
+ * supervisor, follow-ups ("get back by ..."), canned responses (`/shortcut` + Tab), closing
+ * with a confirmation, and the keyboard shortcuts (`?` shows them). The other views of the
+ * left column (all open, closed, follow-ups, search) and the supervisors' alerts are inbox.js.
  *
  * Safety rule: text that came from anyone (visitors, agents, names, emails) only ever enters
  * the DOM through textContent / text nodes, never through innerHTML.
@@ -18,7 +25,13 @@
   const TYPING_IDLE_MS = 3000;      // `typing: false` after this long without a keystroke
   const TYPING_REPEAT_MS = 2500;    // while typing, repeat `true` at most this often
   const REMOTE_TYPING_TTL_MS = 20000; // hide a visitor's indicator if its `false` got lost
-  const CLOCK_TICK_MS = 15000;      // refresh "waiting 3m" labels
+  const CLOCK_TICK_MS = 15000;      // refresh "waiting 3m" labels and the visitor's local time
+  const VIEW_REFRESH_MS = 5000;     // a chat shown read-only (not mine, still open) is re-read this often
+  const DETAILS_MAX_AGE_MS = 60000; // past conversations are re-read after this long
+  const CANNED_MAX_AGE_MS = 60000;  // canned responses are re-read after this long
+  const CANNED_SHOWN = 6;           // suggestions listed at most
+  const CLOSE_SIGNED_OUT = 4001;    // the server's close code for a session that ended
+  const READ_DELAY_MS = 300;        // read marks wait this long (see markRead)
   const BASE_TITLE = document.title;
 
   const REASONS = {
@@ -49,9 +62,17 @@
       else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? '' : String(value));
     }
-    node.append(...children.filter((c) => c != null && c !== false));
+    node.append(...children.filter((c) => c != null && c !== false && c !== ''));
     return node;
   }
+
+  const root = $('#console');
+  const ROLE = root.dataset.agentRole || 'agent';
+  const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
+  const CSRF = ($('meta[name="csrf-token"]') || {}).content || '';
+  // The server's "unanswered" threshold in seconds, when the page is told it; otherwise a chat
+  // is flagged when the server's `unanswered` frame says so.
+  const UNANSWERED_AFTER_S = Number(root.dataset.unansweredAfter) > 0 ? Number(root.dataset.unansweredAfter) : null;
 
   const ui = {
     connection: $('[data-testid="connection"]'),
@@ -59,6 +80,8 @@
     presenceLabel: $('.presence-label'),
     load: $('[data-testid="load"]'),
     toast: $('[data-testid="toast"]'),
+    help: $('[data-testid="help-button"]'),
+    search: $('[data-testid="search"]'),
     mine: $('[data-testid="mine-list"]'),
     queue: $('[data-testid="queue-list"]'),
     mineCount: $('[data-count="mine"]'),
@@ -69,34 +92,60 @@
     pane: $('[data-pane="conversation"]'),
     name: $('.conv-name'),
     details: $('.conv-details'),
+    strip: $('[data-testid="visitor-details"]'),
+    past: $('[data-testid="past-conversations"]'),
+    pastList: $('[data-testid="past-conversations"] .past-list'),
     banner: $('[data-banner]'),
     transfer: $('[data-testid="transfer"]'),
+    followUp: $('[data-testid="set-follow-up"]'),
+    escalate: $('[data-testid="escalate"]'),
     close: $('[data-testid="close-conversation"]'),
+    actions: $('.conv-actions'),
+    followUpForm: $('[data-sheet="follow-up"]'),
+    followUpDue: $('[data-testid="follow-up-due"]'),
+    followUpNote: $('[data-testid="follow-up-note"]'),
+    followUpSave: $('[data-testid="follow-up-save"]'),
+    followUpError: $('[data-testid="follow-up-error"]'),
+    escalateForm: $('[data-sheet="escalate"]'),
+    escalateNote: $('[data-testid="escalate-note"]'),
     transcript: $('[data-testid="transcript"]'),
     typing: $('[data-testid="typing-indicator"]'),
     composer: $('[data-composer]'),
+    canned: $('[data-testid="canned-suggestions"]'),
     reply: $('[data-testid="reply"]'),
     send: $('[data-testid="send"]'),
     note: $('[data-testid="note-toggle"]'),
     back: $('[data-action="back"]'),
+    confirmClose: $('[data-overlay="confirm-close"]'),
+    confirmText: $('#confirm-close-text'),
+    confirmYes: $('[data-testid="confirm-close-yes"]'),
+    helpOverlay: $('[data-overlay="help"]'),
   };
 
   // ---- state ----------------------------------------------------------------------------
   const state = {
     me: {
-      id: Number($('#console').dataset.agentId),
+      id: Number(root.dataset.agentId),
       name: $('.me-name').textContent,
       capacity: Number(ui.load.textContent.split('/')[1]) || 3,
       status: ui.presence.dataset.status,
     },
     wantedStatus: null,     // presence chosen here, not yet confirmed by a `team` frame
     convs: new Map(),       // id -> conversation assigned to me (see makeConv)
-    ended: null,            // the selected conversation after it left me: kept on screen, read-only
+    // The selected conversation when it is not mine: one that left me (kept on screen), or
+    // one read over REST (`gone: 'viewing'`, with `view`). Always read-only for replies.
+    ended: null,
     queue: [],
+    queueRows: new Map(),   // id -> the REST row of a queued chat (its last message)
     team: [],
     selected: null,
     pending: new Map(),     // client_id -> outgoing message not yet acknowledged
     drafts: new Map(),      // conversation id -> {text, note}: unsent reply and its note mode
+    details: new Map(),     // conversation id -> {history, at}: past conversations of its visitor
+    followUps: new Map(),   // conversation id -> its open follow-ups, soonest first (from inbox.js)
+    highlight: '',          // words searched for, marked in the shown transcript
+    sheet: null,            // 'follow-up' | 'escalate' | null: the form open under the header
+    pastOpen: false,        // the past conversations list is unfolded
     live: false,            // a `welcome` arrived on the current socket
   };
 
@@ -115,15 +164,18 @@
       typing: null,          // the visitor's name while they type
       typingTimer: 0,
       syncing: false,
-      gone: null,            // why it left me (`unassigned.reason`)
+      closing: false,        // I asked to close it
+      readTimer: 0,
+      gone: null,            // why it left me (`unassigned.reason`), or 'viewing'
+      view: null,            // read over REST: {loading, error, status, agentId, agentName, closedAt}
     };
     for (const m of c.messages || []) addMessage(conv, m);
     conv.lastSeq = Math.max(conv.lastSeq, c.last_seq || 0);
     return conv;
   }
 
-  const selectedConv = () => state.convs.get(state.selected) ||
-    (state.ended && state.ended.id === state.selected ? state.ended : null);
+  const convById = (id) => state.convs.get(id) || (state.ended && state.ended.id === id ? state.ended : null);
+  const selectedConv = () => convById(state.selected);
 
   const messageKey = (m) => (m.private ? `n${m.note_seq}` : `s${m.seq}`);
   const roleOf = (m) => {
@@ -173,6 +225,43 @@
     return '';
   }
 
+  /** Whether I may write in this chat: mine, or (supervisors) a note in an open one. */
+  function canWrite(conv) {
+    if (!conv) return false;
+    if (!conv.gone) return true;
+    const v = conv.view;
+    return conv.gone === 'viewing' && OVERSEER && !!v && !v.loading && !v.error && v.status !== 'closed';
+  }
+
+  // ---- unanswered visitors: flagged by the server's `unanswered` frame -----------------------
+  // Kept for the tab (sessionStorage) so a reload keeps the flags; inbox.js reads the same key.
+  const FLAGS_KEY = 'chatserver.unanswered';
+  const flags = (() => {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
+      const dayAgo = Date.now() - 86400000;
+      return new Map(Object.entries(saved).filter(([, since]) => Date.parse(since) > dayAgo)
+        .map(([id, since]) => [Number(id), since]));
+    } catch (e) { return new Map(); }
+  })();
+
+  function flag(id, since) {
+    flags.set(id, since);
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
+      saved[id] = since;
+      sessionStorage.setItem(FLAGS_KEY, JSON.stringify(saved));
+    } catch (e) { /* storage off: the flag lasts as long as the page */ }
+  }
+
+  /** A visitor waiting since `since` (null: answered) has waited too long unanswered. */
+  function unanswered(id, since) {
+    if (!since) return false;
+    const flagged = flags.get(id);
+    if (flagged && Date.parse(since) <= Date.parse(flagged) + 1000) return true;
+    return UNANSWERED_AFTER_S != null && Date.now() - Date.parse(since) >= UNANSWERED_AFTER_S * 1000;
+  }
+
   // ---- time labels ----------------------------------------------------------------------
   function ago(iso) {
     const seconds = (Date.now() - Date.parse(iso)) / 1000;
@@ -190,6 +279,69 @@
     return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
+  /** "25 Nov, 14:05" (the year too when it is not this year). */
+  function dayTime(iso) {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return '';
+    const options = { day: 'numeric', month: 'short' };
+    if (d.getFullYear() !== new Date().getFullYear()) options.year = 'numeric';
+    return `${d.toLocaleDateString([], options)}, ${clock(iso)}`;
+  }
+
+  /** "14:05" today, else "25 Nov, 14:05". */
+  function soon(iso) {
+    return new Date(iso).toDateString() === new Date().toDateString() ? clock(iso) : dayTime(iso);
+  }
+
+  /** The time now where the visitor is: {time: "Thu 22:15", zone: "Tokyo · GMT+9", name: "Asia/Tokyo"},
+   * or null. */
+  function localTime(timeZone) {
+    if (!timeZone) return null;
+    try {
+      const now = new Date();
+      const time = new Intl.DateTimeFormat([], { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(now);
+      let offset = '';
+      try {
+        const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'shortOffset' }).formatToParts(now);
+        offset = (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
+      } catch (e) { offset = ''; }
+      const place = timeZone.split('/').pop().replace(/_/g, ' ');
+      return { time, zone: offset ? `${place} · ${offset}` : place, name: timeZone };
+    } catch (e) {
+      return null; // not a time zone this browser knows
+    }
+  }
+
+  /** A datetime-local input's value for a Date, in this browser's time zone. */
+  function localInputValue(d) {
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  // ---- the REST API ---------------------------------------------------------------------
+  /** {ok, status, data, code, message}; never throws (status 0: no answer from the server). */
+  async function api(method, path, body) {
+    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      init.headers['Content-Type'] = 'application/json';
+      init.headers['X-CSRF-Token'] = CSRF;
+      init.body = JSON.stringify(body || {});
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (e) {
+      return { ok: false, status: 0, data: null, code: 'network', message: 'The server could not be reached.' };
+    }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (response.ok) return { ok: true, status: response.status, data, code: null, message: null };
+    const error = (data && data.error) || {};
+    const message = response.status === 401 ? 'Your session has ended: sign in again.'
+      : (error.message ? error.message[0].toUpperCase() + error.message.slice(1) : `The server answered ${response.status}.`);
+    return { ok: false, status: response.status, data, code: error.code || 'http', message };
+  }
+
   // ---- the socket -----------------------------------------------------------------------
   let socket = null;
   let backoff = RECONNECT_MIN_MS;
@@ -205,7 +357,11 @@
     state.live = false;
     renderConnection('connecting');
     ws.onmessage = (event) => { if (ws === socket) receive(event.data); };
-    ws.onclose = () => { if (ws === socket) lost(); };
+    ws.onclose = (event) => {
+      if (ws !== socket) return;
+      if (event.code === CLOSE_SIGNED_OUT) location.assign('/console/login'); // do not reconnect
+      else lost();
+    };
   }
 
   /** The socket is gone: try again later, doubling the wait up to RECONNECT_MAX_MS. */
@@ -254,10 +410,13 @@
     if (frame && typeof frame === 'object') emit('console:frame', frame); // after our own handling
   }
 
-  // ---- extension point: other scripts on this page (customer.js) follow the console -------
-  // `console:frame` (detail: every socket frame, known type or not), `console:selected`
-  // (detail: the shown chat {id, customerId, visitor, gone}, or null; sent when it changes);
-  // they may send `console:customer` {conversationId, customerId} when a chat got its customer.
+  // ---- extension point: other scripts on this page (customer.js, inbox.js) follow the console --
+  // Sent on `document`: `console:frame` (detail: every socket frame, known type or not),
+  // `console:selected` (detail: the shown chat {id, customerId, visitor, gone}, or null; sent
+  // when it changes). Listened to: `console:customer` {conversationId, customerId} when a
+  // chat got its customer; `console:open` {id, highlight?} to show any chat (read-only when
+  // it is not mine); `console:alert` {text?, kind?, sound?, notify?: {title, body},
+  // conversationId?} for a toast, a beep and a desktop notification.
   function emit(name, detail) {
     document.dispatchEvent(new CustomEvent(name, { detail }));
   }
@@ -275,12 +434,41 @@
 
   document.addEventListener('console:customer', (event) => {
     const { conversationId, customerId } = event.detail || {};
-    const conv = state.convs.get(conversationId) ||
-      (state.ended && state.ended.id === conversationId ? state.ended : null);
+    setCustomer(conversationId, customerId);
+  });
+
+  document.addEventListener('console:open', (event) => {
+    const { id, highlight } = event.detail || {};
+    openConversation(id, { highlight: highlight || '' });
+  });
+
+  document.addEventListener('console:follow-ups', (event) => {
+    state.followUps = new Map();
+    for (const item of event.detail || []) {
+      if (item.done_at) continue;
+      if (!state.followUps.has(item.conversation_id)) state.followUps.set(item.conversation_id, []);
+      state.followUps.get(item.conversation_id).push(item);
+    }
+    renderDetails(selectedConv());
+  });
+
+  document.addEventListener('console:alert', (event) => {
+    const { text, kind, sound, notify: note, conversationId } = event.detail || {};
+    if (text) toast(text, kind || 'info');
+    if (sound) beep();
+    if (note) notify(note.title, note.body, `chatserver-alert-${conversationId || ''}`, conversationId);
+  });
+
+  function setCustomer(conversationId, customerId) {
+    const conv = convById(conversationId);
     if (!conv || customerId == null || conv.customerId === customerId) return;
     conv.customerId = customerId;
-    if (conv.id === state.selected) renderPane();
-  });
+    state.details.delete(conv.id); // the customer's past conversations count now
+    if (conv.id === state.selected) {
+      renderPane();
+      loadDetails(conv.id);
+    }
+  }
 
   // ---- server frames: one handler per type ----------------------------------------------
   const FRAMES = {
@@ -301,7 +489,8 @@
       // The shown chat left me while I was offline: keep it on screen, read-only.
       if (before.has(state.selected) && !state.convs.has(state.selected)) {
         state.ended = Object.assign(before.get(state.selected), { gone: 'gone' });
-      } else if (state.convs.has(state.selected)) {
+      } else if (state.convs.has(state.selected) && state.ended) {
+        if (state.ended.view) ui.note.checked = false; // was shown read-only: now mine
         state.ended = null;
       }
       if (state.wantedStatus && state.wantedStatus !== state.me.status) {
@@ -316,6 +505,7 @@
     queue(f) {
       state.queue = (f.conversations || []).slice().sort((a, b) => a.queue_position - b.queue_position);
       renderQueue();
+      refreshQueueRows();
     },
 
     team(f) {
@@ -336,7 +526,10 @@
     assigned(f) {
       const conv = makeConv(f.conversation);
       state.convs.set(conv.id, conv);
-      if (state.ended && state.ended.id === conv.id) state.ended = null;
+      if (state.ended && state.ended.id === conv.id) { // claimed while shown: now a live chat
+        state.ended = null;
+        if (state.selected === conv.id) ui.note.checked = false; // it was notes-only
+      }
       alertAssigned(conv);
       renderAll();
       if (state.selected == null && !narrow()) select(conv.id);
@@ -351,7 +544,10 @@
       for (const p of state.pending.values()) {
         if (p.conversation_id === conv.id) p.error = `Not sent: this chat ${REASONS[conv.gone] || REASONS.gone}.`;
       }
-      if (state.selected === conv.id) state.ended = conv;
+      if (state.selected === conv.id) {
+        state.ended = conv;
+        closeSheet();
+      }
       toast(`The chat with ${visitorName(conv)} ${REASONS[conv.gone] || REASONS.gone}.`);
       renderAll();
     },
@@ -378,7 +574,7 @@
       const p = state.pending.get(f.client_id);
       if (!p) return;
       state.pending.delete(f.client_id);
-      const conv = state.convs.get(f.conversation_id);
+      const conv = convById(f.conversation_id);
       if (conv) {
         addMessage(conv, {
           conversation_id: f.conversation_id, seq: f.seq, note_seq: f.note_seq, private: p.private,
@@ -416,6 +612,7 @@
         ui.close.disabled = false;
         document.querySelectorAll('[data-clicked-at]').forEach((b) => { delete b.dataset.clickedAt; });
         renderQueue();
+        renderBanner(selectedConv());
       }
     },
 
@@ -425,6 +622,45 @@
     },
 
     status() { /* visitor-facing news; `assigned` / `unassigned` tell the console the same */ },
+
+    /** A visitor has waited too long without an answer (sent once per wait). */
+    unanswered(f) {
+      const row = f.conversation || {};
+      if (row.id == null || !row.unanswered_since) return;
+      flag(row.id, row.unanswered_since);
+      const conv = state.convs.get(row.id);
+      if (conv) {
+        toast(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`, 'error');
+        beep();
+      }
+      renderMine();
+      renderQueue();
+      if (state.selected === row.id) renderDetails(selectedConv());
+    },
+
+    /** Someone asked a supervisor to join; supervisors' alerts are inbox.js's. */
+    escalation(f) {
+      if (f.by && f.by.id === state.me.id) toast('Supervisors were asked to join the chat.');
+      const conv = state.ended;
+      if (conv && conv.view && conv.id === f.conversation_id) loadViewed(conv.id);
+    },
+
+    /** A follow-up of mine is overdue (the list is inbox.js's). */
+    follow_up(f) {
+      const item = f.follow_up || {};
+      if (!item.overdue || item.done_at || !item.agent || item.agent.id !== state.me.id) return;
+      const who = (item.visitor && item.visitor.name) || `chat #${item.conversation_id}`;
+      toast(`Follow-up overdue: you promised ${who} an answer by ${clock(item.due_at)}.`, 'error');
+      beep();
+    },
+
+    customer(f) {
+      setCustomer(f.conversation_id, f.customer_id);
+    },
+
+    signed_out() {
+      location.assign('/console/login');
+    },
   };
 
   function requestSync(conv, seenSeq) {
@@ -443,6 +679,108 @@
     if (conv.id === state.selected) renderTyping(conv);
   }
 
+  /** The queue frame has no messages: read what the waiting visitors wrote (debounced). */
+  let queueRowsTimer = 0;
+  function refreshQueueRows() {
+    clearTimeout(queueRowsTimer);
+    queueRowsTimer = setTimeout(async () => {
+      if (!state.queue.length) { state.queueRows.clear(); return; }
+      const answer = await api('GET', '/api/conversations?view=queued&limit=200');
+      if (!answer.ok) return;
+      state.queueRows = new Map((answer.data.conversations || []).map((r) => [r.id, r]));
+      renderQueue();
+    }, 250);
+  }
+
+  // ---- chats that are not mine: read over REST, shown read-only --------------------------
+  const loading = new Set(); // conversation ids being read
+
+  /** Show any conversation: mine live, anyone else's read-only from GET /api/conversations/{id}. */
+  function openConversation(rawId, { highlight = '', focus = true } = {}) {
+    const id = Number(rawId);
+    if (!Number.isInteger(id) || id < 1) return;
+    const changed = state.highlight !== highlight;
+    state.highlight = highlight;
+    if (state.convs.has(id)) {
+      if (state.selected === id) {
+        if (changed) rerenderTranscript();
+        if (focus && !narrow()) ui.reply.focus();
+        return;
+      }
+      select(id, { focus });
+      return;
+    }
+    if (state.selected === id && state.ended && state.ended.view) {
+      if (changed) rerenderTranscript();
+      loadViewed(id);
+      return;
+    }
+    leaveSelected();
+    state.selected = id;
+    const conv = makeConv({ id });
+    conv.gone = 'viewing';
+    conv.view = { loading: true };
+    state.ended = conv;
+    const draft = state.drafts.get(id) || { text: '', note: true };
+    ui.reply.value = draft.text;
+    renderMine();
+    renderQueue();
+    renderPane();
+    loadViewed(id);
+  }
+
+  async function loadViewed(id) {
+    if (loading.has(id)) return;
+    loading.add(id);
+    const answer = await api('GET', `/api/conversations/${encodeURIComponent(id)}`);
+    loading.delete(id);
+    const conv = state.ended;
+    if (!conv || conv.id !== id || !conv.view || state.convs.has(id)) return; // moved on, or it is mine now
+    if (!answer.ok) {
+      conv.view = { ...conv.view, loading: false,
+        error: answer.status === 404 ? 'That chat does not exist.' : `Could not load this chat: ${answer.message}` };
+      renderPane();
+      return;
+    }
+    const c = answer.data.conversation || {};
+    conv.visitor = c.visitor || conv.visitor;
+    conv.customerId = c.customer_id ?? null;
+    conv.waitingSince = c.created_at || conv.waitingSince;
+    for (const m of answer.data.messages || []) addMessage(conv, m);
+    conv.lastSeq = Math.max(conv.lastSeq, c.last_seq || 0);
+    conv.view = {
+      loading: false, error: null, status: c.status, agentId: c.agent_id ?? null,
+      agentName: (c.agent && c.agent.name) || null, createdAt: c.created_at, closedAt: c.closed_at,
+    };
+    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
+    if (conv.id === state.selected) renderPane();
+  }
+
+  /** Past conversations of the shown chat's visitor (and customer). */
+  async function loadDetails(id, { force = false } = {}) {
+    const known = state.details.get(id);
+    if (!force && known && Date.now() - known.at < DETAILS_MAX_AGE_MS) return;
+    if (loading.has(`d${id}`)) return;
+    loading.add(`d${id}`);
+    const answer = await api('GET', `/api/conversations/${encodeURIComponent(id)}`);
+    loading.delete(`d${id}`);
+    if (!answer.ok) return;
+    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
+    const conv = convById(id);
+    const visitor = answer.data.conversation && answer.data.conversation.visitor;
+    if (conv && visitor) conv.visitor = { ...(conv.visitor || {}), ...visitor }; // the page they are on now
+    if (conv && conv.id === state.selected) renderVisitor(conv);
+  }
+
+  function leaveSelected() {
+    stopTyping();
+    closeSheet();
+    closeCanned();
+    const conv = selectedConv();
+    if (conv) saveDraft(conv);
+    state.pastOpen = false;
+  }
+
   // ---- outgoing messages: pending until `ack`, resent with the same client_id ------------
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID()
     : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join(''));
@@ -450,14 +788,15 @@
   function sendReply() {
     const conv = selectedConv();
     const text = ui.reply.value.replace(/^\s*\n|\s+$/g, '');
-    if (!conv || conv.gone || !text.trim()) return;
+    if (!conv || !canWrite(conv) || !text.trim()) return;
     const p = {
-      client_id: uuid(), conversation_id: conv.id, text, private: ui.note.checked,
+      client_id: uuid(), conversation_id: conv.id, text, private: conv.gone ? true : ui.note.checked,
       at: new Date().toISOString(), error: null,
     };
     state.pending.set(p.client_id, p);
     transmit(p);
     ui.reply.value = '';
+    closeCanned();
     saveDraft(conv);
     stopTyping();
     renderTranscript(conv, { toBottom: true });
@@ -471,7 +810,7 @@
   function resendPending() {
     for (const p of state.pending.values()) {
       if (p.error) continue;
-      if (state.convs.has(p.conversation_id)) transmit(p);
+      if (state.convs.has(p.conversation_id) || (p.private && OVERSEER)) transmit(p);
       else p.error = 'Not sent: this chat is no longer assigned to you.';
     }
   }
@@ -495,6 +834,7 @@
 
   function onReplyInput() {
     const conv = selectedConv();
+    updateCanned();
     if (!conv) return;
     saveDraft(conv);
     if (conv.gone || !ui.reply.value.trim()) return stopTyping();
@@ -521,16 +861,130 @@
 
   /** The reply box and the note toggle belong to each conversation. */
   function saveDraft(conv) {
-    state.drafts.set(conv.id, { text: ui.reply.value, note: ui.note.checked });
+    state.drafts.set(conv.id, { text: ui.reply.value, note: conv.gone ? false : ui.note.checked });
   }
 
   /** Tell the server (and so the visitor) that the shown conversation has been read. */
   function markRead(conv) {
     if (!conv || conv.gone || document.visibilityState !== 'visible') return;
-    if (conv.lastSeq > conv.sentReadSeq && send({ type: 'read', conversation_id: conv.id, seq: conv.lastSeq })) {
-      conv.sentReadSeq = conv.lastSeq;
-    }
     conv.agentReadSeq = Math.max(conv.agentReadSeq, conv.lastSeq);
+    // Sent a moment later: a chat's closing message comes just before its `unassigned`, and
+    // a `read` for a closed chat would only earn a "not assigned to you" error.
+    if (conv.lastSeq > conv.sentReadSeq && !conv.readTimer) {
+      conv.readTimer = setTimeout(() => {
+        conv.readTimer = 0;
+        if (state.convs.get(conv.id) !== conv || conv.closing || conv.lastSeq <= conv.sentReadSeq) return;
+        if (send({ type: 'read', conversation_id: conv.id, seq: conv.lastSeq })) conv.sentReadSeq = conv.lastSeq;
+      }, READ_DELAY_MS);
+    }
+  }
+
+  // ---- canned responses: `/shortcut` then Tab or Enter ------------------------------------
+  const canned = { list: [], at: 0, loading: null, open: false, items: [], index: 0, token: null };
+
+  function loadCanned(force = false) {
+    if (canned.loading) return canned.loading;
+    if (!force && canned.at && Date.now() - canned.at < CANNED_MAX_AGE_MS) return Promise.resolve();
+    canned.loading = api('GET', '/api/canned').then((answer) => {
+      if (answer.ok) {
+        canned.list = (answer.data.canned || []).filter((c) => c && c.shortcut && typeof c.text === 'string');
+        canned.at = Date.now();
+      }
+    }).finally(() => { canned.loading = null; });
+    return canned.loading;
+  }
+
+  /** The `/word` right before the caret (at the start or after a space), or null. */
+  function cannedToken() {
+    const box = ui.reply;
+    const caret = box.selectionStart;
+    if (caret == null || caret !== box.selectionEnd) return null;
+    const found = /(^|\s)\/([a-z0-9-]*)$/i.exec(box.value.slice(0, caret));
+    if (!found) return null;
+    return { start: caret - found[2].length - 1, end: caret, word: found[2].toLowerCase() };
+  }
+
+  function cannedMatches(word) {
+    const starts = canned.list.filter((c) => c.shortcut.startsWith(word));
+    const contains = word ? canned.list.filter((c) => !c.shortcut.startsWith(word) && c.shortcut.includes(word)) : [];
+    return [...starts, ...contains].slice(0, CANNED_SHOWN);
+  }
+
+  function updateCanned() {
+    const conv = selectedConv();
+    const token = conv && canWrite(conv) ? cannedToken() : null;
+    if (!token) return closeCanned();
+    if (!canned.at || Date.now() - canned.at > CANNED_MAX_AGE_MS) {
+      loadCanned().then(() => { if (document.activeElement === ui.reply) updateCanned(); });
+    }
+    const items = cannedMatches(token.word);
+    const same = canned.open && canned.items.length === items.length && canned.items.every((c, i) => c === items[i]);
+    canned.token = token;
+    canned.items = items;
+    if (!same) canned.index = 0;
+    canned.open = items.length > 0;
+    renderCanned();
+  }
+
+  function closeCanned() {
+    if (!canned.open && ui.canned.hidden) return;
+    canned.open = false;
+    canned.items = [];
+    renderCanned();
+  }
+
+  function renderCanned() {
+    ui.canned.hidden = !canned.open;
+    ui.reply.setAttribute('aria-expanded', String(canned.open));
+    if (!canned.open) { ui.canned.textContent = ''; ui.reply.removeAttribute('aria-activedescendant'); return; }
+    ui.canned.replaceChildren(...canned.items.map((c, i) => h('li', {
+      id: `canned-${i}`, role: 'option', class: `canned-item${i === canned.index ? ' active' : ''}`,
+      'aria-selected': String(i === canned.index), 'data-testid': 'canned-option', 'data-shortcut': c.shortcut,
+      onmousedown: (e) => { e.preventDefault(); expandCanned(c); }, // before the box loses focus
+    }, h('span', { class: 'canned-key', text: `/${c.shortcut}` }), h('span', { class: 'canned-text', text: c.text }))));
+    ui.reply.setAttribute('aria-activedescendant', `canned-${canned.index}`);
+  }
+
+  function expandCanned(item) {
+    const token = canned.token || cannedToken();
+    if (!token || !item) return;
+    const box = ui.reply;
+    box.value = box.value.slice(0, token.start) + item.text + box.value.slice(token.end);
+    const caret = token.start + item.text.length;
+    box.setSelectionRange(caret, caret);
+    box.focus();
+    closeCanned();
+    onReplyInput();
+  }
+
+  /** Keys in the reply box: the suggestions first, then Enter sends. */
+  function onReplyKeydown(e) {
+    if (e.isComposing) return;
+    if (canned.open) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const step = e.key === 'ArrowDown' ? 1 : -1;
+        canned.index = (canned.index + step + canned.items.length) % canned.items.length;
+        renderCanned();
+        return;
+      }
+      if ((e.key === 'Tab' || e.key === 'Enter') && !e.shiftKey) {
+        e.preventDefault();
+        expandCanned(canned.items[canned.index]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        closeCanned();
+        return;
+      }
+    } else if (e.key === 'Tab' && !e.shiftKey) {
+      // `/refund-policy` typed faster than the list appeared: expand an exact shortcut.
+      const token = cannedToken();
+      const exact = token && canned.list.find((c) => c.shortcut === token.word);
+      if (exact) { e.preventDefault(); canned.token = token; expandCanned(exact); return; }
+    }
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendReply(); }
   }
 
   // ---- alerts: sound, desktop notification, title ----------------------------------------
@@ -559,13 +1013,19 @@
     osc.stop(t + 0.25);
   }
 
+  function notify(title, body, tag, conversationId) {
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    const note = new Notification(title, { body: String(body || '').slice(0, 200), tag });
+    note.onclick = () => {
+      window.focus();
+      if (conversationId != null) openConversation(conversationId);
+      note.close();
+    };
+  }
+
   function alertAssigned(conv) {
     beep();
-    if (!('Notification' in window) || Notification.permission !== 'granted') return;
-    const note = new Notification(`New chat: ${visitorName(conv)}`, {
-      body: lastPublicText(conv).slice(0, 200), tag: `chatserver-${conv.id}`,
-    });
-    note.onclick = () => { window.focus(); select(conv.id); note.close(); };
+    notify(`New chat: ${visitorName(conv)}`, lastPublicText(conv), `chatserver-${conv.id}`, conv.id);
   }
 
   function askNotificationPermission() {
@@ -633,6 +1093,14 @@
     for (const node of existing.values()) node.remove();
   }
 
+  /** The red "Waiting 3m — unanswered" flag, shown or not. */
+  function fillFlag(node, id, since) {
+    const on = unanswered(id, since);
+    node.hidden = !on;
+    node.textContent = on ? `Waiting ${ago(since)} — unanswered` : '';
+    return on;
+  }
+
   function renderMine() {
     const convs = [...state.convs.values()];
     reconcile(ui.mine, convs, (c) => String(c.id), mineItem, fillMineItem);
@@ -643,12 +1111,13 @@
 
   function mineItem(conv) {
     const li = h('li', { class: 'conv-item', 'data-testid': 'conversation-item', 'data-conversation-id': conv.id });
-    const button = h('button', { type: 'button', class: 'conv-item-main', onclick: () => select(conv.id) },
+    const button = h('button', { type: 'button', class: 'conv-item-main', onclick: () => openConversation(conv.id) },
       h('span', { class: 'conv-item-row' },
         h('span', { class: 'conv-item-name' }), h('span', { class: 'conv-item-wait' })),
       h('span', { class: 'conv-item-row' },
         h('span', { class: 'conv-item-email' }), h('span', { class: 'unread', 'data-testid': 'unread' })),
-      h('span', { class: 'conv-item-preview' }));
+      h('span', { class: 'conv-item-preview' }),
+      h('span', { class: 'flag', 'data-testid': 'unanswered-flag', role: 'status', hidden: true }));
     li.append(button);
     return li;
   }
@@ -660,9 +1129,12 @@
     if (selected) button.setAttribute('aria-current', 'true'); else button.removeAttribute('aria-current');
     $('.conv-item-name', li).textContent = visitorName(conv);
     const since = waitingSince(conv);
+    const flagged = fillFlag($('.flag', li), conv.id, since);
+    li.classList.toggle('flagged', flagged);
     const wait = $('.conv-item-wait', li);
     wait.textContent = since ? `waiting ${ago(since)}` : '';
     wait.classList.toggle('long', !!since && Date.now() - Date.parse(since) > 120000);
+    wait.classList.toggle('late', flagged);
     fillEmail($('.conv-item-email', li), conv.visitor);
     const typingNow = !!conv.typing;
     const preview = $('.conv-item-preview', li);
@@ -696,11 +1168,13 @@
 
   function queueItem(q) {
     return h('li', { class: 'conv-item queue-item', 'data-testid': 'conversation-item', 'data-conversation-id': q.id },
-      h('span', { class: 'queue-position' }),
-      h('span', { class: 'queue-who' },
-        h('span', { class: 'conv-item-name' }),
-        h('span', { class: 'conv-item-email' }),
-        h('span', { class: 'conv-item-wait' })),
+      h('button', { type: 'button', class: 'queue-main', onclick: () => openConversation(q.id) },
+        h('span', { class: 'queue-position' }),
+        h('span', { class: 'queue-who' },
+          h('span', { class: 'conv-item-row' }, h('span', { class: 'conv-item-name' }), h('span', { class: 'conv-item-wait' })),
+          h('span', { class: 'conv-item-email' }),
+          h('span', { class: 'conv-item-preview' }),
+          h('span', { class: 'flag', 'data-testid': 'unanswered-flag', role: 'status', hidden: true }))),
       h('button', {
         type: 'button', class: 'btn btn-small', 'data-testid': 'claim', text: 'Claim',
         onclick: (e) => claim(e.currentTarget, q.id),
@@ -708,14 +1182,26 @@
   }
 
   function fillQueueItem(li, q) {
+    const name = visitorName({ id: q.id, visitor: q.visitor });
+    const row = state.queueRows.get(q.id);
+    li.classList.toggle('selected', q.id === state.selected);
     $('.queue-position', li).textContent = `#${q.queue_position}`;
-    $('.conv-item-name', li).textContent = visitorName({ id: q.id, visitor: q.visitor });
+    $('.conv-item-name', li).textContent = name;
     fillEmail($('.conv-item-email', li), q.visitor);
-    $('.conv-item-wait', li).textContent = q.waiting_since ? `waiting ${ago(q.waiting_since)}` : '';
-    const claim = $('[data-testid="claim"]', li);
-    claim.setAttribute('aria-label', `Claim the chat with ${visitorName({ id: q.id, visitor: q.visitor })}`);
+    const wait = $('.conv-item-wait', li);
+    wait.textContent = q.waiting_since ? `waiting ${ago(q.waiting_since)}` : '';
+    const since = (row && row.unanswered_since) || q.waiting_since;
+    const flagged = fillFlag($('.flag', li), q.id, since);
+    wait.classList.toggle('late', flagged);
+    li.classList.toggle('flagged', flagged);
+    const preview = $('.conv-item-preview', li);
+    preview.textContent = (row && row.last_message) || '';
+    preview.hidden = !preview.textContent;
+    $('.queue-main', li).setAttribute('aria-label', `Read the chat with ${name}`);
+    const claimButton = $('[data-testid="claim"]', li);
+    claimButton.setAttribute('aria-label', `Claim the chat with ${name}`);
     // Locked for a moment after a click: the answer is `assigned` (the row goes) or `error`.
-    claim.disabled = !state.live || Date.now() - Number(claim.dataset.clickedAt || 0) < 5000;
+    claimButton.disabled = !state.live || Date.now() - Number(claimButton.dataset.clickedAt || 0) < 5000;
   }
 
   /** Redraw what one conversation's news can change. */
@@ -732,18 +1218,27 @@
     ui.pane.hidden = !conv;
     announceSelection(conv);
     if (!conv) return;
-    ui.name.textContent = visitorName(conv);
+    ui.pane.dataset.conversationId = String(conv.id);
+    ui.name.textContent = conv.view && conv.view.loading && !conv.visitor ? `Chat #${conv.id}` : visitorName(conv);
     renderDetails(conv);
-    const gone = !!conv.gone;
-    ui.banner.hidden = !gone;
-    if (gone) {
-      ui.banner.textContent = `This chat ${REASONS[conv.gone] || REASONS.gone}. It is shown read-only.`;
-    }
-    for (const control of [ui.reply, ui.send, ui.note, ui.transfer, ui.close]) control.disabled = gone;
-    ui.composer.classList.toggle('note-mode', ui.note.checked);
-    ui.reply.placeholder = ui.note.checked
-      ? 'Private note: only agents see this. Enter saves it.'
-      : 'Reply to the visitor. Enter sends, Shift+Enter adds a line.';
+    renderVisitor(conv);
+    renderBanner(conv);
+    const mine = !conv.gone;
+    const writable = canWrite(conv);
+    ui.reply.disabled = !writable;
+    ui.send.disabled = !writable;
+    ui.note.disabled = !mine;
+    if (!mine) ui.note.checked = writable; // not mine: notes only
+    for (const control of [ui.transfer, ui.close, ui.followUp, ui.escalate]) control.disabled = !mine;
+    ui.actions.hidden = !mine && !!conv.view; // someone else's chat: nothing to act on here
+    if (!mine) closeSheet();
+    ui.composer.classList.toggle('note-mode', ui.note.checked && writable);
+    ui.composer.hidden = !mine && !writable && !!conv.view; // nothing to write in someone else's chat
+    ui.reply.placeholder = !mine
+      ? (writable ? 'Private note for the agents on this chat. Enter saves it.' : 'This chat is read-only.')
+      : ui.note.checked
+        ? 'Private note: only agents see this. Enter saves it.'
+        : 'Reply to the visitor. Enter sends, Shift+Enter adds a line.';
     renderTransferOptions();
     renderTranscript(conv);
     renderTyping(conv);
@@ -752,13 +1247,107 @@
   }
 
   function renderDetails(conv) {
+    if (!conv) return;
     const email = h('span', { class: 'detail' });
     fillEmail(email, conv.visitor);
+    const since = conv.gone ? null : waitingSince(conv);
+    const flagged = unanswered(conv.id, since);
+    const promised = (state.followUps.get(conv.id) || [])[0];
+    const overdue = promised && Date.parse(promised.due_at) <= Date.now();
     ui.details.replaceChildren(
       email,
       conv.customerId != null ? h('span', { class: 'detail', text: `Customer #${conv.customerId}` }) : '',
       h('span', { class: 'detail', text: `Chat #${conv.id}` }),
-      conv.waitingSince ? h('span', { class: 'detail', text: `started ${ago(conv.waitingSince)} ago` }) : '');
+      conv.waitingSince ? h('span', { class: 'detail', text: `started ${ago(conv.waitingSince)} ago` }) : '',
+      flagged ? h('span', { class: 'detail flag', 'data-testid': 'unanswered-flag', text: `Waiting ${ago(since)} — unanswered` })
+        : since ? h('span', { class: 'detail detail-wait', text: `waiting ${ago(since)}` }) : '',
+      promised ? h('span', {
+        class: `detail promise${overdue ? ' promise-late' : ''}`, 'data-testid': 'conversation-follow-up',
+        title: promised.note || '', text: overdue ? `Follow-up overdue (due ${soon(promised.due_at)})` : `Follow-up due ${soon(promised.due_at)}`,
+      }) : '');
+  }
+
+  /** The visitor's local time, the page they are on, and their past conversations. */
+  function renderVisitor(conv) {
+    const v = conv.visitor || {};
+    const local = localTime(v.timezone);
+    const known = state.details.get(conv.id);
+    const history = known ? known.history : null;
+    const signature = JSON.stringify([conv.id, local, v.page, history && history.map((r) => [r.id, r.status, r.last_message]), state.pastOpen]);
+    if (ui.strip.dataset.signature === signature) return;
+    ui.strip.dataset.signature = signature;
+
+    const page = pageLink(v.page);
+    const pastLabel = history == null ? 'Past chats…'
+      : history.length ? `Past chats (${history.length})` : 'No past chats';
+    ui.strip.replaceChildren(
+      h('span', { class: 'vd vd-time', 'data-testid': 'visitor-local-time', title: local ? `The visitor's time zone: ${local.name}` : 'The visitor\'s browser did not say' },
+        h('span', { class: 'vd-label', text: 'Local time' }),
+        local ? h('strong', { class: 'vd-value', text: local.time }) : h('span', { class: 'vd-value muted', text: 'unknown' }),
+        local ? h('span', { class: 'vd-zone', text: local.zone }) : null),
+      h('span', { class: 'vd vd-page', 'data-testid': 'visitor-page' },
+        h('span', { class: 'vd-label', text: 'Page' }),
+        page || h('span', { class: 'vd-value muted', text: 'unknown' })),
+      h('button', {
+        type: 'button', class: 'vd vd-past', 'data-testid': 'past-toggle',
+        title: 'Earlier conversations of this visitor or customer',
+        'aria-expanded': String(state.pastOpen && !!(history && history.length)),
+        'aria-controls': 'past-conversations', disabled: !(history && history.length),
+        onclick: () => { state.pastOpen = !state.pastOpen; renderVisitor(selectedConv()); },
+      }, pastLabel, history && history.length ? h('span', { class: 'vd-caret', 'aria-hidden': 'true', text: state.pastOpen ? '▴' : '▾' }) : null));
+
+    ui.past.id = 'past-conversations';
+    ui.past.hidden = !(state.pastOpen && history && history.length);
+    if (ui.past.hidden) { ui.pastList.textContent = ''; return; }
+    ui.pastList.replaceChildren(...history.map((row) => h('li', {},
+      h('button', {
+        type: 'button', class: 'past-item', 'data-testid': 'past-conversation', 'data-conversation-id': row.id,
+        onclick: () => openConversation(row.id),
+      },
+      h('span', { class: 'past-line' },
+        h('strong', { text: `Chat #${row.id}` }),
+        h('span', { class: `status-chip status-${row.status}`, text: row.status === 'active' ? 'open' : row.status }),
+        h('span', { class: 'muted', text: dayTime(row.created_at) }),
+        row.agent && row.agent.name ? h('span', { class: 'muted', text: `· ${row.agent.name}` }) : null),
+      h('span', { class: 'past-preview', text: row.last_message || '' })))));
+  }
+
+  /** The visitor's page as a link when it is a web address, else as text. */
+  function pageLink(page) {
+    if (!page) return null;
+    let url = null;
+    try { url = new URL(page); } catch (e) { url = null; }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      return h('span', { class: 'vd-value vd-url', title: page, text: page });
+    }
+    const shown = `${url.host}${url.pathname === '/' ? '' : url.pathname}${url.search}`;
+    return h('a', { class: 'vd-value vd-url', href: url.href, target: '_blank', rel: 'noopener noreferrer', title: url.href, text: shown });
+  }
+
+  function renderBanner(conv) {
+    if (!conv) return;
+    ui.banner.hidden = !conv.gone;
+    ui.banner.classList.toggle('conv-banner-viewing', conv.gone === 'viewing');
+    if (!conv.gone) return;
+    if (conv.gone !== 'viewing') {
+      ui.banner.textContent = `This chat ${REASONS[conv.gone] || REASONS.gone}. It is shown read-only.`;
+      return;
+    }
+    const v = conv.view || {};
+    if (v.loading) { ui.banner.textContent = 'Loading the transcript…'; return; }
+    if (v.error) { ui.banner.textContent = v.error; return; }
+    if (v.status === 'closed') {
+      ui.banner.textContent = `This chat is closed${v.closedAt ? ` (${dayTime(v.closedAt)})` : ''}${v.agentName ? `; ${v.agentName} handled it` : ''}. Read-only.`;
+    } else if (v.status === 'queued') {
+      const button = h('button', {
+        type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'claim-shown', text: 'Claim',
+        onclick: (e) => claim(e.currentTarget, conv.id),
+      });
+      button.disabled = !state.live;
+      ui.banner.replaceChildren('Waiting in the queue: read-only until you claim it. ', button);
+    } else {
+      ui.banner.textContent = `${v.agentName || 'Another agent'} is handling this chat. You see it read-only${OVERSEER ? ' and can add private notes' : ''}.`;
+    }
   }
 
   function renderTransferOptions() {
@@ -800,9 +1389,24 @@
       ...[...state.pending.values()].filter((p) => p.conversation_id === conv.id)
         .map((p) => ({ m: { ...p, author: { role: 'agent', name: state.me.name } }, state: p.error ? 'failed' : 'pending', error: p.error })),
     ];
+    // Opened from a search: show the first place the words were found, once it is there.
+    if (switched || list.dataset.highlight !== state.highlight) list.dataset.seekMark = state.highlight ? '1' : '';
+    list.dataset.highlight = state.highlight;
     reconcile(list, items, (it) => (it.m.client_id && roleOf(it.m) === 'agent' ? `c${it.m.client_id}` : messageKey(it.m)),
       () => h('li'), fillMessage);
-    if (switched || toBottom || nearBottom) list.scrollTop = list.scrollHeight;
+    const mark = list.dataset.seekMark ? list.querySelector('mark') : null;
+    if (mark) {
+      list.dataset.seekMark = '';
+      const offset = mark.getBoundingClientRect().top - list.getBoundingClientRect().top;
+      list.scrollTop += offset - list.clientHeight / 3;
+    } else if (switched || toBottom || nearBottom) {
+      list.scrollTop = list.scrollHeight;
+    }
+  }
+
+  function rerenderTranscript() {
+    const conv = selectedConv();
+    if (conv) renderTranscript(conv);
   }
 
   /** The seq of my last public message the visitor has read, to mark it "Seen". */
@@ -814,10 +1418,33 @@
     return seen;
   }
 
+  /** The words searched for, as one pattern matching the words that start with one of them
+   * (the server's search matches prefixes too). */
+  function highlightPattern() {
+    const words = (state.highlight.match(/[\p{L}\p{N}_]+/gu) || []).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (!words.length) return null;
+    try { return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${words.join('|')})[\\p{L}\\p{N}_]*`, 'giu'); } catch (e) { return null; }
+  }
+
+  /** A message's text, with the searched words in <mark>: text nodes only, never markup. */
+  function messageText(tag, cls, text) {
+    const node = h(tag, { class: cls });
+    const pattern = state.highlight ? highlightPattern() : null;
+    if (!pattern) { node.textContent = text; return node; }
+    let at = 0;
+    for (const found of String(text).matchAll(pattern)) {
+      if (found.index > at) node.append(text.slice(at, found.index));
+      node.append(h('mark', { text: found[0] }));
+      at = found.index + found[0].length;
+    }
+    if (at < text.length) node.append(text.slice(at));
+    return node;
+  }
+
   /** (Re)build one message's element, only when what it shows has changed. */
   function fillMessage(li, it) {
     const { m } = it;
-    const signature = `${it.state}|${m.seq}|${m.note_seq}|${it.seen}|${it.error || ''}`;
+    const signature = `${it.state}|${m.seq}|${m.note_seq}|${it.seen}|${it.error || ''}|${state.highlight}`;
     if (li.dataset.signature === signature) return;
     li.dataset.signature = signature;
     const role = roleOf(m);
@@ -830,7 +1457,7 @@
     if (m.note_seq != null) li.dataset.noteSeq = String(m.note_seq); else delete li.dataset.noteSeq;
     li.textContent = '';
     if (role === 'system') {
-      li.append(h('span', { class: 'msg-text', text: m.text }), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
+      li.append(messageText('span', 'msg-text', m.text), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
       return;
     }
     const footer = messageFooter(m, it);
@@ -839,7 +1466,7 @@
         m.private ? h('span', { class: 'msg-tag', text: 'Private note' }) : null,
         h('span', { class: 'msg-author', text: (m.author && m.author.name) || (role === 'visitor' ? 'Visitor' : 'Agent') }),
         h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) })),
-      h('div', { class: 'msg-text', text: m.text }),
+      messageText('div', 'msg-text', m.text),
       ...(footer ? [footer] : [])); // append(null) would print "null"
   }
 
@@ -854,10 +1481,130 @@
     return it.seen ? h('div', { class: 'msg-status', text: 'Seen' }) : null;
   }
 
+  // ---- the forms under the header: follow-up and escalation ------------------------------
+  function openSheet(name) {
+    const conv = selectedConv();
+    if (!conv || conv.gone) return;
+    state.sheet = state.sheet === name ? null : name; // the button toggles
+    renderSheets();
+    if (state.sheet === 'follow-up') {
+      const due = Date.parse(ui.followUpDue.value);
+      if (!ui.followUpDue.value || !(due > Date.now())) ui.followUpDue.value = localInputValue(defaultDue());
+      ui.followUpDue.min = localInputValue(new Date());
+      ui.followUpError.hidden = true;
+      ui.followUpNote.focus();
+    } else if (state.sheet === 'escalate') {
+      ui.escalateNote.focus();
+    }
+  }
+
+  function closeSheet() {
+    if (!state.sheet) return;
+    state.sheet = null;
+    renderSheets();
+  }
+
+  function renderSheets() {
+    ui.followUpForm.hidden = state.sheet !== 'follow-up';
+    ui.escalateForm.hidden = state.sheet !== 'escalate';
+    ui.followUp.setAttribute('aria-expanded', String(state.sheet === 'follow-up'));
+    ui.escalate.setAttribute('aria-expanded', String(state.sheet === 'escalate'));
+    ui.followUp.classList.toggle('active', state.sheet === 'follow-up');
+    ui.escalate.classList.toggle('active', state.sheet === 'escalate');
+  }
+
+  /** An hour from now, on the next quarter hour. */
+  function defaultDue() {
+    const d = new Date(Date.now() + 3600000);
+    d.setSeconds(0, 0);
+    d.setMinutes(Math.ceil(d.getMinutes() / 15) * 15);
+    return d;
+  }
+
+  function followUpError(text) {
+    ui.followUpError.textContent = text;
+    ui.followUpError.hidden = false;
+  }
+
+  let followUpBusy = false;
+  async function submitFollowUp(event) {
+    event.preventDefault();
+    const conv = selectedConv();
+    if (!conv || conv.gone || followUpBusy) return;
+    const due = ui.followUpDue.value ? new Date(ui.followUpDue.value) : null; // local time
+    const note = ui.followUpNote.value.trim();
+    if (!due || Number.isNaN(due.getTime())) return followUpError('Pick the date and time you will answer by.');
+    if (due.getTime() <= Date.now()) return followUpError('Pick a time in the future.');
+    if (!note) { ui.followUpNote.focus(); return followUpError('Add a short note: what did you promise?'); }
+    followUpBusy = true;
+    ui.followUpSave.disabled = true;
+    const answer = await api('POST', `/api/conversations/${encodeURIComponent(conv.id)}/follow-ups`,
+      { due_at: due.toISOString(), note });
+    followUpBusy = false;
+    ui.followUpSave.disabled = false;
+    if (!answer.ok) return followUpError(answer.message);
+    ui.followUpNote.value = '';
+    ui.followUpDue.value = '';
+    ui.followUpError.hidden = true;
+    closeSheet();
+    const item = answer.data.follow_up || {};
+    toast(`Follow-up set: answer ${visitorName(conv)} by ${dayTime(item.due_at || due.toISOString())}. The visitor was told.`);
+    if (conv.id === state.selected && !narrow()) ui.reply.focus();
+  }
+
+  function submitEscalate(event) {
+    event.preventDefault();
+    const conv = selectedConv();
+    if (!conv || conv.gone) return;
+    const note = ui.escalateNote.value.trim();
+    if (!send({ type: 'escalate', conversation_id: conv.id, note: note || null })) {
+      toast('Not connected: try again in a moment.', 'error');
+      return;
+    }
+    ui.escalateNote.value = '';
+    closeSheet();
+    toast('Asking the supervisors to join…');
+  }
+
+  // ---- dialogs: close confirmation, shortcuts help -----------------------------------------
+  let dialogReturn = null;
+
+  function showOverlay(overlay, focus) {
+    for (const other of [ui.confirmClose, ui.helpOverlay]) if (other !== overlay) other.hidden = true;
+    if (overlay.hidden) dialogReturn = document.activeElement;
+    overlay.hidden = false;
+    (focus || $('button', overlay)).focus();
+  }
+
+  function hideOverlays() {
+    const open = !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
+    ui.confirmClose.hidden = true;
+    ui.helpOverlay.hidden = true;
+    if (open && dialogReturn && document.contains(dialogReturn) && dialogReturn !== document.body) dialogReturn.focus();
+    dialogReturn = null;
+    return open;
+  }
+
+  const overlayOpen = () => !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
+
+  function askClose() {
+    const conv = selectedConv();
+    if (!conv || conv.gone) return;
+    ui.confirmText.textContent = `The chat with ${visitorName(conv)} ends; they are told it was closed.`;
+    ui.confirmClose.dataset.conversationId = String(conv.id);
+    showOverlay(ui.confirmClose, ui.confirmYes);
+  }
+
+  function confirmClose() {
+    const id = Number(ui.confirmClose.dataset.conversationId);
+    hideOverlays();
+    if (id === state.selected) closeConversation();
+  }
+
   // ---- user actions ---------------------------------------------------------------------
-  function select(id) {
+  function select(id, { focus = true } = {}) {
     if (state.selected === id) return;
-    stopTyping();
+    leaveSelected();
     state.selected = id;
     if (state.ended && state.ended.id !== id) state.ended = null;
     const draft = state.drafts.get(id) || { text: '', note: false };
@@ -865,8 +1612,10 @@
     ui.note.checked = draft.note;
     ui.close.disabled = false;
     renderMine();
+    renderQueue();
     renderPane();
-    if (!narrow()) ui.reply.focus();
+    loadDetails(id);
+    if (focus && !narrow()) ui.reply.focus();
   }
 
   function claim(button, conversationId) {
@@ -897,18 +1646,123 @@
     const conv = selectedConv();
     if (!conv || conv.gone) return;
     stopTyping();
-    ui.close.disabled = send({ type: 'close', conversation_id: conv.id }); // re-enabled on error
+    conv.closing = send({ type: 'close', conversation_id: conv.id });
+    ui.close.disabled = conv.closing; // re-enabled on error
+  }
+
+  function toggleNote() {
+    const conv = selectedConv();
+    if (!conv || conv.gone || ui.note.disabled) return;
+    ui.note.checked = !ui.note.checked;
+    ui.note.dispatchEvent(new Event('change'));
+  }
+
+  function focusReply() {
+    const conv = selectedConv();
+    if (!conv || ui.reply.disabled) return;
+    ui.reply.focus();
+    const end = ui.reply.value.length;
+    ui.reply.setSelectionRange(end, end);
+  }
+
+  /** The conversations listed in the view on screen, top to bottom. */
+  function listedItems() {
+    return [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
+      .filter((node) => !node.closest('[hidden]'));
+  }
+
+  /** j / k: the next or previous conversation of the list on screen. */
+  function step(by) {
+    const items = listedItems();
+    if (!items.length) return;
+    let index = items.findIndex((node) => node.classList.contains('selected'));
+    if (index < 0) index = items.findIndex((node) => Number(node.dataset.conversationId) === state.selected);
+    const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
+    const item = items[next];
+    openConversation(item.dataset.conversationId, { focus: false, highlight: item.dataset.highlight || '' });
+    item.scrollIntoView({ block: 'nearest' });
+  }
+
+  const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date',
+    'datetime-local', 'time', 'month', 'week']);
+  function typingInField(target) {
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable) return true;
+    const tag = target.tagName.toLowerCase();
+    if (tag === 'textarea' || tag === 'select') return true;
+    return tag === 'input' && TEXT_INPUTS.has((target.type || 'text').toLowerCase());
+  }
+
+  function onShortcut(e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    if (e.key === 'Escape') {
+      if (hideOverlays()) { e.preventDefault(); return; }
+      if (state.sheet && (ui.followUpForm.contains(e.target) || ui.escalateForm.contains(e.target) || !typingInField(e.target))) {
+        closeSheet();
+        e.preventDefault();
+        if (!narrow() && !ui.reply.disabled) ui.reply.focus(); else document.activeElement.blur();
+        return;
+      }
+      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+      return;
+    }
+    if (overlayOpen()) {
+      if (e.key === 'Tab') trapFocus(e);
+      return;
+    }
+    if (typingInField(e.target)) return;
+    const actions = {
+      j: () => step(1),
+      k: () => step(-1),
+      r: focusReply,
+      n: toggleNote,
+      e: () => openSheet('escalate'),
+      f: () => openSheet('follow-up'),
+      c: askClose,
+      '/': () => { ui.search.focus(); ui.search.select(); },
+      '?': () => showOverlay(ui.helpOverlay),
+    };
+    const action = Object.prototype.hasOwnProperty.call(actions, e.key) && actions[e.key];
+    if (!action) return;
+    e.preventDefault();
+    action();
+  }
+
+  /** Keep Tab inside the open dialog. */
+  function trapFocus(e) {
+    const overlay = !ui.confirmClose.hidden ? ui.confirmClose : ui.helpOverlay;
+    const focusable = [...overlay.querySelectorAll('button, [href], input, select, textarea')].filter((n) => !n.disabled);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    else if (!overlay.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
   }
 
   ui.presence.addEventListener('click', togglePresence);
   ui.transfer.addEventListener('change', transfer);
   ui.close.addEventListener('click', closeConversation);
-  ui.back.addEventListener('click', () => { stopTyping(); state.selected = null; state.ended = null; renderAll(); });
+  ui.followUp.addEventListener('click', () => openSheet('follow-up'));
+  ui.escalate.addEventListener('click', () => openSheet('escalate'));
+  ui.followUpForm.addEventListener('submit', submitFollowUp);
+  ui.escalateForm.addEventListener('submit', submitEscalate);
+  for (const cancel of document.querySelectorAll('[data-action="cancel-sheet"]')) {
+    cancel.addEventListener('click', () => { closeSheet(); if (!narrow() && !ui.reply.disabled) ui.reply.focus(); });
+  }
+  ui.back.addEventListener('click', () => {
+    leaveSelected();
+    state.selected = null;
+    state.ended = null;
+    state.highlight = '';
+    renderAll();
+  });
   ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
   ui.reply.addEventListener('input', onReplyInput);
-  ui.reply.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendReply(); }
-  });
+  ui.reply.addEventListener('keydown', onReplyKeydown);
+  ui.reply.addEventListener('click', updateCanned);
+  ui.reply.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== ui.reply) closeCanned(); }, 0));
+  ui.reply.addEventListener('focus', () => loadCanned());
   ui.note.addEventListener('change', () => {
     stopTyping();
     const conv = selectedConv();
@@ -916,6 +1770,14 @@
     renderPane();
     ui.reply.focus();
   });
+  ui.help.addEventListener('click', () => showOverlay(ui.helpOverlay));
+  ui.confirmYes.addEventListener('click', confirmClose);
+  $('[data-action="cancel-close"]').addEventListener('click', hideOverlays);
+  $('[data-action="close-help"]').addEventListener('click', hideOverlays);
+  for (const overlay of [ui.confirmClose, ui.helpOverlay]) {
+    overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlays(); });
+  }
+  document.addEventListener('keydown', onShortcut);
   for (const kind of ['pointerdown', 'keydown']) document.addEventListener(kind, unlockAudio, { passive: true });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
@@ -923,8 +1785,20 @@
     renderPane();
   });
   window.addEventListener('online', () => { if (!socket) { backoff = RECONNECT_MIN_MS; connect(); } });
-  setInterval(() => { renderMine(); renderQueue(); }, CLOCK_TICK_MS);
+  setInterval(() => {
+    renderMine();
+    renderQueue();
+    const conv = selectedConv();
+    if (conv) { renderDetails(conv); renderVisitor(conv); }
+  }, CLOCK_TICK_MS);
+  setInterval(() => { // someone else's open chat goes on without us: read it again
+    const conv = state.ended;
+    if (conv && conv.view && !conv.view.loading && conv.view.status !== 'closed' &&
+        conv.id === state.selected && document.visibilityState === 'visible') loadViewed(conv.id);
+  }, VIEW_REFRESH_MS);
 
   renderAll();
+  renderSheets();
+  loadCanned();
   connect();
 })();
