@@ -227,6 +227,11 @@ class ChatService:
                 "name": agent.name, "active": active})
 
     async def agent_read(self, agent: Agent, conversation_id: int, seq: int) -> None:
+        if self.desk.owner(conversation_id) != agent.id:
+            conversation = await self.store.conversation(conversation_id)
+            if conversation and conversation.status == "closed" and \
+                    conversation.agent_id == agent.id:
+                return  # a read mark crossing the close: nothing left to mark
         self._assigned(agent, conversation_id)
         visitor = self.desk.visitor_of.get(conversation_id)
         await self._read(conversation_id, "agent", seq, visitor.id if visitor else None)

@@ -14,9 +14,9 @@ LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
-       v.verified AS visitor_verified,
-       (SELECT text FROM messages WHERE conversation_id = c.id AND seq = c.last_seq)
-           AS last_text,
+       v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,
+       (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
+            AND author_role != 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
        (SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
             AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
             WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
@@ -65,7 +65,8 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
         "customer_id": r["customer_id"],
         "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
         "visitor": {"id": r["visitor_id"], "name": r["visitor_name"],
-                    "email": r["visitor_email"], "verified": bool(r["visitor_verified"])},
+                    "email": r["visitor_email"], "verified": bool(r["visitor_verified"]),
+                    "page": r["visitor_page"], "timezone": r["visitor_timezone"]},
         "last_message": r["last_text"],
         "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
     }

@@ -63,7 +63,7 @@ class AgentSession(SocketSession):
     def forward(self, event: Event) -> bool:
         frame = event.frame
         if event.type == "signed_out" and frame["session_id"] in (None, self.session_id):
-            raise EndSession(CLOSE_SIGNED_OUT)
+            raise EndSession(CLOSE_SIGNED_OUT, event)
         if event.type == "assigned":
             conversation = frame["conversation"]
             self.sent.pop(conversation["id"], None)

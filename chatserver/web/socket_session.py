@@ -33,11 +33,11 @@ class TooLarge(Exception):
 
 
 class EndSession(Exception):
-    """Raised by `forward`: this connection must close with `code`."""
+    """Raised by `forward`: send `event`, then close the connection with `code`."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, event: Event) -> None:
         super().__init__(code)
-        self.code = code
+        self.code, self.event = code, event
 
 
 async def refuse(websocket: WebSocket, status: int) -> None:
@@ -136,6 +136,7 @@ class SocketSession:
         except SubscriptionOverflow:
             await self.close(CLOSE_TRY_AGAIN)
         except EndSession as end:
+            await self.send_text(end.event.text)
             await self.close(end.code)
 
     def forward(self, event: Event) -> bool:

@@ -164,7 +164,9 @@ async def test_mine_lists_only_the_callers_active_chats_with_visitor_agent_and_l
     assert row["id"] == ann_chat and row["status"] == "active"
     assert row["agent"] == {"id": team.agent_id("ann@example.com"), "name": "Ann"}
     assert row["visitor"]["name"] == ("Maya" if ann_chat == c1 else "Leo")
-    assert row["last_message"] == "Ann joined the chat."  # the latest visible message
+    # what was last said, not the system's "Ann joined the chat."
+    assert row["last_message"] == ("Where is my parcel?" if ann_chat == c1
+                                   else "Can I change my plan?")
     assert team.bob.ids("mine") == [bob_chat]
     assert team.sue.ids("mine") == []  # a supervisor's own chats: none
     await ann.close()
@@ -183,7 +185,7 @@ async def test_unanswered_since_is_set_until_an_agent_replies_and_a_note_is_no_a
     await say(ann, conversation_id, "Check the courier first", private=True)
     [row] = team.ann.listed("mine")
     assert row["unanswered_since"] is not None  # a private note does not answer the visitor
-    assert row["last_message"] == "Ann joined the chat."  # notes are not the last message
+    assert row["last_message"] == "Hello? Anyone there?"  # notes are not the last message
 
     await say(ann, conversation_id, "Hi! I'm here, let me look.")
     [row] = team.ann.listed("mine")

@@ -82,6 +82,7 @@ async def test_signing_out_ends_the_session_and_closes_its_sockets(
     assert csrf is not None
     httpx.post(server.url + "/console/logout", data={"csrf": csrf.group(1)},
                cookies={"chatserver_session": cookie or ""})
+    assert (await console_socket.expect("signed_out"))["session_id"] is not None
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await console_socket.ws.recv()

@@ -199,7 +199,7 @@ async def test_a_visitor_left_unanswered_is_flagged_once_to_the_agents_and_not_o
         assert len(flagged) == 1, (name, got)
         row = flagged[0]["conversation"]
         assert row["unanswered_since"] is not None and row["agent"]["name"] == "Ann"
-        assert row["last_message"] == "Ann joined the chat."
+        assert row["last_message"] == "Hello? Is anyone there?"
         assert frames(got, "unanswered", id=answered) == []
 
     await say(ann, waiting, "Sorry for the wait!")
