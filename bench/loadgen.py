@@ -607,6 +607,7 @@ class Load:
         """Server RSS before and after opening idle visitor sockets (up to welcome)."""
         await settle(self.pid)
         base = rss_kib(self.pid)
+        meter = CpuMeter(self.pid)
         points = []
         opening = []
         for step in steps:
@@ -624,7 +625,7 @@ class Load:
                 "marginal_per_socket_kib": round(marginal, 2) if marginal else None,
                 "open_rate": [o["per_second"] for o in opening],
                 "open_failures": sum(o["requested"] - o["opened"] for o in opening),
-                "live_sockets": sum(1 for v in self.visitors if v.open_now)}
+                "live_sockets": sum(1 for v in self.visitors if v.open_now), **meter.read()}
 
     def abort_all(self) -> None:
         for visitor in self.visitors:

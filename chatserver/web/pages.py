@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.assets import asset_dir
 
 
+@functools.cache
+def widget_source() -> bytes:
+    """The widget as served: its source without whole-line comments (they are for the
+    people reading widget/widget.js, not for every visitor's download)."""
+    lines = (asset_dir("widget") / "widget.js").read_text(encoding="utf-8").splitlines()
+    return "\n".join(ln for ln in lines if not ln.lstrip().startswith("//")).encode()
+
+
 async def widget_js(request: Request) -> Response:
-    return FileResponse(asset_dir("widget") / "widget.js", media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=300",
-                                 "Access-Control-Allow-Origin": "*"})
+    return Response(widget_source(), media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=300",
+                             "Access-Control-Allow-Origin": "*"})
 
 
 async def demo(request: Request) -> Response:
