@@ -153,6 +153,7 @@ class Target:
                 if response.status == 200:
                     return self.proc.pid
             time.sleep(0.1)
+        self.stop(kill=True)
         raise RuntimeError(f"{self.name} did not answer /api/health within 60 s")
 
     @property
@@ -231,9 +232,9 @@ def create_agents(target: Target, count: int) -> list[str]:
     return tokens
 
 
-def db_query(db: Path, sql: str) -> list[tuple[Any, ...]]:
+def db_query(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as c:
-        return c.execute(sql).fetchall()
+        return c.execute(sql, args).fetchall()
 
 
 class CommitProbe:
@@ -255,7 +256,7 @@ class CommitProbe:
 def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dict[str, Any]:
     """Every acked message must be in the database with the acked conversation and seq."""
     rows = db_query(db, "SELECT client_id, conversation_id, seq FROM messages "
-                        f"WHERE author_role = 'visitor' AND client_id LIKE '{prefix}%'")
+                        "WHERE author_role = 'visitor' AND client_id LIKE ?", (prefix + "%",))
     stored = {cid: (conversation, seq) for cid, conversation, seq in rows}
     missing = sum(1 for cid in acked if cid not in stored)
     wrong = sum(1 for cid, place in acked.items() if cid in stored and stored[cid] != place)

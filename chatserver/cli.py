@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, NoReturn
 
+import uvloop
+
 from chatserver.config import Settings, SettingsError
 from chatserver.domain.models import ROLES
 from chatserver.store import Store, open_store
@@ -171,7 +173,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Demo shop:  {shop}", flush=True)
         print("Try it: ask about order 1042 (maya@example.com), verify it and refund part of it.",
               flush=True)
-    asyncio.run(serve(settings, shop_port=shop_port))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(settings, shop_port=shop_port))
     return 0
 
 

@@ -15,12 +15,14 @@ class MemorySubscription:
         self._bus = bus
         self.topics = topics
         self.capacity = capacity
-        self._events: deque[Event] = deque()
+        self._events: deque[Event] | None = None  # made when needed: most sockets idle
         self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
 
     def push(self, event: Event) -> None:
-        if self._events and self._events[-1] is event:
+        if self._events is None:
+            self._events = deque()
+        elif self._events and self._events[-1] is event:
             return  # published to two of its topics at once: it hears it once
         if len(self._events) >= self.capacity:
             self.overflowed = True  # cut off rather than let one slow socket hold memory
@@ -41,7 +43,10 @@ class MemorySubscription:
                 self._waiter = None
         if self.overflowed:
             raise SubscriptionOverflow()
-        return self._events.popleft()
+        event = self._events.popleft()
+        if not self._events:
+            self._events = None
+        return event
 
     def close(self) -> None:
         self._bus.unsubscribe(self)

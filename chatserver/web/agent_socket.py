@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.websockets import WebSocket
 
@@ -13,7 +13,15 @@ from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic
 from chatserver.service.chat import ChatService
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.origins import origin_allowed
-from chatserver.web.socket_session import CLOSE_SIGNED_OUT, EndSession, SocketSession, refuse
+from chatserver.web.socket_session import (
+    CLOSE_SIGNED_OUT,
+    EndSession,
+    Handler,
+    SocketSession,
+    refuse,
+)
+
+AGENT_BACKLOG = 20_000  # events an agent connection may fall behind before it is cut off
 
 
 class AgentSession(SocketSession):
@@ -27,17 +35,13 @@ class AgentSession(SocketSession):
         # conversation id -> [highest seq, highest note_seq] sent; events about other
         # conversations are not this connection's business (until `assigned`)
         self.sent: dict[int, list[int]] = {}
-        self.handlers.update({
-            "presence": self.on_presence, "message": self.on_message, "typing": self.on_typing,
-            "read": self.on_read, "claim": self.on_claim, "transfer": self.on_transfer,
-            "close": self.on_close, "sync": self.on_sync, "escalate": self.on_escalate,
-        })
 
     async def run(self) -> None:
         topics = [agent_topic(self.agent.id), AGENTS]
         if self.agent.can_oversee:
             topics.append(SUPERVISORS)
-        subscription = self.chat.bus.subscribe(topics)
+        # an agent hears every conversation they hold: room for whole commit batches of them
+        subscription = self.chat.bus.subscribe(topics, capacity=AGENT_BACKLOG)
         try:
             conversations = await self.chat.agent_conversations(self.agent)
             for conversation in conversations:
@@ -115,6 +119,12 @@ class AgentSession(SocketSession):
         messages = await self.chat.history(self.agent, frame["conversation_id"], frame["last_seq"])
         await self.send({"type": "history", "conversation_id": frame["conversation_id"],
                          "messages": [m.for_agent() for m in messages]})
+
+    handlers: ClassVar[dict[str, Handler]] = {
+        **SocketSession.handlers, "presence": on_presence, "message": on_message,
+        "typing": on_typing, "read": on_read, "claim": on_claim, "transfer": on_transfer,
+        "close": on_close, "sync": on_sync, "escalate": on_escalate,
+    }
 
 
 async def agent_socket(websocket: WebSocket) -> None:

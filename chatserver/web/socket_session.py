@@ -1,7 +1,8 @@
 """What the visitor and agent sockets share: frame limits, the dispatch loop, the bus pump.
 
 A connection runs two loops: one reads client frames and handles them, one forwards bus
-events. Every outgoing frame goes through `send`, so the two never interleave a frame.
+events. Both send through `send_text`; an ASGI server sends each message whole, so two
+frames never interleave.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from starlette.responses import Response
@@ -25,7 +26,9 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # fell behind: reconnect and resume with last_seq
 CLOSE_SIGNED_OUT = 4001  # the agent signed out, or was disabled: do not reconnect
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# A frame type's handler: a plain function of the session and the frame. The tables are
+# per class, not per connection: 10,000 sockets share one.
+Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 
 class TooLarge(Exception):
@@ -55,8 +58,6 @@ class SocketSession:
         self.ws = websocket
         self.chat = chat
         self.settings = chat.settings
-        self._send_lock = asyncio.Lock()
-        self.handlers: dict[str, Handler] = {"ping": self.on_ping}
 
     # --- sending --------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
@@ -65,9 +66,8 @@ class SocketSession:
     async def send_text(self, text: str) -> None:
         """Send, or drop the frame if the client has gone: what it missed it gets on resume,
         and the frames it sent before leaving are still handled."""
-        async with self._send_lock:
-            with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
-                await self.ws.send_text(text)
+        with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
+            await self.ws.send_text(text)
 
     async def error(self, code: str, message: str, client_id: str | None = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -120,7 +120,7 @@ class SocketSession:
 
     async def dispatch(self, kind: str, frame: dict[str, Any]) -> None:
         try:
-            await self.handlers[kind](frame)
+            await self.handlers[kind](self, frame)
         except (ChatError, Refused) as error:
             await self.error(error.code, error.message, frame.get("client_id"))
 
@@ -146,3 +146,5 @@ class SocketSession:
     async def close(self, code: int) -> None:
         with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
             await self.ws.close(code=code)
+
+    handlers: ClassVar[dict[str, Handler]] = {"ping": on_ping}

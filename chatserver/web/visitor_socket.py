@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -13,7 +13,7 @@ from chatserver.domain.models import Visitor
 from chatserver.service.announcer import visitor_topic
 from chatserver.service.chat import ChatError, ChatService
 from chatserver.web.origins import origin_allowed
-from chatserver.web.socket_session import CLOSE_POLICY, SocketSession, TooLarge, refuse
+from chatserver.web.socket_session import CLOSE_POLICY, Handler, SocketSession, TooLarge, refuse
 
 
 class VisitorSession(SocketSession):
@@ -23,11 +23,6 @@ class VisitorSession(SocketSession):
         super().__init__(websocket, chat)
         self.visitor: Visitor | None = None
         self.sent_seq: dict[int, int] = {}  # conversation id -> highest seq sent
-        self.handlers.update({
-            "message": self.on_message, "typing": self.on_typing, "read": self.on_read,
-            "rate": self.on_rate, "close": self.on_close, "hello": self.on_hello_again,
-            "email_transcript": self.on_email_transcript,
-        })
 
     async def run(self) -> None:
         hello = await self._hello()
@@ -130,6 +125,12 @@ class VisitorSession(SocketSession):
 
     async def on_close(self, frame: dict[str, Any]) -> None:
         await self.chat.visitor_close(self.me)
+
+    handlers: ClassVar[dict[str, Handler]] = {
+        **SocketSession.handlers, "message": on_message, "typing": on_typing, "read": on_read,
+        "rate": on_rate, "close": on_close, "hello": on_hello_again,
+        "email_transcript": on_email_transcript,
+    }
 
 
 async def visitor_socket(websocket: WebSocket) -> None:
