@@ -50,26 +50,12 @@
   };
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const $ = (selector, root = document) => root.querySelector(selector);
+  const { $, h, api, reconcile } = window.ConsoleKit;
 
-  /** Element with attributes; children may be nodes or strings (strings become text nodes). */
-  function h(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value == null || value === false) continue;
-      if (key === 'class') node.className = value;
-      else if (key === 'text') node.textContent = value;
-      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? '' : String(value));
-    }
-    node.append(...children.filter((c) => c != null && c !== false && c !== ''));
-    return node;
-  }
 
   const root = $('#console');
   const ROLE = root.dataset.agentRole || 'agent';
   const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
-  const CSRF = ($('meta[name="csrf-token"]') || {}).content || '';
   // The server's "unanswered" threshold in seconds, when the page is told it; otherwise a chat
   // is flagged when the server's `unanswered` frame says so.
   const UNANSWERED_AFTER_S = Number(root.dataset.unansweredAfter) > 0 ? Number(root.dataset.unansweredAfter) : null;
@@ -319,28 +305,6 @@
   }
 
   // ---- the REST API ---------------------------------------------------------------------
-  /** {ok, status, data, code, message}; never throws (status 0: no answer from the server). */
-  async function api(method, path, body) {
-    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      init.headers['Content-Type'] = 'application/json';
-      init.headers['X-CSRF-Token'] = CSRF;
-      init.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (e) {
-      return { ok: false, status: 0, data: null, code: 'network', message: 'The server could not be reached.' };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (response.ok) return { ok: true, status: response.status, data, code: null, message: null };
-    const error = (data && data.error) || {};
-    const message = response.status === 401 ? 'Your session has ended: sign in again.'
-      : (error.message ? error.message[0].toUpperCase() + error.message.slice(1) : `The server answered ${response.status}.`);
-    return { ok: false, status: response.status, data, code: error.code || 'http', message };
-  }
 
   // ---- the socket -----------------------------------------------------------------------
   let socket = null;
@@ -1074,24 +1038,6 @@
     document.title = unread ? `(${unread}) ${BASE_TITLE}` : BASE_TITLE;
   }
 
-  /** Put `items` into `list` in order, reusing each key's element so focus and clicks survive. */
-  function reconcile(list, items, keyOf, create, update) {
-    const existing = new Map([...list.children].map((node) => [node.dataset.key, node]));
-    let cursor = list.firstChild;
-    for (const item of items) {
-      const key = keyOf(item);
-      let node = existing.get(key);
-      existing.delete(key);
-      if (!node) {
-        node = create(item);
-        node.dataset.key = key;
-      }
-      update(node, item);
-      if (node === cursor) cursor = cursor.nextSibling;
-      else list.insertBefore(node, cursor);
-    }
-    for (const node of existing.values()) node.remove();
-  }
 
   /** The red "Waiting 3m — unanswered" flag, shown or not. */
   function fillFlag(node, id, since) {

@@ -23,27 +23,13 @@
   const RISKY_RATE = 0.5;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const $ = (selector, root = document) => root.querySelector(selector);
+  const { $, h, api, sentence } = window.ConsoleKit;
 
-  /** Element with attributes; children may be nodes or strings (strings become text nodes). */
-  function h(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value == null || value === false) continue;
-      if (key === 'class') node.className = value;
-      else if (key === 'text') node.textContent = value;
-      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? '' : String(value));
-    }
-    node.append(...children.filter((c) => c != null && c !== false && c !== ''));
-    return node;
-  }
 
   const root = $('#console');
   if (!root || !$('#customer-panel')) return;
   const role = root.dataset.agentRole || 'agent';
   const overseer = role === 'supervisor' || role === 'admin';
-  const csrf = ($('meta[name="csrf-token"]') || {}).content || '';
   const narrowQuery = window.matchMedia('(max-width: 1100px)');
 
   const ui = {
@@ -116,12 +102,6 @@
     return `${d.toLocaleDateString([], { day: 'numeric', month: 'short' })}, ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
   }
 
-  /** A server message ("only 10.00 USD of this order can be refunded") as a sentence. */
-  function sentence(text) {
-    const t = String(text || '').trim();
-    if (!t) return '';
-    return t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
-  }
 
   const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -129,29 +109,6 @@
     : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join(''));
 
   // ---- the REST API ---------------------------------------------------------------------
-  /** {ok, status, data, code, message}; never throws (status 0: no answer from the server). */
-  async function api(method, path, body, headers = {}) {
-    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json', ...headers } };
-    if (method !== 'GET') {
-      init.headers['Content-Type'] = 'application/json';
-      init.headers['X-CSRF-Token'] = csrf;
-      init.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (e) {
-      return { ok: false, status: 0, data: null, code: 'network', message: 'The server could not be reached.' };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (response.ok) return { ok: true, status: response.status, data, code: null, message: null };
-    const error = (data && data.error) || {};
-    const message = response.status === 401
-      ? 'Your session has ended: sign in again.'
-      : sentence(error.message) || `The server answered ${response.status}.`;
-    return { ok: false, status: response.status, data, code: error.code || 'http', message };
-  }
 
   /** A refund or credit: the same submission retried keeps its Idempotency-Key, a new one gets a new key. */
   async function postMoney(formKey, path, body) {
