@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -17,6 +19,8 @@ import websockets
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.server import uvicorn_config
+from chatserver.store import open_store
+from chatserver.web.auth import hash_password
 from tests.conftest import add_agent, free_port
 
 
@@ -46,6 +50,34 @@ class InProcessServer:
     def agent(self, email: str, name: str, **options: Any) -> str:
         """A new agent; returns their API token."""
         return add_agent(self.settings.database_url, email, name, **options)
+
+    def staff(self, *people: tuple[str, str, str], password: str | None = None) -> list[str]:
+        """Agents `(email, name, role)` added while the server runs, as `chatserver agents
+        add` and `tokens create` do (in-process: a second apiece faster); one token each."""
+        password_hash = hash_password(password) if password else None
+
+        async def add() -> list[str]:
+            store = await open_store(self.settings.database_url)
+            try:
+                tokens = []
+                for email, name, role in people:
+                    added = await store.add_agent(email, name, role, 3, password_hash)
+                    tokens.append(await store.create_token(added.id, "tests"))
+                return tokens
+            finally:
+                await store.close()
+        with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
+            return pool.submit(asyncio.run, add()).result()
+
+    def sign_in(self, email: str, password: str) -> str | None:
+        """Sign in through the console's login form; returns the session cookie, if set."""
+        with httpx.Client(base_url=self.url) as client:
+            page = client.get("/console/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
+                                                "password": password})
+            return client.cookies.get("chatserver_session")
 
     def get(self, path: str, token: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

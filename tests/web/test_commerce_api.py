@@ -7,14 +7,12 @@ and what is (or is not) in the database afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +21,6 @@ import orjson
 import pytest
 
 from chatserver.domain.identity import sign_identity
-from chatserver.store import open_store
-from chatserver.web.auth import hash_password
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
@@ -35,24 +31,9 @@ NAMES = {"ann": "Ann", "bob": "Bob", "sue": "Sue", "ada": "Ada", "val": "Val"}
 
 def staff(server: InProcessServer, *people: tuple[str, str],
           password: str | None = None) -> list[str]:
-    """Agents `(email, role)` added to the server's database while it runs, as
-    `chatserver agents add` + `tokens create` do (in-process, to keep the suite fast);
-    returns one API token each."""
-    password_hash = hash_password(password) if password else None
-
-    async def add() -> list[str]:
-        store = await open_store(server.settings.database_url)
-        try:
-            tokens = []
-            for email, role in people:
-                name = NAMES.get(email.split("@")[0], email)
-                added = await store.add_agent(email, name, role, 3, password_hash)
-                tokens.append(await store.create_token(added.id, "tests"))
-            return tokens
-        finally:
-            await store.close()
-    with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
-        return pool.submit(asyncio.run, add()).result()
+    """Agents `(email, role)`, named after their email; one API token each."""
+    return server.staff(*((email, NAMES.get(email.split("@")[0], email), role)
+                          for email, role in people), password=password)
 
 
 @dataclass

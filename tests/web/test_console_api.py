@@ -7,11 +7,8 @@ shape, which conversations a list shows, and what happens on the sockets at once
 
 from __future__ import annotations
 
-import asyncio
-import re
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,26 +17,12 @@ import httpx
 import pytest
 import websockets
 
-from chatserver.store import open_store
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 
 def staff(server: InProcessServer, *people: tuple[str, str, str]) -> list[str]:
-    """Agents `(email, name, role)` added while the server runs, as `chatserver agents add`
-    and `tokens create` do (in-process, to keep the suite fast); one API token each."""
-    async def add() -> list[str]:
-        store = await open_store(server.settings.database_url)
-        try:
-            tokens = []
-            for email, name, role in people:
-                added = await store.add_agent(email, name, role, 3, None)
-                tokens.append(await store.create_token(added.id, "tests"))
-            return tokens
-        finally:
-            await store.close()
-    with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
-        return pool.submit(asyncio.run, add()).result()
+    return server.staff(*people)
 
 
 @dataclass
@@ -410,14 +393,7 @@ def test_reports_are_for_supervisors_and_need_real_dates(team: Team) -> None:
 # --- agents (admin) ----------------------------------------------------------------------
 
 def sign_in(server: InProcessServer, email: str, password: str) -> str | None:
-    """Sign in through the console's login form; returns the session cookie, if one was set."""
-    with httpx.Client(base_url=server.url) as client:
-        page = client.get("/console/login")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert csrf is not None
-        client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
-                                            "password": password})
-        return client.cookies.get("chatserver_session")
+    return server.sign_in(email, password)
 
 
 def test_an_admin_adds_an_agent_who_can_sign_in_at_once(team: Team) -> None:

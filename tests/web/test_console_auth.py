@@ -12,14 +12,7 @@ from tests.web.conftest import InProcessServer, Peer
 
 
 def sign_in(server: InProcessServer, email: str, password: str) -> str | None:
-    """Sign in through the login form; returns the session cookie, if one was set."""
-    with httpx.Client(base_url=server.url) as client:
-        page = client.get("/console/login")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert csrf is not None
-        client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
-                                            "password": password})
-        return client.cookies.get("chatserver_session")
+    return server.sign_in(email, password)
 
 
 def console(server: InProcessServer, cookie: str | None) -> httpx.Response:
