@@ -80,11 +80,13 @@ def create_token(db: sqlite3.Connection, agent_id: int, label: str | None,
 
 
 def revoke_token(db: sqlite3.Connection, token_id: int, agent_id: int | None,
-                 actor_id: int) -> None:
-    """Revoke a token (only one's own unless `agent_id` is None: an admin)."""
+                 actor_id: int) -> int:
+    """Revoke a token (only one's own unless `agent_id` is None: an admin); returns whose."""
     changed = db.execute("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? "
                          "AND (? IS NULL OR agent_id = ?)",
                          (iso(now()), token_id, agent_id, agent_id)).rowcount
     if not changed:
         raise Refused(404, "not_found", "no such token")
     audit(db, actor_id, "token.revoked", None, {"token_id": token_id})
+    return int(db.execute("SELECT agent_id FROM api_tokens WHERE id = ?",
+                          (token_id,)).fetchone()[0])

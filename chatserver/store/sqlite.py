@@ -178,6 +178,11 @@ class SqliteStore:
             (agent_id, token_hash(token), label, iso(now()))))
         return token
 
+    async def token_id(self, token: str) -> int | None:
+        row = await self._one("SELECT id FROM api_tokens WHERE token_hash = ?",
+                              (token_hash(token),))
+        return int(row["id"]) if row else None
+
     async def create_session(self, agent_id: int) -> str:
         session_id, csrf = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         await self._writer.submit(lambda db: db.execute(

@@ -31,7 +31,7 @@ class AgentSession(SocketSession):
                  session_id: str | None) -> None:
         super().__init__(websocket, chat)
         self.agent = agent
-        self.session_id = session_id  # the console session it came from (None: an API token)
+        self.session_id = session_id  # the console session or ("token:<id>") the API token
         # conversation id -> [highest seq, highest note_seq] sent; events about other
         # conversations are not this connection's business (until `assigned`)
         self.sent: dict[int, list[int]] = {}
@@ -133,6 +133,7 @@ async def agent_socket(websocket: WebSocket) -> None:
     session_id = None
     if token is not None:
         agent = await chat.store.agent_by_token(token)
+        session_id = f"token:{await chat.store.token_id(token)}"  # revoking it ends this
     else:
         session = await websocket.app.state.sessions.find(websocket.cookies.get(SESSION_COOKIE))
         agent, session_id = (session.agent, session.id) if session else (None, None)

@@ -219,10 +219,14 @@ async def create_token(request: Request, caller: Caller) -> Response:
 
 @authenticated
 async def revoke_token(request: Request, caller: Caller) -> Response:
-    await store(request).transaction(partial(
-        admin.revoke_token, token_id=path_id(request, "token"),
+    token_id = path_id(request, "token")
+    owner = await store(request).transaction(partial(
+        admin.revoke_token, token_id=token_id,
         agent_id=None if caller.agent.role == "admin" else caller.agent.id,
         actor_id=caller.agent.id))
+    # sockets opened with it close now, not at their next reconnect
+    request.app.state.chat.announce.to_agent(owner, {"type": "signed_out",
+                                                     "session_id": f"token:{token_id}"})
     return Response(status_code=204)
 
 

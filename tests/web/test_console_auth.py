@@ -83,3 +83,27 @@ async def test_signing_out_ends_the_session_and_closes_its_sockets(
     assert console(server, cookie).status_code == 303  # a copied cookie is worthless now
     await integration.send("ping")
     await integration.expect("pong")  # the API token's socket is another matter
+
+
+async def test_revoking_a_token_closes_the_sockets_opened_with_it(
+        server: InProcessServer) -> None:
+    kept = server.agent("ann@example.com", "Ann")
+    created = httpx.post(server.url + "/api/tokens", json={"label": "zapier"},
+                         headers={"Authorization": f"Bearer {kept}"}).json()["token"]
+    revoked = created["token"]
+    doomed = Peer(await websockets.connect(
+        server.ws + "/ws/agent", additional_headers={"Authorization": f"Bearer {revoked}"}))
+    other = Peer(await websockets.connect(
+        server.ws + "/ws/agent", additional_headers={"Authorization": f"Bearer {kept}"}))
+    await doomed.expect("welcome")
+    await other.expect("welcome")
+    response = httpx.delete(server.url + f"/api/tokens/{created['id']}",
+                            headers={"Authorization": f"Bearer {kept}"})
+    assert response.status_code == 204
+    await doomed.expect("signed_out")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await doomed.ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    await other.send("ping")
+    await other.expect("pong")  # the agent's other token still works
