@@ -23,7 +23,7 @@
   const RISKY_RATE = 0.5;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, sentence } = window.ConsoleKit;
+  const { $, h, api, sentence, coalesced } = window.ConsoleKit;
 
 
   const root = $('#console');
@@ -123,18 +123,6 @@
     return answer;
   }
 
-  /** Run `load` at most once at a time; calls meanwhile make it run once more afterwards. */
-  function coalesced(load) {
-    let running = null;
-    let again = false;
-    return function run() {
-      if (running) { again = true; return running; }
-      running = (async () => {
-        do { again = false; await load(); } while (again);
-      })().finally(() => { running = null; });
-      return running;
-    };
-  }
 
   const refreshCustomer = coalesced(async () => {
     const { conv, customerId } = state;

@@ -25,7 +25,7 @@
   const SEARCH_LIMIT = 50;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile } = window.ConsoleKit;
+  const { $, h, api, reconcile, coalesced } = window.ConsoleKit;
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 
@@ -139,18 +139,6 @@
 
   // ---- the REST API ---------------------------------------------------------------------
 
-  /** Run `load` at most once at a time; calls meanwhile make it run once more afterwards. */
-  function coalesced(load) {
-    let running = null;
-    let again = false;
-    return function run() {
-      if (running) { again = true; return running; }
-      running = (async () => {
-        do { again = false; await load(); } while (again);
-      })().finally(() => { running = null; });
-      return running;
-    };
-  }
 
   function debounced(fn, ms) {
     let timer = 0;

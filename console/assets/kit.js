@@ -72,5 +72,18 @@
     for (const node of existing.values()) node.remove();
   }
 
-  window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, CSRF });
+  /** Run `load` at most once at a time; calls meanwhile make it run once more afterwards. */
+  function coalesced(load) {
+    let running = null;
+    let again = false;
+    return function run() {
+      if (running) { again = true; return running; }
+      running = (async () => {
+        do { again = false; await load(); } while (again);
+      })().finally(() => { running = null; });
+      return running;
+    };
+  }
+
+  window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, coalesced, CSRF });
 })();
