@@ -50,15 +50,12 @@
   };
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile } = window.ConsoleKit;
+  const { $, h, api, reconcile, flagUnanswered, unanswered } = window.ConsoleKit;
 
 
   const root = $('#console');
   const ROLE = root.dataset.agentRole || 'agent';
   const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
-  // The server's "unanswered" threshold in seconds, when the page is told it; otherwise a chat
-  // is flagged when the server's `unanswered` frame says so.
-  const UNANSWERED_AFTER_S = Number(root.dataset.unansweredAfter) > 0 ? Number(root.dataset.unansweredAfter) : null;
 
   const ui = {
     connection: $('[data-testid="connection"]'),
@@ -219,34 +216,6 @@
     return conv.gone === 'viewing' && OVERSEER && !!v && !v.loading && !v.error && v.status !== 'closed';
   }
 
-  // ---- unanswered visitors: flagged by the server's `unanswered` frame -----------------------
-  // Kept for the tab (sessionStorage) so a reload keeps the flags; inbox.js reads the same key.
-  const FLAGS_KEY = 'chatserver.unanswered';
-  const flags = (() => {
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
-      const dayAgo = Date.now() - 86400000;
-      return new Map(Object.entries(saved).filter(([, since]) => Date.parse(since) > dayAgo)
-        .map(([id, since]) => [Number(id), since]));
-    } catch (e) { return new Map(); }
-  })();
-
-  function flag(id, since) {
-    flags.set(id, since);
-    try {
-      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
-      saved[id] = since;
-      sessionStorage.setItem(FLAGS_KEY, JSON.stringify(saved));
-    } catch (e) { /* storage off: the flag lasts as long as the page */ }
-  }
-
-  /** A visitor waiting since `since` (null: answered) has waited too long unanswered. */
-  function unanswered(id, since) {
-    if (!since) return false;
-    const flagged = flags.get(id);
-    if (flagged && Date.parse(since) <= Date.parse(flagged) + 1000) return true;
-    return UNANSWERED_AFTER_S != null && Date.now() - Date.parse(since) >= UNANSWERED_AFTER_S * 1000;
-  }
 
   // ---- time labels ----------------------------------------------------------------------
   function ago(iso) {
@@ -591,7 +560,7 @@
     unanswered(f) {
       const row = f.conversation || {};
       if (row.id == null || !row.unanswered_since) return;
-      flag(row.id, row.unanswered_since);
+      flagUnanswered(row.id, row.unanswered_since);
       const conv = state.convs.get(row.id);
       if (conv) {
         toast(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`, 'error');

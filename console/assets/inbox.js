@@ -25,7 +25,7 @@
   const SEARCH_LIMIT = 50;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, coalesced } = window.ConsoleKit;
+  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered } = window.ConsoleKit;
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 
@@ -35,7 +35,6 @@
   const ME = Number(root.dataset.agentId);
   const ROLE = root.dataset.agentRole || 'agent';
   const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
-  const UNANSWERED_AFTER_S = Number(root.dataset.unansweredAfter) > 0 ? Number(root.dataset.unansweredAfter) : null;
 
   const ui = {
     search: $('[data-testid="search"]'),
@@ -118,24 +117,6 @@
     return `Visitor ${String(v.id || row.id || row.conversation_id || '').slice(0, 6)}`;
   }
 
-  // ---- unanswered flags (the same record as console.js's) ---------------------------------
-  const FLAGS_KEY = 'chatserver.unanswered';
-  const flags = new Map();
-
-  function readFlags() {
-    try {
-      for (const [id, since] of Object.entries(JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}'))) {
-        flags.set(Number(id), since);
-      }
-    } catch (e) { /* storage off: only this page's frames count */ }
-  }
-
-  function unanswered(id, since) {
-    if (!since) return false;
-    const flagged = flags.get(id);
-    if (flagged && Date.parse(since) <= Date.parse(flagged) + 1000) return true;
-    return UNANSWERED_AFTER_S != null && Date.now() - Date.parse(since) >= UNANSWERED_AFTER_S * 1000;
-  }
 
   // ---- the REST API ---------------------------------------------------------------------
 
@@ -487,7 +468,7 @@
         break;
       case 'unanswered': {
         const row = f.conversation || {};
-        if (row.id != null && row.unanswered_since) flags.set(row.id, row.unanswered_since);
+        if (row.id != null && row.unanswered_since) flagUnanswered(row.id, row.unanswered_since);
         if (OVERSEER) openSoon();
         renderList('open');
         renderTabCounts();
@@ -541,7 +522,6 @@
   }, LIST_REFRESH_MS);
   setInterval(() => { if (document.visibilityState === 'visible') loadFollowUps(); }, FOLLOW_UPS_REFRESH_MS);
 
-  readFlags();
   renderViews();
   renderFollowUps();
   for (const view of ['open', 'closed', 'search']) if (ui.lists[view]) renderList(view);

@@ -85,5 +85,39 @@
     };
   }
 
-  window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, coalesced, CSRF });
+  // ---- unanswered visitors -----------------------------------------------------------------
+  // One record for the page, flagged by the server's `unanswered` frame (or, when the page
+  // knows the threshold, by the clock); kept for the tab so a reload keeps the flags.
+  const FLAGS_KEY = 'chatserver.unanswered';
+  const consoleRoot = $('#console');
+  const UNANSWERED_AFTER_S = consoleRoot && Number(consoleRoot.dataset.unansweredAfter) > 0
+    ? Number(consoleRoot.dataset.unansweredAfter) : null;
+  const flags = (() => {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
+      const dayAgo = Date.now() - 86400000;
+      return new Map(Object.entries(saved).filter(([, since]) => Date.parse(since) > dayAgo)
+        .map(([id, since]) => [Number(id), since]));
+    } catch (e) { return new Map(); }
+  })();
+
+  function flagUnanswered(id, since) {
+    flags.set(id, since);
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FLAGS_KEY) || '{}');
+      saved[id] = since;
+      sessionStorage.setItem(FLAGS_KEY, JSON.stringify(saved));
+    } catch (e) { /* storage off: the flag lasts as long as the page */ }
+  }
+
+  /** A visitor waiting since `since` (null: answered) has waited too long unanswered. */
+  function unanswered(id, since) {
+    if (!since) return false;
+    const flagged = flags.get(id);
+    if (flagged && Date.parse(since) <= Date.parse(flagged) + 1000) return true;
+    return UNANSWERED_AFTER_S != null && Date.now() - Date.parse(since) >= UNANSWERED_AFTER_S * 1000;
+  }
+
+  window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, coalesced, flagUnanswered,
+    unanswered, CSRF });
 })();
