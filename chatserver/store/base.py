@@ -8,7 +8,7 @@ commit order (that is where the caller announces it). SQLite implements it today
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from chatserver.domain.models import (
@@ -82,12 +82,12 @@ class Store(Protocol):
     async def messages(self, conversation_id: int, after_seq: int = 0,
                        notes: bool = False) -> list[Message]: ...
     async def message_by_client_id(self, author: Author, client_id: str) -> Message | None: ...
-    async def post_visitor_message(self, author: Author, client_id: str, text: str,
-                                   rank: float, on_commit: OnCommit[Posted] = None
-                                   ) -> Posted: ...
-    async def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                                 text: str, private: bool,
-                                 on_commit: OnCommit[Posted] = None) -> Posted: ...
+    # the two per-message writes are plain functions returning the commit's future
+    def post_visitor_message(self, author: Author, client_id: str, text: str, rank: float,
+                             on_commit: OnCommit[Posted] = None) -> Awaitable[Posted]: ...
+    def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
+                           text: str, private: bool,
+                           on_commit: OnCommit[Posted] = None) -> Awaitable[Posted]: ...
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      on_commit: OnCommit[Changed] = None) -> Changed: ...
     async def requeue(self, conversation_id: int, rank: float, note: str,

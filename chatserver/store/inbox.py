@@ -49,6 +49,13 @@ def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: boo
     return [_row(r) for r in found]
 
 
+def index_new_messages(db: sqlite3.Connection) -> None:
+    """Add the messages written since the last call to the search index (store/upkeep.py)."""
+    db.execute("INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages "
+               "WHERE id > (SELECT upto FROM search_indexed)")
+    db.execute("UPDATE search_indexed SET upto = COALESCE((SELECT MAX(id) FROM messages), upto)")
+
+
 def search_terms(text: str) -> list[str]:
     """What a person types, as FTS5 terms: each word, matching as a prefix too."""
     words = re.findall(r"\w+", text)

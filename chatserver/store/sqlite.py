@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -28,6 +28,7 @@ from chatserver.domain.models import (
 )
 from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
+from chatserver.store.upkeep import Upkeep
 from chatserver.store.writer import OnCommit, Writer
 
 T = TypeVar("T")
@@ -63,8 +64,9 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 class SqliteStore:
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
-                 views: sqlite3.Connection) -> None:
+                 views: sqlite3.Connection, upkeep: Upkeep) -> None:
         self._writer = writer
+        self._upkeep = upkeep
         self._reader = reader
         self._views = views  # for `read`: plain functions over a connection, on their thread
         self._views_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views")
@@ -76,16 +78,20 @@ class SqliteStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         db = _connect(path, synchronous)
         migrate(db)
+        db.execute("PRAGMA wal_autocheckpoint = 0")  # upkeep's job, not the commit's
         writer = Writer(db)
         writer.start()
+        upkeep = Upkeep(_connect(path, synchronous), writer)
+        upkeep.start()
         reader = await aiosqlite.connect(path, isolation_level=None)
         reader.row_factory = sqlite3.Row
         await reader.execute("PRAGMA busy_timeout = 10000")
         views = _connect(path, synchronous)
         views.execute("PRAGMA query_only = ON")
-        return cls(writer, reader, views)
+        return cls(writer, reader, views, upkeep)
 
     async def close(self) -> None:
+        await self._upkeep.close()
         await self._writer.close()
         await self._reader.close()
         await asyncio.to_thread(self._views_thread.shutdown)
@@ -324,17 +330,17 @@ class SqliteStore:
         return rows.message(row) if row else None
 
     # --- conversations and messages: writes ---------------------------------------------
-    async def post_visitor_message(self, author: Author, client_id: str, text: str,
-                                   rank: float, on_commit: OnCommit[writes.Posted] = None
-                                   ) -> writes.Posted:
-        return await self._writer.submit(
+    def post_visitor_message(self, author: Author, client_id: str, text: str, rank: float,
+                             on_commit: OnCommit[writes.Posted] = None
+                             ) -> Awaitable[writes.Posted]:
+        return self._writer.submit(
             partial(writes.post_visitor_message, author=author, client_id=client_id, text=text,
                     rank=rank), on_commit)
 
-    async def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                                 text: str, private: bool,
-                                 on_commit: OnCommit[writes.Posted] = None) -> writes.Posted:
-        return await self._writer.submit(
+    def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
+                           text: str, private: bool, on_commit: OnCommit[writes.Posted] = None
+                           ) -> Awaitable[writes.Posted]:
+        return self._writer.submit(
             partial(writes.post_agent_message, conversation_id=conversation_id, author=author,
                     client_id=client_id, text=text, private=private), on_commit)
 

@@ -42,15 +42,14 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
     first = _by_client_id(db, author, client_id)
     if first is not None:
         return Posted(first, duplicate=True)
-    row = db.execute("SELECT id FROM conversations WHERE visitor_id = ? AND status != 'closed'",
-                     (author.id,)).fetchone()
-    opened = None
-    if row is None:
+    # one statement finds the open conversation and takes its next seq
+    numbered = db.execute(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE visitor_id = ? "
+        "AND status != 'closed' RETURNING id, last_seq", (author.id,)).fetchone()
+    if numbered is None:
         opened = open_conversation(db, str(author.id), rank)
-        conversation_id = opened.id
-    else:
-        conversation_id = row["id"]
-    return Posted(insert_message(db, conversation_id, author, text, client_id), opened=opened)
+        return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened)
+    return Posted(_insert(db, numbered[0], numbered[1], None, author, text, client_id))
 
 
 def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Author,
@@ -95,8 +94,13 @@ def insert_message(db: sqlite3.Connection, conversation_id: int, author: Author,
         f"UPDATE conversations SET {column} = {column} + 1 WHERE id = ? RETURNING {column}",
         (conversation_id,),
     ).fetchone()[0]
-    stamp = iso(now())
     seq, note_seq = (None, number) if private else (number, None)
+    return _insert(db, conversation_id, seq, note_seq, author, text, client_id)
+
+
+def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
+            note_seq: int | None, author: Author, text: str, client_id: str | None) -> Message:
+    stamp = iso(now())
     db.execute(
         "INSERT INTO messages (conversation_id, seq, note_seq, author_role, author_id, "
         "author_name, sender_key, client_id, text, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -50,10 +50,12 @@ async def conversations(request: Request, caller: Caller) -> Response:
         limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
+    query = request.query_params.get("q") or None
+    if query:  # the index is brought up to date once a second; a search sees everything
+        await store(request).transaction(inbox.index_new_messages)
     found = await store(request).read(partial(
         inbox.conversations, view=view, agent_id=caller.agent.id,
-        oversee=caller.agent.can_oversee, query=request.query_params.get("q") or None,
-        limit=limit))
+        oversee=caller.agent.can_oversee, query=query, limit=limit))
     return json_response({"conversations": found})
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.store import migrations
+from chatserver.store import inbox, migrations
 from chatserver.store.migrations import MIGRATIONS, migrate
 
 EXTRA = """
@@ -84,6 +84,22 @@ def test_an_older_database_is_upgraded_in_place_keeping_its_rows(
     assert db.execute("SELECT email, name, timezone FROM agents").fetchall() == [
         ("ann@example.com", "Ann", "UTC")]
     assert db.execute("SELECT value FROM meta WHERE key = 'secret_key'").fetchone() == ("kept",)
+
+
+def test_messages_written_before_search_moved_out_of_a_trigger_stay_searchable_once(
+        db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:4])  # indexed by a trigger
+    migrate(db)
+    db.execute("INSERT INTO visitors (id, created_at) VALUES ('v', '2024-01-01T00:00:00Z')")
+    db.execute("INSERT INTO conversations (visitor_id, status, created_at, waiting_since) "
+               "VALUES ('v', 'queued', 'x', 'x')")
+    db.execute("INSERT INTO messages (conversation_id, seq, author_role, author_name, text, "
+               "created_at) VALUES (1, 1, 'visitor', 'V', 'refund please', 'x')")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    migrate(db)
+    inbox.index_new_messages(db)  # what upkeep does once a second
+    assert db.execute("SELECT rowid FROM messages_search WHERE messages_search MATCH "
+                      "'refund'").fetchall() == [(1,)]
 
 
 def test_an_empty_database_at_version_zero_gets_every_step(

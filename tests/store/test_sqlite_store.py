@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chatserver.domain.models import Agent, Author, Visitor
+from chatserver.store import inbox
 from chatserver.store.migrations import MIGRATIONS
 from chatserver.store.sqlite import SqliteStore, sqlite_path
 from chatserver.store.writes import NotAllowed
@@ -226,12 +230,48 @@ async def test_a_refused_write_leaves_no_trace_and_does_not_burn_a_seq(
     assert query(db_url, "SELECT last_seq FROM conversations") == [(2,)]
 
 
+async def test_committed_messages_become_searchable_by_themselves_each_once(
+        store: SqliteStore, db_url: str) -> None:
+    visitor = await new_visitor(store)
+    await open_chat(store, visitor)
+    await store.post_visitor_message(visitor, "a", "parcel arrived broken", 1.0)
+    await store.post_visitor_message(visitor, "b", "the parcel box too", 1.0)
+    await store.post_visitor_message(visitor, "a", "parcel resent, stored once", 1.0)
+
+    def found() -> list[tuple[Any, ...]]:
+        return query(db_url, "SELECT m.client_id FROM messages_search s JOIN messages m "
+                     "ON m.id = s.rowid WHERE messages_search MATCH 'parcel' ORDER BY m.id")
+    for _ in range(30):  # upkeep indexes once a second while there are commits
+        if found():
+            break
+        await asyncio.sleep(0.1)
+    assert found() == [("a",), ("b",)]
+    await store.transaction(inbox.index_new_messages)  # what a search does first
+    assert found() == [("a",), ("b",)]
+
+
 async def test_the_store_is_in_wal_mode_with_full_sync(store: SqliteStore, db_url: str) -> None:
     def pragmas(db: sqlite3.Connection) -> tuple[Any, ...]:
         return tuple(db.execute(f"PRAGMA {name}").fetchone()[0]
                      for name in ("journal_mode", "synchronous", "foreign_keys"))
     assert await store.writer.submit(pragmas) == ("wal", 2, 1)  # synchronous 2 is FULL
     assert query(db_url, "PRAGMA journal_mode") == [("wal",)]  # kept in the file
+
+
+async def test_commits_are_copied_into_the_database_file_off_the_writer(
+        store: SqliteStore, db_url: str, tmp_path: Path) -> None:
+    assert await store.writer.submit(
+        lambda db: db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]) == 0
+    visitor = await new_visitor(store)
+    await open_chat(store, visitor)
+    copy = tmp_path / "without-wal.db"
+    for _ in range(30):  # the checkpointer runs once a second while there are commits
+        shutil.copyfile(sqlite_path(db_url), copy)  # the file alone, without its WAL
+        with contextlib.suppress(sqlite3.OperationalError):  # no schema in it yet
+            if query(f"sqlite:///{copy}", "SELECT count(*) FROM messages") == [(1,)]:
+                return
+        await asyncio.sleep(0.1)
+    pytest.fail("the committed message never reached the database file")
 
 
 async def test_opening_a_store_migrates_the_database(store: SqliteStore, db_url: str) -> None:
