@@ -72,7 +72,6 @@ class Config:
     pin: bool = True
     profile: str | None = None  # a directory: py-spy profiles of the server per phase
     profile_gil: bool = False  # sample only the thread holding the GIL (Python CPU)
-    server_loop: str = "default"  # "uvloop": an experiment (see bench/serve.py)
 
     @classmethod
     def quick(cls) -> Config:
@@ -136,8 +135,6 @@ class Target:
 
     def start(self) -> int:
         env = server_env()
-        if self.config.server_loop != "default":
-            env["BENCH_SERVER_LOOP"] = self.config.server_loop
         log = open(self.work / f"{self.name}.log", "wb")  # noqa: SIM115 (kept by the child)
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -612,15 +609,13 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles of the server")
     parser.add_argument("--profile-gil", action="store_true",
                         help="profile only the thread holding the GIL (py-spy --gil)")
-    parser.add_argument("--server-loop", choices=["default", "uvloop"],
-                        help="experiment: run `chatserver serve` on uvloop (bench/serve.py)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the machine to be idle")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
     for name in ("agents", "visitors", "rate", "latency_seconds", "throughput_seconds",
-                 "connections", "profile", "server_loop"):
+                 "connections", "profile"):
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     if args.windows:

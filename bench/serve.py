@@ -5,20 +5,14 @@
 runs exactly `chatserver.cli.main(["serve", ...])`; the only addition is a SIGUSR1 handler
 (bench/stats.py) that writes the garbage collector's pauses and the group-commit writer's
 counters (`chatserver.store.writer.Writer`: `batches`, commits so far; `pending`, writes
-waiting) to STATS_FILE, with how long the writer thread took per batch (its SQL and the
-COMMIT's fsync, timed around `Writer._run_batch`: wall time, and the thread's own CPU time)
-since the last report. Nothing else in the
-request path changes.
-
-An experiment, never the default: with `BENCH_SERVER_LOOP=uvloop` in the environment
-(`python -m bench.run --server-loop uvloop`) the same command runs on uvloop's event loop,
-to measure what serving on uvloop would change (`chatserver serve` calls `asyncio.run`, so
-uvicorn's `loop="uvloop"` setting does not apply to it).
+waiting) to STATS_FILE, with what each batch cost since the last report: its statements
+(`Writer._run`, on the event loop's thread) and its COMMIT with the fsync
+(`Writer._commit`, on the writer thread), as wall time and the running thread's own CPU
+time. Nothing else in the request path changes.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
@@ -28,9 +22,10 @@ from chatserver import cli
 from chatserver.store import writer as writer_module
 
 _writers: list[writer_module.Writer] = []
-_batches: list[tuple[int, int, int]] = []  # (wall ns, writer thread CPU ns, operations)
+_batches: list[list[int]] = []  # [wall ns, CPU ns, operations] per batch
 _start = writer_module.Writer.start
-_run_batch = writer_module.Writer._run_batch
+_run = writer_module.Writer._run
+_commit = writer_module.Writer._commit
 
 
 def _remember_start(self: writer_module.Writer) -> None:
@@ -38,14 +33,24 @@ def _remember_start(self: writer_module.Writer) -> None:
     _start(self)
 
 
-def _timed_run_batch(self: writer_module.Writer, batch: list[Any]) -> None:
+def _timed_run(self: writer_module.Writer, batch: list[Any], isolated: bool) -> bool:
     started, cpu = time.perf_counter_ns(), time.thread_time_ns()
     try:
-        _run_batch(self, batch)
+        return _run(self, batch, isolated)
     finally:
         if len(_batches) < 1_000_000:
-            _batches.append((time.perf_counter_ns() - started, time.thread_time_ns() - cpu,
-                             len(batch)))
+            _batches.append([time.perf_counter_ns() - started, time.thread_time_ns() - cpu,
+                             len(batch)])
+
+
+def _timed_commit(self: writer_module.Writer) -> None:
+    started, cpu = time.perf_counter_ns(), time.thread_time_ns()
+    try:
+        _commit(self)
+    finally:
+        if _batches:  # the batch whose statements just ran
+            _batches[-1][0] += time.perf_counter_ns() - started
+            _batches[-1][1] += time.thread_time_ns() - cpu
 
 
 def writer_counters() -> dict[str, Any]:
@@ -65,13 +70,9 @@ def writer_counters() -> dict[str, Any]:
 def main() -> int:
     stats_file, argv = sys.argv[1], sys.argv[2:]
     writer_module.Writer.start = _remember_start  # type: ignore[method-assign]
-    writer_module.Writer._run_batch = _timed_run_batch  # type: ignore[method-assign]
+    writer_module.Writer._run = _timed_run  # type: ignore[method-assign]
+    writer_module.Writer._commit = _timed_commit  # type: ignore[method-assign]
     stats.install(stats_file, writer_counters)
-    if os.environ.get("BENCH_SERVER_LOOP") == "uvloop":
-        import asyncio
-
-        import uvloop
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return cli.main(argv)
 
 

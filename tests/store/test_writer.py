@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -45,18 +46,22 @@ def insert_then_fail(text: str) -> Callable[[sqlite3.Connection], int]:
     return run
 
 
-class Gate:
-    """An operation that holds the writer thread until the test opens the gate, so what is
-    submitted meanwhile is known to go into the next batch together."""
+class HeldCommit:
+    """Holds the writer's next COMMIT (on the writer thread, where it waits for the disk)
+    until the test lets it go, so what is submitted meanwhile is known to go into the next
+    batch together."""
 
-    def __init__(self) -> None:
+    def __init__(self, writer: Writer) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
+        self._commit = writer._commit
+        writer._commit = self._held  # type: ignore[method-assign]
 
-    def __call__(self, db: sqlite3.Connection) -> str:
-        self.entered.set()
-        assert self.release.wait(10), "the test never opened the gate"
-        return "gate"
+    def _held(self) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(10), "the test never let the commit go"
+        self._commit()
 
     async def wait_entered(self) -> None:
         assert await asyncio.to_thread(self.entered.wait, 10)
@@ -89,27 +94,28 @@ async def test_many_concurrent_submits_share_a_few_commits(writer: Writer, path:
 
 async def test_a_failing_operation_fails_only_its_caller_and_its_batch_commits(
         writer: Writer, path: Path) -> None:
-    gate = Gate()
-    held = asyncio.ensure_future(writer.submit(gate))
+    gate = HeldCommit(writer)
+    held = asyncio.ensure_future(writer.submit(insert("first")))
     await gate.wait_entered()
     ops = [insert("a"), insert_then_fail("b"), insert("c"), insert("a"), insert("d")]
     waiting = asyncio.gather(*(writer.submit(op) for op in ops), return_exceptions=True)
-    await asyncio.sleep(0.05)  # all five are queued behind the gate
+    await asyncio.sleep(0.05)  # all five are queued behind the held commit
     gate.release.set()
-    assert await held == "gate"
+    assert await held == 1
     a, b, c, a_again, d = await waiting
     assert isinstance(b, ValueError) and str(b) == "refused b"
     assert isinstance(a_again, sqlite3.IntegrityError)  # UNIQUE(text): "a" is there already
     assert isinstance(a, int) and isinstance(c, int) and isinstance(d, int)
     assert writer.batches == 2, "the five operations should have shared one commit"
-    assert [text for _, text in stored(path)] == ["a", "c", "d"]  # b's insert is undone
+    assert [text for _, text in stored(path)] == ["first", "a", "c", "d"]  # b's is undone
 
 
 async def test_on_commit_runs_in_submit_order_and_only_for_committed_ops(
         writer: Writer, path: Path) -> None:
     announced: list[str] = []
-    gate = Gate()
-    held = asyncio.ensure_future(writer.submit(gate, lambda r: announced.append(r)))
+    gate = HeldCommit(writer)
+    held = asyncio.ensure_future(writer.submit(insert("first"),
+                                               lambda _id: announced.append("first")))
     await gate.wait_entered()
     texts = [f"t{n}" for n in range(30)]
     calls = []
@@ -122,9 +128,9 @@ async def test_on_commit_runs_in_submit_order_and_only_for_committed_ops(
     await held
     results = await waiting
     committed = [t for n, t in enumerate(texts) if n % 7 != 3]
-    assert announced == ["gate", *committed]
+    assert announced == ["first", *committed]
     assert [type(r) for n, r in enumerate(results) if n % 7 == 3] == [ValueError] * 4
-    assert [text for _, text in stored(path)] == committed
+    assert [text for _, text in stored(path)] == ["first", *committed]
 
 
 async def test_on_commit_runs_after_the_commit(writer: Writer, path: Path) -> None:
@@ -136,8 +142,8 @@ async def test_on_commit_runs_after_the_commit(writer: Writer, path: Path) -> No
 async def test_a_cancelled_caller_still_has_its_write_committed_and_announced(
         writer: Writer, path: Path) -> None:
     announced: list[int] = []
-    gate = Gate()
-    held = asyncio.ensure_future(writer.submit(gate))
+    gate = HeldCommit(writer)
+    held = asyncio.ensure_future(writer.submit(insert("held")))
     await gate.wait_entered()
     caller = asyncio.ensure_future(writer.submit(insert("kept"), announced.append))
     later = asyncio.ensure_future(writer.submit(insert("after")))
@@ -148,30 +154,23 @@ async def test_a_cancelled_caller_still_has_its_write_committed_and_announced(
     gate.release.set()
     await held
     await later
-    assert [text for _, text in stored(path)] == ["kept", "after"]
-    assert announced == [1]
+    assert [text for _, text in stored(path)] == ["held", "kept", "after"]
+    assert announced == [2]
 
 
 async def test_a_caller_cancelled_mid_batch_still_has_its_write_committed(
         writer: Writer, path: Path) -> None:
-    running, release = threading.Event(), threading.Event()
-    announced: list[str] = []
-
-    def slow(db: sqlite3.Connection) -> str:
-        db.execute("INSERT INTO items (text) VALUES ('slow')")
-        running.set()
-        assert release.wait(10)
-        return "slow"
-
-    caller = asyncio.ensure_future(writer.submit(slow, announced.append))
-    assert await asyncio.to_thread(running.wait, 10)
-    caller.cancel()  # the operation is running in the writer thread right now
+    announced: list[int] = []
+    gate = HeldCommit(writer)
+    caller = asyncio.ensure_future(writer.submit(insert("slow"), announced.append))
+    await gate.wait_entered()
+    caller.cancel()  # its batch is being committed right now
     with pytest.raises(asyncio.CancelledError):
         await caller
-    release.set()
+    gate.release.set()
     await writer.submit(insert("next"))
     assert [text for _, text in stored(path)] == ["slow", "next"]
-    assert announced == ["slow"]
+    assert announced == [1]
 
 
 async def test_a_result_is_visible_to_another_connection_the_moment_submit_returns(
@@ -193,6 +192,24 @@ async def test_every_batch_is_committed_not_left_in_a_transaction(
     finally:
         other.close()
     assert len(stored(path)) == 51
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_off_the_event_loop(
+        writer: Writer, path: Path) -> None:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO items (text) VALUES ('other process')")
+    threading.Timer(0.5, other.execute, ("COMMIT",)).start()
+    write = asyncio.ensure_future(writer.submit(insert("ours")))
+    gaps, before = [], time.monotonic()
+    while not write.done():  # the loop keeps serving while the writer waits for the lock
+        await asyncio.sleep(0.01)
+        gaps.append(time.monotonic() - before)
+        before = time.monotonic()
+    await write
+    other.close()
+    assert [text for _, text in stored(path)] == ["other process", "ours"]
+    assert sum(gaps) >= 0.4 and max(gaps) < 0.1
 
 
 async def test_the_writer_runs_on_a_connection_in_wal_mode_with_full_sync(
@@ -218,12 +235,12 @@ async def test_close_during_a_batch_still_answers_its_callers(path: Path) -> Non
     callers must hear so (and its events be announced) rather than wait forever."""
     writer = Writer(connect(path))
     writer.start()
-    gate = Gate()
-    announced: list[str] = []
-    held = asyncio.ensure_future(writer.submit(gate, announced.append))
+    gate = HeldCommit(writer)
+    announced: list[int] = []
+    held = asyncio.ensure_future(writer.submit(insert("held"), announced.append))
     await gate.wait_entered()
-    # close() may block the event loop while it waits for the thread: open the gate from
-    # another thread, as the end of a slow fsync would.
+    # close() may block the event loop while it waits for the thread: let the commit go
+    # from another thread, as the end of a slow fsync would.
     opener = threading.Timer(0.2, gate.release.set)
     opener.start()
     try:
@@ -234,8 +251,8 @@ async def test_close_during_a_batch_still_answers_its_callers(path: Path) -> Non
     if not done:
         held.cancel()
         pytest.fail("the batch committed during close() but its caller was never answered")
-    assert held.result() == "gate"
-    assert announced == ["gate"]
+    assert held.result() == 1
+    assert announced == [1]
 
 
 async def test_submit_after_close_is_refused(path: Path) -> None:
