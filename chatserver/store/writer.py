@@ -52,7 +52,7 @@ class Writer:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatserver-writer")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self.batches = 0  # how many commits carried the writes (checkpointer, benchmark)
+        self.batches = 0  # how many commits carried the writes (for upkeep, the benchmark)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="writer")
