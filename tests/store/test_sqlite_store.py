@@ -265,7 +265,7 @@ async def test_commits_are_copied_into_the_database_file_off_the_writer(
     visitor = await new_visitor(store)
     await open_chat(store, visitor)
     copy = tmp_path / "without-wal.db"
-    for _ in range(30):  # the checkpointer runs once a second while there are commits
+    for _ in range(30):  # upkeep checkpoints once a second while there are commits
         shutil.copyfile(sqlite_path(db_url), copy)  # the file alone, without its WAL
         with contextlib.suppress(sqlite3.OperationalError):  # no schema in it yet
             if query(f"sqlite:///{copy}", "SELECT count(*) FROM messages") == [(1,)]:
