@@ -50,7 +50,7 @@
   };
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, flagUnanswered, unanswered } = window.ConsoleKit;
+  const { $, h, api, reconcile, flagUnanswered, unanswered, fillEmail } = window.ConsoleKit;
 
 
   const root = $('#console');
@@ -1060,19 +1060,6 @@
     badge.textContent = unread ? String(unread) : '';
     badge.hidden = !unread;
     badge.setAttribute('aria-label', `${unread} unread`);
-  }
-
-  /** "ada@example.com ✓ verified" / "unverified", or "No email". */
-  function fillEmail(node, visitor) {
-    node.textContent = '';
-    if (!visitor || !visitor.email) {
-      node.append(h('span', { class: 'muted', text: 'No email' }));
-      return;
-    }
-    const mark = visitor.verified
-      ? h('span', { class: 'mark mark-verified', title: 'Email verified by the website', text: '✓ verified' })
-      : h('span', { class: 'mark mark-unverified', title: 'Typed by the visitor; not verified', text: 'unverified' });
-    node.append(h('span', { class: 'email', text: visitor.email }), ' ', mark);
   }
 
   function renderQueue() {

@@ -25,7 +25,8 @@
   const SEARCH_LIMIT = 50;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered } = window.ConsoleKit;
+  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered, fillEmail } =
+    window.ConsoleKit;
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 
@@ -317,19 +318,6 @@
     escalatedChip.hidden = !row.escalated_at || row.status === 'closed';
     escalatedChip.title = row.escalated_at ? `Escalated ${when(row.escalated_at)}` : '';
     $('.conv-item-preview', li).textContent = row.last_message || '';
-  }
-
-  /** "ada@example.com ✓ verified" / "unverified", or "No email". */
-  function fillEmail(node, visitor) {
-    node.textContent = '';
-    if (!visitor || !visitor.email) {
-      node.append(h('span', { class: 'muted', text: 'No email' }));
-      return;
-    }
-    const mark = visitor.verified
-      ? h('span', { class: 'mark mark-verified', title: 'Email verified by the website', text: '✓ verified' })
-      : h('span', { class: 'mark mark-unverified', title: 'Typed by the visitor; not verified', text: 'unverified' });
-    node.append(h('span', { class: 'email', text: visitor.email }), ' ', mark);
   }
 
   // ---- follow-ups -------------------------------------------------------------------------

@@ -118,6 +118,19 @@
     return UNANSWERED_AFTER_S != null && Date.now() - Date.parse(since) >= UNANSWERED_AFTER_S * 1000;
   }
 
+  /** "ada@example.com ✓ verified" / "unverified", or "No email". */
+  function fillEmail(node, visitor) {
+    node.textContent = '';
+    if (!visitor || !visitor.email) {
+      node.append(h('span', { class: 'muted', text: 'No email' }));
+      return;
+    }
+    const mark = visitor.verified
+      ? h('span', { class: 'mark mark-verified', title: 'Email verified by the website', text: '✓ verified' })
+      : h('span', { class: 'mark mark-unverified', title: 'Typed by the visitor; not verified', text: 'unverified' });
+    node.append(h('span', { class: 'email', text: visitor.email }), ' ', mark);
+  }
+
   window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, coalesced, flagUnanswered,
-    unanswered, CSRF });
+    unanswered, fillEmail, CSRF });
 })();
