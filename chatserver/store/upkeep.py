@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 from chatserver.store.inbox import index_new_messages
 from chatserver.store.writer import Writer
@@ -33,6 +34,10 @@ class Upkeep:
         self._writer = writer
         self._every = every
         self._task: asyncio.Task[None] | None = None
+        # Its own thread, so that closing can wait for a checkpoint already under way:
+        # cancelling the task does not stop the thread, and closing the connection under a
+        # running checkpoint crashes the process.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upkeep")
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="upkeep")
@@ -42,6 +47,7 @@ class Upkeep:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await asyncio.to_thread(self._thread.shutdown)
         self._checkpoints.close()
 
     async def _loop(self) -> None:
@@ -53,7 +59,7 @@ class Upkeep:
             try:
                 await self._writer.submit(index_new_messages)
                 seen = self._writer.batches
-                await asyncio.to_thread(self._checkpoint)
+                await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
             except (sqlite3.Error, RuntimeError):  # next round tries again; nothing is lost
                 log.exception("store upkeep failed")
 
