@@ -9,7 +9,7 @@
   connection of its own, a PASSIVE checkpoint copies the bulk beside the writer; it can
   never finish while commits keep coming, though, and a WAL that is never started over
   grows without end (300 MB in a minute of load), making every page lookup slower. So a
-  RESTART checkpoint follows: it holds the writer off for the few frames added meanwhile,
+  RESTART checkpoint follows, with the writer held off for the few frames added meanwhile,
   and the next commit writes the WAL from its start again.
 """
 
@@ -29,8 +29,11 @@ log = logging.getLogger(__name__)
 
 class Upkeep:
     def __init__(self, checkpoints: sqlite3.Connection, writer: Writer,
-                 every: float = 1.0) -> None:
+                 every: float = 1.0, patience: float = 0.1) -> None:
+        """`patience`: how long the RESTART waits for readers (and other processes' writes)
+        while every write waits for it; past it, the round ends as a PASSIVE one."""
         self._checkpoints = checkpoints
+        checkpoints.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
         self._writer = writer
         self._every = every
         self._task: asyncio.Task[None] | None = None
@@ -59,10 +62,16 @@ class Upkeep:
             try:
                 await self._writer.submit(index_new_messages)
                 seen = self._writer.batches
-                await asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
+                await self._checkpoint("PASSIVE")
+                async with self._writer.held_off():
+                    await self._checkpoint("RESTART")
             except (sqlite3.Error, RuntimeError):  # next round tries again; nothing is lost
                 log.exception("store upkeep failed")
 
-    def _checkpoint(self) -> None:
-        self._checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        self._checkpoints.execute("PRAGMA wal_checkpoint(RESTART)")
+    async def _checkpoint(self, mode: str) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._run_checkpoint, mode)
+
+    def _run_checkpoint(self, mode: str) -> None:
+        # Returns nothing: a cursor handed to the loop is finalized there, and that waits
+        # for this connection's lock, which the next checkpoint may hold for a while.
+        self._checkpoints.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()

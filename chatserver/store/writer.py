@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -52,6 +53,7 @@ class Writer:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatserver-writer")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._turn = asyncio.Lock()  # a batch's, or whoever holds the writes off
         self.batches = 0  # how many commits carried the writes (for upkeep, the benchmark)
 
     def start(self) -> None:
@@ -69,6 +71,15 @@ class Writer:
         self._wakeup.set()
         return future
 
+    @asynccontextmanager
+    async def held_off(self) -> AsyncIterator[None]:
+        """No batch starts while inside (writes submitted meanwhile go in the next one).
+        For work that needs the write lock from another connection: the writer takes the
+        lock again as soon as it has let it go, so a busy handler polling for it would wait
+        for as long as the commits keep coming."""
+        async with self._turn:
+            yield
+
     async def close(self) -> None:
         """Finish what was submitted (answering every caller), then stop."""
         self._closing = True
@@ -83,7 +94,8 @@ class Writer:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                await self._flush()
+                async with self._turn:
+                    await self._flush()
 
     async def _flush(self) -> None:
         batch = self._pending[: self._max_batch]
