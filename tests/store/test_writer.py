@@ -194,6 +194,19 @@ async def test_every_batch_is_committed_not_left_in_a_transaction(
     assert len(stored(path)) == 51
 
 
+async def test_while_held_off_no_batch_starts_and_the_writes_wait_for_the_next(
+        writer: Writer, path: Path) -> None:
+    async with writer.held_off():
+        waiting = [writer.submit(insert(f"h{n}")) for n in range(3)]
+        await asyncio.sleep(0.05)
+        assert not any(f.done() for f in waiting)
+        assert stored(path) == []
+    before = writer.batches
+    await asyncio.gather(*waiting)
+    assert [text for _, text in stored(path)] == ["h0", "h1", "h2"]
+    assert writer.batches == before + 1
+
+
 async def test_a_write_lock_held_by_another_process_is_waited_for_off_the_event_loop(
         writer: Writer, path: Path) -> None:
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
