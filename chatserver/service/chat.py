@@ -206,10 +206,14 @@ class ChatService:
     # --- agents -------------------------------------------------------------------------
     async def agent_message(self, agent: Agent, conversation_id: int, client_id: str, text: str,
                             private: bool) -> Posted:
+        author = Author("agent", agent.name, str(agent.id))
         owner = self.desk.owner(conversation_id)
         if owner != agent.id and not (private and agent.can_oversee):
-            raise ChatError("forbidden", "that conversation is not assigned to you")
-        author = Author("agent", agent.name, str(agent.id))
+            # a resend after the conversation closed or left them still gets its first ack
+            first = await self.store.message_by_client_id(author, client_id)
+            if first is None:
+                raise ChatError("forbidden", "that conversation is not assigned to you")
+            return Posted(first, duplicate=True)
         try:
             return await self.store.post_agent_message(
                 conversation_id, author, client_id, text, private,

@@ -157,6 +157,35 @@ async def test_private_notes_never_reach_the_visitor(server: InProcessServer) ->
     await peer.close()
 
 
+async def test_a_resent_reply_or_note_after_the_close_gets_its_first_ack(
+        server: InProcessServer) -> None:
+    ann_token = server.agent("ann@example.com", "Ann")
+    ann = await agent(server, ann_token)
+    peer, conversation_id = await open_chat(server)
+    await ann.expect("assigned")
+    first = {}
+    for client_id, private in (("r1", False), ("n1", True)):
+        await ann.send("message", conversation_id=conversation_id, client_id=client_id,
+                       text=f"said once: {client_id}", private=private)
+        first[client_id] = await ann.expect("ack", client_id=client_id)
+    await ann.send("close", conversation_id=conversation_id)
+    await ann.expect("unassigned", conversation_id=conversation_id)
+    await ann.close()
+    ann = await agent(server, ann_token)  # reconnected, the acks lost: the console resends
+    for client_id, private in (("r1", False), ("n1", True)):
+        await ann.send("message", conversation_id=conversation_id, client_id=client_id,
+                       text=f"said once: {client_id}", private=private)
+        assert await ann.expect("ack", client_id=client_id) == first[client_id]
+    bob = await agent(server, server.agent("bob@example.com", "Bob"))
+    await bob.send("message", conversation_id=conversation_id, client_id="r1", text="mine?")
+    assert (await bob.expect("error"))["code"] == "forbidden"  # a client_id is per sender
+    transcript = server.get(f"/api/conversations/{conversation_id}", ann_token).json()
+    texts = [m["text"] for m in transcript["messages"]]
+    assert texts.count("said once: r1") == 1 and texts.count("said once: n1") == 1
+    assert "mine?" not in texts
+    await peer.close()
+
+
 async def test_an_agent_cannot_act_in_someone_elses_conversation(
         server: InProcessServer) -> None:
     ann = await agent(server, server.agent("ann@example.com", "Ann"))
