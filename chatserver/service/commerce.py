@@ -36,7 +36,7 @@ class Commerce:
     async def upsert_order(self, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         def run(db: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
             order_id, change = customers.upsert_order(db, fields)
-            return (201 if change == "created" else 200), {"order": views.order(db, order_id)}
+            return (201 if change == "created" else 200), views.order(db, order_id)
         return await self.store.transaction(run)
 
     async def money(self, req: MoneyRequest, scope: str, path: str, key: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -53,11 +54,17 @@ def commerce(request: Request) -> Commerce:
     return request.app.state.commerce
 
 
+def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
+    """One record's answer: its fields at the top level, and the record under its name too,
+    so that `body["orders"]` and `body["customer"]["orders"]` both read it."""
+    return {**record, name: record}
+
+
 @authenticated
 async def post_order(request: Request, caller: Caller) -> Response:
     body = await json_body(request, ORDER)
-    status, data = await commerce(request).upsert_order(body)
-    return json_response(data, status)
+    status, order = await commerce(request).upsert_order(body)
+    return json_response(record_body("order", order), status)
 
 
 async def order_webhook(request: Request) -> Response:
@@ -66,19 +73,19 @@ async def order_webhook(request: Request) -> Response:
     raw = await request.body()
     given = request.headers.get("x-chatserver-signature", "")
     expected = "sha256=" + hmac.new((secret or "").encode(), raw, hashlib.sha256).hexdigest()
-    if not secret or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not secret or not hmac.compare_digest(given.lower().encode(), expected.encode()):
         return error_response(401, "bad_signature", "X-Chatserver-Signature must be sha256="
                               "<hex HMAC-SHA256 of the raw body with the webhook secret>")
     try:
         body = orjson.loads(raw)
         if not isinstance(body, dict):
             raise ApiError(422, "invalid", "the body must be a JSON object")
-        status, data = await commerce(request).upsert_order(checked(body, ORDER))
+        status, order = await commerce(request).upsert_order(checked(body, ORDER))
     except orjson.JSONDecodeError:
         return error_response(422, "invalid", "the body is not valid JSON")
     except ApiError as error:
         return error_response(error.status, error.code, error.message)
-    return json_response(data, status)
+    return json_response(record_body("order", order), status)
 
 
 @authenticated
@@ -91,8 +98,8 @@ async def find_customers(request: Request, caller: Caller) -> Response:
 
 @authenticated
 async def get_customer(request: Request, caller: Caller) -> Response:
-    customer_id = path_id(request, "customer")
-    return json_response({"customer": await commerce(request).customer(customer_id)})
+    customer = await commerce(request).customer(path_id(request, "customer"))
+    return json_response(record_body("customer", customer))
 
 
 def idempotency_key(request: Request) -> str:
