@@ -42,11 +42,9 @@ class VisitorSession(SocketSession):
         try:
             conversation, messages = await self.chat.snapshot(
                 who.visitor, hello["conversation_id"], hello["last_seq"])
-            if conversation is not None:
-                self.sent_seq[conversation.id] = conversation.last_seq
-            if who.identity_error:
-                await self.error("invalid_identity", "the identity signature does not match; "
-                                 "you are chatting anonymously")
+            if conversation is not None:  # its messages, read after it, may go further
+                self.sent_seq[conversation.id] = max(conversation.last_seq,
+                                                     messages[-1].seq or 0 if messages else 0)
             await self.send({
                 "type": "welcome", "token": who.token, "visitor_id": who.visitor.id,
                 "agents_online": self.chat.desk.agents_online(),
@@ -55,6 +53,9 @@ class VisitorSession(SocketSession):
                 "messages": [m.for_visitor() for m in messages],
                 "widget": self.chat.widget,
             })
+            if who.identity_error:  # after the welcome, which always answers a hello first
+                await self.error("invalid_identity", "the identity signature does not match; "
+                                 "you are chatting anonymously")
         except BaseException:
             subscription.close()
             raise
@@ -67,7 +68,7 @@ class VisitorSession(SocketSession):
     async def _hello(self) -> dict[str, Any] | None:
         """The first frame must be a valid `hello`, in time; anything else ends the socket."""
         try:
-            data = await asyncio.wait_for(self.receive(), self.settings.hello_timeout)
+            data = await asyncio.wait_for(self.receive(), self.settings.hello_timeout or None)
         except TimeoutError:
             data = None
         except TooLarge:

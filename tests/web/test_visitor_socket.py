@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from typing import Any
 
 import pytest
 import websockets
@@ -96,6 +98,40 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
     await staff.close()
 
 
+async def test_a_message_committed_while_the_welcome_is_read_arrives_once(
+        server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann")
+    staff = await agent(server, token)
+    peer, welcome = await visitor(server)
+    await peer.send("message", client_id="v1", text="hi")
+    conversation_id = (await peer.expect("ack", client_id="v1"))["conversation_id"]
+    await staff.expect("assigned")
+    # Hold the next welcome between reading the conversation and reading its messages,
+    # and have the agent's answer committed right there.
+    store = server.app.state.chat.store
+    read_messages = store.messages
+    between, answered = threading.Event(), threading.Event()
+
+    async def messages_after_the_answer(*args: Any, **options: Any) -> Any:
+        between.set()
+        await asyncio.to_thread(answered.wait, 5)
+        return await read_messages(*args, **options)
+
+    store.messages = messages_after_the_answer
+    try:
+        joining = asyncio.create_task(visitor(server, welcome["token"]))
+        assert await asyncio.to_thread(between.wait, 5)
+        await staff.send("message", conversation_id=conversation_id, client_id="a1",
+                         text="an answer in between")
+        await staff.expect("ack", client_id="a1")
+        answered.set()
+        tab, welcome2 = await joining
+    finally:
+        store.messages = read_messages
+    assert "an answer in between" in [m["text"] for m in welcome2["messages"]]
+    assert not [f for f in await tab.quiet(0.3) if f["type"] == "message"]  # not twice
+
+
 async def test_hello_without_last_seq_gets_the_whole_conversation(server: InProcessServer) -> None:
     peer, welcome = await visitor(server)
     await peer.send("message", client_id="v1", text="one")
@@ -158,6 +194,15 @@ async def test_no_hello_in_time_closes_with_1008(serve: object) -> None:
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_a_hello_timeout_of_0_waits_for_hello_as_long_as_it_takes(serve: object) -> None:
+    server = serve(hello_timeout=0)  # type: ignore[operator]
+    ws = await websockets.connect(server.ws + "/ws/visitor")
+    await asyncio.sleep(0.5)
+    peer = Peer(ws)
+    await peer.send("hello", token=None)
+    assert (await peer.recv())["type"] == "welcome"
 
 
 async def test_bad_frames_get_bad_request_and_the_socket_stays_open(
@@ -300,9 +345,9 @@ async def test_bad_identity_hash_leaves_the_visitor_anonymous(serve: object) -> 
     ws = await websockets.connect(server.ws + "/ws/visitor")
     peer = Peer(ws)
     await peer.send("hello", token=None, identity=forged)
-    assert (await peer.expect("error"))["code"] == "invalid_identity"
-    welcome = await peer.expect("welcome")
-    assert welcome["conversation"] is None
+    welcome = await peer.recv()  # a hello is always answered by the welcome first
+    assert welcome["type"] == "welcome" and welcome["conversation"] is None
+    assert (await peer.recv())["code"] == "invalid_identity"
     assert rows(server, "SELECT verified, customer_id FROM visitors") == [(0, None)]
     await peer.close()
 
