@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import uvloop
 
@@ -36,26 +37,44 @@ def capacity(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(text)
+    return value
+
+
+P = TypeVar("P", bound=argparse.ArgumentParser)
+
+
+def with_db(p: P) -> P:
+    # accepted at every level (`chatserver --db U tokens create E` too); SUPPRESS, so that a
+    # level where it is not given leaves the value another level read
+    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                   help="database URL (default sqlite:///./chatserver.db)")
+    return p
+
+
+def group(commands: Any, name: str, text: str) -> Any:
+    """A command with actions of its own (`agents add`, `tokens create`)."""
+    return with_db(commands.add_parser(name, help=text)).add_subparsers(
+        dest="action", required=True, parser_class=Parser)
+
+
 def build_parser() -> Parser:
-    parser = Parser(prog="chatserver", description="Live-chat customer-support server.")
+    parser = with_db(Parser(prog="chatserver", description="Live-chat customer-support server."))
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", metavar="URL", help="database URL (default sqlite:///./chatserver.db)")
-        return p
-
     for name, text in (("serve", "migrate the schema, then serve"),
                        ("demo", "serve with demo data and a demo shop page at /demo")):
         serve = with_db(commands.add_parser(name, help=text))
         serve.add_argument("--host")
-        serve.add_argument("--port", type=int)
+        serve.add_argument("--port", type=port)
         serve.set_defaults(run=run_serve)
     commands.choices["demo"].add_argument(
-        "--shop-port", type=int, help="also serve the demo shop from this port, another origin "
+        "--shop-port", type=port, help="also serve the demo shop from this port, another origin "
         "(default: --port + 1; 0: off)")
 
-    agents = commands.add_parser("agents", help="manage agents").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+    agents = group(commands, "agents", "manage agents")
     add = with_db(agents.add_parser("add", help="add an agent"))
     add.add_argument("email")
     add.add_argument("--name", required=True)
@@ -65,14 +84,12 @@ def build_parser() -> Parser:
                      help="read the password from the first line of standard input")
     add.set_defaults(run=run_agents_add)
 
-    tokens = commands.add_parser("tokens", help="manage API tokens").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+    tokens = group(commands, "tokens", "manage API tokens")
     create = with_db(tokens.add_parser("create", help="print a new API token for an agent"))
     create.add_argument("email")
     create.add_argument("--label")
     create.set_defaults(run=run_tokens_create)
-    orders = commands.add_parser("orders", help="manage orders").add_subparsers(
-        dest="action", required=True, parser_class=Parser)
+    orders = group(commands, "orders", "manage orders")
     load = with_db(orders.add_parser("import", help="import orders from CSV or JSON lines"))
     load.add_argument("file", type=argparse.FileType("r", encoding="utf-8-sig"))
     load.set_defaults(run=run_orders_import)
@@ -83,10 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(database_url=args.db, host=getattr(args, "host", None),
+        settings = Settings.from_env(database_url=getattr(args, "db", None),
+                                     host=getattr(args, "host", None),
                                      port=getattr(args, "port", None))
         return int(args.run(args, settings) or 0)
-    except (SettingsError, UsageError, ValueError) as error:
+    except (SettingsError, UsageError, ValueError, OSError, sqlite3.Error) as error:
         parser.exit(2, f"chatserver: error: {error}\n")
 
 
@@ -156,11 +174,18 @@ def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if bad else 0
 
 
+async def migrated(store: Store) -> None:
+    """Nothing more: opening the store migrated it."""
+
+
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from chatserver.server import serve
 
     demo = args.command == "demo"
     shop_port = None
+    # The store is opened (and its schema migrated) here first, so that a database that
+    # cannot be opened is a one-line error, not a failed start-up with a traceback.
+    with_store(settings, migrated)
     if demo:
         from chatserver.demo import seed
 

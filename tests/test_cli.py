@@ -25,17 +25,29 @@ def test_agents_add_and_tokens_create(db_url: str) -> None:
     assert len(lines) == 1 and len(lines[0]) >= 40
 
 
-def test_db_may_come_before_the_other_arguments(db_url: str) -> None:
+def test_db_may_come_anywhere_on_the_line(db_url: str) -> None:
     added = chatserver("agents", "add", "--db", db_url, "bo@example.com", "--name", "Bo")
     assert added.returncode == 0, added.stderr
+    tokens = set()
+    for args in (["--db", db_url, "tokens", "create", "bo@example.com"],
+                 ["tokens", "--db", db_url, "create", "bo@example.com"],
+                 ["tokens", "create", "bo@example.com", "--db", db_url]):
+        created = chatserver(*args)
+        assert created.returncode == 0, (args, created.stderr)
+        tokens.add(created.stdout.strip())
+    assert query(db_url, "SELECT COUNT(*) FROM api_tokens") == [(3,)] and len(tokens) == 3
 
 
-def test_bad_arguments_give_one_line_and_status_2(db_url: str) -> None:
+def test_bad_arguments_give_one_line_and_status_2(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
     for args in (["agents", "add", "x@example.com", "--db", db_url],  # --name missing
                  ["agents", "add", "x@example.com", "--name", "X", "--role", "boss"],
                  ["agents", "add", "x@example.com", "--name", "X", "--capacity", "-1"],
                  ["tokens", "create", "nobody@example.com", "--db", db_url],
-                 ["serve", "--port", "eighty"], ["frobnicate"], []):
+                 ["serve", "--port", "eighty"], ["serve", "--port", "99999"],
+                 ["serve", "--db", "postgres://nowhere/chat"],
+                 ["serve", "--db", f"sqlite:///{tmp_path}/a-file/under/a-file.db"],
+                 ["frobnicate"], []):
         result = chatserver(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
