@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ClassVar
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.templating import Jinja2Templates
@@ -24,6 +25,7 @@ from chatserver.web import api, commerce_api, console, console_api, pages, setti
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.console_pages import routes as console_pages_routes
+from chatserver.web.http import http_error
 from chatserver.web.visitor_socket import visitor_socket
 
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> ChatApp:
             *pages.routes(),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
         # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
         middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
     )

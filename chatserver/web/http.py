@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import Fields, FrameError, check_fields
@@ -33,6 +34,23 @@ def json_response(data: Any, status: int = 200,
 
 def error_response(status: int, code: str, message: str) -> Response:
     return json_response({"error": {"code": code, "message": message}}, status)
+
+
+API_PATHS = ("/api/", "/webhooks/")
+STATUS_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own refusals (no such path, wrong method): in the API's error shape under
+    its paths, plain text elsewhere."""
+    assert isinstance(error, HTTPException)
+    if request.url.path.startswith(API_PATHS):
+        response = error_response(error.status_code,
+                                  STATUS_CODES.get(error.status_code, "refused"), error.detail)
+    else:
+        response = PlainTextResponse(error.detail, error.status_code)
+    response.headers.update(error.headers or {})  # a 405's Allow
+    return response
 
 
 @dataclass(frozen=True)

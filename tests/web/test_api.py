@@ -60,3 +60,15 @@ def test_an_unknown_conversation_is_404(server: InProcessServer) -> None:
         assert response.status_code == 404, path
         assert response.json() == {"error": {"code": "not_found",
                                              "message": "no such conversation"}}
+
+
+def test_an_unknown_api_path_or_method_is_refused_in_the_api_error_shape(
+        server: InProcessServer) -> None:
+    missing = httpx.get(server.url + "/api/no-such-thing")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = httpx.delete(server.url + "/api/health")
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+    page = httpx.get(server.url + "/no-such-page")  # outside the API: a plain page
+    assert page.status_code == 404 and page.text == "Not Found"
