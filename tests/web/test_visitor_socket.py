@@ -20,6 +20,18 @@ def rows(server: InProcessServer, sql: str, *args: object) -> list[tuple[object,
     return query(server.settings.database_url, sql, *args)
 
 
+async def chat_with_ann(server: InProcessServer, **hello: Any,
+                        ) -> tuple[Peer, Peer, dict[str, Any], int]:
+    """Agent Ann, available, and a visitor who wrote "hi": their sockets once she has the chat,
+    the visitor's welcome and the conversation's id."""
+    staff = await agent(server, server.agent("ann@example.com", "Ann"))
+    peer, welcome = await visitor(server, **hello)
+    await peer.send("message", client_id="v1", text="hi")
+    conversation_id = (await peer.expect("ack", client_id="v1"))["conversation_id"]
+    await staff.expect("assigned")
+    return staff, peer, welcome, conversation_id
+
+
 async def test_new_visitor_gets_a_token_and_no_conversation(server: InProcessServer) -> None:
     peer, welcome = await visitor(server)
     assert len(welcome["token"]) >= 22 and isinstance(welcome["visitor_id"], str)
@@ -74,13 +86,7 @@ async def test_same_client_id_three_times_is_stored_once(server: InProcessServer
 
 async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
         server: InProcessServer) -> None:
-    token = server.agent("ann@example.com", "Ann")
-    staff = await agent(server, token)
-    peer, welcome = await visitor(server)
-    await peer.send("message", client_id="v1", text="hi")
-    ack = await peer.expect("ack", client_id="v1")
-    conversation_id = ack["conversation_id"]
-    await staff.expect("assigned")
+    staff, peer, welcome, conversation_id = await chat_with_ann(server)
     joined = await peer.expect("message", text="Ann joined the chat.")
     await peer.close()
     for n in range(3):  # the agent writes while the visitor is away
@@ -100,12 +106,7 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
 
 async def test_a_message_committed_while_the_welcome_is_read_arrives_once(
         server: InProcessServer) -> None:
-    token = server.agent("ann@example.com", "Ann")
-    staff = await agent(server, token)
-    peer, welcome = await visitor(server)
-    await peer.send("message", client_id="v1", text="hi")
-    conversation_id = (await peer.expect("ack", client_id="v1"))["conversation_id"]
-    await staff.expect("assigned")
+    staff, _, welcome, conversation_id = await chat_with_ann(server)
     # Hold the next welcome between reading the conversation and reading its messages,
     # and have the agent's answer committed right there.
     store = server.app.state.chat.store
@@ -295,11 +296,7 @@ async def test_only_allowed_origins_may_open_the_visitor_socket(
 
 
 async def test_typing_read_and_close_reach_the_other_side(server: InProcessServer) -> None:
-    staff = await agent(server, server.agent("ann@example.com", "Ann"))
-    peer, _ = await visitor(server, name="Maya")
-    await peer.send("message", client_id="q", text="question")
-    conversation_id = (await peer.expect("ack"))["conversation_id"]
-    await staff.expect("assigned")
+    staff, peer, _, conversation_id = await chat_with_ann(server, name="Maya")
     await peer.send("typing", active=True)
     typing = await staff.expect("typing")
     assert typing == {"type": "typing", "conversation_id": conversation_id, "role": "visitor",
