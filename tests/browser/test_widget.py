@@ -82,6 +82,13 @@ class HostSite:
                                        before=before)
         return self.origin + path
 
+    def tab(self, context: BrowserContext, chat: LiveServer, path: str = "/shop") -> Page:
+        """A new tab on a page embedding the widget from `chat`, the widget opened."""
+        page = context.new_page()
+        page.goto(self.page(chat, path))
+        open_widget(page)
+        return page
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -203,6 +210,14 @@ def agents() -> Iterator[Callable[..., AgentClient]]:
     yield open_agent
     for agent in opened:
         agent.close()
+
+
+@pytest.fixture
+def staffed(serve: Callable[..., LiveServer],
+            agents: Callable[..., AgentClient]) -> tuple[LiveServer, AgentClient]:
+    """A chat server as `serve()` starts it, with agent Ann available on her socket."""
+    server = serve()
+    return server, agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
 
 
 # ---- the widget, as a visitor sees it -----------------------------------------------------
@@ -333,13 +348,10 @@ def test_a_visitor_on_the_demo_shop_and_an_agent_talk_keyboard_only(
 
 
 def test_markup_shows_as_text_and_links_are_safe(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    page = host.tab(context, server)
 
     # The visitor's own markup, and the agent's, are shown as the literal text.
     say(page, XSS)
@@ -364,9 +376,7 @@ def test_markup_shows_as_text_and_links_are_safe(
 def test_an_origin_that_is_not_allowed_is_refused(
         serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext) -> None:
     server = serve(env={"CHATSERVER_ALLOWED_ORIGINS": "https://shop.example"})
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+    page = host.tab(context, server)
     write(page, "Hello? Anyone there?")
     expect(part(page, ".cs-conn")).to_have_text("Can't connect to the chat right now. Retrying…")
     expect(bubble(page, "Anyone there?", "visitor")).to_have_attribute("data-state", "pending")
@@ -380,13 +390,10 @@ def test_an_origin_that_is_not_allowed_is_refused(
 
 
 def test_a_rating_after_the_chat_closes_is_stored(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()  # no SMTP: a transcript cannot be emailed, and the widget says why
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed  # no SMTP: a transcript cannot be emailed, and the widget says why
+    page = host.tab(context, server)
     say(page, "Can I change my seat?")
     conversation_id = agent.assigned()
     agent.say(conversation_id, "Done, you are in row 4 now.")
@@ -435,10 +442,9 @@ body { transform: translateX(10px); filter: blur(1px); }
 
 
 def test_hostile_page_css_does_not_break_the_widget(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
     page = context.new_page()
     page.goto(host.page(server, "/hostile", css=HOSTILE_CSS,
                         before="<div>page stuff</div>"))

@@ -27,6 +27,7 @@ from tests.conftest import Inbox, LiveServer, add_agent, query
 host = test_widget.host
 serve = test_widget.serve
 agents = test_widget.agents
+staffed = test_widget.staffed
 
 
 def stored_chat(page: Page, server: LiveServer) -> dict[str, object]:
@@ -40,13 +41,10 @@ def visitor_texts(page: Page) -> list[str]:
 
 
 def test_a_reload_keeps_the_history_and_the_conversation(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    page = host.tab(context, server)
     say(page, "Where is my invoice?")
     conversation_id = agent.assigned()
     agent.say(conversation_id, "In your account, under Orders.")
@@ -75,13 +73,10 @@ def test_a_reload_keeps_the_history_and_the_conversation(
 
 
 def test_a_message_written_while_the_network_is_cut_arrives_exactly_once(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    page = host.tab(context, server)
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     say(page, "Hello, before the tunnel")
@@ -116,19 +111,14 @@ def test_a_message_written_while_the_network_is_cut_arrives_exactly_once(
 
 
 def test_a_second_tab_shows_the_same_messages(
-        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext,
-        agents: Callable[..., AgentClient]) -> None:
-    server = serve()
-    agent = agents(server, add_agent(server.db_url, "ann@example.com", "Ann"))
-    first = context.new_page()
-    first.goto(host.page(server))
-    open_widget(first)
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    first = host.tab(context, server)
     say(first, "Hi from the first tab")
     conversation_id = agent.assigned()
 
-    second = context.new_page()  # same browser, same visitor
-    second.goto(host.page(server, "/other-page"))
-    open_widget(second)
+    second = host.tab(context, server, "/other-page")  # same browser, same visitor
     expect(bubble(second, "Hi from the first tab", "visitor")).to_be_visible()
 
     agent.say(conversation_id, "Hello to both tabs")
@@ -154,9 +144,7 @@ def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
     assert changed.status_code == 200, changed.text
 
     # Nobody is online: the widget says so, when to expect an answer, and asks for an email.
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+    page = host.tab(context, server)
     notice = part(page, ".cs-notice")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("We're away right now. Leave your email")
@@ -185,9 +173,7 @@ def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
 
     # The visitor comes back to the site: the answer is there. The chat closes, and they
     # ask for the transcript (the form knows their email).
-    page = context.new_page()
-    page.goto(host.page(server))
-    open_widget(page)
+    page = host.tab(context, server)
     expect(bubble(page, "use code EARLY", "agent")).to_be_visible()
     agent.send("close", conversation_id=conversation_id)
     expect(part(page, ".cs-status")).to_have_text("This chat has ended")
