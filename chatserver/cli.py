@@ -179,17 +179,15 @@ async def migrated(store: Store) -> None:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from chatserver.demo import seed
     from chatserver.server import serve
 
     demo = args.command == "demo"
     shop_port = None
     # The store is opened (and its schema migrated) here first, so that a database that
     # cannot be opened is a one-line error, not a failed start-up with a traceback.
-    with_store(settings, migrated)
+    login = with_store(settings, seed if demo else migrated)
     if demo:
-        from chatserver.demo import seed
-
-        login = with_store(settings, seed)
         shop_port = settings.port + 1 if args.shop_port is None else args.shop_port or None
         print(f"Demo agent: {login[0]}  password: {login[1]}", flush=True)
         print(f"Console:    http://{settings.host}:{settings.port}/console", flush=True)
