@@ -44,7 +44,7 @@ class VisitorSession(SocketSession):
                 who.visitor, hello["conversation_id"], hello["last_seq"])
             if conversation is not None:  # its messages, read after it, may go further
                 self.sent_seq[conversation.id] = max(conversation.last_seq,
-                                                     messages[-1].seq or 0 if messages else 0)
+                                                     (messages[-1].seq or 0) if messages else 0)
             await self.send({
                 "type": "welcome", "token": who.token, "visitor_id": who.visitor.id,
                 "agents_online": self.chat.desk.agents_online(),
