@@ -29,7 +29,7 @@ from chatserver.domain.models import (
 from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
 from chatserver.store.upkeep import Upkeep
-from chatserver.store.writer import OnCommit, Writer
+from chatserver.store.writer import OnCommit, Writer, release_statements
 
 T = TypeVar("T")
 
@@ -104,6 +104,9 @@ class SqliteStore:
             self._views.execute("BEGIN")
             try:
                 return run(self._views)
+            except Exception as error:
+                release_statements(error)
+                raise
             finally:
                 self._views.execute("COMMIT")
         return await asyncio.get_running_loop().run_in_executor(self._views_thread, snapshot)

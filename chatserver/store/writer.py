@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import traceback
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -30,6 +31,14 @@ log = logging.getLogger(__name__)
 
 Operation = Callable[[sqlite3.Connection], Any]
 OnCommit = Callable[[T], None] | None
+
+
+def release_statements(error: BaseException) -> None:
+    """Drop the locals of the frames a failed operation left in `error` (which its caller
+    keeps): a statement read half way through, alive in them, holds its connection's
+    snapshot past the COMMIT, and once another process has written, that connection can
+    never begin a write again (nor a read see anything newer)."""
+    traceback.clear_frames(error.__traceback__)
 
 
 @dataclass
@@ -152,6 +161,7 @@ class Writer:
                     op.result = op.run(db)
                     db.execute("RELEASE op")
                 except Exception as error:
+                    release_statements(error)
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
                     op.error = error

@@ -306,3 +306,19 @@ async def test_a_visitor_token_finds_its_visitor_and_no_other(store: SqliteStore
     assert other is not None and other.id == walt.id
     assert await store.visitor_by_token(vera_token + "x") is None
     assert vera_token not in str(await store.visitor(vera.id))
+
+
+async def test_a_read_failing_half_way_through_leaves_no_old_snapshot_behind(
+        store: SqliteStore) -> None:
+    def fail_half_way(db: sqlite3.Connection) -> None:
+        tables = db.execute("SELECT name FROM sqlite_master")
+        for _ in tables:
+            raise ValueError("refused half way through its rows")
+
+    with pytest.raises(ValueError) as failed:  # kept, as a caller may keep it
+        await store.read(fail_half_way)
+    await store.transaction(lambda db: db.execute(
+        "INSERT INTO meta (key, value) VALUES ('written', 'after the failed read')"))
+    assert await store.read(lambda db: db.execute(
+        "SELECT value FROM meta WHERE key = 'written'").fetchone()[0]) == "after the failed read"
+    assert failed.traceback

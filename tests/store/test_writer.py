@@ -194,6 +194,28 @@ async def test_every_batch_is_committed_not_left_in_a_transaction(
     assert len(stored(path)) == 51
 
 
+def read_half_then_fail(db: sqlite3.Connection) -> None:
+    rows = db.execute("SELECT id FROM items")
+    for _ in rows:
+        raise ValueError("refused half way through its rows")
+
+
+async def test_an_operation_failing_half_way_through_a_read_leaves_no_snapshot_behind(
+        writer: Writer, path: Path) -> None:
+    # The failure's traceback (kept here, as a caller may keep it) holds the half-read
+    # statement; were it left active, the writer's connection would keep its old snapshot
+    # after the COMMIT and, once another process wrote, could never begin a write again.
+    await asyncio.gather(*(writer.submit(insert(f"r{n}")) for n in range(3)))
+    with pytest.raises(ValueError) as failed:
+        await writer.submit(read_half_then_fail)
+    other = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+    other.execute("INSERT INTO items (text) VALUES ('another process')")
+    other.close()
+    assert await writer.submit(insert("after the failure")) > 0
+    assert [text for _, text in stored(path)][-2:] == ["another process", "after the failure"]
+    assert failed.traceback  # still there for whoever logs it
+
+
 async def test_while_held_off_no_batch_starts_and_the_writes_wait_for_the_next(
         writer: Writer, path: Path) -> None:
     async with writer.held_off():
