@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,14 +25,18 @@ def email(value: Any) -> str:
     return value.strip()
 
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: Any) -> str:
-    """Any ISO-8601 time, kept as UTC with a Z."""
+    """An ISO-8601 time from 1970 to 9998, kept as UTC with a Z (outside those years the
+    text form would not sort, or the time could not be shifted to UTC)."""
     try:
         moment = parse_time(value) if isinstance(value, str) else None
-    except ValueError:
+    except (ValueError, OverflowError):
         moment = None
-    if moment is None:
-        raise ValueError("must be an ISO-8601 time like 2026-11-25T15:40:00Z")
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise ValueError("must be an ISO-8601 time from 1970 to 9998, like 2026-11-25T15:40:00Z")
     return iso(moment.timestamp())
 
 

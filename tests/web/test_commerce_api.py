@@ -215,6 +215,9 @@ INVALID_ORDERS: list[tuple[dict[str, Any], str]] = [
     ({"external_id": None}, "external_id"),
     ({"product": None}, "product"),
     ({"purchased_at": "yesterday"}, "purchased_at"),
+    ({"purchased_at": "0999-06-01T00:00:00Z"}, "purchased_at"),  # would not sort as text
+    ({"purchased_at": "0001-01-01T00:00:00+01:00"}, "purchased_at"),  # before year 1 in UTC
+    ({"purchased_at": "9999-12-31T23:59:59-01:00"}, "purchased_at"),  # after 9999 in UTC
 ]
 
 
