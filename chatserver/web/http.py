@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +116,13 @@ def checked(body: dict[str, Any], spec: Fields) -> dict[str, Any]:
         raise ApiError(422, "invalid", error.message) from None
 
 
+ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() also takes other scripts, 1_0, " 1\n"
+
+
 def path_id(request: Request, what: str) -> int:
-    """The `{id}` in the path; one that is not a number names nothing (404)."""
-    try:
-        return int(request.path_params["id"])
-    except ValueError:
-        raise ApiError(404, "not_found", f"no such {what}") from None
+    """The `{id}` in the path; anything but a number that fits SQLite's integers names
+    nothing (404)."""
+    text = request.path_params["id"]
+    if not ID.fullmatch(text) or int(text) == 0:
+        raise ApiError(404, "not_found", f"no such {what}")
+    return int(text)

@@ -52,14 +52,22 @@ def test_transcripts_need_a_valid_token(server: InProcessServer) -> None:
         assert response.json()["error"]["message"]
 
 
-def test_an_unknown_conversation_is_404(server: InProcessServer) -> None:
+async def test_an_unknown_conversation_is_404(server: InProcessServer) -> None:
     token = server.agent("ann@example.com", "Ann")
-    for path in ("/api/conversations/999", "/api/conversations/abc",
-                 "/api/conversations/999/transcript.txt"):
-        response = server.get(path, token)
-        assert response.status_code == 404, path
-        assert response.json() == {"error": {"code": "not_found",
-                                             "message": "no such conversation"}}
+    peer, _ = await visitor(server)
+    await peer.send("message", client_id="m1", text="conversation 1")
+    assert (await peer.expect("ack"))["conversation_id"] == 1
+    for id_ in ("1", "01"):
+        assert server.get(f"/api/conversations/{id_}", token).status_code == 200, id_
+    # only plain digits name a conversation: not "1" in other scripts or forms, nor a
+    # number past SQLite's integers
+    for id_ in ("999", "abc", "0", "-1", "+1", "1_0", "1%0A", "%201", "%D9%A1", "%EF%BC%91",
+                "9223372036854775808", "99999999999999999999"):
+        for path in (f"/api/conversations/{id_}", f"/api/conversations/{id_}/transcript.txt"):
+            response = server.get(path, token)
+            assert response.status_code == 404, path
+            assert response.json() == {"error": {"code": "not_found",
+                                                 "message": "no such conversation"}}
 
 
 def test_an_unknown_api_path_or_method_is_refused_in_the_api_error_shape(
