@@ -54,9 +54,13 @@ class Mailer:
         if self.config is None:
             return False
         message = EmailMessage()
-        message["From"] = f"{sender_name} <{self.config.sender}>"
-        message["To"] = to
-        message["Subject"] = subject
+        try:
+            message["From"] = f"{sender_name} <{self.config.sender}>"
+            message["To"] = to
+            message["Subject"] = subject
+        except ValueError as error:  # a line break in a name or address: not a header
+            log.warning("could not email a visitor: %s", error)
+            return False
         message.set_content(body)
         try:
             await aiosmtplib.send(

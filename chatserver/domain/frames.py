@@ -6,6 +6,7 @@ what this module has accepted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,15 @@ def string(max_len: int, min_len: int = 1) -> Check:
             raise ValueError(f"must be a string of {min_len} to {max_len} characters")
         return v
     return check
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def email(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 320 or not EMAIL.fullmatch(value.strip()):
+        raise ValueError("must be an email address")
+    return value.strip()
 
 
 def nullable(inner: Check) -> Check:
@@ -91,7 +101,7 @@ VISITOR_FRAMES: Spec = {
              "comment": (nullable(string(2000, 0)), False, None)},
     "close": {},
     "ping": {},
-    "email_transcript": {"email": (nullable(string(320)), False, None)},
+    "email_transcript": {"email": (nullable(email), False, None)},
 }
 
 AGENT_FRAMES: Spec = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,18 +11,9 @@ from typing import Any
 import orjson
 
 from chatserver.domain.clock import iso
-from chatserver.domain.frames import FrameError, check_fields, nullable, string
+from chatserver.domain.frames import FrameError, check_fields, email, nullable, string
 from chatserver.domain.ledger import parse_time
 from chatserver.domain.money import cents, currency
-
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def email(value: Any) -> str:
-    if not isinstance(value, str) or not EMAIL.fullmatch(value.strip()):
-        raise ValueError("must be an email address")
-    return value.strip()
-
 
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 

@@ -18,10 +18,10 @@ from starlette.routing import Route
 
 from chatserver.domain import frames
 from chatserver.domain.clock import iso, now
-from chatserver.domain.frames import nullable, string
+from chatserver.domain.frames import email, nullable, string
 from chatserver.domain.ledger import LedgerError
 from chatserver.domain.money import cents, currency
-from chatserver.domain.orders import ORDER, email, timestamp
+from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
 from chatserver.store.money import MoneyRequest
 from chatserver.web.http import (

@@ -13,9 +13,9 @@ from starlette.routing import Route
 
 from chatserver.domain import reports
 from chatserver.domain.clock import iso, now
-from chatserver.domain.frames import ID, boolean, integer, nullable, one_of, string
+from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
 from chatserver.domain.models import ROLES
-from chatserver.domain.orders import email, timestamp
+from chatserver.domain.orders import timestamp
 from chatserver.store import admin, inbox
 from chatserver.store import reports as report_rows
 from chatserver.web.auth import hash_password

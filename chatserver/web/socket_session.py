@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from chatserver.bus import Event, Subscription, SubscriptionOverflow
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.service.chat import ChatError, ChatService
+
+log = logging.getLogger(__name__)
 
 CLOSE_POLICY = 1008  # hello_required
 CLOSE_TOO_BIG = 1009
@@ -123,6 +126,12 @@ class SocketSession:
             await self.handlers[kind](self, frame)
         except (ChatError, Refused) as error:
             await self.error(error.code, error.message, frame.get("client_id"))
+        except WebSocketDisconnect:
+            raise
+        except Exception:  # a fault of ours: logged and said, and the socket carries on
+            log.exception("handling a %s frame failed", kind)
+            await self.error("internal_error", "that failed on our side; try again",
+                             frame.get("client_id"))
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send({"type": "pong"})

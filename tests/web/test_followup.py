@@ -79,6 +79,32 @@ async def test_after_a_chat_closes_the_visitor_can_have_the_transcript_emailed(
     assert "Is the course downloadable?" in body and "Here is your download link." in body
 
 
+async def test_a_transcript_to_something_that_is_not_an_address_is_a_bad_request(
+        serve: Callable[..., InProcessServer], inbox: Inbox) -> None:
+    server = serve(smtp_url=inbox.url)
+    peer, _, _ = await chat_with_email(server, "maya@example.com")
+    for bad in ("a@b.c\r\nBcc: evil@example.com", "not an address", "x" * 400 + "@b.c"):
+        await peer.send("email_transcript", email=bad)
+        error = await peer.expect("error")
+        assert error["code"] == "bad_request" and "email" in error["message"]
+    await peer.send("ping")
+    await peer.expect("pong")  # the socket stays open
+    assert inbox.messages == []
+
+
+async def test_a_typed_email_with_a_line_break_is_never_mailed_and_the_socket_stays(
+        serve: Callable[..., InProcessServer], inbox: Inbox) -> None:
+    server = serve(smtp_url=inbox.url)
+    peer, _, _ = await chat_with_email(server, "maya@example.com\r\nBcc: evil@example.com")
+    await peer.send("email_transcript")  # to the address typed at hello
+    error = await peer.expect("error")
+    assert error["code"] == "unavailable"
+    await peer.send("ping")
+    await peer.expect("pong")
+    await asyncio.sleep(0.3)
+    assert inbox.messages == []
+
+
 async def test_a_transcript_without_smtp_is_refused_clearly(server: InProcessServer) -> None:
     peer, _ = await visitor(server, email="maya@example.com")
     await peer.send("message", client_id="q", text="hi")
