@@ -63,6 +63,7 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
         if conversation is not None and conversation["agent_id"] != req.actor.id:
             raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
         _check_verified(db, conversation, customer_id, order)
+    _check_customers_chat(db, conversation, customer_id)
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
@@ -174,6 +175,20 @@ def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provid
         visitor_id = db.execute("SELECT visitor_id FROM conversations WHERE id = ?",
                                 (fields["conversation_id"],)).fetchone()[0]
     return Outcome(201, {fields["kind"]: entry}, notice, visitor_id)
+
+
+def _check_customers_chat(db: sqlite3.Connection, conversation: sqlite3.Row | None,
+                         customer_id: int) -> None:
+    """Whoever gives it, money is told in a chat only to that customer: the chat is linked
+    to them, or one of their purchases was verified in it."""
+    if conversation is None or canonical(db, conversation["customer_id"] or 0) == customer_id:
+        return
+    buyers = db.execute("SELECT o.customer_id FROM verifications v JOIN orders o ON "
+                        "o.id = v.order_id WHERE v.conversation_id = ?", (conversation["id"],))
+    if any(canonical(db, buyer) == customer_id for (buyer,) in buyers.fetchall()):
+        return
+    raise LedgerError(422, "invalid", f"conversation {conversation['id']} is not this "
+                      "customer's: link it to them or verify their purchase in it first")
 
 
 def _check_verified(db: sqlite3.Connection, conversation: sqlite3.Row | None, customer_id: int,

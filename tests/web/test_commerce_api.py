@@ -427,6 +427,25 @@ async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit
     assert shop.rows("SELECT COUNT(*) FROM approvals") == [(0,)]
 
 
+async def test_no_one_gives_money_in_another_customers_chat(shop: Shop) -> None:
+    mayas = shop.ann.order("1042", email="maya@example.com")
+    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    lee_chat = await chat_with_verified_purchase(shop, lees)  # Lee's chat, Lee's purchase
+    for who in (shop.sue, shop.ada):  # roles with no need to verify
+        refund = who.refund(mayas["id"], 500, conversation_id=lee_chat.conversation_id)
+        credit = who.credit(mayas["customer_id"], 300,
+                            conversation_id=lee_chat.conversation_id)
+        for refused in (refund, credit):
+            assert refused.status_code == 422, refused.text
+            assert "not this customer's" in refused.json()["error"]["message"]
+    assert ledger_count(shop) == 0 and shop.rows("SELECT COUNT(*) FROM approvals") == [(0,)]
+    told = [f["text"] for f in await lee_chat.visitor.quiet(0.3)
+            if f["type"] == "message" and f["author"]["role"] == "system"]
+    assert not [t for t in told if "refund" in t or "credit" in t]  # nothing of Maya's money
+    assert shop.ada.refund(lees["id"], 500,
+                           conversation_id=lee_chat.conversation_id).status_code == 201
+
+
 async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
         shop: Shop) -> None:
     order = shop.ann.order("1042", amount=20000)
