@@ -3,7 +3,7 @@ the admin's agents, API tokens and allowed origins."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -125,21 +125,14 @@ async def delete_canned(request: Request, caller: Caller) -> Response:
 
 
 # --- reports -----------------------------------------------------------------------------
-def day(text: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(text) if text else default
-    except ValueError:
-        raise ApiError(422, "invalid", "dates are YYYY-MM-DD") from None
-
-
 @authenticated
 async def report(request: Request, caller: Caller) -> Response:
     oversee(caller)
-    today = datetime.now(UTC).date()
-    last = day(request.query_params.get("to"), today)
-    first = day(request.query_params.get("from"), last - timedelta(days=6))
-    if first > last or (last - first).days > 366:
-        raise ApiError(422, "invalid", "from must be before to, at most a year apart")
+    try:
+        first, last = reports.day_range(request.query_params.get("from"),
+                                        request.query_params.get("to"), datetime.now(UTC).date())
+    except ValueError as error:
+        raise ApiError(422, "invalid", f"from and to: {error}") from None
 
     def rows(db: Any) -> tuple[list[reports.Chat], list[reports.Money]]:
         return report_rows.chats(db, first, last), report_rows.money(db, first, last)

@@ -26,7 +26,6 @@ from chatserver.web import charts
 from chatserver.web.auth import Session
 from chatserver.web.console import SECURITY_HEADERS, signed_in
 
-MAX_DAYS = 366  # as GET /api/reports
 PRESETS = (7, 30, 90)
 MEDIAN, P90 = "#4f46e5", "#0891b2"
 CHATS, MISSED, RATING, AGENTS = "#4f46e5", "#f97316", "#059669", "#6366f1"
@@ -54,19 +53,12 @@ def today() -> date:
 def parse_range(params: Any) -> tuple[date, date, str | None]:
     """The days asked for (the last 7 by default); an error message for a bad range, with
     the default range instead."""
-    last = today()
-    default = (last - timedelta(days=6), last, None)
     try:
-        to = date.fromisoformat(params["to"]) if params.get("to") else last
-        first = (date.fromisoformat(params["from"]) if params.get("from")
-                 else to - timedelta(days=6))
-    except ValueError:
-        return *default[:2], "Dates are YYYY-MM-DD; showing the last 7 days."
-    if first > to:
-        return *default[:2], "The first day must not be after the last; showing the last 7 days."
-    if (to - first).days > MAX_DAYS:
-        return *default[:2], "A range is at most a year; showing the last 7 days."
-    return first, to, None
+        return *reports.day_range(params.get("from"), params.get("to"), today()), None
+    except ValueError as error:
+        problem, last = str(error), today()
+        return (last - timedelta(days=6), last,
+                f"{problem[:1].upper()}{problem[1:]}; showing the last 7 days.")
 
 
 def money_lines(cents: dict[str, int]) -> list[str]:

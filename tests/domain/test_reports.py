@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from chatserver.domain.reports import Chat, Money, percentile, report, spread
+from chatserver.domain.reports import Chat, Money, day_range, percentile, report, spread
 
 DAY = date(2026, 3, 2)
 T0 = 1_772_409_600.0  # 2026-03-02T00:00:00Z
@@ -138,3 +138,25 @@ def test_the_total_covers_the_whole_range() -> None:
     assert total["satisfaction"]["average"] == 3.5
     assert total["credits"] == {"count": 2, "cents": {"USD": 400}}
     assert total["chats_per_agent"] == {"Ann": 3}
+
+
+TODAY = date(2026, 11, 25)
+
+
+def test_a_report_covers_the_7_days_to_today_unless_told() -> None:
+    assert day_range(None, None, TODAY) == (date(2026, 11, 19), TODAY)
+    assert day_range(None, "2026-03-07", TODAY) == (date(2026, 3, 1), date(2026, 3, 7))
+    assert day_range("2026-01-01", "2026-12-31", TODAY) == (date(2026, 1, 1),
+                                                           date(2026, 12, 31))
+
+
+@pytest.mark.parametrize(("first", "last", "problem"), [
+    ("2026-02-30", None, "YYYY-MM-DD"), (None, "yesterday", "YYYY-MM-DD"),
+    ("9999-12-25", "9999-12-31", "from 1970 to 9998"), (None, "0001-01-03", "from 1970"),
+    (None, "9999-12-31", "from 1970 to 9998"), ("1969-12-31", "1970-01-02", "from 1970"),
+    ("2026-03-02", "2026-03-01", "must not be after"), ("2024-01-01", "2026-01-01", "a year"),
+])
+def test_a_range_outside_the_calendar_or_backwards_or_too_long_is_refused(
+        first: str | None, last: str | None, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        day_range(first, last, TODAY)
