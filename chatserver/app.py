@@ -24,6 +24,7 @@ from chatserver.store import open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
+from chatserver.web.body_limit import BodyLimit
 from chatserver.web.console_pages import routes as console_pages_routes
 from chatserver.web.http import http_error
 from chatserver.web.visitor_socket import visitor_socket
@@ -79,7 +80,7 @@ def create_app(settings: Settings) -> ChatApp:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
         # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
-        middleware=[Middleware(GZipMiddleware, minimum_size=1000)],
+        middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 
+from tests.conftest import query
 from tests.web.conftest import InProcessServer, agent, visitor
 
 
@@ -80,3 +83,25 @@ def test_an_unknown_api_path_or_method_is_refused_in_the_api_error_shape(
     assert wrong.json()["error"]["code"] == "method_not_allowed"
     page = httpx.get(server.url + "/no-such-page")  # outside the API: a plain page
     assert page.status_code == 404 and page.text == "Not Found"
+
+
+def test_a_body_over_1_mib_is_refused_with_413_before_it_is_read_whole(
+        server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    huge = b'{"external_id": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent in chunks
+        for start in range(0, len(huge), 65536):
+            yield huge[start:start + 65536]
+
+    for body in (huge, chunks()):
+        response = httpx.post(server.url + "/api/orders", content=body, headers=headers,
+                              timeout=10)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "too_large"
+    assert query(server.settings.database_url, "SELECT COUNT(*) FROM orders") == [(0,)]
+    fine = httpx.post(server.url + "/api/orders", headers=headers, timeout=10, json={
+        "external_id": "1", "email": "m@example.com", "product": "P", "amount_cents": 1,
+        "currency": "USD"})
+    assert fine.status_code == 201
