@@ -243,7 +243,10 @@ class ChatService:
     async def history(self, agent: Agent, conversation_id: int, last_seq: int) -> list[Message]:
         if self.desk.owner(conversation_id) != agent.id and not agent.can_oversee:
             raise ChatError("forbidden", "that conversation is not assigned to you")
-        return await self.store.messages(conversation_id, last_seq, notes=True)
+        messages = await self.store.messages(conversation_id, last_seq, notes=True)
+        if not messages and await self.store.conversation(conversation_id) is None:
+            raise ChatError("not_found", f"no conversation {conversation_id}")
+        return messages
 
     async def end_sessions(self, agent_id: int, session_id: str | None = None) -> None:
         """Sign an agent out of one console session (None: everywhere, API sockets too);

@@ -59,7 +59,9 @@ def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Aut
         return Posted(first, duplicate=True)
     status = db.execute("SELECT status FROM conversations WHERE id = ?",
                         (conversation_id,)).fetchone()
-    if status is None or (status["status"] == "closed" and not private):
+    if status is None:
+        raise NotAllowed(f"no conversation {conversation_id}")
+    if status["status"] == "closed" and not private:
         raise NotAllowed("that conversation is closed")
     return Posted(insert_message(db, conversation_id, author, text, client_id, private))
 

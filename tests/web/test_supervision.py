@@ -232,6 +232,22 @@ async def test_the_assigned_agent_escalates_and_the_visitor_and_the_supervisors_
     assert row["escalated_at"] is not None
 
 
+async def test_a_closed_or_unknown_chat_cannot_be_escalated_noted_or_synced(
+        team: Team) -> None:
+    ann, peer, conversation_id = await ann_in_a_chat(team)
+    await ann.send("close", conversation_id=conversation_id)
+    await peer.expect("status", status="closed")
+    sue = await agent(team.server, team.sue.token, available=False)
+    await sue.send("escalate", conversation_id=conversation_id, note="too late")
+    assert (await sue.expect("error"))["code"] == "not_found"
+    assert [f for f in await peer.quiet(0.3) if "supervisor" in f.get("text", "")] == []
+    for frame in ({"type": "escalate"}, {"type": "message", "client_id": "n", "text": "note",
+                                         "private": True}, {"type": "sync", "last_seq": 0}):
+        await sue.send(conversation_id=999999, **frame)  # type: ignore[arg-type]
+        error = await sue.expect("error")
+        assert error["code"] == "not_found" and "closed" not in error["message"], frame
+
+
 async def test_an_agent_not_assigned_cannot_escalate_someone_elses_chat(team: Team) -> None:
     _, peer, conversation_id = await ann_in_a_chat(team)
     bob = await agent(team.server, team.bob.token, available=False)
