@@ -4,7 +4,8 @@ call.
 uvicorn's sans-I/O protocol writes every frame to the socket at once: three system calls
 per message (the `message` to the agent and to the visitor, the `ack`), and fifty for an
 agent whose conversations had fifty messages in one commit. Here writes made in one turn of
-the loop are joined and leave together at the start of the next.
+the loop are joined and leave together at the start of the next. (It also counts a refused
+handshake as answered, which uvicorn's protocol logs as an error.)
 """
 
 from __future__ import annotations
@@ -47,3 +48,10 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport))
         super().connection_made(cast(asyncio.Transport, coalescing))
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            # A refusal (401, 403) answers the handshake too; uvicorn's protocol does not
+            # count it as one and would log an error for every refused socket.
+            self.handshake_complete = True

@@ -4,8 +4,13 @@ when the connection closes right after them."""
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
+import websockets
 
 from chatserver.web.coalescing import CoalescingTransport
+from tests.web.conftest import InProcessServer
 
 
 class Recording:
@@ -49,3 +54,21 @@ async def test_close_sends_what_is_waiting_first_and_nothing_after() -> None:
     await asyncio.sleep(0)
     assert real.calls == [("write", b"errorclose frame"), ("close", b"")]
     assert transport.get_extra_info("peername") == "real peername"
+
+
+async def test_a_refused_socket_is_answered_without_an_error_in_the_log(
+        server: InProcessServer) -> None:
+    logged: list[str] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(handler)
+    try:
+        for headers in ({"Authorization": "Bearer cs_wrong"}, {}):
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await websockets.connect(server.ws + "/ws/agent", additional_headers=headers)
+            assert refused.value.response.status_code == 401
+        await asyncio.sleep(0.2)
+    finally:
+        uvicorn_log.removeHandler(handler)
+    assert logged == []
