@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from chatserver.domain.frames import EMAIL
+
 MAX_AGE_SECONDS = 24 * 3600
 
 
@@ -24,6 +26,8 @@ def verify_identity(secret: str | None, identity: dict[str, object], now: float)
         return False
     if not isinstance(email, str) or isinstance(ts, bool) or not isinstance(ts, int | str):
         return False
+    if str(user_id).strip() == "" or not EMAIL.fullmatch(email.strip()):
+        return False  # signed or not, no customer is made of nobody
     try:
         age = now - int(ts)
     except ValueError:

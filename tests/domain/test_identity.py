@@ -52,6 +52,13 @@ def test_hash_made_with_another_secret_is_rejected() -> None:
     assert verify_identity(SECRET, identity(secret="someone-elses-secret"), NOW) is False
 
 
+@pytest.mark.parametrize("user_id, email", [
+    ("", "ada@example.com"), ("  ", "ada@example.com"), ("u-42", ""), ("u-42", "not-an-email"),
+])
+def test_a_correctly_signed_identity_of_nobody_is_rejected(user_id: str, email: str) -> None:
+    assert verify_identity(SECRET, identity(user_id=user_id, email=email), NOW) is False
+
+
 @pytest.mark.parametrize("field, forged", [
     ("email", "mallory@example.com"),
     ("user_id", "u-1"),
