@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-CURRENCY = re.compile(r"[A-Za-z]{3}")
+# ISO 4217's circulating currencies (not its funds, metals or test codes like XXX)
+ISO_4217 = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
+GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
+KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
+MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
+SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+"""
+CURRENCIES = frozenset(ISO_4217.split())
 # ISO 4217 currencies whose minor unit is not a hundredth: only used to display amounts
 MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
                 "OMR": 3, "JOD": 3, "TND": 3}
@@ -17,8 +26,8 @@ class MoneyError(ValueError):
 
 
 def currency(code: object) -> str:
-    if not isinstance(code, str) or not CURRENCY.fullmatch(code):
-        raise MoneyError("must be a three-letter ISO currency code like USD")
+    if not isinstance(code, str) or code.upper() not in CURRENCIES:
+        raise MoneyError("must be an ISO 4217 currency code like USD")
     return code.upper()
 
 

@@ -61,7 +61,7 @@ def test_money_error_is_a_value_error_so_callers_may_treat_it_as_bad_input() -> 
     assert issubclass(MoneyError, ValueError)
 
 
-# --- currency(): a three-letter ISO code, upper case ----------------------------------------
+# --- currency(): an ISO 4217 code, upper case -------------------------------------------------
 
 
 def test_an_upper_case_code_is_kept() -> None:
@@ -75,13 +75,24 @@ def test_a_lower_or_mixed_case_code_is_normalised_to_upper_case(code: str) -> No
 
 @pytest.mark.parametrize("code", ["US", "DOLLAR", "", "U$D", "US1", " USD", "USD ", "EU R"])
 def test_a_code_that_is_not_three_letters_is_refused(code: str) -> None:
-    with pytest.raises(MoneyError, match="three-letter ISO currency code"):
+    with pytest.raises(MoneyError, match="ISO 4217 currency code"):
         currency(code)
+
+
+@pytest.mark.parametrize("code", ["ZZZ", "ABC", "XXX", "XTS", "XAU", "USS"])
+def test_three_letters_that_are_no_circulating_currency_are_refused(code: str) -> None:
+    with pytest.raises(MoneyError, match="ISO 4217 currency code"):
+        currency(code)
+
+
+@pytest.mark.parametrize("code", ["EUR", "jpy", "KWD", "XOF", "CHF", "GBP"])
+def test_circulating_currencies_are_taken(code: str) -> None:
+    assert currency(code) == code.upper()
 
 
 @pytest.mark.parametrize("code", [12, 840, None, b"USD", ["USD"]])
 def test_a_code_that_is_not_a_string_is_refused(code: object) -> None:
-    with pytest.raises(MoneyError, match="three-letter ISO currency code"):
+    with pytest.raises(MoneyError, match="ISO 4217 currency code"):
         currency(code)
 
 
