@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+# the years whose times `iso` writes as text that sorts in time order (and that the
+# calendar can shift to UTC): what times and dates coming in must fall within
+YEARS = range(1970, 9999)
+
 
 def now() -> float:
     return time.time()

@@ -5,28 +5,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from chatserver.domain.clock import iso
+from chatserver.domain.clock import YEARS, iso
 from chatserver.domain.frames import FrameError, check_fields, email, nullable, string
 from chatserver.domain.ledger import parse_time
 from chatserver.domain.money import cents, currency
 
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
-
 
 def timestamp(value: Any) -> str:
-    """An ISO-8601 time from 1970 to 9998, kept as UTC with a Z (outside those years the
-    text form would not sort, or the time could not be shifted to UTC)."""
+    """An ISO-8601 time within `clock.YEARS`, kept as UTC with a Z."""
     try:
         moment = parse_time(value) if isinstance(value, str) else None
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError):  # OverflowError: past the calendar's ends in UTC
         moment = None
-    if moment is None or not EARLIEST <= moment < LATEST:
-        raise ValueError("must be an ISO-8601 time from 1970 to 9998, like 2026-11-25T15:40:00Z")
+    if moment is None or moment.year not in YEARS:
+        raise ValueError(f"must be an ISO-8601 time from {YEARS[0]} to {YEARS[-1]}, "
+                         "like 2026-11-25T15:40:00Z")
     return iso(moment.timestamp())
 
 

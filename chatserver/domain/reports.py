@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from chatserver.domain.clock import YEARS
+
 
 @dataclass(frozen=True)
 class Chat:
@@ -48,20 +50,20 @@ def spread(values: Sequence[float]) -> dict[str, float | None]:
             "count": len(values)}
 
 
-EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 MAX_DAYS = 366
 
 
 def day_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:
     """The days a report covers, from the texts asked for: `last` (default today) back to
     `first` (default the 7 days to `last`). ValueError saying what is wrong with them."""
+    unreadable = f"dates are YYYY-MM-DD, from {YEARS[0]} to {YEARS[-1]}"
     try:
         to = date.fromisoformat(last) if last else today
         since = date.fromisoformat(first) if first else to - timedelta(days=6)
     except (ValueError, OverflowError):  # OverflowError: 7 days before 0001-01-03
-        since = to = date.min
-    if since < EARLIEST_DAY or to > LATEST_DAY:
-        raise ValueError("dates are YYYY-MM-DD, from 1970 to 9998")
+        raise ValueError(unreadable) from None
+    if since.year < YEARS[0] or to.year > YEARS[-1]:
+        raise ValueError(unreadable)
     if since > to:
         raise ValueError("the first day must not be after the last")
     if (to - since).days > MAX_DAYS:
