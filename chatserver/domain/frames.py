@@ -43,6 +43,20 @@ def email(value: Any) -> str:
     return value.strip()
 
 
+ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+# one mailbox, nothing else: a dot-atom before the @ and a domain name after it
+MAILBOX = re.compile(rf"{ATOM}(?:\.{ATOM})*@[^\W_][\w-]*(?:\.[^\W_][\w-]*)+")
+
+
+def recipient(value: Any) -> str:
+    """An address mail may go to: exactly one mailbox, so no list, display name, comment,
+    quoted part or line break (each let one typed email reach others)."""
+    address = value.strip() if isinstance(value, str) else ""
+    if len(address) > 254 or not MAILBOX.fullmatch(address):
+        raise ValueError("must be one email address, like maya@example.com")
+    return address
+
+
 def nullable(inner: Check) -> Check:
     return lambda v: None if v is None else inner(v)
 
@@ -101,7 +115,7 @@ VISITOR_FRAMES: Spec = {
              "comment": (nullable(string(2000, 0)), False, None)},
     "close": {},
     "ping": {},
-    "email_transcript": {"email": (nullable(email), False, None)},
+    "email_transcript": {"email": (nullable(recipient), False, None)},
 }
 
 AGENT_FRAMES: Spec = {

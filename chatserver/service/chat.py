@@ -16,7 +16,7 @@ from chatserver.bus import Bus
 from chatserver.config import Settings
 from chatserver.domain import widget_settings
 from chatserver.domain.clock import now
-from chatserver.domain.frames import FrameError
+from chatserver.domain.frames import FrameError, recipient
 from chatserver.domain.identity import verify_identity
 from chatserver.domain.limits import SlidingWindow
 from chatserver.domain.models import Agent, Author, Conversation, Message, Presence, Visitor
@@ -57,6 +57,8 @@ class ChatService:
         self.extra_origins: list[str] = []  # allowed by an admin, beside ALLOWED_ORIGINS
         self._visitor_messages = SlidingWindow(settings.visitor_message_limit)
         self._new_visitors = SlidingWindow(settings.visitor_session_limit)
+        self._transcripts_by_visitor = SlidingWindow(settings.transcript_email_limit)
+        self._transcripts_to = SlidingWindow(settings.transcript_email_limit)
 
     async def start(self) -> None:
         self.extra_origins = orjson.loads(await self.store.setting("allowed_origins") or "[]")
@@ -179,17 +181,37 @@ class ChatService:
 
     async def email_transcript(self, visitor: Visitor, email: str | None) -> tuple[int, str]:
         """Email the visitor's current (or last) conversation to them; returns where to."""
-        to = email or visitor.email
-        if not to:
-            raise ChatError("bad_request", "give an email address to send the transcript to")
+        to = self._transcript_recipient(email or visitor.email)
         if not self.followup.mailer.enabled:
             raise ChatError("unavailable", "this server does not send email")
         conversation = await self.store.current_conversation(visitor.id)
         if conversation is None:
             raise ChatError("not_found", "there is no conversation to send")
+        self._count_transcript(visitor, to)
         if not await self.followup.email_transcript(conversation.id, to):
             raise ChatError("unavailable", "the email could not be sent; try again later")
         return conversation.id, to
+
+    @staticmethod
+    def _transcript_recipient(email: str | None) -> str:
+        """The one address a transcript goes to (given now, or typed at hello)."""
+        if not email:
+            raise ChatError("bad_request", "give an email address to send the transcript to")
+        try:
+            return recipient(email)
+        except ValueError as reason:
+            raise ChatError("bad_request",
+                            f"the address to send the transcript to {reason}") from None
+
+    def _count_transcript(self, visitor: Visitor, to: str) -> None:
+        """A visitor mails few transcripts, and an address receives few, whoever asks."""
+        at = now()
+        if not self._transcripts_by_visitor.allow(visitor.id, at):
+            raise ChatError("rate_limited", "too many transcripts emailed; try again later")
+        if not self._transcripts_to.allow(to.lower(), at):
+            self._transcripts_by_visitor.undo(visitor.id, at)
+            raise ChatError("rate_limited", "too many transcripts emailed to that address; "
+                            "try again later")
 
     async def rate(self, visitor: Visitor, score: int, comment: str | None) -> None:
         conversation = await self.store.latest_closed(visitor.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.headerregistry import Address
 from typing import Any
 
 import orjson
@@ -298,3 +299,27 @@ def test_client_id_of_64_characters_is_accepted() -> None:
 def test_client_id_outside_1_to_64_characters_is_bad_request(client_id: str) -> None:
     assert visitor_refusal({"type": "message", "client_id": client_id, "text": "hi"}
                            ).code == "bad_request"
+
+
+# --- where a transcript may be emailed ------------------------------------------------------
+
+@pytest.mark.parametrize("address", [
+    "maya@example.com", "maya.lee+chat@mail.example.co.uk", "o'brien@example.ie",
+    "ana@bücher.example", " maya@example.com\n"])
+def test_one_plain_address_is_a_recipient_as_the_email_package_reads_it(address: str) -> None:
+    _, fields = visitor({"type": "email_transcript", "email": address})
+    assert fields["email"] == address.strip()
+    assert Address(addr_spec=fields["email"]).addr_spec == fields["email"]
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.com, b@example.com", "a@example.com,b@example.com", "a@example.com;b@x.example",
+    "Maya <maya@example.com>", "<maya@example.com>", "maya(work)@example.com",
+    '"maya"@example.com', "maya@example.com\r\nBcc: evil@example.com", "maya@localhost",
+    "maya..lee@example.com", "maya@-example.com", "máya@example.com", "maya@[127.0.0.1]",
+    "x" * 250 + "@b.co", 42])
+def test_a_list_a_name_a_comment_or_a_line_break_is_no_recipient(address: object) -> None:
+    error = visitor_refusal({"type": "email_transcript", "email": address})
+    assert error.code == "bad_request"
+    assert error.message == ("email_transcript: email must be one email address, like "
+                             "maya@example.com")

@@ -98,7 +98,7 @@ async def test_a_typed_email_with_a_line_break_is_never_mailed_and_the_socket_st
     peer, _, _ = await chat_with_email(server, "maya@example.com\r\nBcc: evil@example.com")
     await peer.send("email_transcript")  # to the address typed at hello
     error = await peer.expect("error")
-    assert error["code"] == "unavailable"
+    assert error["code"] == "bad_request" and "one email address" in error["message"]
     await peer.send("ping")
     await peer.expect("pong")
     await asyncio.sleep(0.3)
