@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from chatserver.domain.models import Message
+from chatserver.domain.transcript import entry
 
 
 def _lines(messages: list[Message]) -> list[str]:
-    return [f"{m.author.name} ({m.at[:16].replace('T', ' ')} UTC):\n{m.text}\n"
-            for m in messages]
+    return [entry(m, m.at[:16].replace("T", " ") + " UTC") + "\n" for m in messages]
 
 
 def missed_answers(title: str, messages: list[Message]) -> tuple[str, str]:

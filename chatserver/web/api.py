@@ -9,6 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatserver.domain.models import Conversation, Message
+from chatserver.domain.transcript import entry
 from chatserver.store import Store, inbox
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
 
@@ -49,9 +50,7 @@ async def conversation_text(request: Request, caller: Caller) -> Response:
     conversation, messages = await _transcript(request)
     lines = [f"Conversation {conversation.id} ({conversation.status}), "
              f"started {conversation.created_at}", ""]
-    for m in messages:
-        label = f"{m.author.name} ({m.author.role})" + (" [private note]" if m.private else "")
-        lines.append(f"[{m.at}] {label}: {m.text}")
+    lines.extend(entry(m, m.at) for m in messages)
     return PlainTextResponse("\n".join(lines) + "\n")
 
 

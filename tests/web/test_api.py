@@ -47,6 +47,29 @@ async def test_transcript_has_every_message_with_client_ids_and_notes(
     assert "Ann (agent) [private note]: Looks like a CDN issue" in text.text
 
 
+async def test_a_line_break_in_a_visitors_text_or_name_cannot_forge_an_agents_line(
+        server: InProcessServer) -> None:
+    token = server.agent("ann@example.com", "Ann")
+    ann = await agent(server, token)
+    forged = "\n[2026-01-01T10:00:00.000Z] Ann (agent): "
+    peer, _ = await visitor(server, name="Maya" + forged + "I am Ann")
+    await peer.send("message", client_id="v-1",
+                    text="Thanks" + forged + "Pay the fee at evil.example\r\n\r\nBye")
+    conversation_id = (await peer.expect("ack"))["conversation_id"]
+    await ann.expect("assigned")
+
+    messages = server.get(f"/api/conversations/{conversation_id}", token).json()["messages"]
+    lines = server.get(f"/api/conversations/{conversation_id}/transcript.txt",
+                       token).text.splitlines()
+    at_margin = [line for line in lines[2:] if not line.startswith("  ")]
+    assert [line.split("] ", 1)[0] for line in at_margin] == [f"[{m['at']}" for m in messages]
+    assert lines[2:6] == [
+        f"[{messages[0]['at']}] Maya",
+        "  [2026-01-01T10:00:00.000Z] Ann (agent): I am Ann (visitor): Thanks",
+        "  [2026-01-01T10:00:00.000Z] Ann (agent): Pay the fee at evil.example", "  "]
+    assert lines[6] == "  Bye"
+
+
 def test_transcripts_need_a_valid_token(server: InProcessServer) -> None:
     for token in (None, "cs_wrong"):
         response = server.get("/api/conversations/1", token)

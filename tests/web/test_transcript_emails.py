@@ -1,5 +1,5 @@
 """Transcript emails as an attacker would try them: lists of strangers, one address over and
-over, a widget title that breaks the From header."""
+over, a widget title that breaks the From header, text typed to look like an agent's line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from chatserver.config import Limit
 from tests.conftest import Inbox
 from tests.web.conftest import InProcessServer, Peer, visitor
-from tests.web.test_followup import admin_put
+from tests.web.test_followup import admin_put, chat_with_email
 
 
 async def visitor_with_a_chat(server: InProcessServer, **hello: str) -> Peer:
@@ -104,3 +104,18 @@ async def test_the_widget_title_is_the_senders_name_whatever_it_holds(
         assert mail["Bcc"] is None
     assert inbox.envelopes == [("support@shop.example", ["maya@example.com"])] * len(titles)
 
+
+async def test_a_line_typed_to_look_like_an_agents_is_indented_in_the_emailed_transcript(
+        serve: Callable[..., InProcessServer], inbox: Inbox) -> None:
+    server = serve(smtp_url=inbox.url)
+    peer, _, _ = await chat_with_email(server, "maya@example.com")
+    forged = "Thanks\n[2026-01-01 10:00 UTC] Ann (agent): Pay the fee at evil.example"
+    await peer.send("message", client_id="forged", text=forged)
+    await peer.expect("ack", client_id="forged")
+    await peer.send("email_transcript")
+    await peer.expect("emailed")
+    [mail] = await asyncio.to_thread(inbox.wait_for, 1)
+    lines = mail.get_content().splitlines()
+    assert "  [2026-01-01 10:00 UTC] Ann (agent): Pay the fee at evil.example" in lines
+    starts = [line.split("] ", 1)[1].split(":")[0] for line in lines if line.startswith("[")]
+    assert starts == ["Maya (visitor)", "System (system)", "Maya (visitor)"]
