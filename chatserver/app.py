@@ -26,6 +26,7 @@ from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.body_limit import BodyLimit
 from chatserver.web.console_pages import routes as console_pages_routes
+from chatserver.web.headers import no_sniffing
 from chatserver.web.http import http_error
 from chatserver.web.visitor_socket import visitor_socket
 
@@ -40,8 +41,9 @@ class ChatApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.sockets.get(scope["path"]) if scope["type"] == "websocket" else None
-        if endpoint is None:
-            await super().__call__(scope, receive, send)
+        if endpoint is None:  # nosniff added outside Starlette's stack: its own 500s get it too
+            await super().__call__(scope, receive,
+                                   no_sniffing(send) if scope["type"] == "http" else send)
             return
         scope["app"] = self
         await endpoint(WebSocket(scope, receive, send))
