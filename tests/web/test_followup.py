@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.conftest import Inbox
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
@@ -102,6 +103,20 @@ async def test_a_typed_email_with_a_line_break_is_never_mailed_and_the_socket_st
     await peer.send("ping")
     await peer.expect("pong")
     await asyncio.sleep(0.3)
+    assert inbox.messages == []
+
+
+async def test_an_answer_is_never_emailed_to_a_list_typed_at_hello(
+        serve: Callable[..., InProcessServer], inbox: Inbox,
+        caplog: pytest.LogCaptureFixture) -> None:
+    server = serve(smtp_url=inbox.url, email_delay=0.1)
+    peer, conversation_id, staff = await chat_with_email(
+        server, "maya@example.com, stranger@example.com")
+    await peer.close()
+    await staff.send("message", conversation_id=conversation_id, client_id="a", text="Yes!")
+    async with asyncio.timeout(5):  # until the mailer has refused it
+        while not any("could not email" in r.getMessage() for r in caplog.records):
+            await asyncio.sleep(0.02)
     assert inbox.messages == []
 
 
