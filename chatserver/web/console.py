@@ -71,10 +71,11 @@ async def login(request: Request) -> Response:
         return await login_page(request, "Your sign-in form expired; please try again.", 403)
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
     found = await request.app.state.chat.store.agent_login(email)
-    if found is None or found[0].disabled or not check_password(found[1], password):
+    agent, password_hash = found if found and not found[0].disabled else (None, None)
+    if not check_password(password_hash, password) or agent is None:  # checked either way
         return await login_page(request, "That email and password do not match.", 401)
     response = RedirectResponse("/console", status_code=303)
-    cookie = await sessions_of(request).start(found[0])
+    cookie = await sessions_of(request).start(agent)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
