@@ -1,16 +1,15 @@
 """Sign-in throttling: wrong passwords slow a guesser down, per account and per address,
 without letting a stranger keep an agent out for long.
 
-The first `free` failures of an account (or from an address) cost nothing; each one after
-locks it for a delay that doubles from `first_delay` up to `max_delay`. A lock refuses every
-try, the right password too, and tries refused by a lock are not failures; a try let through
-counts as a failure at once, taken back if it succeeds (guesses sent together are each
-counted before the next is let through). A key with no
-failure for `forget_after` starts over, and a success clears its account's failures. An
-address that has signed in to an account before is held back only by its own failures, not
-by the account's: whoever keeps an account locked from elsewhere does not lock its agent out.
-An address allows more failures than an account: one address may be a whole office.
-Time is passed in (seconds).
+`free` failures in a row of an account (or from an address) lock it for `first_delay`, and
+each one after for twice as long as the one before, up to `max_delay`. A lock refuses every
+try, the right password too, and tries it refuses are not failures. A try let through counts
+as a failure at once and is taken back if it succeeds, so guesses sent together are each
+counted before the next is let through. A key with no failure for `forget_after` starts
+over, and a success clears its account's failures. An address that has signed in to an
+account before is held back only by its own failures, not by the account's: whoever keeps an
+account locked from elsewhere does not lock its agent out. An address allows more failures
+than an account: one address may be a whole office. Time is passed in (seconds).
 """
 
 from __future__ import annotations
