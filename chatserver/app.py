@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
+from chatserver.domain.throttle import SignInThrottle
 from chatserver.service.chat import ChatService
 from chatserver.service.commerce import Commerce
 from chatserver.service.supervision import Supervision
@@ -85,5 +86,6 @@ def create_app(settings: Settings) -> ChatApp:
         middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
     )
     app.state.settings = settings
+    app.state.sign_ins = SignInThrottle()  # this process's; see domain/throttle.py
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])
     return app

@@ -230,7 +230,7 @@ class ChatService:
                             private: bool) -> Posted:
         author = Author("agent", agent.name, str(agent.id))
         owner = self.desk.owner(conversation_id)
-        if owner != agent.id and not (private and agent.can_oversee):
+        if owner != agent.id and not (private and await self.oversees(agent)):
             # a resend after the conversation closed or left them still gets its first ack
             first = await self.store.message_by_client_id(author, client_id)
             if first is None:
@@ -263,18 +263,27 @@ class ChatService:
         await self._read(conversation_id, "agent", seq, visitor.id if visitor else None)
 
     async def history(self, agent: Agent, conversation_id: int, last_seq: int) -> list[Message]:
-        if self.desk.owner(conversation_id) != agent.id and not agent.can_oversee:
+        if self.desk.owner(conversation_id) != agent.id and not await self.oversees(agent):
             raise ChatError("forbidden", "that conversation is not assigned to you")
         messages = await self.store.messages(conversation_id, last_seq, notes=True)
         if not messages and await self.store.conversation(conversation_id) is None:
             raise ChatError("not_found", f"no conversation {conversation_id}")
         return messages
 
-    async def end_sessions(self, agent_id: int, session_id: str | None = None) -> None:
-        """Sign an agent out of one console session (None: everywhere, API sockets too);
-        the sockets that came from it close."""
-        await self.store.end_sessions(agent_id, session_id)
-        self.announce.to_agent(agent_id, {"type": "signed_out", "session_id": session_id})
+    async def oversees(self, agent: Agent) -> bool:
+        """Whether `agent` may act in others' conversations, by their role as stored now: a
+        socket opened before a demotion (made here, by another process or the command line)
+        keeps no old powers. Read only for those acts, not for an agent's own chats."""
+        current = await self.store.agent(agent.id)
+        return current is not None and not current.disabled and current.can_oversee
+
+    async def end_sessions(self, agent_id: int, session_id: str | None = None,
+                           kept: str | None = None) -> None:
+        """Sign an agent out of one console session (None: everywhere but the session `kept`,
+        API sockets too); the sockets that came from them close."""
+        await self.store.end_sessions(agent_id, session_id, kept)
+        self.announce.to_agent(agent_id, {"type": "signed_out", "session_id": session_id,
+                                          "kept": kept})
 
     async def presence(self, agent: Agent, status: Presence) -> Agent:
         return await self.desk.set_presence(agent, status)

@@ -44,13 +44,14 @@ class Supervision:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _in_charge(self, agent: Agent, conversation_id: int) -> None:
-        if self.chat.desk.owner(conversation_id) != agent.id and not agent.can_oversee:
+    async def _in_charge(self, agent: Agent, conversation_id: int) -> None:
+        if self.chat.desk.owner(conversation_id) != agent.id and not await self.chat.oversees(
+                agent):
             raise Refused(403, "forbidden", "that conversation is not assigned to you")
 
     async def escalate(self, agent: Agent, conversation_id: int, note: str | None) -> None:
         """"Let me talk to someone in charge": every supervisor is told, the visitor too."""
-        self._in_charge(agent, conversation_id)
+        await self._in_charge(agent, conversation_id)
 
         def run(db: Any) -> Any:
             if not db.execute("UPDATE conversations SET escalated_at = ? WHERE id = ? AND "
@@ -68,7 +69,7 @@ class Supervision:
     async def follow_up(self, agent: Agent, conversation_id: int, due_at: str,
                         note: str) -> dict[str, Any]:
         """"I'll get back to you by ...": kept until done; the visitor is told when."""
-        self._in_charge(agent, conversation_id)
+        await self._in_charge(agent, conversation_id)
 
         def run(db: Any) -> Any:
             if db.execute("SELECT 1 FROM conversations WHERE id = ?",

@@ -207,11 +207,13 @@ class SqliteStore:
             "WHERE s.id = ? AND s.ended_at IS NULL", (session_id,))
         return (rows.agent(row), row["csrf"]) if row else None
 
-    async def end_sessions(self, agent_id: int, session_id: str | None = None) -> None:
-        """End one session of the agent, or (None) all of them."""
+    async def end_sessions(self, agent_id: int, session_id: str | None = None,
+                           kept: str | None = None) -> None:
+        """End one session of the agent, or (None) all of them but `kept`."""
         await self._writer.submit(lambda db: db.execute(
             "UPDATE sessions SET ended_at = ? WHERE agent_id = ? AND ended_at IS NULL "
-            "AND (? IS NULL OR id = ?)", (iso(now()), agent_id, session_id, session_id)))
+            "AND (? IS NULL OR id = ?) AND (? IS NULL OR id != ?)",
+            (iso(now()), agent_id, session_id, session_id, kept, kept)))
 
     async def agent_by_token(self, token: str) -> Agent | None:
         row = await self._one(

@@ -66,8 +66,10 @@ class AgentSession(SocketSession):
 
     def forward(self, event: Event) -> bool:
         frame = event.frame
-        if event.type == "signed_out" and frame["session_id"] in (None, self.session_id):
-            raise EndSession(CLOSE_SIGNED_OUT, event)
+        if event.type == "signed_out":
+            if self._signed_out_by(frame):
+                raise EndSession(CLOSE_SIGNED_OUT, event)
+            return False  # another session's news: this one stays signed in
         if event.type == "assigned":
             conversation = frame["conversation"]
             self.sent.pop(conversation["id"], None)
@@ -83,6 +85,10 @@ class AgentSession(SocketSession):
                 return False
             marks[index] = number
         return True
+
+    def _signed_out_by(self, frame: dict[str, Any]) -> bool:
+        return frame["session_id"] in (None, self.session_id) and \
+            frame.get("kept") != self.session_id
 
     async def on_presence(self, frame: dict[str, Any]) -> None:
         self.agent = await self.chat.presence(self.agent, frame["status"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.assets import asset_dir
+from chatserver.domain.clock import now
 from chatserver.web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -63,6 +65,25 @@ async def login_page(request: Request, error: str | None = None, status: int = 2
     return response
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def too_many_tries(request: Request, wait: float) -> Response:
+    """The sign-in page, refusing for now (see chatserver.domain.throttle)."""
+    seconds = math.ceil(wait)
+    response = await login_page(request, "Too many failed sign-ins. Please wait "
+                                f"{in_words(seconds)} and try again.", 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def in_words(seconds: int) -> str:
+    if seconds >= 120:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
+
+
 async def login(request: Request) -> Response:
     if request.method == "GET":
         return await login_page(request)
@@ -70,11 +91,16 @@ async def login(request: Request) -> Response:
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
         return await login_page(request, "Your sign-in form expired; please try again.", 403)
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+    throttle, address = request.app.state.sign_ins, client_address(request)
+    if (wait := throttle.attempt(email, address, now())) > 0:
+        return await too_many_tries(request, wait)
     found = await request.app.state.chat.store.agent_login(email)
-    if found is None or found[0].disabled or not check_password(found[1], password):
+    agent, password_hash = found if found and not found[0].disabled else (None, None)
+    if not check_password(password_hash, password) or agent is None:  # checked either way
         return await login_page(request, "That email and password do not match.", 401)
+    throttle.succeeded(email, address)
     response = RedirectResponse("/console", status_code=303)
-    cookie = await sessions_of(request).start(found[0])
+    cookie = await sessions_of(request).start(agent)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from chatserver.domain import reports
 from chatserver.domain.clock import iso, now
 from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
-from chatserver.domain.models import ROLES
+from chatserver.domain.models import ROLES, Agent
 from chatserver.domain.orders import timestamp
 from chatserver.store import admin, inbox
 from chatserver.store import reports as report_rows
@@ -179,14 +179,22 @@ async def change_agent(request: Request, caller: Caller) -> Response:
     body["password_hash"] = hash_password(password) if password else None
     if agent_id == caller.agent.id and (body["disabled"] or body["role"] not in (None, "admin")):
         raise ApiError(409, "conflict", "an admin cannot disable or demote themselves")
+    chat = request.app.state.chat
+    before = await chat.store.agent(agent_id)
     found = await store(request).transaction(partial(admin.change_agent, agent_id=agent_id,
                                                      changes=body, actor_id=caller.agent.id))
-    chat = request.app.state.chat
-    changed = await chat.store.agent(agent_id)
-    if body["disabled"]:
-        await chat.end_sessions(agent_id)  # signed out everywhere, its sockets closed
-    await chat.desk.agent_changed(changed)
+    if signs_out(before, body):  # signed out everywhere (but here), its sockets closed
+        await chat.end_sessions(agent_id, kept=caller.session_id
+                                if agent_id == caller.agent.id else None)
+    await chat.desk.agent_changed(await chat.store.agent(agent_id))
     return json_response({"agent": found})
+
+
+def signs_out(before: Agent | None, changes: dict[str, Any]) -> bool:
+    """A new role, a new password or a disable: what the agent signed in with (and the
+    powers their open sockets were given) no longer holds."""
+    return bool(changes["disabled"]) or changes["password_hash"] is not None or (
+        before is not None and changes["role"] not in (None, before.role))
 
 
 @authenticated

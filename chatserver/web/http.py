@@ -62,6 +62,12 @@ class Caller:
     agent: Agent
     scope: str
 
+    @property
+    def session_id(self) -> str | None:
+        """The console session making the request (None for an API token)."""
+        kind, _, value = self.scope.partition(":")
+        return value if kind == "session" else None
+
 
 Endpoint = Callable[[Request, Caller], Awaitable[Response]]
 

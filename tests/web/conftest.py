@@ -71,13 +71,16 @@ class InProcessServer:
 
     def sign_in(self, email: str, password: str) -> str | None:
         """Sign in through the console's login form; returns the session cookie, if set."""
+        return self.try_sign_in(email, password).cookies.get("chatserver_session")
+
+    def try_sign_in(self, email: str, password: str) -> httpx.Response:
+        """The console's login form, filled in and sent: the answer to it."""
         with httpx.Client(base_url=self.url) as client:
             page = client.get("/console/login")
             csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
             assert csrf is not None
-            client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
-                                                "password": password})
-            return client.cookies.get("chatserver_session")
+            return client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
+                                                       "password": password})
 
     def get(self, path: str, token: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
