@@ -158,12 +158,14 @@ def decide(kind: Kind, role: str, cents: int, given_in_conversation: int,
     return Decision("approval", tuple(reasons)) if reasons else Decision("done")
 
 
-def may_approve(role: str, kind: Kind, cents: int, limits: Limits) -> bool:
-    """Supervisors approve within their own limit; admins approve anything."""
+def may_approve(role: str, kind: Kind, cents: int, given_in_conversation: int,
+                limits: Limits) -> bool:
+    """Supervisors approve within their own limit, per conversation like their own refunds
+    (counting what the conversation was already given); admins approve anything."""
     if role not in ("supervisor", "admin"):
         return False
     limit = limits.limit(kind, role)
-    return limit is None or cents <= limit
+    return limit is None or given_in_conversation + cents <= limit
 
 
 def share(cents: int, percent: int) -> int:

@@ -522,29 +522,35 @@ def test_a_fractional_percent_is_refused_so_a_share_is_always_whole_minor_units(
 
 @pytest.mark.parametrize("kind", ["refund", "credit"])
 def test_an_agent_may_never_approve(kind: str) -> None:
-    assert may_approve("agent", kind, 1, LIMITS) is False  # type: ignore[arg-type]
+    assert may_approve("agent", kind, 1, 0, LIMITS) is False  # type: ignore[arg-type]
 
 
 def test_an_unknown_role_may_never_approve() -> None:
-    assert may_approve("intern", "refund", 1, LIMITS) is False
+    assert may_approve("intern", "refund", 1, 0, LIMITS) is False
 
 
 def test_a_supervisor_approves_within_their_own_limit_and_not_beyond() -> None:
-    assert may_approve("supervisor", "refund", 50000, LIMITS) is True
-    assert may_approve("supervisor", "refund", 50001, LIMITS) is False
-    assert may_approve("supervisor", "credit", 50000, LIMITS) is True
-    assert may_approve("supervisor", "credit", 50001, LIMITS) is False
+    assert may_approve("supervisor", "refund", 50000, 0, LIMITS) is True
+    assert may_approve("supervisor", "refund", 50001, 0, LIMITS) is False
+    assert may_approve("supervisor", "credit", 50000, 0, LIMITS) is True
+    assert may_approve("supervisor", "credit", 50001, 0, LIMITS) is False
+
+
+def test_a_supervisors_limit_counts_what_the_conversation_was_already_given() -> None:
+    assert may_approve("supervisor", "refund", 5000, 45000, LIMITS) is True
+    assert may_approve("supervisor", "refund", 5001, 45000, LIMITS) is False
+    assert may_approve("admin", "refund", 5001, 45000, LIMITS) is True
 
 
 def test_an_admin_approves_any_amount() -> None:
-    assert may_approve("admin", "refund", 10**12, LIMITS) is True
-    assert may_approve("admin", "credit", 10**12, LIMITS) is True
+    assert may_approve("admin", "refund", 10**12, 0, LIMITS) is True
+    assert may_approve("admin", "credit", 10**12, 0, LIMITS) is True
 
 
 def test_a_supervisor_given_no_limit_approves_any_amount() -> None:
     limits = Limits(refund={"agent": 5000, "supervisor": None, "admin": None})
 
-    assert may_approve("supervisor", "refund", 10**12, limits) is True
+    assert may_approve("supervisor", "refund", 10**12, 0, limits) is True
 
 
 # --- credit_balance(): unexpired store credit per currency ----------------------------------

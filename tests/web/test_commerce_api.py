@@ -541,14 +541,52 @@ async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
 
 def test_a_supervisor_cannot_approve_over_their_own_limit_but_an_admin_can(
         shop: Shop) -> None:
+    [val] = staff(shop.server, ("val@example.com", "supervisor"))
     order = shop.ann.order("1042", amount=100000)
     response = shop.sue.refund(order["id"], 60000)  # over the supervisor's 500.00
     assert response.status_code == 202, response.text
     approval = response.json()["approval"]
-    over = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
-    assert over.status_code == 403 and error_code(over) == "forbidden"
+    over = shop.api(val).post(f"/api/approvals/{approval['id']}/approve")
+    assert over.status_code == 403 and error_code(over) == "over_approval_limit"
     assert shop.ada.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
     assert shop.rows("SELECT amount_cents FROM ledger") == [(60000,)]
+
+
+async def test_a_supervisors_approval_counts_what_the_conversation_was_already_given(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=100000)
+    chat = await chat_with_verified_purchase(shop, order)
+    given = shop.ada.refund(order["id"], 45000, conversation_id=chat.conversation_id)
+    assert given.status_code == 201, given.text
+    approval = shop.ann.refund(order["id"], 6000,
+                               conversation_id=chat.conversation_id).json()["approval"]
+    over = shop.sue.post(f"/api/approvals/{approval['id']}/approve")  # 510.00 in this chat
+    assert over.status_code == 403 and error_code(over) == "over_approval_limit"
+    assert shop.rows("SELECT amount_cents FROM ledger ORDER BY id") == [(45000,)]
+    assert shop.ada.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents FROM ledger ORDER BY id") == [(45000,), (6000,)]
+
+
+async def test_nobody_approves_their_own_request_but_may_withdraw_it(shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=100000)
+    chat = await chat_with_verified_purchase(shop, order)
+    anns = shop.ann.refund(order["id"], 45000,
+                           conversation_id=chat.conversation_id).json()["approval"]
+    # over Sue's limit while Ann's request is waiting: Sue's own refund waits too
+    response = shop.sue.refund(order["id"], 6000, conversation_id=chat.conversation_id)
+    assert response.status_code == 202, response.text
+    sues = response.json()["approval"]
+    assert shop.ada.post(f"/api/approvals/{anns['id']}/reject").status_code == 200
+    own = shop.sue.post(f"/api/approvals/{sues['id']}/approve")  # now within her limit
+    assert own.status_code == 403 and error_code(own) == "own_request"
+    assert ledger_count(shop) == 0
+    assert shop.ada.post(f"/api/approvals/{sues['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents, agent_id FROM ledger") == [
+        (6000, shop.rows("SELECT id FROM agents WHERE email = 'ada@example.com'")[0][0])]
+    withdrawn = shop.sue.refund(order["id"], 60000)
+    assert withdrawn.status_code == 202, withdrawn.text
+    assert shop.sue.post(
+        f"/api/approvals/{withdrawn.json()['approval']['id']}/reject").status_code == 200
 
 
 async def test_approving_checks_again_what_the_order_has_left(shop: Shop) -> None:
