@@ -150,25 +150,36 @@ def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
     """Good rows are kept (upserted by external_id), bad ones reported with their line."""
+    from chatserver.domain.errors import Refused
     from chatserver.domain.orders import read_orders
     from chatserver.store import customers
 
     with args.file as source:
         rows = list(read_orders(source.read()))
+    bad = 0
+
+    def report(line: int, problem: str) -> None:
+        nonlocal bad
+        bad += 1
+        print(f"{args.file.name}:{line}: {problem}", file=sys.stderr)
     for line, _, problem in rows:
         if problem is not None:
-            print(f"{args.file.name}:{line}: {problem}", file=sys.stderr)
+            report(line, problem)
 
     async def upsert(store: Store) -> dict[str, int]:
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        for _, order, _ in rows:
-            if order is not None:
+        for line, order, _ in rows:
+            if order is None:
+                continue
+            try:
                 _, change = await store.transaction(partial(customers.upsert_order,
                                                             fields=order))
-                counts[change] += 1
+            except Refused as error:  # e.g. an amount below what is already refunded
+                report(line, error.message)
+                continue
+            counts[change] += 1
         return counts
     counts = with_store(settings, upsert)
-    bad = sum(1 for _, order, _ in rows if order is None)
     print(f"{counts['created']} created, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged, {bad} bad")
     return 1 if bad else 0

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from chatserver.domain import frames
 from chatserver.domain.clock import iso, now
+from chatserver.domain.errors import Refused
 from chatserver.domain.frames import email, nullable, string
 from chatserver.domain.ledger import LedgerError
 from chatserver.domain.money import cents, currency
@@ -83,7 +84,7 @@ async def order_webhook(request: Request) -> Response:
         status, order = await commerce(request).upsert_order(checked(body, ORDER))
     except orjson.JSONDecodeError:
         return error_response(422, "invalid", "the body is not valid JSON")
-    except ApiError as error:
+    except Refused as error:
         return error_response(error.status, error.code, error.message)
     return json_response(record_body("order", order), status)
 

@@ -17,6 +17,7 @@ from chatserver.domain.ledger import (
     PastRefund,
     Purchase,
     RefundFigures,
+    check_order_update,
     check_refund,
     credit_balance,
     decide,
@@ -622,3 +623,26 @@ def test_no_time_gives_none() -> None:
 def test_a_time_that_is_not_iso_8601_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_time("yesterday")
+
+
+# --- check_order_update(): what an order with refunds may no longer become -------------------
+
+
+def test_an_order_without_refunds_may_become_anything() -> None:
+    check_order_update(Money(5000, "USD"), Money(0, "EUR"), 0, 0, new_buyer=True)
+
+
+@pytest.mark.parametrize(("after", "new_buyer", "code"), [
+    (Money(2999, "USD"), False, "amount_below_refunded"),
+    (Money(5000, "EUR"), False, "currency_locked"),
+    (Money(5000, "USD"), True, "customer_locked"),
+])
+def test_an_order_with_refunds_or_reservations_keeps_its_currency_buyer_and_their_sum(
+        after: Money, new_buyer: bool, code: str) -> None:
+    with pytest.raises(LedgerError) as refused:
+        check_order_update(Money(5000, "USD"), after, 2000, 1000, new_buyer=new_buyer)
+    assert (refused.value.status, refused.value.code) == (409, code)
+
+
+def test_an_order_with_refunds_may_go_down_to_their_sum() -> None:
+    check_order_update(Money(5000, "USD"), Money(3000, "USD"), 2000, 1000, new_buyer=False)

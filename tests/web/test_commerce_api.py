@@ -293,6 +293,37 @@ def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit
         assert missing.status_code == 404 and error_code(missing) == "not_found"
 
 
+async def test_an_order_with_refunds_keeps_its_currency_its_buyer_and_at_least_their_sum(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    assert shop.ann.refund(order["id"], 3000,
+                           conversation_id=chat.conversation_id).status_code == 201
+    waiting = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
+    assert waiting.status_code == 202, waiting.text  # 60.00 refunded or reserved
+    body = {"external_id": "1042", "email": "maya@example.com", "name": "Maya",
+            "product": "Course Pro", "amount_cents": 20000, "currency": "USD"}
+    for change, code in (({"amount_cents": 5999}, "amount_below_refunded"),
+                         ({"currency": "EUR"}, "currency_locked"),
+                         ({"email": "eve@example.com"}, "customer_locked")):
+        refused = shop.ada.post("/api/orders", {**body, **change})
+        assert refused.status_code == 409 and error_code(refused) == code, refused.text
+    assert shop.rows("SELECT amount_cents, currency, email FROM orders") == [
+        (20000, "USD", "maya@example.com")]
+    assert shop.rows("SELECT email FROM customers") == [("maya@example.com",)]
+    lowered = shop.ada.post("/api/orders", {**body, "amount_cents": 6000,
+                                            "email": "Maya@Example.com"})
+    assert lowered.status_code == 200, lowered.text
+    assert lowered.json()["refundable_cents"] == 0
+
+
+def test_an_order_without_refunds_may_change_its_currency_and_buyer(shop: Shop) -> None:
+    order = shop.ann.order("1043", amount=5000)
+    moved = shop.ann.order("1043", email="lee@example.com", amount=100, currency="EUR")
+    assert (moved["id"], moved["currency"], moved["amount_cents"]) == (order["id"], "EUR", 100)
+    assert moved["customer_id"] != order["customer_id"]
+
+
 # --- webhook -----------------------------------------------------------------------------
 
 def signed(raw: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -589,18 +620,19 @@ async def test_nobody_approves_their_own_request_but_may_withdraw_it(shop: Shop)
         f"/api/approvals/{withdrawn.json()['approval']['id']}/reject").status_code == 200
 
 
-async def test_approving_checks_again_what_the_order_has_left(shop: Shop) -> None:
+async def test_a_pending_approval_keeps_the_order_from_going_below_it(shop: Shop) -> None:
     order = shop.ann.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     approval = shop.ann.refund(order["id"], 6000,
                                conversation_id=chat.conversation_id).json()["approval"]
-    shop.ann.order("1042", amount=5000)  # the shop corrects the order meanwhile
-    too_much = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
-    assert too_much.status_code == 409, too_much.text
-    assert ledger_count(shop) == 0
+    corrected = shop.ada.post("/api/orders", {  # the shop corrects the order meanwhile
+        "external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+        "amount_cents": 5000, "currency": "USD"})
+    assert corrected.status_code == 409 and error_code(corrected) == "amount_below_refunded"
     pending = shop.sue.get("/api/approvals", status="pending").json()["approvals"]
-    assert [a["id"] for a in pending] == [approval["id"]]  # still waiting, not half-approved
-    assert shop.sue.post(f"/api/approvals/{approval['id']}/reject").status_code == 200
+    assert [a["id"] for a in pending] == [approval["id"]]
+    assert shop.sue.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents FROM ledger") == [(6000,)]
 
 
 # --- idempotency -------------------------------------------------------------------------
