@@ -85,8 +85,11 @@ def build_parser() -> Parser:
     add.set_defaults(run=run_agents_add)
 
     tokens = group(commands, "tokens", "manage API tokens")
-    create = with_db(tokens.add_parser("create", help="print a new API token for an agent"))
-    create.add_argument("email")
+    create = with_db(tokens.add_parser("create", help="print a new API token for an agent "
+                                       "(EMAIL) or for the shop's systems (--integration)"))
+    create.add_argument("email", nargs="?")
+    create.add_argument("--integration", action="store_true",
+                        help="a token for the shop's systems: writes orders, reads customers")
     create.add_argument("--label")
     create.set_defaults(run=run_tokens_create)
     orders = group(commands, "orders", "manage orders")
@@ -139,7 +142,12 @@ def run_agents_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.email is None) == (not args.integration):
+        raise UsageError("tokens create takes an agent's EMAIL or --integration (one of them)")
+
     async def create(store: Store) -> str:
+        if args.integration:
+            return await store.create_token(None, args.label)
         found = await store.agent_login(args.email)
         if found is None:
             raise UsageError(f"no agent with email {args.email}")

@@ -232,6 +232,22 @@ MIGRATIONS: list[str] = [
     CREATE TABLE search_indexed (upto INTEGER NOT NULL);
     INSERT INTO search_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages;
     """,
+    # 6: integration tokens: a token for the shop's systems belongs to no agent (agent_id
+    # NULL); SQLite drops a NOT NULL only by rebuilding the table
+    """
+    CREATE TABLE api_tokens_new (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER REFERENCES agents(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        label TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    INSERT INTO api_tokens_new (id, agent_id, token_hash, label, created_at, revoked_at)
+        SELECT id, agent_id, token_hash, label, created_at, revoked_at FROM api_tokens;
+    DROP TABLE api_tokens;
+    ALTER TABLE api_tokens_new RENAME TO api_tokens;
+    """,
 ]
 
 

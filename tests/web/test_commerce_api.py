@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import websockets
 
 from chatserver.domain.identity import sign_identity
 from tests.conftest import query
@@ -98,12 +99,14 @@ class Api:
 
 @dataclass
 class Shop:
-    """A server with webhook and identity secrets, and one agent, supervisor and admin."""
+    """A server with webhook and identity secrets, one agent, supervisor and admin, and the
+    shop's systems (an integration token: they write the orders)."""
 
     server: InProcessServer
     ann: Api  # agent
     sue: Api  # supervisor
     ada: Api  # admin
+    system: Api  # integration
 
     def api(self, token: str | None) -> Api:
         return Api(self.server, token, self.ann.client)
@@ -119,7 +122,7 @@ def shop(serve: Callable[..., InProcessServer]) -> Iterator[Shop]:
                           ("sue@example.com", "supervisor"), ("ada@example.com", "admin"))
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield Shop(server, Api(server, ann, client), Api(server, sue, client),
-                   Api(server, ada, client))
+                   Api(server, ada, client), Api(server, server.integration(), client))
 
 
 @dataclass
@@ -173,7 +176,7 @@ def ledger_count(shop: Shop) -> int:
 def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: Shop) -> None:
     body = {"external_id": "1042", "email": "maya@example.com", "name": "Maya",
             "product": "Course Pro", "amount_cents": 4900, "currency": "usd"}
-    created = shop.ann.post("/api/orders", body)
+    created = shop.system.post("/api/orders", body)
     assert created.status_code == 201, created.text
     order = created.json()
     assert order["external_id"] == "1042" and order["amount_cents"] == 4900
@@ -181,7 +184,7 @@ def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: 
     assert order["currency"] == "USD" and order["status"] == "paid"
     assert order["refundable_cents"] == 4900 and isinstance(order["id"], int)
 
-    updated = shop.ann.post("/api/orders", {**body, "amount_cents": 5900})
+    updated = shop.system.post("/api/orders", {**body, "amount_cents": 5900})
     assert updated.status_code == 200, updated.text
     assert updated.json()["id"] == order["id"]
     assert updated.json()["amount_cents"] == 5900
@@ -191,16 +194,16 @@ def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: 
 def test_resending_an_unchanged_order_keeps_its_purchase_time(shop: Shop) -> None:
     body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
             "amount_cents": 4900, "currency": "USD"}
-    first = shop.ann.post("/api/orders", body).json()["order"]
+    first = shop.system.post("/api/orders", body).json()["order"]
     time.sleep(0.01)
-    again = shop.ann.post("/api/orders", body)
+    again = shop.system.post("/api/orders", body)
     assert again.status_code == 200
     assert again.json()["order"]["purchased_at"] == first["purchased_at"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
 
 
 def test_an_order_given_a_purchase_time_keeps_it_in_utc(shop: Shop) -> None:
-    order = shop.ann.order("1042", purchased_at="2025-03-01T10:00:00+01:00", status="refunded")
+    order = shop.system.order("1042", purchased_at="2025-03-01T10:00:00+01:00", status="refunded")
     assert order["purchased_at"].startswith("2025-03-01T09:00:00")
     assert order["purchased_at"].endswith("Z") and order["status"] == "refunded"
 
@@ -226,12 +229,12 @@ def test_an_invalid_order_is_422_naming_the_field_and_stores_nothing(shop: Shop)
              "amount_cents": 4900, "currency": "USD"}
     for change, field in INVALID_ORDERS:
         body = {k: v for k, v in {**valid, **change}.items() if v is not None}
-        response = shop.ann.post("/api/orders", body)
+        response = shop.system.post("/api/orders", body)
         assert response.status_code == 422, (change, response.text)
         assert error_code(response) == "invalid"
         assert field in response.json()["error"]["message"], change
     for raw in (b"{not json", b"[1, 2]", b""):
-        response = shop.ann.post("/api/orders", content=raw)
+        response = shop.system.post("/api/orders", content=raw)
         assert response.status_code == 422, raw
         assert error_code(response) == "invalid" and response.json()["error"]["message"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
@@ -250,9 +253,67 @@ def test_orders_and_customers_need_a_valid_token(shop: Shop) -> None:
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
 
 
+def test_only_an_admin_or_an_integration_token_writes_orders(shop: Shop) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 4900, "currency": "USD"}
+    assert shop.system.post("/api/orders", body).status_code == 201
+    for caller in (shop.ann, shop.sue):  # an agent could raise an amount, then refund it
+        refused = caller.post("/api/orders", {**body, "amount_cents": 99900})
+        assert refused.status_code == 403 and error_code(refused) == "forbidden"
+        moved = caller.post("/api/orders", {**body, "external_id": "1043"})
+        assert moved.status_code == 403
+    assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("1042", 4900)]
+    corrected = shop.ada.post("/api/orders", {**body, "amount_cents": 3900})
+    assert corrected.status_code == 200, corrected.text
+    assert shop.rows("SELECT amount_cents FROM orders") == [(3900,)]
+
+
+async def test_an_integration_token_reads_customers_and_does_nothing_an_agent_does(
+        shop: Shop) -> None:
+    order = shop.system.order("1042")
+    assert shop.system.customer(order["customer_id"])["email"] == "maya@example.com"
+    found = shop.system.get("/api/customers", email="maya@example.com").json()["customers"]
+    assert [c["id"] for c in found] == [order["customer_id"]]
+    for response in (shop.system.refund(order["id"], 100),
+                     shop.system.credit(order["customer_id"], 100),
+                     shop.system.get("/api/approvals"),
+                     shop.system.post("/api/approvals/1/approve"),
+                     shop.system.get("/api/conversations"),
+                     shop.system.post("/api/tokens", {"label": "mine"})):
+        assert response.status_code == 403, response.text
+        assert error_code(response) == "integration_token"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(shop.server.ws + "/ws/agent", additional_headers={
+            "Authorization": f"Bearer {shop.system.token}"})
+    assert refused.value.response.status_code == 403
+    assert ledger_count(shop) == 0 and shop.rows("SELECT COUNT(*) FROM api_tokens") == [(4,)]
+
+
+def test_an_admin_makes_and_revokes_integration_tokens_others_cannot(shop: Shop) -> None:
+    for caller in (shop.ann, shop.sue):
+        refused = caller.post("/api/tokens", {"integration": True})
+        assert refused.status_code == 403 and error_code(refused) == "forbidden"
+    both = shop.ada.post("/api/tokens", {"integration": True, "agent_id": 1})
+    assert both.status_code == 422 and error_code(both) == "invalid"
+    made = shop.ada.post("/api/tokens", {"integration": True, "label": "shop back end"})
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    assert (token["agent_id"], token["integration"]) == (None, True)
+    listed = [t for t in shop.ada.get("/api/tokens").json()["tokens"] if t["id"] == token["id"]]
+    assert [(t["label"], t["integration"], t["agent_name"]) for t in listed] == [
+        ("shop back end", True, None)]
+    system = shop.api(token["token"])
+    assert system.get("/api/customers", email="maya@example.com").status_code == 200
+    assert shop.ann.client.delete(f"/api/tokens/{token['id']}",
+                                  headers=shop.ann.headers()).status_code == 404
+    revoked = shop.ada.client.delete(f"/api/tokens/{token['id']}", headers=shop.ada.headers())
+    assert revoked.status_code == 204
+    assert system.get("/api/customers", email="maya@example.com").status_code == 401
+
+
 def test_customers_are_found_by_email_whatever_its_case(shop: Shop) -> None:
-    order = shop.ann.order("1042", email="Maya@Example.com")
-    shop.ann.order("1043", email="lee@example.com")
+    order = shop.system.order("1042", email="Maya@Example.com")
+    shop.system.order("1043", email="lee@example.com")
     found = shop.ann.get("/api/customers", email="MAYA@EXAMPLE.COM")
     assert found.status_code == 200
     [customer] = found.json()["customers"]
@@ -266,8 +327,8 @@ def test_customers_are_found_by_email_whatever_its_case(shop: Shop) -> None:
 
 def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit(
         shop: Shop) -> None:
-    first = shop.ann.order("1042", amount=20000)
-    second = shop.ann.order("1043", amount=5000, product="Ebook")
+    first = shop.system.order("1042", amount=20000)
+    second = shop.system.order("1043", amount=5000, product="Ebook")
     assert first["customer_id"] == second["customer_id"]
     assert shop.ada.refund(first["id"], 1500).status_code == 201
     customer = shop.ann.customer(first["customer_id"])
@@ -295,7 +356,7 @@ def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit
 
 async def test_an_order_with_refunds_keeps_its_currency_its_buyer_and_at_least_their_sum(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     assert shop.ann.refund(order["id"], 3000,
                            conversation_id=chat.conversation_id).status_code == 201
@@ -306,20 +367,20 @@ async def test_an_order_with_refunds_keeps_its_currency_its_buyer_and_at_least_t
     for change, code in (({"amount_cents": 5999}, "amount_below_refunded"),
                          ({"currency": "EUR"}, "currency_locked"),
                          ({"email": "eve@example.com"}, "customer_locked")):
-        refused = shop.ada.post("/api/orders", {**body, **change})
+        refused = shop.system.post("/api/orders", {**body, **change})
         assert refused.status_code == 409 and error_code(refused) == code, refused.text
     assert shop.rows("SELECT amount_cents, currency, email FROM orders") == [
         (20000, "USD", "maya@example.com")]
     assert shop.rows("SELECT email FROM customers") == [("maya@example.com",)]
-    lowered = shop.ada.post("/api/orders", {**body, "amount_cents": 6000,
+    lowered = shop.system.post("/api/orders", {**body, "amount_cents": 6000,
                                             "email": "Maya@Example.com"})
     assert lowered.status_code == 200, lowered.text
     assert lowered.json()["refundable_cents"] == 0
 
 
 def test_an_order_without_refunds_may_change_its_currency_and_buyer(shop: Shop) -> None:
-    order = shop.ann.order("1043", amount=5000)
-    moved = shop.ann.order("1043", email="lee@example.com", amount=100, currency="EUR")
+    order = shop.system.order("1043", amount=5000)
+    moved = shop.system.order("1043", email="lee@example.com", amount=100, currency="EUR")
     assert (moved["id"], moved["currency"], moved["amount_cents"]) == (order["id"], "EUR", 100)
     assert moved["customer_id"] != order["customer_id"]
 
@@ -383,7 +444,7 @@ def test_without_a_webhook_secret_every_webhook_is_401(
 # --- refunds: the check order ------------------------------------------------------------
 
 def test_a_refund_without_an_idempotency_key_is_422_before_anything_else(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     for path, body in ((f"/api/orders/{order['id']}/refunds", {"amount_cents": 100,
                                                                 "reason": "x"}),
                        ("/api/orders/999/refunds", {"amount_cents": 100, "reason": "x"}),
@@ -428,14 +489,14 @@ def test_a_refund_of_an_unknown_order_or_conversation_is_404(shop: Shop) -> None
         response = shop.ann.post(path, {"amount_cents": 100, "reason": "x"}, key="k-1")
         assert response.status_code == 404, path
         assert error_code(response) == "not_found"
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     response = shop.ann.refund(order["id"], 100, conversation_id=999)
     assert response.status_code == 404 and error_code(response) == "not_found"
 
 
 async def test_an_agent_without_a_verified_purchase_is_refused_and_nothing_is_posted(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await open_chat(shop, name="Maya", email="maya@example.com")
     for more in ({}, {"conversation_id": chat.conversation_id}):
         for amount in (100, 999999):  # not verified comes before more than refundable
@@ -449,7 +510,7 @@ async def test_an_agent_without_a_verified_purchase_is_refused_and_nothing_is_po
 
 async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 20001, conversation_id=chat.conversation_id)
     assert response.status_code == 409, response.text
@@ -459,8 +520,8 @@ async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit
 
 
 async def test_no_one_gives_money_in_another_customers_chat(shop: Shop) -> None:
-    mayas = shop.ann.order("1042", email="maya@example.com")
-    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    mayas = shop.system.order("1042", email="maya@example.com")
+    lees = shop.system.order("2001", email="lee@example.com", product="Ebook")
     lee_chat = await chat_with_verified_purchase(shop, lees)  # Lee's chat, Lee's purchase
     for who in (shop.sue, shop.ada):  # roles with no need to verify
         refund = who.refund(mayas["id"], 500, conversation_id=lee_chat.conversation_id)
@@ -479,7 +540,7 @@ async def test_no_one_gives_money_in_another_customers_chat(shop: Shop) -> None:
 
 async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order, email="MAYA@example.COM")
     response = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
     assert response.status_code == 201, response.text
@@ -502,7 +563,7 @@ async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
 
 async def test_the_agents_limit_counts_everything_given_in_the_conversation(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     first = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
     assert first.status_code == 201, first.text
@@ -514,7 +575,7 @@ async def test_the_agents_limit_counts_everything_given_in_the_conversation(
 
 async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amount(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 6000, conversation_id=chat.conversation_id)
     assert response.status_code == 202, response.text
@@ -551,7 +612,7 @@ async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amo
 
 
 async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     approval = shop.ann.refund(order["id"], 6000,
                                conversation_id=chat.conversation_id).json()["approval"]
@@ -573,7 +634,7 @@ async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
 def test_a_supervisor_cannot_approve_over_their_own_limit_but_an_admin_can(
         shop: Shop) -> None:
     [val] = staff(shop.server, ("val@example.com", "supervisor"))
-    order = shop.ann.order("1042", amount=100000)
+    order = shop.system.order("1042", amount=100000)
     response = shop.sue.refund(order["id"], 60000)  # over the supervisor's 500.00
     assert response.status_code == 202, response.text
     approval = response.json()["approval"]
@@ -585,7 +646,7 @@ def test_a_supervisor_cannot_approve_over_their_own_limit_but_an_admin_can(
 
 async def test_a_supervisors_approval_counts_what_the_conversation_was_already_given(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=100000)
+    order = shop.system.order("1042", amount=100000)
     chat = await chat_with_verified_purchase(shop, order)
     given = shop.ada.refund(order["id"], 45000, conversation_id=chat.conversation_id)
     assert given.status_code == 201, given.text
@@ -599,7 +660,7 @@ async def test_a_supervisors_approval_counts_what_the_conversation_was_already_g
 
 
 async def test_nobody_approves_their_own_request_but_may_withdraw_it(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=100000)
+    order = shop.system.order("1042", amount=100000)
     chat = await chat_with_verified_purchase(shop, order)
     anns = shop.ann.refund(order["id"], 45000,
                            conversation_id=chat.conversation_id).json()["approval"]
@@ -621,11 +682,11 @@ async def test_nobody_approves_their_own_request_but_may_withdraw_it(shop: Shop)
 
 
 async def test_a_pending_approval_keeps_the_order_from_going_below_it(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     approval = shop.ann.refund(order["id"], 6000,
                                conversation_id=chat.conversation_id).json()["approval"]
-    corrected = shop.ada.post("/api/orders", {  # the shop corrects the order meanwhile
+    corrected = shop.system.post("/api/orders", {  # the shop corrects the order meanwhile
         "external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
         "amount_cents": 5000, "currency": "USD"})
     assert corrected.status_code == 409 and error_code(corrected) == "amount_below_refunded"
@@ -638,7 +699,7 @@ async def test_a_pending_approval_keeps_the_order_from_going_below_it(shop: Shop
 # --- idempotency -------------------------------------------------------------------------
 
 def test_the_same_key_and_body_replays_the_first_refund_and_posts_nothing(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     first = shop.ada.refund(order["id"], 2500, key="refund-1042-a")
     assert first.status_code == 201
     for _ in range(2):
@@ -650,7 +711,7 @@ def test_the_same_key_and_body_replays_the_first_refund_and_posts_nothing(shop: 
 
 
 def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     assert shop.ada.refund(order["id"], 2500, key="k").status_code == 201
     for change in ({"amount_cents": 2600}, {"reason": "another reason"}):
         response = shop.ada.post(f"/api/orders/{order['id']}/refunds",
@@ -662,8 +723,8 @@ def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) 
 
 
 def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
-    first = shop.ann.order("1042", amount=20000)
-    second = shop.ann.order("1043", amount=20000)
+    first = shop.system.order("1042", amount=20000)
+    second = shop.system.order("1043", amount=20000)
     other_token = staff(shop.server, ("val@example.com", "admin"))[0]
     val = shop.api(other_token)
     responses = [shop.ada.refund(first["id"], 1000, key="same"),
@@ -677,7 +738,7 @@ def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
 
 
 async def test_a_replayed_key_that_asked_for_approval_asks_only_once(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     responses = [shop.ann.refund(order["id"], 6000, key="big",
                                  conversation_id=chat.conversation_id) for _ in range(2)]
@@ -690,7 +751,7 @@ async def test_a_replayed_key_that_asked_for_approval_asks_only_once(shop: Shop)
 # --- verification: what an agent may rely on --------------------------------------------
 
 async def test_a_typed_email_never_gets_that_customers_orders_refunded(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     owner, _ = await visitor(shop.server, identity=identity("u-maya", "maya@example.com"))
     await owner.send("message", client_id="o-1", text="my card ends 4242")
     owner_conversation = (await owner.expect("ack"))["conversation_id"]
@@ -724,14 +785,14 @@ async def test_a_typed_email_never_gets_that_customers_orders_refunded(shop: Sho
 
 async def test_a_verified_identity_lets_an_agent_refund_that_customers_order(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
     response = shop.ann.refund(order["id"], 2000, conversation_id=chat.conversation_id)
     assert response.status_code == 201, response.text
     await chat.visitor.expect("message",
                               text="A refund of 20.00 USD for order 1042 has been issued.")
     # the identity is Maya's, not Lee's: Lee's order stays out of reach
-    lees = shop.ann.order("2001", email="lee@example.com")
+    lees = shop.system.order("2001", email="lee@example.com")
     other = shop.ann.refund(lees["id"], 100, conversation_id=chat.conversation_id)
     assert other.status_code == 403 and error_code(other) == "not_verified"
 
@@ -742,7 +803,7 @@ async def test_an_identity_and_an_order_of_one_person_merge_into_one_customer(
     with it: one customer, whichever id the integrator kept."""
     old, _ = await visitor(shop.server, identity=identity("u-maya", "maya@old.example.com"))
     [before] = shop.ann.get("/api/customers", email="maya@old.example.com").json()["customers"]
-    order = shop.ann.order("1042", email="maya@new.example.com", amount=20000)
+    order = shop.system.order("1042", email="maya@new.example.com", amount=20000)
     assert order["customer_id"] != before["id"]
     chat = await open_chat(shop, identity=identity("u-maya", "maya@new.example.com"))
     merged = shop.ann.customer(order["customer_id"])  # the merged-away id still answers
@@ -758,7 +819,7 @@ async def test_an_identity_and_an_order_of_one_person_merge_into_one_customer(
 
 
 async def test_an_agent_may_not_verify_in_a_chat_that_is_not_theirs(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     chat = await open_chat(shop, name="Maya")
     bob = shop.api(staff(shop.server, ("bob@example.com", "agent"))[0])
     response = bob.post(f"/api/conversations/{chat.conversation_id}/verify",
@@ -771,8 +832,8 @@ async def test_a_verified_purchase_links_the_chat_to_the_buyer_not_a_typed_email
         shop: Shop) -> None:
     """A typed email links the chat to that customer only as a guess; once the agent verifies
     a purchase, the chat belongs to the verified buyer."""
-    mayas = shop.ann.order("1042", email="maya@example.com")
-    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    mayas = shop.system.order("1042", email="maya@example.com")
+    lees = shop.system.order("2001", email="lee@example.com", product="Ebook")
     chat = await open_chat(shop, name="Lee", email="maya@example.com")  # a mistyped email
     verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
                              {"order": "2001", "email": "lee@example.com"})
@@ -800,7 +861,7 @@ def sign_in(server: InProcessServer, email: str, password: str) -> httpx.Client:
 
 
 def test_the_console_session_refunds_only_with_its_csrf_token(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     staff(shop.server, ("val@example.com", "admin"), password="pa55word")
     browser = sign_in(shop.server, "val@example.com", "pa55word")
     try:
@@ -829,7 +890,7 @@ def test_the_console_session_refunds_only_with_its_csrf_token(shop: Shop) -> Non
 
 async def test_store_credit_within_the_agents_limit_for_a_verified_customer(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     customer_id = order["customer_id"]
     chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
     response = shop.ann.credit(customer_id, 2000, conversation_id=chat.conversation_id)
@@ -850,7 +911,7 @@ async def test_store_credit_within_the_agents_limit_for_a_verified_customer(
 
 
 async def test_credit_in_another_currency_than_the_orders_is_fine(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000, currency="USD")
+    order = shop.system.order("1042", amount=20000, currency="USD")
     chat = await chat_with_verified_purchase(shop, order)
     future = "2999-01-01T00:00:00Z"
     response = shop.ann.credit(order["customer_id"], 1500, currency="eur",
@@ -871,7 +932,7 @@ INVALID_CREDITS: list[tuple[dict[str, Any], str]] = [
 
 
 def test_an_invalid_credit_is_422_naming_the_field(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     for change, field in INVALID_CREDITS:
         body = {"amount_cents": 1000, "currency": "USD", "reason": "sorry", **change}
         body = {k: v for k, v in body.items() if v is not None}
@@ -889,7 +950,7 @@ def test_credit_for_an_unknown_customer_is_404(shop: Shop) -> None:
 
 
 async def test_an_agent_needs_a_verified_customer_for_credit(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     chat = await open_chat(shop, name="Maya", email="maya@example.com")
     for more in ({}, {"conversation_id": chat.conversation_id}):
         response = shop.ann.credit(order["customer_id"], 500, **more)
@@ -901,7 +962,7 @@ async def test_an_agent_needs_a_verified_customer_for_credit(shop: Shop) -> None
 
 async def test_a_third_refund_in_90_days_by_an_agent_waits_for_a_supervisor(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=100000, product="Bundle")
+    order = shop.system.order("1042", amount=100000, product="Bundle")
     assert shop.ada.refund(order["id"], 100).status_code == 201
     assert shop.ada.refund(order["id"], 100).status_code == 201
     chat = await chat_with_verified_purchase(shop, order)
@@ -917,7 +978,7 @@ async def test_a_third_refund_in_90_days_by_an_agent_waits_for_a_supervisor(
 
 async def test_a_refund_taking_the_refund_rate_over_half_waits_for_a_supervisor(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=4000)
+    order = shop.system.order("1042", amount=4000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 2500, conversation_id=chat.conversation_id)
     assert response.status_code == 202, response.text
@@ -928,7 +989,7 @@ async def test_a_refund_taking_the_refund_rate_over_half_waits_for_a_supervisor(
 # --- roles -------------------------------------------------------------------------------
 
 def test_only_a_supervisor_or_an_admin_decides_approvals(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=200000)
+    order = shop.system.order("1042", amount=200000)
     approvals = [shop.sue.refund(order["id"], 60000).json()["approval"] for _ in range(3)]
     for action in ("approve", "reject"):
         refused = shop.ann.post(f"/api/approvals/{approvals[0]['id']}/{action}")
