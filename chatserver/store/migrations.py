@@ -248,6 +248,16 @@ MIGRATIONS: list[str] = [
     DROP TABLE api_tokens;
     ALTER TABLE api_tokens_new RENAME TO api_tokens;
     """,
+    # 7: signed order webhooks: the last one applied to each order, and those received
+    # recently (by signature), so neither an older one nor a replay changes anything
+    """
+    ALTER TABLE orders ADD COLUMN webhook_timestamp INTEGER;
+    CREATE TABLE webhook_receipts (
+        signature TEXT PRIMARY KEY,
+        timestamp INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_receipts_by_time ON webhook_receipts(timestamp);
+    """,
 ]
 
 

@@ -387,48 +387,99 @@ def test_an_order_without_refunds_may_change_its_currency_and_buyer(shop: Shop) 
 
 # --- webhook -----------------------------------------------------------------------------
 
-def signed(raw: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+def signed(raw: bytes, timestamp: str, secret: str = WEBHOOK_SECRET) -> str:
+    """What the shop's back end sends: HMAC-SHA256 of "{timestamp}.{raw body}"."""
+    text = timestamp.encode() + b"." + raw
+    return "sha256=" + hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
 
 
-def webhook(server: InProcessServer, raw: bytes, signature: str | None) -> httpx.Response:
+def webhook(server: InProcessServer, raw: bytes, signature: str | None,
+            timestamp: str | None) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["X-Chatserver-Signature"] = signature
+    if timestamp is not None:
+        headers["X-Chatserver-Timestamp"] = timestamp
     return httpx.post(server.url + "/webhooks/orders", content=raw, headers=headers, timeout=10)
 
 
-ORDER_BODY = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
-                           "product": "Course Pro", "amount_cents": 4900, "currency": "USD"})
+def send(server: InProcessServer, raw: bytes, age: int = 0) -> httpx.Response:
+    """A webhook signed as the shop sends it, `age` seconds ago by this machine's clock."""
+    timestamp = str(int(time.time()) - age)
+    return webhook(server, raw, signed(raw, timestamp), timestamp)
+
+
+def order_body(amount: int = 4900, external_id: str = "W-1") -> bytes:
+    return orjson.dumps({"external_id": external_id, "email": "maya@example.com",
+                         "product": "Course Pro", "amount_cents": amount, "currency": "USD"})
+
+
+ORDER_BODY = order_body()
 
 
 def test_a_correctly_signed_webhook_stores_the_order(shop: Shop) -> None:
-    response = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY))
+    response = send(shop.server, ORDER_BODY, age=1)
     assert response.status_code == 201, response.text
     assert response.json()["external_id"] == "W-1"
     assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("W-1", 4900)]
-    again = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY).upper())  # retried; hex in capitals
-    assert again.status_code == 200
+    now = str(int(time.time()))
+    again = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY, now).upper(), now)  # capitals
+    assert again.status_code == 200, again.text
+    assert again.json()["external_id"] == "W-1"
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
 
 
 def test_a_webhook_with_a_bad_or_missing_signature_is_401_and_stores_nothing(
         shop: Shop) -> None:
+    now = str(int(time.time()))
     other = orjson.dumps({"external_id": "W-2", "email": "eve@example.com",
                           "product": "Course Pro", "amount_cents": 1, "currency": "USD"})
-    for signature in (None, "", "sha256=" + "0" * 64, signed(ORDER_BODY, "wrong-secret"),
-                      signed(other), signed(ORDER_BODY).removeprefix("sha256=")):
-        response = webhook(shop.server, ORDER_BODY, signature)
+    unsigned_time = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), ORDER_BODY,
+                                         hashlib.sha256).hexdigest()
+    for signature in (None, "", "sha256=" + "0" * 64, signed(ORDER_BODY, now, "wrong-secret"),
+                      signed(other, now), signed(ORDER_BODY, now).removeprefix("sha256="),
+                      signed(ORDER_BODY, str(int(now) - 1)), unsigned_time):
+        response = webhook(shop.server, ORDER_BODY, signature, now)
         assert response.status_code == 401, signature
         assert error_code(response) == "bad_signature"
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
     assert shop.rows("SELECT COUNT(*) FROM customers") == [(0,)]
 
 
+def test_a_webhook_without_a_fresh_timestamp_is_401_and_stores_nothing(shop: Shop) -> None:
+    now = int(time.time())
+    for timestamp in (None, "", "soon", f"{now}.5", "-1", f"+{now}", "1e9",
+                      str(now - 400), str(now + 400)):  # 5 minutes is the limit either way
+        signature = signed(ORDER_BODY, timestamp or "")
+        response = webhook(shop.server, ORDER_BODY, signature, timestamp)
+        assert response.status_code == 401, timestamp
+        assert error_code(response) == "bad_timestamp"
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_a_replayed_or_older_webhook_changes_nothing(shop: Shop) -> None:
+    first, corrected = order_body(4900), order_body(3900)
+    assert send(shop.server, first, age=20).status_code == 201
+    fixed = str(int(time.time()) - 10)
+    assert webhook(shop.server, corrected, signed(corrected, fixed), fixed).status_code == 200
+    for raw, age in ((first, 20), (order_body(2900), 15)):  # captured earlier, or just late
+        late = str(int(time.time()) - age)
+        response = webhook(shop.server, raw, signed(raw, late), late)
+        assert (response.status_code, response.json()) == (200, {"ignored": True})
+    replay = webhook(shop.server, corrected, signed(corrected, fixed), fixed)  # exactly
+    assert (replay.status_code, replay.json()) == (200, {"ignored": True})
+    assert shop.rows("SELECT amount_cents FROM orders") == [(3900,)]
+    newer = order_body(3500)  # the same second as the last one applied, another body
+    assert webhook(shop.server, newer, signed(newer, fixed), fixed).status_code == 200
+    assert send(shop.server, order_body(2500, "W-2"), age=60).status_code == 201  # its own
+    assert shop.rows("SELECT external_id, amount_cents FROM orders ORDER BY id") == [
+        ("W-1", 3500), ("W-2", 2500)]
+
+
 def test_a_correctly_signed_but_invalid_order_is_422(shop: Shop) -> None:
     raw = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
                         "product": "Course Pro", "amount_cents": 19.99, "currency": "USD"})
-    response = webhook(shop.server, raw, signed(raw))
+    response = send(shop.server, raw)
     assert response.status_code == 422 and "amount_cents" in response.json()["error"]["message"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
 
@@ -436,8 +487,9 @@ def test_a_correctly_signed_but_invalid_order_is_422(shop: Shop) -> None:
 def test_without_a_webhook_secret_every_webhook_is_401(
         serve: Callable[..., InProcessServer]) -> None:
     server = serve(webhook_secret=None)
-    for signature in (signed(ORDER_BODY, ""), signed(ORDER_BODY), None):
-        assert webhook(server, ORDER_BODY, signature).status_code == 401
+    now = str(int(time.time()))
+    for signature in (signed(ORDER_BODY, now, ""), signed(ORDER_BODY, now), None):
+        assert webhook(server, ORDER_BODY, signature, now).status_code == 401
     assert query(server.settings.database_url, "SELECT COUNT(*) FROM orders") == [(0,)]
 
 
