@@ -85,8 +85,11 @@ def build_parser() -> Parser:
     add.set_defaults(run=run_agents_add)
 
     tokens = group(commands, "tokens", "manage API tokens")
-    create = with_db(tokens.add_parser("create", help="print a new API token for an agent"))
-    create.add_argument("email")
+    create = with_db(tokens.add_parser("create", help="print a new API token for an agent "
+                                       "(EMAIL) or for the shop's systems (--integration)"))
+    create.add_argument("email", nargs="?")
+    create.add_argument("--integration", action="store_true",
+                        help="a token for the shop's systems: writes orders, reads customers")
     create.add_argument("--label")
     create.set_defaults(run=run_tokens_create)
     orders = group(commands, "orders", "manage orders")
@@ -139,7 +142,12 @@ def run_agents_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.email is None) == (not args.integration):
+        raise UsageError("tokens create takes an agent's EMAIL or --integration (one of them)")
+
     async def create(store: Store) -> str:
+        if args.integration:
+            return await store.create_token(None, args.label)
         found = await store.agent_login(args.email)
         if found is None:
             raise UsageError(f"no agent with email {args.email}")
@@ -150,25 +158,36 @@ def run_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
     """Good rows are kept (upserted by external_id), bad ones reported with their line."""
+    from chatserver.domain.errors import Refused
     from chatserver.domain.orders import read_orders
     from chatserver.store import customers
 
     with args.file as source:
         rows = list(read_orders(source.read()))
+    bad = 0
+
+    def report(line: int, problem: str) -> None:
+        nonlocal bad
+        bad += 1
+        print(f"{args.file.name}:{line}: {problem}", file=sys.stderr)
     for line, _, problem in rows:
         if problem is not None:
-            print(f"{args.file.name}:{line}: {problem}", file=sys.stderr)
+            report(line, problem)
 
     async def upsert(store: Store) -> dict[str, int]:
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        for _, order, _ in rows:
-            if order is not None:
+        for line, order, _ in rows:
+            if order is None:
+                continue
+            try:
                 _, change = await store.transaction(partial(customers.upsert_order,
                                                             fields=order))
-                counts[change] += 1
+            except Refused as error:  # e.g. an amount below what is already refunded
+                report(line, error.message)
+                continue
+            counts[change] += 1
         return counts
     counts = with_store(settings, upsert)
-    bad = sum(1 for _, order, _ in rows if order is None)
     print(f"{counts['created']} created, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged, {bad} bad")
     return 1 if bad else 0

@@ -63,6 +63,14 @@ def token_for(db_url: str, email: str) -> str:
     return created.stdout.strip()
 
 
+def integration_token(db_url: str) -> str:
+    """A token for the shop's systems (they write the orders), as `chatserver tokens create
+    --integration` prints it."""
+    created = chatserver("tokens", "create", "--integration", "--label", "shop", "--db", db_url)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
+
+
 def query(db_url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
     """Read the database directly, as another process would."""
     db = sqlite3.connect(sqlite_path(db_url))

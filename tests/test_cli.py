@@ -25,6 +25,20 @@ def test_agents_add_and_tokens_create(db_url: str) -> None:
     assert len(lines) == 1 and len(lines[0]) >= 40
 
 
+def test_tokens_create_integration_prints_a_token_for_the_shops_systems(
+        live_server: LiveServer) -> None:
+    created = chatserver("tokens", "create", "--integration", "--label", "shop back end",
+                         "--db", live_server.db_url)
+    assert created.returncode == 0, created.stderr
+    [token] = created.stdout.splitlines()
+    assert query(live_server.db_url, "SELECT agent_id, label FROM api_tokens") == [
+        (None, "shop back end")]
+    order = httpx.post(live_server.url + "/api/orders", timeout=10, json={
+        "external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+        "amount_cents": 4900, "currency": "USD"}, headers={"Authorization": f"Bearer {token}"})
+    assert order.status_code == 201, order.text
+
+
 def test_db_may_come_anywhere_on_the_line(db_url: str) -> None:
     added = chatserver("agents", "add", "--db", db_url, "bo@example.com", "--name", "Bo")
     assert added.returncode == 0, added.stderr
@@ -44,6 +58,8 @@ def test_bad_arguments_give_one_line_and_status_2(db_url: str, tmp_path: Path) -
                  ["agents", "add", "x@example.com", "--name", "X", "--role", "boss"],
                  ["agents", "add", "x@example.com", "--name", "X", "--capacity", "-1"],
                  ["tokens", "create", "nobody@example.com", "--db", db_url],
+                 ["tokens", "create", "--db", db_url],  # whose: an email or --integration
+                 ["tokens", "create", "x@example.com", "--integration", "--db", db_url],
                  ["serve", "--port", "eighty"], ["serve", "--port", "99999"],
                  ["serve", "--db", "postgres://nowhere/chat"],
                  ["serve", "--db", f"sqlite:///{tmp_path}/a-file/under/a-file.db"],

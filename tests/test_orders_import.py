@@ -5,11 +5,13 @@ line on standard output, exit status 1 when any row was bad."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import orjson
 import pytest
 
+from chatserver.store.sqlite import sqlite_path
 from tests.conftest import chatserver, query
 
 SUMMARY = re.compile(r"(\d+) created, (\d+) updated, (\d+) unchanged, (\d+) bad")
@@ -134,6 +136,38 @@ def test_a_changed_row_updates_its_order(tmp_path: Path, db_url: str) -> None:
     assert import_file(path, db_url)[1] == "0 created, 1 updated, 0 unchanged, 0 bad"
     assert query(db_url, "SELECT amount_cents, purchased_at FROM orders") == [
         (3900, purchased_at)]
+
+
+def test_a_row_lowering_an_order_below_its_refunds_is_reported_and_changes_nothing(
+        tmp_path: Path, db_url: str) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("external_id,email,product,amount_cents,currency\n"
+                    "1001,maya@example.com,Course Pro,4900,USD\n")
+    import_file(path, db_url)
+    chatserver("agents", "add", "ada@example.com", "--name", "Ada", "--db", db_url)
+    refund_directly(db_url, {"kind": "refund", "customer_id": 1, "order_id": 1,
+                             "amount_cents": 2000, "currency": "USD", "reason": "broken",
+                             "agent_id": 1, "provider": "manual",
+                             "created_at": "2026-01-01T00:00:00Z"})
+    path.write_text("external_id,email,product,amount_cents,currency\n"
+                    "1001,maya@example.com,Course Pro,1999,USD\n"
+                    "1002,lee@example.com,Ebook,900,USD\n")
+    status, summary, errors = import_file(path, db_url)
+    assert (status, summary) == (1, "1 created, 0 updated, 0 unchanged, 1 bad")
+    assert len(errors) == 1 and errors[0].startswith(f"{path}:2: ") and "20.00 USD" in errors[0]
+    assert query(db_url, "SELECT external_id, amount_cents FROM orders ORDER BY id") == [
+        ("1001", 4900), ("1002", 900)]
+
+
+def refund_directly(db_url: str, entry: dict[str, object]) -> None:
+    """A ledger entry written straight into the database, as a refund leaves it."""
+    db = sqlite3.connect(sqlite_path(db_url))
+    try:
+        with db:
+            db.execute(f"INSERT INTO ledger ({', '.join(entry)}) VALUES "
+                       f"({', '.join('?' for _ in entry)})", tuple(entry.values()))
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize("text", [

@@ -145,6 +145,26 @@ def check_refund(order: Money, asked: Money, refunded: int, reserved: int) -> No
                           f"only {Money(left, order.currency)} of this order can be refunded")
 
 
+def check_order_update(before: Money, after: Money, refunded: int, reserved: int,
+                       new_buyer: bool) -> None:
+    """An order with money refunded against it, or waiting for approval, keeps its currency
+    and its buyer, and its amount never drops below that money: else a refund could exceed
+    what was paid, or land on someone else's order."""
+    held = refunded + reserved
+    if not held:
+        return
+    if after.currency != before.currency:
+        raise LedgerError(409, "currency_locked", f"this order has refunds in {before.currency} "
+                          "(done or waiting for approval): its currency cannot change")
+    if new_buyer:
+        raise LedgerError(409, "customer_locked", "this order has refunds (done or waiting "
+                          "for approval): it cannot move to another buyer")
+    if after.cents < held:
+        raise LedgerError(409, "amount_below_refunded",
+                          f"{Money(held, before.currency)} of this order is refunded or waiting "
+                          "for approval: its amount cannot go below that")
+
+
 def decide(kind: Kind, role: str, cents: int, given_in_conversation: int,
            risk: RefundFigures | None, limits: Limits) -> Decision:
     """Within the role's limit (per conversation) and, for agents, the risk threshold: done.
@@ -158,12 +178,14 @@ def decide(kind: Kind, role: str, cents: int, given_in_conversation: int,
     return Decision("approval", tuple(reasons)) if reasons else Decision("done")
 
 
-def may_approve(role: str, kind: Kind, cents: int, limits: Limits) -> bool:
-    """Supervisors approve within their own limit; admins approve anything."""
+def may_approve(role: str, kind: Kind, cents: int, given_in_conversation: int,
+                limits: Limits) -> bool:
+    """Supervisors approve within their own limit, per conversation like their own refunds
+    (counting what the conversation was already given); admins approve anything."""
     if role not in ("supervisor", "admin"):
         return False
     limit = limits.limit(kind, role)
-    return limit is None or cents <= limit
+    return limit is None or given_in_conversation + cents <= limit
 
 
 def share(cents: int, percent: int) -> int:

@@ -33,6 +33,14 @@ class Agent:
 
 
 @dataclass(frozen=True)
+class Integration:
+    """Who an integration token speaks for: the shop's own systems (orders in, customers
+    out), never an agent: it takes no chats and gives no money."""
+
+    token_id: int
+
+
+@dataclass(frozen=True)
 class Visitor:
     id: str
     name: str | None = None

@@ -12,10 +12,11 @@ from typing import Any
 import orjson
 
 from chatserver.config import Settings
+from chatserver.domain.clock import now
 from chatserver.domain.ledger import LedgerError, Limits
 from chatserver.domain.models import Agent
 from chatserver.service.chat import ChatService
-from chatserver.store import customers, idempotency, money, views
+from chatserver.store import customers, idempotency, money, views, webhooks
 from chatserver.store.money import MoneyRequest, Outcome
 
 PROVIDER = "manual"
@@ -23,6 +24,11 @@ PROVIDER = "manual"
 
 def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    order_id, change = customers.upsert_order(db, fields)
+    return (201 if change == "created" else 200), views.order(db, order_id)
 
 
 class Commerce:
@@ -34,9 +40,17 @@ class Commerce:
                                 settings.risk_max_refund_rate)
 
     async def upsert_order(self, fields: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        def run(db: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
-            order_id, change = customers.upsert_order(db, fields)
-            return (201 if change == "created" else 200), views.order(db, order_id)
+        return await self.store.transaction(partial(_upsert_order, fields=fields))
+
+    async def webhook_order(self, fields: dict[str, Any], timestamp: int,
+                            signature: str) -> tuple[int, dict[str, Any] | None]:
+        """A signed webhook's order; None (nothing changed) for a replay or an older one."""
+        def run(db: sqlite3.Connection) -> tuple[int, dict[str, Any] | None]:
+            if not webhooks.accept(db, fields["external_id"], timestamp, signature, now()):
+                return 200, None
+            status, order = _upsert_order(db, fields)
+            webhooks.applied(db, order["id"], timestamp)
+            return status, order
         return await self.store.transaction(run)
 
     async def money(self, req: MoneyRequest, scope: str, path: str, key: str,

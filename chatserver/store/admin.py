@@ -61,32 +61,36 @@ def change_agent(db: sqlite3.Connection, agent_id: int, changes: dict[str, Any],
 
 
 def tokens(db: sqlite3.Connection, agent_id: int | None) -> list[dict[str, Any]]:
-    """API tokens (never their secret): one agent's, or all."""
-    return [dict(r) for r in db.execute(
+    """API tokens (never their secret): one agent's, or all (integration tokens too)."""
+    return [{**dict(r), "integration": r["agent_id"] is None} for r in db.execute(
         "SELECT t.id, t.agent_id, a.name AS agent_name, t.label, t.created_at, t.revoked_at "
-        "FROM api_tokens t JOIN agents a ON a.id = t.agent_id WHERE ? IS NULL OR t.agent_id = ? "
-        "ORDER BY t.id", (agent_id, agent_id))]
+        "FROM api_tokens t LEFT JOIN agents a ON a.id = t.agent_id "
+        "WHERE ? IS NULL OR t.agent_id = ? ORDER BY t.id", (agent_id, agent_id))]
 
 
-def create_token(db: sqlite3.Connection, agent_id: int, label: str | None,
+def create_token(db: sqlite3.Connection, agent_id: int | None, label: str | None,
                  actor_id: int) -> dict[str, Any]:
-    agent(db, agent_id)
+    """A token acting as the agent, or (None) an integration token for the shop's systems."""
+    if agent_id is not None:
+        agent(db, agent_id)
     token = new_token("cs_")
     cursor = db.execute("INSERT INTO api_tokens (agent_id, token_hash, label, created_at) "
                         "VALUES (?, ?, ?, ?)", (agent_id, token_hash(token), label, iso(now())))
     audit(db, actor_id, "token.created", None, {"token_id": cursor.lastrowid,
                                                 "agent_id": agent_id, "label": label})
-    return {"id": cursor.lastrowid, "agent_id": agent_id, "label": label, "token": token}
+    return {"id": cursor.lastrowid, "agent_id": agent_id, "label": label,
+            "integration": agent_id is None, "token": token}
 
 
 def revoke_token(db: sqlite3.Connection, token_id: int, agent_id: int | None,
-                 actor_id: int) -> int:
-    """Revoke a token (only one's own unless `agent_id` is None: an admin); returns whose."""
+                 actor_id: int) -> int | None:
+    """Revoke a token (only one's own unless `agent_id` is None: an admin); returns whose
+    (None: an integration token's)."""
     changed = db.execute("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? "
                          "AND (? IS NULL OR agent_id = ?)",
                          (iso(now()), token_id, agent_id, agent_id)).rowcount
     if not changed:
         raise Refused(404, "not_found", "no such token")
     audit(db, actor_id, "token.revoked", None, {"token_id": token_id})
-    return int(db.execute("SELECT agent_id FROM api_tokens WHERE id = ?",
-                          (token_id,)).fetchone()[0])
+    owner = db.execute("SELECT agent_id FROM api_tokens WHERE id = ?", (token_id,)).fetchone()[0]
+    return None if owner is None else int(owner)

@@ -12,7 +12,10 @@ from typing import Any
 
 import orjson
 
+from chatserver.domain import ledger
 from chatserver.domain.clock import iso, now
+from chatserver.domain.money import Money
+from chatserver.store import views
 
 ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
                  "purchased_at", "status")
@@ -106,6 +109,11 @@ def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, s
         return int(row["id"]), "unchanged"
     if row["email"].lower() == fields["email"].lower():
         customer_id = row["customer_id"]  # same buyer: keep the (possibly merged) record
+    ledger.check_order_update(Money(row["amount_cents"], row["currency"]),
+                              Money(fields["amount_cents"], fields["currency"]),
+                              *views.order_refunds(db, row["id"]),
+                              new_buyer=canonical(db, customer_id) != canonical(
+                                  db, row["customer_id"]))
     db.execute(f"UPDATE orders SET customer_id = ?, {', '.join(c + ' = ?' for c in ORDER_COLUMNS)}"
                ", updated_at = ? WHERE id = ?", (customer_id, *values, stamp, row["id"]))
     return int(row["id"]), "updated"

@@ -232,6 +232,32 @@ MIGRATIONS: list[str] = [
     CREATE TABLE search_indexed (upto INTEGER NOT NULL);
     INSERT INTO search_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages;
     """,
+    # 6: integration tokens: a token for the shop's systems belongs to no agent (agent_id
+    # NULL); SQLite drops a NOT NULL only by rebuilding the table
+    """
+    CREATE TABLE api_tokens_new (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER REFERENCES agents(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        label TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    INSERT INTO api_tokens_new (id, agent_id, token_hash, label, created_at, revoked_at)
+        SELECT id, agent_id, token_hash, label, created_at, revoked_at FROM api_tokens;
+    DROP TABLE api_tokens;
+    ALTER TABLE api_tokens_new RENAME TO api_tokens;
+    """,
+    # 7: signed order webhooks: the last one applied to each order, and those received
+    # recently (by signature), so neither an older one nor a replay changes anything
+    """
+    ALTER TABLE orders ADD COLUMN webhook_timestamp INTEGER;
+    CREATE TABLE webhook_receipts (
+        signature TEXT PRIMARY KEY,
+        timestamp INTEGER NOT NULL
+    );
+    CREATE INDEX webhook_receipts_by_time ON webhook_receipts(timestamp);
+    """,
 ]
 
 

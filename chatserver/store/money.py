@@ -97,8 +97,14 @@ def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, act
     if row["status"] != "pending":
         raise LedgerError(409, "conflict", f"this approval is already {row['status']}")
     kind: Kind = row["kind"]
-    if approve and not ledger.may_approve(actor.role, kind, row["amount_cents"], limits):
-        raise LedgerError(403, "forbidden", "this amount is over what you may approve")
+    if approve and row["requested_by"] == actor.id:
+        raise LedgerError(403, "own_request", "nobody approves their own request: another "
+                          "supervisor or an admin decides it (you may reject it)")
+    if approve and not ledger.may_approve(
+            actor.role, kind, row["amount_cents"],
+            _given_in_conversation(db, kind, row["conversation_id"], pending=False), limits):
+        raise LedgerError(403, "over_approval_limit", "with what this conversation was "
+                          "already given, this is over what you may approve")
     status = "approved" if approve else "rejected"
     db.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? "
                "WHERE id = ?", (status, actor.id, iso(now()), note, approval_id))
@@ -214,16 +220,18 @@ def _check_verified(db: sqlite3.Connection, conversation: sqlite3.Row | None, cu
                       "the customer's identity first")
 
 
-def _given_in_conversation(db: sqlite3.Connection, kind: Kind,
-                           conversation_id: int | None) -> int:
-    """Given or waiting for approval in this conversation: limits are per conversation."""
+def _given_in_conversation(db: sqlite3.Connection, kind: Kind, conversation_id: int | None,
+                           pending: bool = True) -> int:
+    """Given (and, with `pending`, waiting for approval) in this conversation: limits are
+    per conversation. An approver counts only what was given: each pending request is
+    counted when it is approved."""
     if conversation_id is None:
         return 0
     row = db.execute(
         "SELECT (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind = ?1 AND "
         "conversation_id = ?2) + (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
-        "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending')",
-        (kind, conversation_id)).fetchone()
+        "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending' AND ?3)",
+        (kind, conversation_id, pending)).fetchone()
     return int(row[0])
 
 

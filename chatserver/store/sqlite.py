@@ -22,6 +22,7 @@ from chatserver.domain.models import (
     Agent,
     Author,
     Conversation,
+    Integration,
     Message,
     Visitor,
     VisitorDetails,
@@ -180,7 +181,7 @@ class SqliteStore:
         await self._writer.submit(lambda db: db.execute(
             "UPDATE agents SET status = ? WHERE id = ?", (status, agent_id)))
 
-    async def create_token(self, agent_id: int, label: str | None) -> str:
+    async def create_token(self, agent_id: int | None, label: str | None) -> str:
         token = new_token("cs_")
         await self._writer.submit(lambda db: db.execute(
             "INSERT INTO api_tokens (agent_id, token_hash, label, created_at) VALUES (?,?,?,?)",
@@ -222,6 +223,11 @@ class SqliteStore:
             "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0",
             (token_hash(token),))
         return rows.agent(row) if row else None
+
+    async def integration_by_token(self, token: str) -> Integration | None:
+        row = await self._one("SELECT id FROM api_tokens WHERE token_hash = ? AND "
+                              "agent_id IS NULL AND revoked_at IS NULL", (token_hash(token),))
+        return Integration(int(row["id"])) if row else None
 
     # --- visitors -----------------------------------------------------------------------
     async def visitor_by_token(self, token: str) -> Visitor | None:

@@ -140,6 +140,9 @@ async def agent_socket(websocket: WebSocket) -> None:
     if token is not None:
         agent = await chat.store.agent_by_token(token)
         session_id = f"token:{await chat.store.token_id(token)}"  # revoking it ends this
+        if agent is None and await chat.store.integration_by_token(token) is not None:
+            await refuse(websocket, 403)  # the shop's systems take no chats
+            return
     else:
         session = await websocket.app.state.sessions.find(websocket.cookies.get(SESSION_COOKIE))
         agent, session_id = (session.agent, session.id) if session else (None, None)

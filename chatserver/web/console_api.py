@@ -205,15 +205,20 @@ async def tokens(request: Request, caller: Caller) -> Response:
 
 
 NEW_TOKEN = {"agent_id": (nullable(ID), False, None), "label": (nullable(string(100)), False,
-                                                                  None)}
+                                                                  None),
+             "integration": (boolean, False, False)}
 
 
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:
+    """A token for oneself, for another agent (admins), or for the shop's systems (admins)."""
     body = await json_body(request, NEW_TOKEN)
-    agent_id = body["agent_id"] or caller.agent.id
+    agent_id = None if body["integration"] else body["agent_id"] or caller.agent.id
     if agent_id != caller.agent.id:
         admin_only(caller)
+    if body["integration"] and body["agent_id"] is not None:
+        raise ApiError(422, "invalid", "an integration token acts for no agent: give agent_id "
+                       "or integration, not both")
     found = await store(request).transaction(partial(admin.create_token, agent_id=agent_id,
                                                      label=body["label"],
                                                      actor_id=caller.agent.id))
@@ -227,9 +232,9 @@ async def revoke_token(request: Request, caller: Caller) -> Response:
         admin.revoke_token, token_id=token_id,
         agent_id=None if caller.agent.role == "admin" else caller.agent.id,
         actor_id=caller.agent.id))
-    # sockets opened with it close now, not at their next reconnect
-    request.app.state.chat.announce.to_agent(owner, {"type": "signed_out",
-                                                     "session_id": f"token:{token_id}"})
+    if owner is not None:  # sockets opened with it close now, not at their next reconnect
+        request.app.state.chat.announce.to_agent(owner, {"type": "signed_out",
+                                                         "session_id": f"token:{token_id}"})
     return Response(status_code=204)
 
 

@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import Fields, FrameError, check_fields
-from chatserver.domain.models import Agent
+from chatserver.domain.models import Agent, Integration
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
 
@@ -70,11 +70,25 @@ class Caller:
 
 
 Endpoint = Callable[[Request, Caller], Awaitable[Response]]
+ShopEndpoint = Callable[[Request, Caller | Integration], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def authenticated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-    """A Bearer token, or the console's session cookie with its CSRF token on every request
-    that changes anything; 401 otherwise. Refusals raised inside become JSON errors."""
+def authenticated(endpoint: Endpoint) -> Handler:
+    """For agents only: an integration token is refused (403), as `open_to_integrations`
+    describes for everything else."""
+    async def agents_only(request: Request, caller: Caller | Integration) -> Response:
+        if isinstance(caller, Integration):
+            raise ApiError(403, "integration_token", "an integration token writes orders and "
+                           "reads customers; this is for agents")
+        return await endpoint(request, caller)
+    return open_to_integrations(agents_only)
+
+
+def open_to_integrations(endpoint: ShopEndpoint) -> Handler:
+    """A Bearer token (an agent's or an integration's), or the console's session cookie with
+    its CSRF token on every request that changes anything; 401 otherwise. Refusals raised
+    inside become JSON errors."""
     async def wrapper(request: Request) -> Response:
         try:
             caller = await _caller(request)
@@ -87,13 +101,14 @@ def authenticated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]
     return wrapper
 
 
-async def _caller(request: Request) -> Caller | None:
-    chat = request.app.state.chat
+async def _caller(request: Request) -> Caller | Integration | None:
+    store = request.app.state.chat.store
     token = bearer_token(request.headers)
     if token is not None:
-        agent = await chat.store.agent_by_token(token)
+        agent = await store.agent_by_token(token)
         scope = "token:" + hashlib.sha256(token.encode()).hexdigest()
-        return Caller(agent, scope) if agent is not None else None
+        return Caller(agent, scope) if agent is not None else (
+            await store.integration_by_token(token))
     session = await request.app.state.sessions.find(request.cookies.get(SESSION_COOKIE))
     if session is None:
         return None

@@ -47,8 +47,8 @@
     return data;
   }
 
-  // A form's fields as the API's JSON: data-type="int" numbers, "lines" lists, checkboxes
-  // booleans; an empty data-optional field is left out.
+  // A form's fields as the API's JSON: data-type="int" numbers, "lines" lists, "bool" and
+  // checkboxes booleans; an empty data-optional field is left out.
   function bodyOf(form) {
     const body = {};
     for (const field of Array.from(form.elements)) {
@@ -58,6 +58,7 @@
       if (typeof value === "string" && field.type !== "password") value = value.trim();
       if (value === "" && "optional" in field.dataset) continue;
       if (type === "int") value = value === "" ? null : Number(value);
+      else if (type === "bool") value = value === "true";
       else if (type === "lines") value = value.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
       body[field.name] = value;
     }

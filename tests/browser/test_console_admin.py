@@ -288,6 +288,28 @@ def test_an_admin_creates_a_token_shown_once_that_works_until_revoked(
     assert sam.get("/api/reports").status_code == 401
 
 
+def test_an_admin_creates_an_integration_token_that_writes_orders_and_nothing_else(
+        live_server: LiveServer, admin_page: Page) -> None:
+    page = admin_page
+    form = page.get_by_test_id("add-integration-token")
+    form.get_by_test_id("new-integration-token-label").fill("Shop back end")
+    form.get_by_test_id("new-integration-token-submit").click()
+    expect(page.get_by_test_id("token-secret")).to_be_visible()
+    secret = page.get_by_test_id("token-secret-value").input_value()
+    row = section(page, "tokens").get_by_test_id("token").filter(has_text="Shop back end")
+    expect(row).to_contain_text("The shop's systems (integration)")
+
+    shop = {"Authorization": f"Bearer {secret}"}
+    order = httpx.post(live_server.url + "/api/orders", headers=shop, timeout=10, json={
+        "external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+        "amount_cents": 4900, "currency": "USD"})
+    assert order.status_code == 201, order.text
+    assert Api(live_server, secret).get("/api/reports").status_code == 403
+    page.get_by_role("button", name="Done").click()
+    page.reload()
+    assert secret not in page.content()
+
+
 def test_changes_without_the_csrf_token_are_refused(
         live_server: LiveServer, team: dict[str, str], admin_page: Page) -> None:
     page, api = admin_page, Api(live_server, team["ada"])

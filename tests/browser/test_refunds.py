@@ -27,15 +27,21 @@ from tests.browser.test_console import (
     transcript_message,
     visitors,  # noqa: F401  (a fixture used by these tests)
 )
-from tests.conftest import LiveServer, add_agent, query
+from tests.conftest import LiveServer, add_agent, integration_token, query
 
 SUPERVISOR = "sam@example.com"
 
 
 @pytest.fixture
 def ada_token(live_server: LiveServer) -> str:
-    """Ada, an agent who signs in to the console; her API token stands in for the shop."""
+    """Ada, an agent who signs in to the console."""
     return add_agent(live_server.db_url, EMAIL, "Ada Lovelace", capacity=3, password=PASSWORD)
+
+
+@pytest.fixture
+def shop_token(live_server: LiveServer) -> str:
+    """The shop's systems: they write the orders."""
+    return integration_token(live_server.db_url)
 
 
 def post(live_server: LiveServer, token: str, path: str, body: dict[str, Any],
@@ -94,11 +100,11 @@ def refund(page: Page, external_id: str, amount: str, reason: str) -> Locator:
 
 
 def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
-        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        live_server: LiveServer, ada_token: str, shop_token: str, context: BrowserContext,
         other_context: BrowserContext) -> None:
-    add_order(live_server, ada_token, "1042", "grace@example.com", "Course Pro", 14900,
+    add_order(live_server, shop_token, "1042", "grace@example.com", "Course Pro", 14900,
               name="Grace Hopper")
-    add_order(live_server, ada_token, "1043", "grace@example.com", "Starter Pack", 3900,
+    add_order(live_server, shop_token, "1043", "grace@example.com", "Starter Pack", 3900,
               age_days=3)
     agent = context.new_page()
     sign_in(agent, live_server.url)
@@ -191,11 +197,11 @@ def test_agent_verifies_and_refunds_part_of_an_order_during_a_live_chat(
 
 
 def test_refund_over_the_agent_limit_waits_for_a_supervisor(
-        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        live_server: LiveServer, ada_token: str, shop_token: str, context: BrowserContext,
         other_context: BrowserContext, visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
     add_agent(live_server.db_url, SUPERVISOR, "Sam Supervisor", role="supervisor",
               password=PASSWORD)
-    add_order(live_server, ada_token, "2001", "linus@example.com", "Course Pro", 14900,
+    add_order(live_server, shop_token, "2001", "linus@example.com", "Course Pro", 14900,
               name="Linus")
     agent = context.new_page()
     sign_in(agent, live_server.url)
@@ -259,9 +265,9 @@ def test_refund_over_the_agent_limit_waits_for_a_supervisor(
 
 
 def test_no_refund_before_the_purchase_is_verified(
-        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        live_server: LiveServer, ada_token: str, shop_token: str, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
-    order = add_order(live_server, ada_token, "3001", "mallory@example.com", "Course Pro", 14900,
+    order = add_order(live_server, shop_token, "3001", "mallory@example.com", "Course Pro", 14900,
                       name="Mallory")
     agent = context.new_page()
     sign_in(agent, live_server.url)
@@ -324,11 +330,11 @@ def test_no_refund_before_the_purchase_is_verified(
 
 
 def test_a_refund_retried_after_a_lost_answer_is_done_once(
-        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        live_server: LiveServer, ada_token: str, shop_token: str, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
-    add_order(live_server, ada_token, "4001", "ken@example.com", "Starter Pack", 3900, name="Ken")
+    add_order(live_server, shop_token, "4001", "ken@example.com", "Starter Pack", 3900, name="Ken")
     hostile = '<img src=x onerror="window.__pwned=1">Course <b>Max</b>'
-    add_order(live_server, ada_token, "4002", "ken@example.com", hostile, 900, age_days=2)
+    add_order(live_server, shop_token, "4002", "ken@example.com", hostile, 900, age_days=2)
     agent = context.new_page()
     sign_in(agent, live_server.url)
     go_available(agent)

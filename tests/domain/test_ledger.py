@@ -17,6 +17,7 @@ from chatserver.domain.ledger import (
     PastRefund,
     Purchase,
     RefundFigures,
+    check_order_update,
     check_refund,
     credit_balance,
     decide,
@@ -522,29 +523,35 @@ def test_a_fractional_percent_is_refused_so_a_share_is_always_whole_minor_units(
 
 @pytest.mark.parametrize("kind", ["refund", "credit"])
 def test_an_agent_may_never_approve(kind: str) -> None:
-    assert may_approve("agent", kind, 1, LIMITS) is False  # type: ignore[arg-type]
+    assert may_approve("agent", kind, 1, 0, LIMITS) is False  # type: ignore[arg-type]
 
 
 def test_an_unknown_role_may_never_approve() -> None:
-    assert may_approve("intern", "refund", 1, LIMITS) is False
+    assert may_approve("intern", "refund", 1, 0, LIMITS) is False
 
 
 def test_a_supervisor_approves_within_their_own_limit_and_not_beyond() -> None:
-    assert may_approve("supervisor", "refund", 50000, LIMITS) is True
-    assert may_approve("supervisor", "refund", 50001, LIMITS) is False
-    assert may_approve("supervisor", "credit", 50000, LIMITS) is True
-    assert may_approve("supervisor", "credit", 50001, LIMITS) is False
+    assert may_approve("supervisor", "refund", 50000, 0, LIMITS) is True
+    assert may_approve("supervisor", "refund", 50001, 0, LIMITS) is False
+    assert may_approve("supervisor", "credit", 50000, 0, LIMITS) is True
+    assert may_approve("supervisor", "credit", 50001, 0, LIMITS) is False
+
+
+def test_a_supervisors_limit_counts_what_the_conversation_was_already_given() -> None:
+    assert may_approve("supervisor", "refund", 5000, 45000, LIMITS) is True
+    assert may_approve("supervisor", "refund", 5001, 45000, LIMITS) is False
+    assert may_approve("admin", "refund", 5001, 45000, LIMITS) is True
 
 
 def test_an_admin_approves_any_amount() -> None:
-    assert may_approve("admin", "refund", 10**12, LIMITS) is True
-    assert may_approve("admin", "credit", 10**12, LIMITS) is True
+    assert may_approve("admin", "refund", 10**12, 0, LIMITS) is True
+    assert may_approve("admin", "credit", 10**12, 0, LIMITS) is True
 
 
 def test_a_supervisor_given_no_limit_approves_any_amount() -> None:
     limits = Limits(refund={"agent": 5000, "supervisor": None, "admin": None})
 
-    assert may_approve("supervisor", "refund", 10**12, limits) is True
+    assert may_approve("supervisor", "refund", 10**12, 0, limits) is True
 
 
 # --- credit_balance(): unexpired store credit per currency ----------------------------------
@@ -616,3 +623,26 @@ def test_no_time_gives_none() -> None:
 def test_a_time_that_is_not_iso_8601_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_time("yesterday")
+
+
+# --- check_order_update(): what an order with refunds may no longer become -------------------
+
+
+def test_an_order_without_refunds_may_become_anything() -> None:
+    check_order_update(Money(5000, "USD"), Money(0, "EUR"), 0, 0, new_buyer=True)
+
+
+@pytest.mark.parametrize(("after", "new_buyer", "code"), [
+    (Money(2999, "USD"), False, "amount_below_refunded"),
+    (Money(5000, "EUR"), False, "currency_locked"),
+    (Money(5000, "USD"), True, "customer_locked"),
+])
+def test_an_order_with_refunds_or_reservations_keeps_its_currency_buyer_and_their_sum(
+        after: Money, new_buyer: bool, code: str) -> None:
+    with pytest.raises(LedgerError) as refused:
+        check_order_update(Money(5000, "USD"), after, 2000, 1000, new_buyer=new_buyer)
+    assert (refused.value.status, refused.value.code) == (409, code)
+
+
+def test_an_order_with_refunds_may_go_down_to_their_sum() -> None:
+    check_order_update(Money(5000, "USD"), Money(3000, "USD"), 2000, 1000, new_buyer=False)

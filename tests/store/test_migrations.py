@@ -102,6 +102,22 @@ def test_messages_written_before_search_moved_out_of_a_trigger_stay_searchable_o
                       "'refund'").fetchall() == [(1,)]
 
 
+def test_tokens_made_before_integration_tokens_keep_working_and_may_have_no_agent(
+        db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = next(n for n, script in enumerate(MIGRATIONS) if "api_tokens_new" in script)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:step])  # every token an agent's
+    migrate(db)
+    add_agent_row(db)
+    db.execute("INSERT INTO api_tokens (agent_id, token_hash, label, created_at) "
+               "VALUES (1, 'h1', 'zapier', 'x')")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    migrate(db)
+    db.execute("INSERT INTO api_tokens (agent_id, token_hash, label, created_at) "
+               "VALUES (NULL, 'h2', 'shop', 'y')")
+    assert db.execute("SELECT id, agent_id, token_hash, label FROM api_tokens").fetchall() == [
+        (1, 1, "h1", "zapier"), (2, None, "h2", "shop")]
+
+
 def test_an_empty_database_at_version_zero_gets_every_step(
         db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(migrations, "MIGRATIONS", [*MIGRATIONS, EXTRA])

@@ -6,9 +6,9 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -19,9 +19,11 @@ import websockets
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.server import uvicorn_config
-from chatserver.store import open_store
+from chatserver.store import Store, open_store
 from chatserver.web.auth import hash_password
 from tests.conftest import add_agent, free_port
+
+T = TypeVar("T")
 
 
 class InProcessServer:
@@ -56,18 +58,27 @@ class InProcessServer:
         add` and `tokens create` do (in-process: a second apiece faster); one token each."""
         password_hash = hash_password(password) if password else None
 
-        async def add() -> list[str]:
+        async def add(store: Store) -> list[str]:
+            tokens = []
+            for email, name, role in people:
+                added = await store.add_agent(email, name, role, 3, password_hash)
+                tokens.append(await store.create_token(added.id, "tests"))
+            return tokens
+        return self._with_store(add)
+
+    def integration(self) -> str:
+        """A token for the shop's systems, as `chatserver tokens create --integration`."""
+        return self._with_store(lambda store: store.create_token(None, "shop"))
+
+    def _with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:
+        async def run() -> T:
             store = await open_store(self.settings.database_url)
             try:
-                tokens = []
-                for email, name, role in people:
-                    added = await store.add_agent(email, name, role, 3, password_hash)
-                    tokens.append(await store.create_token(added.id, "tests"))
-                return tokens
+                return await work(store)
             finally:
                 await store.close()
         with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
-            return pool.submit(asyncio.run, add()).result()
+            return pool.submit(asyncio.run, run()).result()
 
     def sign_in(self, email: str, password: str) -> str | None:
         """Sign in through the console's login form; returns the session cookie, if set."""

@@ -110,7 +110,7 @@ def test_an_unknown_api_path_or_method_is_refused_in_the_api_error_shape(
 
 def test_a_body_over_1_mib_is_refused_with_413_before_it_is_read_whole(
         server: InProcessServer) -> None:
-    token = server.agent("ann@example.com", "Ann")
+    token = server.integration()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     huge = b'{"external_id": "' + b"x" * (2 * 1024 * 1024) + b'"}'
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import websockets
 
 from chatserver.domain.identity import sign_identity
 from tests.conftest import query
@@ -98,12 +99,14 @@ class Api:
 
 @dataclass
 class Shop:
-    """A server with webhook and identity secrets, and one agent, supervisor and admin."""
+    """A server with webhook and identity secrets, one agent, supervisor and admin, and the
+    shop's systems (an integration token: they write the orders)."""
 
     server: InProcessServer
     ann: Api  # agent
     sue: Api  # supervisor
     ada: Api  # admin
+    system: Api  # integration
 
     def api(self, token: str | None) -> Api:
         return Api(self.server, token, self.ann.client)
@@ -119,7 +122,7 @@ def shop(serve: Callable[..., InProcessServer]) -> Iterator[Shop]:
                           ("sue@example.com", "supervisor"), ("ada@example.com", "admin"))
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield Shop(server, Api(server, ann, client), Api(server, sue, client),
-                   Api(server, ada, client))
+                   Api(server, ada, client), Api(server, server.integration(), client))
 
 
 @dataclass
@@ -173,7 +176,7 @@ def ledger_count(shop: Shop) -> int:
 def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: Shop) -> None:
     body = {"external_id": "1042", "email": "maya@example.com", "name": "Maya",
             "product": "Course Pro", "amount_cents": 4900, "currency": "usd"}
-    created = shop.ann.post("/api/orders", body)
+    created = shop.system.post("/api/orders", body)
     assert created.status_code == 201, created.text
     order = created.json()
     assert order["external_id"] == "1042" and order["amount_cents"] == 4900
@@ -181,7 +184,7 @@ def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: 
     assert order["currency"] == "USD" and order["status"] == "paid"
     assert order["refundable_cents"] == 4900 and isinstance(order["id"], int)
 
-    updated = shop.ann.post("/api/orders", {**body, "amount_cents": 5900})
+    updated = shop.system.post("/api/orders", {**body, "amount_cents": 5900})
     assert updated.status_code == 200, updated.text
     assert updated.json()["id"] == order["id"]
     assert updated.json()["amount_cents"] == 5900
@@ -191,16 +194,16 @@ def test_posting_an_order_creates_it_then_the_same_external_id_updates_it(shop: 
 def test_resending_an_unchanged_order_keeps_its_purchase_time(shop: Shop) -> None:
     body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
             "amount_cents": 4900, "currency": "USD"}
-    first = shop.ann.post("/api/orders", body).json()["order"]
+    first = shop.system.post("/api/orders", body).json()["order"]
     time.sleep(0.01)
-    again = shop.ann.post("/api/orders", body)
+    again = shop.system.post("/api/orders", body)
     assert again.status_code == 200
     assert again.json()["order"]["purchased_at"] == first["purchased_at"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
 
 
 def test_an_order_given_a_purchase_time_keeps_it_in_utc(shop: Shop) -> None:
-    order = shop.ann.order("1042", purchased_at="2025-03-01T10:00:00+01:00", status="refunded")
+    order = shop.system.order("1042", purchased_at="2025-03-01T10:00:00+01:00", status="refunded")
     assert order["purchased_at"].startswith("2025-03-01T09:00:00")
     assert order["purchased_at"].endswith("Z") and order["status"] == "refunded"
 
@@ -226,12 +229,12 @@ def test_an_invalid_order_is_422_naming_the_field_and_stores_nothing(shop: Shop)
              "amount_cents": 4900, "currency": "USD"}
     for change, field in INVALID_ORDERS:
         body = {k: v for k, v in {**valid, **change}.items() if v is not None}
-        response = shop.ann.post("/api/orders", body)
+        response = shop.system.post("/api/orders", body)
         assert response.status_code == 422, (change, response.text)
         assert error_code(response) == "invalid"
         assert field in response.json()["error"]["message"], change
     for raw in (b"{not json", b"[1, 2]", b""):
-        response = shop.ann.post("/api/orders", content=raw)
+        response = shop.system.post("/api/orders", content=raw)
         assert response.status_code == 422, raw
         assert error_code(response) == "invalid" and response.json()["error"]["message"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
@@ -250,9 +253,67 @@ def test_orders_and_customers_need_a_valid_token(shop: Shop) -> None:
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
 
 
+def test_only_an_admin_or_an_integration_token_writes_orders(shop: Shop) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 4900, "currency": "USD"}
+    assert shop.system.post("/api/orders", body).status_code == 201
+    for caller in (shop.ann, shop.sue):  # an agent could raise an amount, then refund it
+        refused = caller.post("/api/orders", {**body, "amount_cents": 99900})
+        assert refused.status_code == 403 and error_code(refused) == "forbidden"
+        moved = caller.post("/api/orders", {**body, "external_id": "1043"})
+        assert moved.status_code == 403
+    assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("1042", 4900)]
+    corrected = shop.ada.post("/api/orders", {**body, "amount_cents": 3900})
+    assert corrected.status_code == 200, corrected.text
+    assert shop.rows("SELECT amount_cents FROM orders") == [(3900,)]
+
+
+async def test_an_integration_token_reads_customers_and_does_nothing_an_agent_does(
+        shop: Shop) -> None:
+    order = shop.system.order("1042")
+    assert shop.system.customer(order["customer_id"])["email"] == "maya@example.com"
+    found = shop.system.get("/api/customers", email="maya@example.com").json()["customers"]
+    assert [c["id"] for c in found] == [order["customer_id"]]
+    for response in (shop.system.refund(order["id"], 100),
+                     shop.system.credit(order["customer_id"], 100),
+                     shop.system.get("/api/approvals"),
+                     shop.system.post("/api/approvals/1/approve"),
+                     shop.system.get("/api/conversations"),
+                     shop.system.post("/api/tokens", {"label": "mine"})):
+        assert response.status_code == 403, response.text
+        assert error_code(response) == "integration_token"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(shop.server.ws + "/ws/agent", additional_headers={
+            "Authorization": f"Bearer {shop.system.token}"})
+    assert refused.value.response.status_code == 403
+    assert ledger_count(shop) == 0 and shop.rows("SELECT COUNT(*) FROM api_tokens") == [(4,)]
+
+
+def test_an_admin_makes_and_revokes_integration_tokens_others_cannot(shop: Shop) -> None:
+    for caller in (shop.ann, shop.sue):
+        refused = caller.post("/api/tokens", {"integration": True})
+        assert refused.status_code == 403 and error_code(refused) == "forbidden"
+    both = shop.ada.post("/api/tokens", {"integration": True, "agent_id": 1})
+    assert both.status_code == 422 and error_code(both) == "invalid"
+    made = shop.ada.post("/api/tokens", {"integration": True, "label": "shop back end"})
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    assert (token["agent_id"], token["integration"]) == (None, True)
+    listed = [t for t in shop.ada.get("/api/tokens").json()["tokens"] if t["id"] == token["id"]]
+    assert [(t["label"], t["integration"], t["agent_name"]) for t in listed] == [
+        ("shop back end", True, None)]
+    system = shop.api(token["token"])
+    assert system.get("/api/customers", email="maya@example.com").status_code == 200
+    assert shop.ann.client.delete(f"/api/tokens/{token['id']}",
+                                  headers=shop.ann.headers()).status_code == 404
+    revoked = shop.ada.client.delete(f"/api/tokens/{token['id']}", headers=shop.ada.headers())
+    assert revoked.status_code == 204
+    assert system.get("/api/customers", email="maya@example.com").status_code == 401
+
+
 def test_customers_are_found_by_email_whatever_its_case(shop: Shop) -> None:
-    order = shop.ann.order("1042", email="Maya@Example.com")
-    shop.ann.order("1043", email="lee@example.com")
+    order = shop.system.order("1042", email="Maya@Example.com")
+    shop.system.order("1043", email="lee@example.com")
     found = shop.ann.get("/api/customers", email="MAYA@EXAMPLE.COM")
     assert found.status_code == 200
     [customer] = found.json()["customers"]
@@ -266,8 +327,8 @@ def test_customers_are_found_by_email_whatever_its_case(shop: Shop) -> None:
 
 def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit(
         shop: Shop) -> None:
-    first = shop.ann.order("1042", amount=20000)
-    second = shop.ann.order("1043", amount=5000, product="Ebook")
+    first = shop.system.order("1042", amount=20000)
+    second = shop.system.order("1043", amount=5000, product="Ebook")
     assert first["customer_id"] == second["customer_id"]
     assert shop.ada.refund(first["id"], 1500).status_code == 201
     customer = shop.ann.customer(first["customer_id"])
@@ -293,50 +354,132 @@ def test_a_customer_shows_orders_ledger_balances_conversations_figures_and_audit
         assert missing.status_code == 404 and error_code(missing) == "not_found"
 
 
+async def test_an_order_with_refunds_keeps_its_currency_its_buyer_and_at_least_their_sum(
+        shop: Shop) -> None:
+    order = shop.system.order("1042", amount=20000)
+    chat = await chat_with_verified_purchase(shop, order)
+    assert shop.ann.refund(order["id"], 3000,
+                           conversation_id=chat.conversation_id).status_code == 201
+    waiting = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
+    assert waiting.status_code == 202, waiting.text  # 60.00 refunded or reserved
+    body = {"external_id": "1042", "email": "maya@example.com", "name": "Maya",
+            "product": "Course Pro", "amount_cents": 20000, "currency": "USD"}
+    for change, code in (({"amount_cents": 5999}, "amount_below_refunded"),
+                         ({"currency": "EUR"}, "currency_locked"),
+                         ({"email": "eve@example.com"}, "customer_locked")):
+        refused = shop.system.post("/api/orders", {**body, **change})
+        assert refused.status_code == 409 and error_code(refused) == code, refused.text
+    assert shop.rows("SELECT amount_cents, currency, email FROM orders") == [
+        (20000, "USD", "maya@example.com")]
+    assert shop.rows("SELECT email FROM customers") == [("maya@example.com",)]
+    lowered = shop.system.post("/api/orders", {**body, "amount_cents": 6000,
+                                            "email": "Maya@Example.com"})
+    assert lowered.status_code == 200, lowered.text
+    assert lowered.json()["refundable_cents"] == 0
+
+
+def test_an_order_without_refunds_may_change_its_currency_and_buyer(shop: Shop) -> None:
+    order = shop.system.order("1043", amount=5000)
+    moved = shop.system.order("1043", email="lee@example.com", amount=100, currency="EUR")
+    assert (moved["id"], moved["currency"], moved["amount_cents"]) == (order["id"], "EUR", 100)
+    assert moved["customer_id"] != order["customer_id"]
+
+
 # --- webhook -----------------------------------------------------------------------------
 
-def signed(raw: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+def signed(raw: bytes, timestamp: str, secret: str = WEBHOOK_SECRET) -> str:
+    """What the shop's back end sends: HMAC-SHA256 of "{timestamp}.{raw body}"."""
+    text = timestamp.encode() + b"." + raw
+    return "sha256=" + hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
 
 
-def webhook(server: InProcessServer, raw: bytes, signature: str | None) -> httpx.Response:
+def webhook(server: InProcessServer, raw: bytes, signature: str | None,
+            timestamp: str | None) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if signature is not None:
         headers["X-Chatserver-Signature"] = signature
+    if timestamp is not None:
+        headers["X-Chatserver-Timestamp"] = timestamp
     return httpx.post(server.url + "/webhooks/orders", content=raw, headers=headers, timeout=10)
 
 
-ORDER_BODY = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
-                           "product": "Course Pro", "amount_cents": 4900, "currency": "USD"})
+def send(server: InProcessServer, raw: bytes, age: int = 0) -> httpx.Response:
+    """A webhook signed as the shop sends it, `age` seconds ago by this machine's clock."""
+    timestamp = str(int(time.time()) - age)
+    return webhook(server, raw, signed(raw, timestamp), timestamp)
+
+
+def order_body(amount: int = 4900, external_id: str = "W-1") -> bytes:
+    return orjson.dumps({"external_id": external_id, "email": "maya@example.com",
+                         "product": "Course Pro", "amount_cents": amount, "currency": "USD"})
+
+
+ORDER_BODY = order_body()
 
 
 def test_a_correctly_signed_webhook_stores_the_order(shop: Shop) -> None:
-    response = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY))
+    response = send(shop.server, ORDER_BODY, age=1)
     assert response.status_code == 201, response.text
     assert response.json()["external_id"] == "W-1"
     assert shop.rows("SELECT external_id, amount_cents FROM orders") == [("W-1", 4900)]
-    again = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY).upper())  # retried; hex in capitals
-    assert again.status_code == 200
+    now = str(int(time.time()))
+    again = webhook(shop.server, ORDER_BODY, signed(ORDER_BODY, now).upper(), now)  # capitals
+    assert again.status_code == 200, again.text
+    assert again.json()["external_id"] == "W-1"
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
 
 
 def test_a_webhook_with_a_bad_or_missing_signature_is_401_and_stores_nothing(
         shop: Shop) -> None:
+    now = str(int(time.time()))
     other = orjson.dumps({"external_id": "W-2", "email": "eve@example.com",
                           "product": "Course Pro", "amount_cents": 1, "currency": "USD"})
-    for signature in (None, "", "sha256=" + "0" * 64, signed(ORDER_BODY, "wrong-secret"),
-                      signed(other), signed(ORDER_BODY).removeprefix("sha256=")):
-        response = webhook(shop.server, ORDER_BODY, signature)
+    unsigned_time = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), ORDER_BODY,
+                                         hashlib.sha256).hexdigest()
+    for signature in (None, "", "sha256=" + "0" * 64, signed(ORDER_BODY, now, "wrong-secret"),
+                      signed(other, now), signed(ORDER_BODY, now).removeprefix("sha256="),
+                      signed(ORDER_BODY, str(int(now) - 1)), unsigned_time):
+        response = webhook(shop.server, ORDER_BODY, signature, now)
         assert response.status_code == 401, signature
         assert error_code(response) == "bad_signature"
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
     assert shop.rows("SELECT COUNT(*) FROM customers") == [(0,)]
 
 
+def test_a_webhook_without_a_fresh_timestamp_is_401_and_stores_nothing(shop: Shop) -> None:
+    now = int(time.time())
+    for timestamp in (None, "", "soon", f"{now}.5", "-1", f"+{now}", "1e9",
+                      str(now - 400), str(now + 400)):  # 5 minutes is the limit either way
+        signature = signed(ORDER_BODY, timestamp or "")
+        response = webhook(shop.server, ORDER_BODY, signature, timestamp)
+        assert response.status_code == 401, timestamp
+        assert error_code(response) == "bad_timestamp"
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+
+
+def test_a_replayed_or_older_webhook_changes_nothing(shop: Shop) -> None:
+    first, corrected = order_body(4900), order_body(3900)
+    assert send(shop.server, first, age=20).status_code == 201
+    fixed = str(int(time.time()) - 10)
+    assert webhook(shop.server, corrected, signed(corrected, fixed), fixed).status_code == 200
+    for raw, age in ((first, 20), (order_body(2900), 15)):  # captured earlier, or just late
+        late = str(int(time.time()) - age)
+        response = webhook(shop.server, raw, signed(raw, late), late)
+        assert (response.status_code, response.json()) == (200, {"ignored": True})
+    replay = webhook(shop.server, corrected, signed(corrected, fixed), fixed)  # exactly
+    assert (replay.status_code, replay.json()) == (200, {"ignored": True})
+    assert shop.rows("SELECT amount_cents FROM orders") == [(3900,)]
+    newer = order_body(3500)  # the same second as the last one applied, another body
+    assert webhook(shop.server, newer, signed(newer, fixed), fixed).status_code == 200
+    assert send(shop.server, order_body(2500, "W-2"), age=60).status_code == 201  # its own
+    assert shop.rows("SELECT external_id, amount_cents FROM orders ORDER BY id") == [
+        ("W-1", 3500), ("W-2", 2500)]
+
+
 def test_a_correctly_signed_but_invalid_order_is_422(shop: Shop) -> None:
     raw = orjson.dumps({"external_id": "W-1", "email": "maya@example.com",
                         "product": "Course Pro", "amount_cents": 19.99, "currency": "USD"})
-    response = webhook(shop.server, raw, signed(raw))
+    response = send(shop.server, raw)
     assert response.status_code == 422 and "amount_cents" in response.json()["error"]["message"]
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
 
@@ -344,15 +487,16 @@ def test_a_correctly_signed_but_invalid_order_is_422(shop: Shop) -> None:
 def test_without_a_webhook_secret_every_webhook_is_401(
         serve: Callable[..., InProcessServer]) -> None:
     server = serve(webhook_secret=None)
-    for signature in (signed(ORDER_BODY, ""), signed(ORDER_BODY), None):
-        assert webhook(server, ORDER_BODY, signature).status_code == 401
+    now = str(int(time.time()))
+    for signature in (signed(ORDER_BODY, now, ""), signed(ORDER_BODY, now), None):
+        assert webhook(server, ORDER_BODY, signature, now).status_code == 401
     assert query(server.settings.database_url, "SELECT COUNT(*) FROM orders") == [(0,)]
 
 
 # --- refunds: the check order ------------------------------------------------------------
 
 def test_a_refund_without_an_idempotency_key_is_422_before_anything_else(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     for path, body in ((f"/api/orders/{order['id']}/refunds", {"amount_cents": 100,
                                                                 "reason": "x"}),
                        ("/api/orders/999/refunds", {"amount_cents": 100, "reason": "x"}),
@@ -397,14 +541,14 @@ def test_a_refund_of_an_unknown_order_or_conversation_is_404(shop: Shop) -> None
         response = shop.ann.post(path, {"amount_cents": 100, "reason": "x"}, key="k-1")
         assert response.status_code == 404, path
         assert error_code(response) == "not_found"
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     response = shop.ann.refund(order["id"], 100, conversation_id=999)
     assert response.status_code == 404 and error_code(response) == "not_found"
 
 
 async def test_an_agent_without_a_verified_purchase_is_refused_and_nothing_is_posted(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await open_chat(shop, name="Maya", email="maya@example.com")
     for more in ({}, {"conversation_id": chat.conversation_id}):
         for amount in (100, 999999):  # not verified comes before more than refundable
@@ -418,7 +562,7 @@ async def test_an_agent_without_a_verified_purchase_is_refused_and_nothing_is_po
 
 async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 20001, conversation_id=chat.conversation_id)
     assert response.status_code == 409, response.text
@@ -428,8 +572,8 @@ async def test_more_than_the_refundable_amount_is_409_even_over_the_agents_limit
 
 
 async def test_no_one_gives_money_in_another_customers_chat(shop: Shop) -> None:
-    mayas = shop.ann.order("1042", email="maya@example.com")
-    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    mayas = shop.system.order("1042", email="maya@example.com")
+    lees = shop.system.order("2001", email="lee@example.com", product="Ebook")
     lee_chat = await chat_with_verified_purchase(shop, lees)  # Lee's chat, Lee's purchase
     for who in (shop.sue, shop.ada):  # roles with no need to verify
         refund = who.refund(mayas["id"], 500, conversation_id=lee_chat.conversation_id)
@@ -448,7 +592,7 @@ async def test_no_one_gives_money_in_another_customers_chat(shop: Shop) -> None:
 
 async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order, email="MAYA@example.COM")
     response = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
     assert response.status_code == 201, response.text
@@ -471,7 +615,7 @@ async def test_an_agent_refunds_a_verified_purchase_and_the_visitor_is_told(
 
 async def test_the_agents_limit_counts_everything_given_in_the_conversation(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     first = shop.ann.refund(order["id"], 3000, conversation_id=chat.conversation_id)
     assert first.status_code == 201, first.text
@@ -483,7 +627,7 @@ async def test_the_agents_limit_counts_everything_given_in_the_conversation(
 
 async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amount(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 6000, conversation_id=chat.conversation_id)
     assert response.status_code == 202, response.text
@@ -520,7 +664,7 @@ async def test_over_the_agents_limit_waits_for_a_supervisor_and_reserves_the_amo
 
 
 async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     approval = shop.ann.refund(order["id"], 6000,
                                conversation_id=chat.conversation_id).json()["approval"]
@@ -541,34 +685,73 @@ async def test_rejecting_an_approval_frees_its_reservation(shop: Shop) -> None:
 
 def test_a_supervisor_cannot_approve_over_their_own_limit_but_an_admin_can(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=100000)
+    [val] = staff(shop.server, ("val@example.com", "supervisor"))
+    order = shop.system.order("1042", amount=100000)
     response = shop.sue.refund(order["id"], 60000)  # over the supervisor's 500.00
     assert response.status_code == 202, response.text
     approval = response.json()["approval"]
-    over = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
-    assert over.status_code == 403 and error_code(over) == "forbidden"
+    over = shop.api(val).post(f"/api/approvals/{approval['id']}/approve")
+    assert over.status_code == 403 and error_code(over) == "over_approval_limit"
     assert shop.ada.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
     assert shop.rows("SELECT amount_cents FROM ledger") == [(60000,)]
 
 
-async def test_approving_checks_again_what_the_order_has_left(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+async def test_a_supervisors_approval_counts_what_the_conversation_was_already_given(
+        shop: Shop) -> None:
+    order = shop.system.order("1042", amount=100000)
+    chat = await chat_with_verified_purchase(shop, order)
+    given = shop.ada.refund(order["id"], 45000, conversation_id=chat.conversation_id)
+    assert given.status_code == 201, given.text
+    approval = shop.ann.refund(order["id"], 6000,
+                               conversation_id=chat.conversation_id).json()["approval"]
+    over = shop.sue.post(f"/api/approvals/{approval['id']}/approve")  # 510.00 in this chat
+    assert over.status_code == 403 and error_code(over) == "over_approval_limit"
+    assert shop.rows("SELECT amount_cents FROM ledger ORDER BY id") == [(45000,)]
+    assert shop.ada.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents FROM ledger ORDER BY id") == [(45000,), (6000,)]
+
+
+async def test_nobody_approves_their_own_request_but_may_withdraw_it(shop: Shop) -> None:
+    order = shop.system.order("1042", amount=100000)
+    chat = await chat_with_verified_purchase(shop, order)
+    anns = shop.ann.refund(order["id"], 45000,
+                           conversation_id=chat.conversation_id).json()["approval"]
+    # over Sue's limit while Ann's request is waiting: Sue's own refund waits too
+    response = shop.sue.refund(order["id"], 6000, conversation_id=chat.conversation_id)
+    assert response.status_code == 202, response.text
+    sues = response.json()["approval"]
+    assert shop.ada.post(f"/api/approvals/{anns['id']}/reject").status_code == 200
+    own = shop.sue.post(f"/api/approvals/{sues['id']}/approve")  # now within her limit
+    assert own.status_code == 403 and error_code(own) == "own_request"
+    assert ledger_count(shop) == 0
+    assert shop.ada.post(f"/api/approvals/{sues['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents, agent_id FROM ledger") == [
+        (6000, shop.rows("SELECT id FROM agents WHERE email = 'ada@example.com'")[0][0])]
+    withdrawn = shop.sue.refund(order["id"], 60000)
+    assert withdrawn.status_code == 202, withdrawn.text
+    assert shop.sue.post(
+        f"/api/approvals/{withdrawn.json()['approval']['id']}/reject").status_code == 200
+
+
+async def test_a_pending_approval_keeps_the_order_from_going_below_it(shop: Shop) -> None:
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     approval = shop.ann.refund(order["id"], 6000,
                                conversation_id=chat.conversation_id).json()["approval"]
-    shop.ann.order("1042", amount=5000)  # the shop corrects the order meanwhile
-    too_much = shop.sue.post(f"/api/approvals/{approval['id']}/approve")
-    assert too_much.status_code == 409, too_much.text
-    assert ledger_count(shop) == 0
+    corrected = shop.system.post("/api/orders", {  # the shop corrects the order meanwhile
+        "external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+        "amount_cents": 5000, "currency": "USD"})
+    assert corrected.status_code == 409 and error_code(corrected) == "amount_below_refunded"
     pending = shop.sue.get("/api/approvals", status="pending").json()["approvals"]
-    assert [a["id"] for a in pending] == [approval["id"]]  # still waiting, not half-approved
-    assert shop.sue.post(f"/api/approvals/{approval['id']}/reject").status_code == 200
+    assert [a["id"] for a in pending] == [approval["id"]]
+    assert shop.sue.post(f"/api/approvals/{approval['id']}/approve").status_code == 200
+    assert shop.rows("SELECT amount_cents FROM ledger") == [(6000,)]
 
 
 # --- idempotency -------------------------------------------------------------------------
 
 def test_the_same_key_and_body_replays_the_first_refund_and_posts_nothing(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     first = shop.ada.refund(order["id"], 2500, key="refund-1042-a")
     assert first.status_code == 201
     for _ in range(2):
@@ -580,7 +763,7 @@ def test_the_same_key_and_body_replays_the_first_refund_and_posts_nothing(shop: 
 
 
 def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     assert shop.ada.refund(order["id"], 2500, key="k").status_code == 201
     for change in ({"amount_cents": 2600}, {"reason": "another reason"}):
         response = shop.ada.post(f"/api/orders/{order['id']}/refunds",
@@ -592,8 +775,8 @@ def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) 
 
 
 def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
-    first = shop.ann.order("1042", amount=20000)
-    second = shop.ann.order("1043", amount=20000)
+    first = shop.system.order("1042", amount=20000)
+    second = shop.system.order("1043", amount=20000)
     other_token = staff(shop.server, ("val@example.com", "admin"))[0]
     val = shop.api(other_token)
     responses = [shop.ada.refund(first["id"], 1000, key="same"),
@@ -607,7 +790,7 @@ def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
 
 
 async def test_a_replayed_key_that_asked_for_approval_asks_only_once(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await chat_with_verified_purchase(shop, order)
     responses = [shop.ann.refund(order["id"], 6000, key="big",
                                  conversation_id=chat.conversation_id) for _ in range(2)]
@@ -620,7 +803,7 @@ async def test_a_replayed_key_that_asked_for_approval_asks_only_once(shop: Shop)
 # --- verification: what an agent may rely on --------------------------------------------
 
 async def test_a_typed_email_never_gets_that_customers_orders_refunded(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     owner, _ = await visitor(shop.server, identity=identity("u-maya", "maya@example.com"))
     await owner.send("message", client_id="o-1", text="my card ends 4242")
     owner_conversation = (await owner.expect("ack"))["conversation_id"]
@@ -654,14 +837,14 @@ async def test_a_typed_email_never_gets_that_customers_orders_refunded(shop: Sho
 
 async def test_a_verified_identity_lets_an_agent_refund_that_customers_order(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
     response = shop.ann.refund(order["id"], 2000, conversation_id=chat.conversation_id)
     assert response.status_code == 201, response.text
     await chat.visitor.expect("message",
                               text="A refund of 20.00 USD for order 1042 has been issued.")
     # the identity is Maya's, not Lee's: Lee's order stays out of reach
-    lees = shop.ann.order("2001", email="lee@example.com")
+    lees = shop.system.order("2001", email="lee@example.com")
     other = shop.ann.refund(lees["id"], 100, conversation_id=chat.conversation_id)
     assert other.status_code == 403 and error_code(other) == "not_verified"
 
@@ -672,7 +855,7 @@ async def test_an_identity_and_an_order_of_one_person_merge_into_one_customer(
     with it: one customer, whichever id the integrator kept."""
     old, _ = await visitor(shop.server, identity=identity("u-maya", "maya@old.example.com"))
     [before] = shop.ann.get("/api/customers", email="maya@old.example.com").json()["customers"]
-    order = shop.ann.order("1042", email="maya@new.example.com", amount=20000)
+    order = shop.system.order("1042", email="maya@new.example.com", amount=20000)
     assert order["customer_id"] != before["id"]
     chat = await open_chat(shop, identity=identity("u-maya", "maya@new.example.com"))
     merged = shop.ann.customer(order["customer_id"])  # the merged-away id still answers
@@ -688,7 +871,7 @@ async def test_an_identity_and_an_order_of_one_person_merge_into_one_customer(
 
 
 async def test_an_agent_may_not_verify_in_a_chat_that_is_not_theirs(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     chat = await open_chat(shop, name="Maya")
     bob = shop.api(staff(shop.server, ("bob@example.com", "agent"))[0])
     response = bob.post(f"/api/conversations/{chat.conversation_id}/verify",
@@ -701,8 +884,8 @@ async def test_a_verified_purchase_links_the_chat_to_the_buyer_not_a_typed_email
         shop: Shop) -> None:
     """A typed email links the chat to that customer only as a guess; once the agent verifies
     a purchase, the chat belongs to the verified buyer."""
-    mayas = shop.ann.order("1042", email="maya@example.com")
-    lees = shop.ann.order("2001", email="lee@example.com", product="Ebook")
+    mayas = shop.system.order("1042", email="maya@example.com")
+    lees = shop.system.order("2001", email="lee@example.com", product="Ebook")
     chat = await open_chat(shop, name="Lee", email="maya@example.com")  # a mistyped email
     verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
                              {"order": "2001", "email": "lee@example.com"})
@@ -730,7 +913,7 @@ def sign_in(server: InProcessServer, email: str, password: str) -> httpx.Client:
 
 
 def test_the_console_session_refunds_only_with_its_csrf_token(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     staff(shop.server, ("val@example.com", "admin"), password="pa55word")
     browser = sign_in(shop.server, "val@example.com", "pa55word")
     try:
@@ -759,7 +942,7 @@ def test_the_console_session_refunds_only_with_its_csrf_token(shop: Shop) -> Non
 
 async def test_store_credit_within_the_agents_limit_for_a_verified_customer(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000)
+    order = shop.system.order("1042", amount=20000)
     customer_id = order["customer_id"]
     chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
     response = shop.ann.credit(customer_id, 2000, conversation_id=chat.conversation_id)
@@ -780,7 +963,7 @@ async def test_store_credit_within_the_agents_limit_for_a_verified_customer(
 
 
 async def test_credit_in_another_currency_than_the_orders_is_fine(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=20000, currency="USD")
+    order = shop.system.order("1042", amount=20000, currency="USD")
     chat = await chat_with_verified_purchase(shop, order)
     future = "2999-01-01T00:00:00Z"
     response = shop.ann.credit(order["customer_id"], 1500, currency="eur",
@@ -801,7 +984,7 @@ INVALID_CREDITS: list[tuple[dict[str, Any], str]] = [
 
 
 def test_an_invalid_credit_is_422_naming_the_field(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     for change, field in INVALID_CREDITS:
         body = {"amount_cents": 1000, "currency": "USD", "reason": "sorry", **change}
         body = {k: v for k, v in body.items() if v is not None}
@@ -819,7 +1002,7 @@ def test_credit_for_an_unknown_customer_is_404(shop: Shop) -> None:
 
 
 async def test_an_agent_needs_a_verified_customer_for_credit(shop: Shop) -> None:
-    order = shop.ann.order("1042")
+    order = shop.system.order("1042")
     chat = await open_chat(shop, name="Maya", email="maya@example.com")
     for more in ({}, {"conversation_id": chat.conversation_id}):
         response = shop.ann.credit(order["customer_id"], 500, **more)
@@ -831,7 +1014,7 @@ async def test_an_agent_needs_a_verified_customer_for_credit(shop: Shop) -> None
 
 async def test_a_third_refund_in_90_days_by_an_agent_waits_for_a_supervisor(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=100000, product="Bundle")
+    order = shop.system.order("1042", amount=100000, product="Bundle")
     assert shop.ada.refund(order["id"], 100).status_code == 201
     assert shop.ada.refund(order["id"], 100).status_code == 201
     chat = await chat_with_verified_purchase(shop, order)
@@ -847,7 +1030,7 @@ async def test_a_third_refund_in_90_days_by_an_agent_waits_for_a_supervisor(
 
 async def test_a_refund_taking_the_refund_rate_over_half_waits_for_a_supervisor(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=4000)
+    order = shop.system.order("1042", amount=4000)
     chat = await chat_with_verified_purchase(shop, order)
     response = shop.ann.refund(order["id"], 2500, conversation_id=chat.conversation_id)
     assert response.status_code == 202, response.text
@@ -858,7 +1041,7 @@ async def test_a_refund_taking_the_refund_rate_over_half_waits_for_a_supervisor(
 # --- roles -------------------------------------------------------------------------------
 
 def test_only_a_supervisor_or_an_admin_decides_approvals(shop: Shop) -> None:
-    order = shop.ann.order("1042", amount=200000)
+    order = shop.system.order("1042", amount=200000)
     approvals = [shop.sue.refund(order["id"], 60000).json()["approval"] for _ in range(3)]
     for action in ("approve", "reject"):
         refused = shop.ann.post(f"/api/approvals/{approvals[0]['id']}/{action}")
