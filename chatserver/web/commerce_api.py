@@ -27,6 +27,7 @@ from chatserver.store.money import MoneyRequest
 from chatserver.web.http import (
     ApiError,
     Caller,
+    an_agent,
     authenticated,
     checked,
     error_response,
@@ -119,10 +120,11 @@ def idempotency_key(request: Request) -> str:
     return key
 
 
-async def _money(request: Request, caller: Caller, kind: str) -> Response:
+async def _money(request: Request, who: Caller | Integration, kind: str) -> Response:
     key = idempotency_key(request)
     body = await json_body(request, REFUND if kind == "refund" else CREDIT)
     target = path_id(request, "order" if kind == "refund" else "customer")
+    caller = an_agent(who)  # the contract's order: a bad key or body (422) comes first
     if kind == "credit" and body["expires_at"] and body["expires_at"] <= iso(now()):
         raise ApiError(422, "invalid", "expires_at is in the past")
     req = MoneyRequest(
@@ -138,13 +140,13 @@ async def _money(request: Request, caller: Caller, kind: str) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
-@authenticated
-async def post_refund(request: Request, caller: Caller) -> Response:
+@open_to_integrations
+async def post_refund(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "refund")
 
 
-@authenticated
-async def post_credit(request: Request, caller: Caller) -> Response:
+@open_to_integrations
+async def post_credit(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "credit")
 
 

@@ -74,14 +74,19 @@ ShopEndpoint = Callable[[Request, Caller | Integration], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def an_agent(caller: Caller | Integration) -> Caller:
+    """The caller, if an agent: an integration token is refused (403)."""
+    if isinstance(caller, Integration):
+        raise ApiError(403, "integration_token", "an integration token writes orders and "
+                       "reads customers; this is for agents")
+    return caller
+
+
 def authenticated(endpoint: Endpoint) -> Handler:
     """For agents only: an integration token is refused (403), as `open_to_integrations`
     describes for everything else."""
     async def agents_only(request: Request, caller: Caller | Integration) -> Response:
-        if isinstance(caller, Integration):
-            raise ApiError(403, "integration_token", "an integration token writes orders and "
-                           "reads customers; this is for agents")
-        return await endpoint(request, caller)
+        return await endpoint(request, an_agent(caller))
     return open_to_integrations(agents_only)
 
 

@@ -282,6 +282,11 @@ async def test_an_integration_token_reads_customers_and_does_nothing_an_agent_do
                      shop.system.post("/api/tokens", {"label": "mine"})):
         assert response.status_code == 403, response.text
         assert error_code(response) == "integration_token"
+    # the contract's order of checks holds for it too: a missing key is 422 before the 403
+    keyless = shop.system.client.post(f"/api/orders/{order['id']}/refunds",
+                                      json={"amount_cents": 100, "reason": "late"},
+                                      headers=shop.system.headers())
+    assert (keyless.status_code, error_code(keyless)) == (422, "idempotency_key_required")
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(shop.server.ws + "/ws/agent", additional_headers={
             "Authorization": f"Bearer {shop.system.token}"})
