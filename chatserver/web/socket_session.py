@@ -21,6 +21,7 @@ from chatserver.bus import Event, Subscription, SubscriptionOverflow
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.service.chat import ChatError, ChatService
+from chatserver.store.unavailable import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,14 @@ class SocketSession:
             await self.error(error.code, error.message, frame.get("client_id"))
         except WebSocketDisconnect:
             raise
-        except Exception:  # a fault of ours: logged and said, and the socket carries on
-            log.exception("handling a %s frame failed", kind)
-            await self.error("internal_error", "that failed on our side; try again",
-                             frame.get("client_id"))
+        except Exception as error:  # said, and the socket carries on
+            code, message = "unavailable", unavailable(error)
+            if message is not None:
+                log.warning("storage refused a %s frame: %s", kind, error)
+            else:  # a fault of ours
+                log.exception("handling a %s frame failed", kind)
+                code, message = "internal_error", "that failed on our side; try again"
+            await self.error(code, message, frame.get("client_id"))
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send({"type": "pong"})
