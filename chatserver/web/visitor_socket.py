@@ -116,7 +116,8 @@ class VisitorSession(SocketSession):
         await self.send({"type": "emailed", "conversation_id": conversation_id, "email": to})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        await self.chat.visitor_typing(self.me, frame["active"])
+        if self.typing_news(None, frame["active"]):  # about the current conversation
+            await self.chat.visitor_typing(self.me, frame["active"])
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         await self.chat.visitor_read(self.me, frame["seq"])
