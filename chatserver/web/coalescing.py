@@ -11,7 +11,8 @@ It also stops reading from a client that does not read what it is sent. uvicorn 
 each WebSocket ping with a pong at once, whatever is already waiting to be sent: a client
 that sent pings and never read grew the server by 200 MB in 9 s. While the send buffer is
 over its high-water mark nothing more is read, of any frame type, so what one connection
-can make the server hold stays within the mark and one read's worth of answers.
+can make the server hold stays within the mark and one read's worth of answers. Its pongs
+unread, the keepalive closes it, and `CLOSE_LINGER` later it is gone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 # More than this waiting leaves at once, so that the transport's flow control sees it: one
 # turn of the loop may read a client's socket many times over (32 reads of 256 KiB).
 FLUSH_AT = 64 * 1024
+# How long a closed connection may take to send what it still holds: a client that reads
+# nothing would keep it (and its buffers) open for good.
+CLOSE_LINGER = 10.0
 
 
 class CoalescingTransport:
@@ -53,6 +57,8 @@ class CoalescingTransport:
     def close(self) -> None:
         self._flush()
         self._transport.close()
+        if self._transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(CLOSE_LINGER, self._transport.abort)
 
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + self._waiting_bytes

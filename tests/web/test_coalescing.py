@@ -12,6 +12,8 @@ import threading
 import pytest
 import websockets
 
+from chatserver.config import Settings
+from chatserver.web import coalescing
 from chatserver.web.coalescing import CoalescingTransport, CoalescingWebSocketProtocol
 from tests.web.conftest import InProcessServer
 
@@ -30,6 +32,9 @@ class Recording:
 
     def is_closing(self) -> bool:
         return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # all sent
 
     def get_extra_info(self, name: str) -> str:
         return f"real {name}"
@@ -149,3 +154,25 @@ async def test_a_client_that_floods_and_never_reads_is_no_longer_read_and_costs_
         sock.shutdown(socket.SHUT_RDWR)
         sender.join(10)
         sock.close()
+
+
+async def test_a_client_that_floods_and_never_reads_is_disconnected_by_the_keepalive(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its pongs unread, the keepalive closes it; what the server holds for it cannot be
+    sent, and the connection is dropped `CLOSE_LINGER` later, not kept for good."""
+    monkeypatch.setattr(coalescing, "CLOSE_LINGER", 0.5)
+    server = InProcessServer(settings)
+    server.server.config.ws_ping_interval = server.server.config.ws_ping_timeout = 0.5
+    server.start()
+    sock = open_visitor_socket(server)
+    sender = threading.Thread(target=flood, args=(sock, masked(PING, b"p" * 125) * 512, 64))
+    try:
+        sender.start()
+        sender.join(30)  # the flood ends when the server drops the connection
+        assert not sender.is_alive(), "a client that reads nothing is still connected"
+    finally:
+        with contextlib.suppress(OSError):  # gone already, unless the test failed
+            sock.shutdown(socket.SHUT_RDWR)
+        sender.join(10)
+        sock.close()
+        server.stop()
