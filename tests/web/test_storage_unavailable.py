@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import websockets
 
 from chatserver.store import sqlite as sqlite_store
 from chatserver.store.sqlite import sqlite_path
 from tests.conftest import query
-from tests.web.conftest import InProcessServer
+from tests.web.conftest import InProcessServer, visitor
 from tests.web.test_visitor_socket import chat_with_ann
 
 BUSY = "the server's storage is busy; try again in a moment"
@@ -66,6 +68,21 @@ async def test_while_another_process_holds_the_lock_both_sockets_are_told_storag
     await staff.send("message", conversation_id=conversation_id, client_id="a1", text="yes")
     await staff.expect("ack", client_id="a1")
     assert stored_texts(server) == ["hi", "still there?", "yes"]
+
+
+async def test_a_visitor_saying_hello_while_storage_is_busy_is_told_to_come_back(
+        server: InProcessServer, lock: sqlite3.Connection) -> None:
+    lock.execute("BEGIN IMMEDIATE")
+    ws = await websockets.connect(server.ws + "/ws/visitor")
+    await ws.send('{"type": "hello", "token": null}')
+    assert orjson.loads(await ws.recv()) == {"type": "error", "code": "unavailable",
+                                             "message": BUSY}
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013  # try again
+    lock.execute("ROLLBACK")
+    _, welcome = await visitor(server)
+    assert welcome["token"]  # now a new visitor is stored
 
 
 async def test_when_the_disk_is_full_a_message_is_refused_as_full_and_goes_through_later(
