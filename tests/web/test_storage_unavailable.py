@@ -14,9 +14,14 @@ import httpx
 import orjson
 import pytest
 import websockets
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from chatserver.store import sqlite as sqlite_store
 from chatserver.store.sqlite import sqlite_path
+from chatserver.web.http import storage_error
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, visitor
 from tests.web.test_visitor_socket import chat_with_ann
@@ -117,3 +122,20 @@ def test_the_api_answers_503_with_retry_after_while_storage_is_busy(
     assert refused.headers["retry-after"] == "10"
     assert query(server.settings.database_url, "SELECT shortcut FROM canned_responses") == []
     assert add_canned().status_code == 201
+
+
+async def test_any_other_storage_fault_is_a_500_in_the_error_shape_without_a_traceback(
+) -> None:
+    async def broken(request: Request) -> Response:
+        raise sqlite3.OperationalError("no such table: conversations")
+    app = Starlette(routes=[Route("/api/broken", broken), Route("/console/broken", broken)],
+                    exception_handlers={sqlite3.Error: storage_error})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        api = await client.get("/api/broken")
+        page = await client.get("/console/broken")
+    assert api.status_code == page.status_code == 500
+    assert api.json() == {"error": {"code": "internal_error",
+                                    "message": "that failed on our side; try again"}}
+    assert page.text == "that failed on our side; try again"
+    assert "retry-after" not in api.headers
