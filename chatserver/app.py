@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ClassVar
 
@@ -28,7 +29,7 @@ from chatserver.web.auth import Sessions
 from chatserver.web.body_limit import BodyLimit
 from chatserver.web.console_pages import routes as console_pages_routes
 from chatserver.web.headers import no_sniffing
-from chatserver.web.http import http_error
+from chatserver.web.http import http_error, storage_error
 from chatserver.web.visitor_socket import visitor_socket
 
 
@@ -81,7 +82,7 @@ def create_app(settings: Settings) -> ChatApp:
             *pages.routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: http_error, sqlite3.Error: storage_error},
         # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
         middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
     )

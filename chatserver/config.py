@@ -66,6 +66,7 @@ class Settings:
     email_delay: float = 30.0  # an answer unread this long by a visitor who left is emailed
     unanswered_alert: float = 120.0  # a visitor unanswered this long is flagged
     hello_timeout: float = 10.0
+    header_timeout: float = 10.0  # for an HTTP request's headers (a WebSocket's handshake too)
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000
     # money limits per conversation, in minor units (admins have none)

@@ -14,6 +14,7 @@ import uvicorn
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.web.coalescing import CoalescingWebSocketProtocol
+from chatserver.web.header_timeout import with_header_timeout
 
 
 class _Secondary(uvicorn.Server):
@@ -27,7 +28,8 @@ class _Secondary(uvicorn.Server):
 def uvicorn_config(app: Any, settings: Settings, port: int | None = None) -> uvicorn.Config:
     return uvicorn.Config(
         app, host=settings.host, port=settings.port if port is None else port,
-        loop="uvloop", http="httptools", ws=CoalescingWebSocketProtocol,
+        loop="uvloop", http=with_header_timeout(settings.header_timeout),
+        ws=CoalescingWebSocketProtocol,
         ws_max_size=settings.max_frame_bytes,  # larger frames: close 1009
         ws_per_message_deflate=False,  # compression costs ~64 KiB per idle socket
         lifespan="on", log_level="info", server_header=False,

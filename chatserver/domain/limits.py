@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable
 
 from chatserver.config import Limit
 
@@ -39,3 +40,30 @@ class SlidingWindow:
         """Bound memory: drop keys whose every hit has left the window."""
         for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.limit.seconds]:
             del self._hits[key]
+
+
+TYPING_REFRESH = 5.0  # seconds
+TYPING_LIMIT = Limit(10, 10.0)
+
+
+class TypingGate:
+    """Which of one socket's `typing` frames are news to pass on: a change (the other state,
+    or another conversation), or `active` repeated once `refresh` seconds have passed (the
+    other side hides the indicator 20 s after the last one); never more than `limit` in its
+    window. Typing is a hint: what is held back is dropped, not queued."""
+
+    def __init__(self, refresh: float = TYPING_REFRESH, limit: Limit = TYPING_LIMIT) -> None:
+        self.refresh = refresh
+        self._window = SlidingWindow(limit, max_keys=1)
+        self._last: tuple[Hashable, bool, float] | None = None  # what was passed on, when
+
+    def admit(self, about: Hashable, active: bool, now: float) -> bool:
+        """Whether to pass on `active` about `about` (a conversation) at `now`."""
+        last = self._last
+        if last is not None and last[:2] == (about, active) and (
+                not active or now - last[2] < self.refresh):
+            return False
+        if not self._window.allow("typing", now):
+            return False
+        self._last = (about, active, now)
+        return True

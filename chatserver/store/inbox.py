@@ -56,11 +56,21 @@ def index_new_messages(db: sqlite3.Connection) -> None:
     db.execute("UPDATE search_indexed SET upto = COALESCE((SELECT MAX(id) FROM messages), upto)")
 
 
+# Each word is a condition of the query: SQLite refuses an expression a thousand deep, and
+# no one searches a transcript for a paragraph.
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 10
+
+
 def search_terms(text: str) -> list[str]:
     """What a person types, as FTS5 terms: each word, matching as a prefix too."""
+    if len(text) > MAX_SEARCH_CHARS:
+        raise Refused(422, "invalid", f"a search is at most {MAX_SEARCH_CHARS} characters")
     words = re.findall(r"\w+", text)
     if not words:
         raise Refused(422, "invalid", "search for at least one word")
+    if len(words) > MAX_SEARCH_WORDS:
+        raise Refused(422, "invalid", f"search for at most {MAX_SEARCH_WORDS} words")
     return [f'"{w}"*' for w in words]
 
 

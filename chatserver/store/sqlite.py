@@ -54,11 +54,14 @@ def sqlite_path(url: str) -> str:
     return url[len("sqlite:///"):]
 
 
+BUSY_TIMEOUT_MS = 10_000  # a write waits this long for another process's lock
+
+
 def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     for pragma in ("journal_mode = WAL", f"synchronous = {synchronous}", "foreign_keys = ON",
-                   "busy_timeout = 10000"):
+                   f"busy_timeout = {BUSY_TIMEOUT_MS}"):
         db.execute("PRAGMA " + pragma)
     return db
 
@@ -86,7 +89,7 @@ class SqliteStore:
         upkeep.start()
         reader = await aiosqlite.connect(path, isolation_level=None)
         reader.row_factory = sqlite3.Row
-        await reader.execute("PRAGMA busy_timeout = 10000")
+        await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         views = _connect(path, synchronous)
         views.execute("PRAGMA query_only = ON")
         return cls(writer, reader, views, upkeep)

@@ -162,11 +162,13 @@ class Writer:
                     db.execute("RELEASE op")
                 except Exception as error:
                     release_statements(error)
+                    if not db.in_transaction:  # SQLite undid it all (disk full): so do we
+                        raise
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
                     op.error = error
         except BaseException as error:
-            db.execute("ROLLBACK")
+            _roll_back(db)
             if isolated or not isinstance(error, Exception):
                 raise
             return False
@@ -176,6 +178,12 @@ class Writer:
         try:
             self._db.execute("COMMIT")
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            _roll_back(self._db)
             raise
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    """Roll back what is left: after some errors (a full disk) SQLite has rolled back the
+    whole transaction itself, and a second ROLLBACK would fail in place of the real error."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")

@@ -102,8 +102,9 @@ class AgentSession(SocketSession):
                          "note_seq": message.note_seq})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        await self.chat.agent_typing(self.agent, frame["conversation_id"], frame["active"],
-                                     frame["private"])
+        if self.typing_news((frame["conversation_id"], frame["private"]), frame["active"]):
+            await self.chat.agent_typing(self.agent, frame["conversation_id"],
+                                         frame["active"], frame["private"])
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         await self.chat.agent_read(self.agent, frame["conversation_id"], frame["seq"])

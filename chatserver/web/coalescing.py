@@ -6,6 +6,13 @@ per message (the `message` to the agent and to the visitor, the `ack`), and fift
 agent whose conversations had fifty messages in one commit. Here writes made in one turn of
 the loop are joined and leave together at the start of the next. (It also counts a refused
 handshake as answered, which uvicorn's protocol logs as an error.)
+
+It also stops reading from a client that does not read what it is sent. uvicorn answers
+each WebSocket ping with a pong at once, whatever is already waiting to be sent: a client
+that sent pings and never read grew the server by 200 MB in 9 s. While the send buffer is
+over its high-water mark nothing more is read, of any frame type, so what one connection
+can make the server hold stays within the mark and one read's worth of answers. Its pongs
+unread, the keepalive closes it, and `CLOSE_LINGER` later it is gone.
 """
 
 from __future__ import annotations
@@ -15,30 +22,46 @@ from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+# More than this waiting leaves at once, so that the transport's flow control sees it: one
+# turn of the loop may read a client's socket many times over (32 reads of 256 KiB).
+FLUSH_AT = 64 * 1024
+# How long a closed connection may take to send what it still holds: a client that reads
+# nothing would keep it (and its buffers) open for good.
+CLOSE_LINGER = 10.0
+
 
 class CoalescingTransport:
-    """A transport whose `write`s wait for the end of the loop's turn; the rest is the
-    real transport's (`close` sends what is waiting first)."""
+    """A transport whose `write`s wait for the end of the loop's turn (up to `FLUSH_AT`
+    bytes); the rest is the real transport's (`close` sends what is waiting first)."""
 
-    __slots__ = ("_transport", "_waiting")
+    __slots__ = ("_transport", "_waiting", "_waiting_bytes")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._waiting: list[bytes] = []
+        self._waiting_bytes = 0
 
     def write(self, data: bytes) -> None:
         if not self._waiting:
             asyncio.get_running_loop().call_soon(self._flush)
         self._waiting.append(data)
+        self._waiting_bytes += len(data)
+        if self._waiting_bytes > FLUSH_AT:
+            self._flush()
 
     def _flush(self) -> None:
-        waiting, self._waiting = self._waiting, []
+        waiting, self._waiting, self._waiting_bytes = self._waiting, [], 0
         if waiting and not self._transport.is_closing():
             self._transport.write(b"".join(waiting))
 
     def close(self) -> None:
         self._flush()
         self._transport.close()
+        if self._transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(CLOSE_LINGER, self._transport.abort)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + self._waiting_bytes
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -48,6 +71,21 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport))
         super().connection_made(cast(asyncio.Transport, coalescing))
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if not self.read_paused:  # else the application resumes it when it has caught up
+            self.transport.resume_reading()
+
+    async def receive(self) -> Any:
+        message = await super().receive()  # which resumes reading once the queue is empty
+        if not self.writable.is_set():
+            self.transport.pause_reading()
+        return message
 
     async def send(self, message: Any) -> None:
         await super().send(message)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from starlette.responses import PlainTextResponse, Response
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import Fields, FrameError, check_fields
 from chatserver.domain.models import Agent, Integration
+from chatserver.store.unavailable import RETRY_AFTER_SECONDS, unavailable
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+log = logging.getLogger(__name__)
 
 
 class ApiError(Refused):
@@ -51,6 +54,23 @@ async def http_error(request: Request, error: Exception) -> Response:
     else:
         response = PlainTextResponse(error.detail, error.status_code)
     response.headers.update(error.headers or {})  # a 405's Allow
+    return response
+
+
+async def storage_error(request: Request, error: Exception) -> Response:
+    """A storage error never reaches the client as a bare 500: a full or busy store is
+    `unavailable` (503, with when to try again), anything else a fault of ours (logged)."""
+    status, code, message = 503, "unavailable", unavailable(error)
+    if message is not None:
+        log.warning("storage refused %s %s: %s", request.method, request.url.path, error)
+    else:
+        log.error("%s %s failed in storage", request.method, request.url.path, exc_info=error)
+        status, code, message = 500, "internal_error", "that failed on our side; try again"
+    response = (error_response(status, code, message)
+                if request.url.path.startswith(API_PATHS) else
+                PlainTextResponse(message, status))
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

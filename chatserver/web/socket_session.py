@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, ClassVar
 
 import orjson
@@ -18,9 +18,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from chatserver.bus import Event, Subscription, SubscriptionOverflow
+from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
+from chatserver.domain.limits import TypingGate
 from chatserver.service.chat import ChatError, ChatService
+from chatserver.store.unavailable import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class SocketSession:
         self.ws = websocket
         self.chat = chat
         self.settings = chat.settings
+        self.typing = TypingGate()
 
     # --- sending --------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
@@ -128,10 +132,19 @@ class SocketSession:
             await self.error(error.code, error.message, frame.get("client_id"))
         except WebSocketDisconnect:
             raise
-        except Exception:  # a fault of ours: logged and said, and the socket carries on
-            log.exception("handling a %s frame failed", kind)
-            await self.error("internal_error", "that failed on our side; try again",
-                             frame.get("client_id"))
+        except Exception as error:  # said, and the socket carries on
+            code, message = "unavailable", unavailable(error)
+            if message is not None:
+                log.warning("storage refused a %s frame: %s", kind, error)
+            else:  # a fault of ours
+                log.exception("handling a %s frame failed", kind)
+                code, message = "internal_error", "that failed on our side; try again"
+            await self.error(code, message, frame.get("client_id"))
+
+    def typing_news(self, about: Hashable, active: bool) -> bool:
+        """Whether a `typing` frame is worth passing on (10,000 of them once reached the
+        other side in 3 s)."""
+        return self.typing.admit(about, active, now())
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send({"type": "pong"})

@@ -11,9 +11,17 @@ from chatserver.bus import Event
 from chatserver.domain.frames import VISITOR_FRAMES, FrameError, parse_frame
 from chatserver.domain.models import Visitor
 from chatserver.service.announcer import visitor_topic
-from chatserver.service.chat import ChatError, ChatService
+from chatserver.service.chat import ChatError, ChatService, Identified
+from chatserver.store.unavailable import unavailable
 from chatserver.web.origins import origin_allowed
-from chatserver.web.socket_session import CLOSE_POLICY, Handler, SocketSession, TooLarge, refuse
+from chatserver.web.socket_session import (
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
+    Handler,
+    SocketSession,
+    TooLarge,
+    refuse,
+)
 
 
 class VisitorSession(SocketSession):
@@ -28,12 +36,8 @@ class VisitorSession(SocketSession):
         hello = await self._hello()
         if hello is None:
             return
-        address = self.ws.client.host if self.ws.client else "unknown"
-        try:
-            who = await self.chat.identify(hello, address)
-        except ChatError as error:
-            await self.error(error.code, error.message)
-            await self.close(CLOSE_POLICY)
+        who = await self._identify(hello)
+        if who is None:
             return
         self.visitor = who.visitor
         # Subscribe before reading the snapshot: nothing committed in between is missed,
@@ -64,6 +68,22 @@ class VisitorSession(SocketSession):
             await self.serve(subscription)
         finally:
             self.chat.followup.disconnected(who.visitor.id)
+
+    async def _identify(self, hello: dict[str, Any]) -> Identified | None:
+        """Who said hello; None after telling them why not and closing the socket."""
+        address = self.ws.client.host if self.ws.client else "unknown"
+        try:
+            return await self.chat.identify(hello, address)
+        except ChatError as error:
+            code, message, close_code = error.code, error.message, CLOSE_POLICY
+        except Exception as error:  # storage full or busy: come back later
+            reason = unavailable(error)
+            if reason is None:
+                raise
+            code, message, close_code = "unavailable", reason, CLOSE_TRY_AGAIN
+        await self.error(code, message)
+        await self.close(close_code)
+        return None
 
     async def _hello(self) -> dict[str, Any] | None:
         """The first frame must be a valid `hello`, in time; anything else ends the socket."""
@@ -116,7 +136,8 @@ class VisitorSession(SocketSession):
         await self.send({"type": "emailed", "conversation_id": conversation_id, "email": to})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        await self.chat.visitor_typing(self.me, frame["active"])
+        if self.typing_news(None, frame["active"]):  # about the current conversation
+            await self.chat.visitor_typing(self.me, frame["active"])
 
     async def on_read(self, frame: dict[str, Any]) -> None:
         await self.chat.visitor_read(self.me, frame["seq"])

@@ -18,6 +18,7 @@ def test_defaults_match_the_contract() -> None:
     assert settings.visitor_session_limit == Limit(30, 60.0)
     assert settings.grace_seconds == 60.0
     assert settings.hello_timeout == 10.0
+    assert settings.header_timeout == 10.0
     assert settings.max_text_chars == 4000
     assert settings.max_frame_bytes == 64 * 1024
     assert settings.identity_secret is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatserver.config import Limit
-from chatserver.domain.limits import SlidingWindow
+from chatserver.domain.limits import SlidingWindow, TypingGate
 
 MESSAGES = Limit(20, 10.0)  # the default VISITOR_MESSAGE_LIMIT, 20/10
 
@@ -113,3 +113,29 @@ def test_bounding_memory_forgets_only_visitors_whose_window_has_passed() -> None
     assert window.allow("late", 20.0) is True  # "early" is forgotten to make room
     assert window.allow("early", 20.0) is True  # and starts afresh, as it would have anyway
     assert window.allow("late", 21.0) is False
+
+
+# --- typing: news only, and not too much of it --------------------------------------------
+
+def test_typing_repeated_is_passed_on_once_then_again_only_after_the_refresh() -> None:
+    gate = TypingGate(refresh=5.0)
+    assert [gate.admit(1, True, 0.1 * n) for n in range(40)] == [True] + [False] * 39
+    assert gate.admit(1, True, 5.0)
+    assert not gate.admit(1, True, 9.9)
+
+
+def test_typing_stopping_or_moving_to_another_conversation_is_news() -> None:
+    gate = TypingGate()
+    assert gate.admit(1, True, 0.0)
+    assert gate.admit(1, False, 0.1)
+    assert not gate.admit(1, False, 30.0)  # a stop repeated is never news
+    assert gate.admit(1, True, 30.1)
+    assert gate.admit(2, True, 30.2)
+
+
+def test_typing_switched_on_and_off_as_fast_as_possible_is_passed_on_ten_times_in_ten_s(
+) -> None:
+    gate = TypingGate(limit=Limit(10, 10.0))
+    passed = [gate.admit(1, n % 2 == 0, 0.001 * n) for n in range(1000)]
+    assert passed[:10] == [True] * 10 and passed.count(True) == 10
+    assert gate.admit(1, True, 10.0)  # the window has moved on

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from chatserver.store.unavailable import REASONS, unavailable
 from chatserver.store.writer import Writer
 
 
@@ -296,3 +297,33 @@ async def test_submit_after_close_is_refused(path: Path) -> None:
     await writer.close()
     with pytest.raises(RuntimeError, match="not running"):
         await writer.submit(insert("late"))
+
+
+def fill_the_disk(db: sqlite3.Connection) -> None:
+    """From now on the database may not grow by a page: a full disk, as SQLite sees one."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+async def test_a_full_disk_fails_the_whole_batch_as_full_and_keeps_what_was_committed(
+        writer: Writer, path: Path) -> None:
+    # SQLite rolls back the whole transaction itself on a full disk: every operation of the
+    # batch fails with that error (a success reported for one would be a write lost), and
+    # the writer carries on once there is room again.
+    assert await writer.submit(insert("committed before")) > 0
+    await writer.submit(fill_the_disk)
+    gate = HeldCommit(writer)
+    held = asyncio.ensure_future(writer.submit(insert("held")))
+    await gate.wait_entered()
+    ops = [insert("small"), insert_then_fail("refused"), insert("big" * 20_000)]
+    batch = [asyncio.ensure_future(writer.submit(op)) for op in ops]
+    gate.release.set()
+    await held
+    results = await asyncio.gather(*batch, return_exceptions=True)
+    assert isinstance(results[1], ValueError)
+    for failed in (results[0], results[2]):
+        assert isinstance(failed, sqlite3.Error)
+        assert unavailable(failed) == REASONS[sqlite3.SQLITE_FULL]
+    assert [text for _, text in stored(path)] == ["committed before", "held"]
+    await writer.submit(lambda db: db.execute("PRAGMA max_page_count = 1000000"))
+    assert await writer.submit(insert("small")) > 0

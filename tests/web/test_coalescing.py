@@ -4,12 +4,17 @@ when the connection closes right after them."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
+import threading
 
 import pytest
 import websockets
 
-from chatserver.web.coalescing import CoalescingTransport
+from chatserver.config import Settings
+from chatserver.web import coalescing
+from chatserver.web.coalescing import CoalescingTransport, CoalescingWebSocketProtocol
 from tests.web.conftest import InProcessServer
 
 
@@ -27,6 +32,9 @@ class Recording:
 
     def is_closing(self) -> bool:
         return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # all sent
 
     def get_extra_info(self, name: str) -> str:
         return f"real {name}"
@@ -72,3 +80,99 @@ async def test_a_refused_socket_is_answered_without_an_error_in_the_log(
     finally:
         uvicorn_log.removeHandler(handler)
     assert logged == []
+
+
+# --- a client that does not read -----------------------------------------------------------
+
+PING = 0x9
+TEXT = 0x1
+BOUND = 1024 * 1024  # the high-water mark (64 KiB) and one read's worth of answers, amply
+
+
+def masked(opcode: int, payload: bytes) -> bytes:
+    """A client's frame, as the protocol requires it masked (with a mask of zeros)."""
+    assert len(payload) < 126
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
+def open_visitor_socket(server: InProcessServer) -> socket.socket:
+    """A raw visitor socket that has said hello and will read nothing more."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # hardly anything is absorbed
+    sock.connect(("127.0.0.1", server.settings.port))
+    sock.sendall(b"GET /ws/visitor HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n")
+    handshake = b""
+    while b"\r\n\r\n" not in handshake:
+        handshake += sock.recv(1)
+    assert handshake.startswith(b"HTTP/1.1 101")
+    sock.sendall(masked(TEXT, b'{"type": "hello", "token": null}'))
+    return sock
+
+
+def flood(sock: socket.socket, chunk: bytes, megabytes: int) -> None:
+    """Send `chunk` over and over, until the server stops taking it or the socket is shut."""
+    with contextlib.suppress(OSError):
+        for _ in range(megabytes * 1024 * 1024 // len(chunk)):
+            sock.sendall(chunk)
+
+
+async def server_side(server: InProcessServer) -> tuple[bool, bool, int]:
+    """Whether the server can write to the visitor's socket, whether it reads it, and how
+    much it holds to send it."""
+    async def look() -> tuple[bool, bool, int]:
+        [ws] = [c for c in server.server.server_state.connections
+                if isinstance(c, CoalescingWebSocketProtocol)]
+        transport = ws.transport
+        return ws.writable.is_set(), transport.is_reading(), transport.get_write_buffer_size()
+    loop = server.server.servers[0].get_loop()
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(look(), loop))
+
+
+@pytest.mark.parametrize("frames", [
+    [masked(PING, b"p" * 125)],  # answered by uvicorn itself with pongs
+    # frames the application takes without answering, each of which let reading resume
+    [masked(TEXT, b'{"type": "typing", "active": true}')] + [masked(PING, b"p" * 125)] * 100,
+], ids=["pings", "pings after each typing frame"])
+async def test_a_client_that_floods_and_never_reads_is_no_longer_read_and_costs_little(
+        server: InProcessServer, frames: list[bytes]) -> None:
+    sock = open_visitor_socket(server)
+    chunk = b"".join(frames) * (64 * 1024 // len(b"".join(frames)) + 1)
+    sender = threading.Thread(target=flood, args=(sock, chunk, 64))
+    sender.start()
+    try:
+        writing, looks = True, 0
+        while looks < 50:  # until the server cannot send any more, then a while longer
+            assert sender.is_alive(), "the server read 64 MB from a client that reads nothing"
+            writing, reading, buffered = await server_side(server)
+            assert buffered <= BOUND, f"the server holds {buffered} bytes for one client"
+            assert writing or not reading, "the server reads what it cannot answer"
+            looks += not writing
+            await asyncio.sleep(0.01)
+    finally:
+        sock.shutdown(socket.SHUT_RDWR)
+        sender.join(10)
+        sock.close()
+
+
+async def test_a_client_that_floods_and_never_reads_is_disconnected_by_the_keepalive(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its pongs unread, the keepalive closes it; what the server holds for it cannot be
+    sent, and the connection is dropped `CLOSE_LINGER` later, not kept for good."""
+    monkeypatch.setattr(coalescing, "CLOSE_LINGER", 0.5)
+    server = InProcessServer(settings)
+    server.server.config.ws_ping_interval = server.server.config.ws_ping_timeout = 0.5
+    server.start()
+    sock = open_visitor_socket(server)
+    sender = threading.Thread(target=flood, args=(sock, masked(PING, b"p" * 125) * 512, 64))
+    try:
+        sender.start()
+        sender.join(30)  # the flood ends when the server drops the connection
+        assert not sender.is_alive(), "a client that reads nothing is still connected"
+    finally:
+        with contextlib.suppress(OSError):  # gone already, unless the test failed
+            sock.shutdown(socket.SHUT_RDWR)
+        sender.join(10)
+        sock.close()
+        server.stop()

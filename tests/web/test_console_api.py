@@ -274,6 +274,21 @@ def test_a_search_without_any_word_is_refused(team: Team) -> None:
     assert team.ann.ids("mine", q="") == []  # an empty q is no search at all
 
 
+async def test_a_search_of_a_whole_page_of_words_is_refused_with_the_limits(
+        team: Team) -> None:
+    """1,500 words once made SQLite refuse the query (too deep) and the agent got a 500."""
+    _, asked = await start_chat(team.server, "I want a refund for the course")
+    page = " ".join(f"word{n}" for n in range(1500))
+    too_many = team.sue.get("/api/conversations", view="open", q=page)
+    refused(too_many, 422, "invalid")
+    assert "at most 200 characters" in too_many.json()["error"]["message"]
+    eleven = team.sue.get("/api/conversations", view="open", q="a b c d e f g h i j k")
+    refused(eleven, 422, "invalid")
+    assert "at most 10 words" in eleven.json()["error"]["message"]
+    assert team.sue.ids("open", q="I want a refund for the course please now ok") == []
+    assert team.sue.ids("open", q="want refund for the course") == [asked]
+
+
 async def test_an_agent_searching_finds_their_private_notes_but_not_other_agents_chats(
         team: Team) -> None:
     """What the code does: private notes are in the search index, so an agent (and a

@@ -12,6 +12,7 @@ import websockets
 
 from chatserver.config import Limit
 from chatserver.domain.identity import sign_identity
+from chatserver.web import socket_session
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
@@ -293,6 +294,32 @@ async def test_only_allowed_origins_may_open_the_visitor_socket(
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(server.ws + "/ws/visitor", additional_headers=headers)
     assert refused.value.response.status_code == 403
+
+
+async def typing_seen(peer: Peer, after: Peer, marker: dict[str, Any]) -> list[bool]:
+    """What `peer` was shown of typing until the message `after` sent (`marker`) arrived."""
+    await after.send("message", **marker)
+    await peer.expect("message", text=marker["text"])
+    return [f["active"] for f in peer.pending if f["type"] == "typing"]
+
+
+async def test_a_thousand_typing_frames_reach_the_other_side_as_a_handful(
+        server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typing held down, then switched on and off as fast as a client can: the other side
+    sees the first `true`, and then ten changes at most in ten seconds (the clock is stopped,
+    so no repeat is due)."""
+    monkeypatch.setattr(socket_session, "now", lambda: 1_000_000.0)
+    staff, peer, _, conversation_id = await chat_with_ann(server)
+    flood = [True] * 500 + [n % 2 == 1 for n in range(500)]
+    for active in flood:
+        await peer.send("typing", active=active)
+    assert await typing_seen(staff, peer, {"client_id": "v2", "text": "done"}) == [
+        True, False] * 5
+    for active in flood:
+        await staff.send("typing", conversation_id=conversation_id, active=active)
+    assert await typing_seen(peer, staff, {"conversation_id": conversation_id,
+                                           "client_id": "a1", "text": "done too"}) == [
+        True, False] * 5
 
 
 async def test_typing_read_and_close_reach_the_other_side(server: InProcessServer) -> None:
