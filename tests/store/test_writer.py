@@ -245,7 +245,9 @@ async def test_a_write_lock_held_by_another_process_is_waited_for_off_the_event_
     await write
     other.close()
     assert [text for _, text in stored(path)] == ["other process", "ours"]
-    assert sum(gaps) >= 0.4 and max(gaps) < 0.1
+    # a loop blocked by the wait would tick once or twice in those 0.5 s; a free one ticks
+    # dozens of times, and still a good many on a busy machine
+    assert sum(gaps) >= 0.4 and len(gaps) >= 10
 
 
 async def test_the_writer_runs_on_a_connection_in_wal_mode_with_full_sync(
