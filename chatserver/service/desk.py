@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from chatserver.config import Settings
-from chatserver.domain import clock
 from chatserver.domain.clock import now
 from chatserver.domain.models import Agent, Author, Conversation, Presence, Visitor
 from chatserver.domain.routing import Assignment, Router, RoutingError, expected_wait
@@ -225,7 +224,8 @@ class Desk:
         except NotAllowed:  # closed meanwhile: forget it
             self.router.release(assignment.conversation_id)
             return
-        self._recent_waits.append(now() - clock.parse(changed.conversation.waiting_since))
+        if changed.waited is not None:  # a transfer is no new wait
+            self._recent_waits.append(changed.waited)
         self._status(changed.conversation)
         self.announce_team()
 

@@ -232,6 +232,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE search_indexed (upto INTEGER NOT NULL);
     INSERT INTO search_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages;
     """,
+    # 6: when an agent first took the conversation: a transfer or a requeue moves
+    # `assigned_at`, not the visitor's wait (reports, the expected wait)
+    """
+    ALTER TABLE conversations ADD COLUMN first_assigned_at TEXT;
+    UPDATE conversations SET first_assigned_at = assigned_at;
+    """,
 ]
 
 

@@ -301,11 +301,12 @@ class SqliteStore:
         return [(rows.conversation(r), r["queue_rank"]) for r in found]
 
     async def recent_waits(self, count: int) -> list[float]:
-        """How long the last `count` assigned conversations waited, oldest first."""
+        """How long the last `count` assigned conversations waited for their first agent,
+        oldest first."""
         found = await self._all(
-            "SELECT waiting_since, assigned_at FROM conversations WHERE assigned_at IS NOT NULL "
-            "ORDER BY assigned_at DESC LIMIT ?", (count,))
-        return [clock.parse(r["assigned_at"]) - clock.parse(r["waiting_since"])
+            "SELECT waiting_since, first_assigned_at FROM conversations WHERE "
+            "first_assigned_at IS NOT NULL ORDER BY first_assigned_at DESC LIMIT ?", (count,))
+        return [clock.parse(r["first_assigned_at"]) - clock.parse(r["waiting_since"])
                 for r in reversed(found)]
 
     async def agent_conversations(self, agent_id: int) -> list[Conversation]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from chatserver.domain.clock import iso, now
+from chatserver.domain.clock import iso, now, parse
 from chatserver.domain.models import SYSTEM, Author, Conversation, Message, Visitor
 from chatserver.store import rows
 
@@ -27,6 +27,7 @@ class Changed:
     conversation: Conversation
     visitor: Visitor | None = None
     transcript: tuple[Message, ...] = ()
+    waited: float | None = None  # a first assignment: seconds the visitor queued for it
 
 
 @dataclass(frozen=True)
@@ -115,11 +116,17 @@ def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
 def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: str) -> Changed:
     """Give a queued or active conversation to an agent, with a system message saying so.
     The transcript is read in the same transaction, so it holds exactly the messages
-    announced before this change."""
+    announced before this change. The first assignment is kept apart: the visitor's wait
+    ends there, whatever transfers follow."""
+    stamp = iso(now())
+    never_assigned = db.execute(
+        "SELECT waiting_since FROM conversations WHERE id = ? AND first_assigned_at IS NULL",
+        (conversation_id,)).fetchone()
     changed = db.execute(
-        "UPDATE conversations SET status = 'active', agent_id = ?, queue_rank = NULL, "
-        "assigned_at = ? WHERE id = ? AND status != 'closed'",
-        (agent_id, iso(now()), conversation_id),
+        "UPDATE conversations SET status = 'active', agent_id = ?1, queue_rank = NULL, "
+        "assigned_at = ?2, first_assigned_at = COALESCE(first_assigned_at, ?2) "
+        "WHERE id = ?3 AND status != 'closed'",
+        (agent_id, stamp, conversation_id),
     ).rowcount
     if not changed:
         raise NotAllowed("that conversation is closed")
@@ -129,8 +136,9 @@ def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: st
                          (conversation.visitor_id,)).fetchone()
     transcript = db.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
                             "WHERE conversation_id = ? ORDER BY id", (conversation_id,))
+    waited = parse(stamp) - parse(never_assigned[0]) if never_assigned else None
     return Changed(message, conversation, rows.visitor(visitor) if visitor else None,
-                   tuple(rows.message(r) for r in transcript))
+                   tuple(rows.message(r) for r in transcript), waited)
 
 
 def requeue(db: sqlite3.Connection, conversation_id: int, rank: float, note: str) -> Changed:
