@@ -195,6 +195,14 @@ class Desk:
             await self._plan()
         self.announce_team()
 
+    def visitor_changed(self, visitor: Visitor) -> None:
+        """The visitor's record changed (a verified purchase named them): what agents are
+        told from now on shows it."""
+        for conversation_id, known in self.visitor_of.items():
+            if known.id == visitor.id:
+                self.visitor_of[conversation_id] = visitor
+        self._queue_changed()
+
     def owner(self, conversation_id: int) -> int | None:
         return self.router.owner.get(conversation_id)
 

@@ -238,6 +238,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE conversations ADD COLUMN first_assigned_at TEXT;
     UPDATE conversations SET first_assigned_at = assigned_at;
     """,
+    # 7: a purchase an agent verified links the visitor to its buyer, for their later chats
+    # too; `verified` stays for a signed identity
+    """
+    ALTER TABLE visitors ADD COLUMN purchase_verified_at TEXT;
+    """,
 ]
 
 

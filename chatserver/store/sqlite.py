@@ -223,8 +223,8 @@ class SqliteStore:
 
     # --- visitors -----------------------------------------------------------------------
     async def visitor_by_token(self, token: str) -> Visitor | None:
-        row = await self._one("SELECT v.* FROM visitor_tokens t JOIN visitors v "
-                              "ON v.id = t.visitor_id WHERE t.token_hash = ?", (token_hash(token),))
+        row = await self._one(rows.VISITOR_SELECT + "JOIN visitor_tokens t ON t.visitor_id = "
+                              "v.id WHERE t.token_hash = ?", (token_hash(token),))
         return rows.visitor(row) if row else None
 
     async def create_visitor(self, details: VisitorDetails) -> tuple[Visitor, str]:
@@ -270,12 +270,13 @@ class SqliteStore:
                        (customer_id, target))
             db.execute("UPDATE visitor_tokens SET visitor_id = ? WHERE token_hash = ?",
                        (target, token_hash(token)))
-            return rows.visitor(db.execute("SELECT * FROM visitors WHERE id = ?",
-                                           (target,)).fetchone())
+            found = rows.fetch_visitor(db, target)
+            assert found is not None
+            return found
         return await self._writer.submit(link)
 
     async def visitor(self, visitor_id: str) -> Visitor | None:
-        row = await self._one("SELECT * FROM visitors WHERE id = ?", (visitor_id,))
+        row = await self._one(rows.VISITOR_SELECT + "WHERE v.id = ?", (visitor_id,))
         return rows.visitor(row) if row else None
 
     # --- conversations and messages: reads ----------------------------------------------

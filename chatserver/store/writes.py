@@ -35,6 +35,7 @@ class Posted:
     message: Message
     duplicate: bool = False  # the client_id was seen before: `message` is the first one
     opened: Conversation | None = None  # the conversation this message opened
+    visitor: Visitor | None = None  # with `opened`: the visitor as stored (their customer's)
 
 
 def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
@@ -49,7 +50,8 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
         "AND status != 'closed' RETURNING id, last_seq", (author.id,)).fetchone()
     if numbered is None:
         opened = open_conversation(db, str(author.id), rank)
-        return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened)
+        return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened,
+                      visitor=rows.fetch_visitor(db, str(author.id)))
     return Posted(_insert(db, numbered[0], numbered[1], None, author, text, client_id))
 
 
@@ -132,13 +134,12 @@ def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: st
         raise NotAllowed("that conversation is closed")
     message = insert_message(db, conversation_id, SYSTEM, note)
     conversation = _conversation(db, conversation_id)
-    visitor = db.execute("SELECT * FROM visitors WHERE id = ?",
-                         (conversation.visitor_id,)).fetchone()
+    visitor = rows.fetch_visitor(db, conversation.visitor_id)
     transcript = db.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
                             "WHERE conversation_id = ? ORDER BY id", (conversation_id,))
     waited = parse(stamp) - parse(never_assigned[0]) if never_assigned else None
-    return Changed(message, conversation, rows.visitor(visitor) if visitor else None,
-                   tuple(rows.message(r) for r in transcript), waited)
+    return Changed(message, conversation, visitor, tuple(rows.message(r) for r in transcript),
+                   waited)
 
 
 def requeue(db: sqlite3.Connection, conversation_id: int, rank: float, note: str) -> Changed:
