@@ -38,16 +38,20 @@ VIEWS = {
 
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
                   query: str | None, limit: int) -> list[dict[str, Any]]:
-    """A view of conversations; with `query`, only those whose transcript or visitor's names
-    match it."""
+    """A view of conversations; with `query`, only those whose transcript or customer's name
+    (of a verified visitor) matches it."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
     args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
     for n, term in enumerate(search_terms(query) if query else []):
-        # each word anywhere in the transcript or the visitor's names, not all in one message
-        conditions.append(f"(c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
-                          f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n}) "
-                          f"OR {NAMED} LIKE :n{n} ESCAPE '\\')")
+        # each word anywhere in the transcript or the name of the customer the visitor is
+        # verified as, not all of them in one message
+        conditions.append(f"c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
+                          f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n} "
+                          f"UNION ALL SELECT linked.id FROM customers named JOIN visitors known "
+                          f"ON known.customer_id = named.id JOIN conversations linked ON "
+                          f"linked.visitor_id = known.id WHERE ' ' || named.name LIKE :n{n} "
+                          f"ESCAPE '\\')")
         args[f"w{n}"] = term
         args[f"n{n}"] = _word_start(term)
     found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
@@ -70,13 +74,9 @@ def search_terms(text: str) -> list[str]:
     return [f'"{w}"*' for w in words]
 
 
-# a visitor's names, each word after a space: the name they typed, their customer's
-NAMED = "(' ' || COALESCE(v.name, '') || ' ' || COALESCE(cu.name, ''))"
-
-
 def _word_start(term: str) -> str:
-    """A LIKE pattern for a name with a word starting as the FTS5 term `"word"*` does (a
-    word is letters, digits and `_`, LIKE's one wildcard among them)."""
+    """A LIKE pattern for a name (after a space) with a word starting as the FTS5 term
+    `"word"*` does (a word is letters, digits and `_`, LIKE's one wildcard among them)."""
     word = term.removeprefix('"').removesuffix('"*')
     return "% " + word.replace("_", "\\_") + "%"
 
