@@ -89,9 +89,11 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
         "customer_id": r["customer_id"],
         "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
         "visitor": Visitor(
-            r["visitor_id"], r["visitor_name"], r["visitor_email"], bool(r["visitor_verified"]),
-            r["visitor_customer_id"], r["visitor_page"], r["visitor_timezone"],
-            r["customer_name"], r["purchase_verified_at"] is not None).public(),
+            id=r["visitor_id"], name=r["visitor_name"], email=r["visitor_email"],
+            verified=bool(r["visitor_verified"]), customer_id=r["visitor_customer_id"],
+            page=r["visitor_page"], timezone=r["visitor_timezone"],
+            customer_name=r["customer_name"],
+            purchase_verified=r["purchase_verified_at"] is not None).public(),
         "last_message": r["last_text"],
         "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
     }

@@ -36,7 +36,8 @@ def chats(db: sqlite3.Connection, first: date, last: date) -> list[Chat]:
 
 def _answered_by(db: sqlite3.Connection, since: str, until: str) -> dict[int, list[str]]:
     """The agents who wrote to the visitor (a note is no answer) in each conversation
-    started in the range, by their current name."""
+    started in the range, by their current name (each agent once per conversation, two of
+    one name twice)."""
     answered: dict[int, list[str]] = defaultdict(list)
     for row in db.execute(
             "SELECT DISTINCT c.id, a.id AS agent_id, a.name FROM conversations c "
