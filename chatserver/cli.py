@@ -205,10 +205,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     shop_port = None
     # The store is opened (and its schema migrated) here first, so that a database that
     # cannot be opened is a one-line error, not a failed start-up with a traceback.
-    login = with_store(settings, seed if demo else migrated)
+    logins = with_store(settings, seed if demo else migrated)
     if demo:
         shop_port = settings.port + 1 if args.shop_port is None else args.shop_port or None
-        print(f"Demo agent: {login[0]}  password: {login[1]}", flush=True)
+        for who, email, password in logins:
+            print(f"Demo {who}: {email}  password: {password}", flush=True)
         print(f"Console:    http://{settings.host}:{settings.port}/console", flush=True)
         shop = f"http://{settings.host}:{shop_port}/demo" if shop_port else (
             f"http://{settings.host}:{settings.port}/demo")

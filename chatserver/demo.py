@@ -1,5 +1,5 @@
-"""`chatserver demo`: a demo agent with a fresh password, a few orders to verify and refund,
-canned responses, and a sample shop page."""
+"""`chatserver demo`: a demo agent and a demo admin with fresh passwords, a few orders to
+verify and refund, canned responses, and a sample shop page."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from chatserver.assets import asset_dir
 from chatserver.store import Store, customers, inbox
 from chatserver.web.auth import hash_password
 
-DEMO_AGENT = "demo@example.com"
+# (who, email, name, role): an agent to chat as, a supervisor so that the reports open too;
+# and an admin, for the admin page
+DEMO_STAFF = (("agent", "demo@example.com", "Dana", "supervisor"),
+              ("admin", "admin@example.com", "Alex", "admin"))
 ORDERS = [  # the shop's orders, so that a purchase can be verified and refunded in the demo
     {"external_id": "1042", "email": "maya@example.com", "name": "Maya Lin",
      "product": "Course Pro", "amount_cents": 14900, "currency": "USD", "status": "paid"},
@@ -33,21 +36,29 @@ CANNED = {
 }
 
 
-async def seed(store: Store) -> tuple[str, str]:
-    """Create the demo data (the agent gets a new password each time); returns the login."""
-    password = secrets.token_urlsafe(9)
-    found = await store.agent_login(DEMO_AGENT)
-    if found is None:
-        agent = await store.add_agent(DEMO_AGENT, "Dana", "supervisor", 3,
-                                      hash_password(password))
-        await store.set_presence(agent.id, "available")
-    else:
-        await store.set_password(found[0].id, hash_password(password))
+async def seed(store: Store) -> list[tuple[str, str, str]]:
+    """Create the demo data; returns each demo login (who, email, new password)."""
+    logins = [(who, email, await _login(store, email, name, role))
+              for who, email, name, role in DEMO_STAFF]
     for order in ORDERS:
         await store.transaction(partial(customers.upsert_order, fields=order))
     for shortcut, text in CANNED.items():
         await store.transaction(partial(_canned_once, shortcut=shortcut, text=text))
-    return DEMO_AGENT, password
+    return logins
+
+
+async def _login(store: Store, email: str, name: str, role: str) -> str:
+    """The demo account (made if new, available to take chats unless an admin) with a new
+    password each time; returns the password."""
+    password = secrets.token_urlsafe(9)
+    found = await store.agent_login(email)
+    if found is not None:
+        await store.set_password(found[0].id, hash_password(password))
+        return password
+    agent = await store.add_agent(email, name, role, 3, hash_password(password))
+    if role != "admin":
+        await store.set_presence(agent.id, "available")
+    return password
 
 
 def _canned_once(db: sqlite3.Connection, shortcut: str, text: str) -> None:

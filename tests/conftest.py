@@ -29,6 +29,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+T0 = 1_772_409_600.0  # 2026-03-02T00:00:00Z
+
+
+@dataclass
+class Clock:
+    at: float = T0
+
+
+@pytest.fixture
+def store_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The store's clock, fixed: every conversation and message is stamped `.at` (T0 until
+    a test moves it), in this process and in servers it runs in a thread."""
+    from chatserver.store import writes
+    fixed = Clock()
+    monkeypatch.setattr(writes, "now", lambda: fixed.at)
+    return fixed
+
+
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'chat.db'}"

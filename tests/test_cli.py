@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -95,7 +97,7 @@ def test_serve_migrates_an_empty_database_before_serving(live_server: LiveServer
     assert version == len(MIGRATIONS)
 
 
-def test_demo_prints_a_working_login_and_serves_the_shop_from_another_origin(
+def test_demo_prints_an_agent_and_an_admin_login_and_serves_the_shop_from_another_origin(
         db_url: str, tmp_path: Path) -> None:
     shop_port = free_port()
     server = start_server(db_url, tmp_path / "demo.log", "--shop-port", str(shop_port),
@@ -103,14 +105,13 @@ def test_demo_prints_a_working_login_and_serves_the_shop_from_another_origin(
     try:
         printed = (tmp_path / "demo.log").read_text()
         login = re.search(r"Demo agent: (\S+)\s+password: (\S+)", printed)
-        assert login is not None, printed
-        with httpx.Client(base_url=server.url) as client:
-            form = client.get("/console/login").text
-            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-            assert csrf is not None
-            client.post("/console/login", data={"csrf": csrf.group(1), "email": login[1],
-                                                "password": login[2]})
+        admin = re.search(r"Demo admin: (\S+)\s+password: (\S+)", printed)
+        assert login is not None and admin is not None, printed
+        with signed_in(server.url, login[1], login[2]) as client:
             assert client.get("/console").status_code == 200
+            assert client.get("/console/reports").status_code == 200
+        with signed_in(server.url, admin[1], admin[2]) as client:
+            assert client.get("/console/admin").status_code == 200
         shop = httpx.get(f"http://127.0.0.1:{shop_port}/demo")
         assert shop.status_code == 200
         assert f'src="{server.url}/widget.js"' in shop.text
@@ -120,3 +121,15 @@ def test_demo_prints_a_working_login_and_serves_the_shop_from_another_origin(
         assert len(found) == 1  # demo orders to verify and refund
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def signed_in(url: str, email: str, password: str) -> Iterator[httpx.Client]:
+    """A browser-like client signed in to the console through its login form."""
+    with httpx.Client(base_url=url) as client:
+        form = client.get("/console/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None
+        client.post("/console/login", data={"csrf": csrf.group(1), "email": email,
+                                            "password": password})
+        yield client

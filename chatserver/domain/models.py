@@ -32,6 +32,15 @@ class Agent:
                 "capacity": self.capacity, "status": self.status}
 
 
+VerifiedBy = Literal["identity", "purchase"]
+
+
+def shown_name(typed: str | None, customer_name: str | None) -> str | None:
+    """What agents call a visitor: the name of the customer they are verified as (only a
+    verified identity or purchase links a visitor to one), else the name they typed."""
+    return customer_name or typed
+
+
 @dataclass(frozen=True)
 class Integration:
     """Who an integration token speaks for: the shop's own systems (orders in, customers
@@ -43,16 +52,30 @@ class Integration:
 @dataclass(frozen=True)
 class Visitor:
     id: str
-    name: str | None = None
+    name: str | None = None  # as the visitor typed it (or their signed identity gave it)
     email: str | None = None
-    verified: bool = False
+    verified: bool = False  # a signed identity
     customer_id: int | None = None
     page: str | None = None
     timezone: str | None = None  # IANA name, from the visitor's browser
+    customer_name: str | None = None
+    purchase_verified: bool = False  # an agent verified a purchase of theirs in a chat
+
+    @property
+    def verified_by(self) -> VerifiedBy | None:
+        """How the visitor's link to their customer was proven; a signed identity first."""
+        if self.verified:
+            return "identity"
+        return "purchase" if self.purchase_verified else None
+
+    @property
+    def shown_name(self) -> str | None:
+        return shown_name(self.name, self.customer_name)
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "email": self.email, "verified": self.verified,
-                "page": self.page, "timezone": self.timezone}
+        return {"id": self.id, "name": self.shown_name, "email": self.email,
+                "verified": self.verified, "verified_by": self.verified_by, "page": self.page,
+                "timezone": self.timezone}
 
 
 # What a visitor may tell about themselves in `hello`

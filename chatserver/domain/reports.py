@@ -19,10 +19,10 @@ class Chat:
     day: date
     created: float
     waiting_since: float
-    assigned: float | None
+    assigned: float | None  # when the first agent took it: later transfers do not count
     first_response: float | None  # the first agent message
     closed: float | None
-    agent: str | None
+    answered_by: tuple[str, ...]  # every agent who wrote to the visitor in it
     rating: int | None
     comment: str | None
     conversation_id: int
@@ -93,11 +93,17 @@ def report(chats: Sequence[Chat], money: Sequence[Money], first: date,
 
 
 def figures(chats: Sequence[Chat], money: Sequence[Money]) -> dict[str, Any]:
+    """`chats`: conversations started. `first_response_seconds`: from the visitor's first
+    message to an agent's first reply. `waiting_seconds`: from queueing to the first agent
+    taking the chat (a transfer does not restart it; chats never taken are left out).
+    `resolution_seconds`: from the first message to the close. `missed`: closed without a
+    reply. `chats_per_agent`: the chats each agent wrote to the visitor in; a chat two agents
+    answered counts for both, so these may add up to more than `chats`."""
     ratings = [c.rating for c in chats if c.rating is not None]
     per_agent: dict[str, int] = defaultdict(int)
     for chat in chats:
-        if chat.agent:
-            per_agent[chat.agent] += 1
+        for agent in chat.answered_by:
+            per_agent[agent] += 1
     totals: dict[str, dict[str, int]] = {"refund": defaultdict(int), "credit": defaultdict(int)}
     for entry in money:
         totals[entry.kind][entry.currency] += entry.cents

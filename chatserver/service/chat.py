@@ -144,8 +144,8 @@ class ChatService:
             return Posted(first, duplicate=True)
 
         def at_commit(posted: Posted) -> None:
-            if posted.opened is not None:
-                self.desk.opened(posted.opened, visitor)
+            if posted.opened is not None:  # as stored: verified since this socket said hello?
+                self.desk.opened(posted.opened, posted.visitor or visitor)
             self._announce_posted(posted)
         try:
             posted = await self.store.post_visitor_message(author, client_id, text, at,

@@ -14,7 +14,7 @@ import orjson
 from chatserver.config import Settings
 from chatserver.domain.clock import now
 from chatserver.domain.ledger import LedgerError, Limits
-from chatserver.domain.models import Agent
+from chatserver.domain.models import Agent, Visitor
 from chatserver.service.chat import ChatService
 from chatserver.store import customers, idempotency, money, views, webhooks
 from chatserver.store.money import MoneyRequest, Outcome
@@ -78,7 +78,10 @@ class Commerce:
         outcome = await self._run(partial(money.verify_purchase,
                                           conversation_id=conversation_id,
                                           order_number=order_number, email=email, actor=actor))
-        self._customer_changed(conversation_id, outcome.body["customer_id"])
+        visitor = await self.store.visitor(outcome.visitor_id) if outcome.visitor_id else None
+        if visitor is not None:  # agents call them by their customer's name from now on
+            self.chat.desk.visitor_changed(visitor)
+        self._customer_changed(conversation_id, outcome.body["customer_id"], visitor)
         return outcome
 
     async def link(self, conversation_id: int, customer_id: int, actor: Agent) -> Outcome:
@@ -87,11 +90,16 @@ class Commerce:
         self._customer_changed(conversation_id, outcome.body["customer"]["id"])
         return outcome
 
-    def _customer_changed(self, conversation_id: int, customer_id: int | None) -> None:
+    def _customer_changed(self, conversation_id: int, customer_id: int | None,
+                          visitor: Visitor | None = None) -> None:
         owner = self.chat.desk.owner(conversation_id)
-        if owner is not None:
-            self.chat.announce.to_agent(owner, {"type": "customer", "conversation_id":
-                                                conversation_id, "customer_id": customer_id})
+        if owner is None:
+            return
+        frame: dict[str, Any] = {"type": "customer", "conversation_id": conversation_id,
+                                 "customer_id": customer_id}
+        if visitor is not None:
+            frame["visitor"] = visitor.public()
+        self.chat.announce.to_agent(owner, frame)
 
     async def customer(self, customer_id: int) -> dict[str, Any]:
         def run(db: sqlite3.Connection) -> dict[str, Any]:

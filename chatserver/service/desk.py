@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from chatserver.config import Settings
-from chatserver.domain import clock
 from chatserver.domain.clock import now
 from chatserver.domain.models import Agent, Author, Conversation, Presence, Visitor
 from chatserver.domain.routing import Assignment, Router, RoutingError, expected_wait
@@ -196,6 +195,14 @@ class Desk:
             await self._plan()
         self.announce_team()
 
+    def visitor_changed(self, visitor: Visitor) -> None:
+        """The visitor's record changed (a verified purchase named them): what agents are
+        told from now on shows it."""
+        for conversation_id, known in self.visitor_of.items():
+            if known.id == visitor.id:
+                self.visitor_of[conversation_id] = visitor
+        self._queue_changed()
+
     def owner(self, conversation_id: int) -> int | None:
         return self.router.owner.get(conversation_id)
 
@@ -225,7 +232,8 @@ class Desk:
         except NotAllowed:  # closed meanwhile: forget it
             self.router.release(assignment.conversation_id)
             return
-        self._recent_waits.append(now() - clock.parse(changed.conversation.waiting_since))
+        if changed.waited is not None:  # a transfer is no new wait
+            self._recent_waits.append(changed.waited)
         self._status(changed.conversation)
         self.announce_team()
 

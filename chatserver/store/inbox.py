@@ -9,12 +9,14 @@ from typing import Any
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
+from chatserver.domain.models import Visitor, shown_name
 
 LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
        v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,
+       v.purchase_verified_at, v.customer_id AS visitor_customer_id, cu.name AS customer_name,
        (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
             AND author_role != 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
        (SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
@@ -22,6 +24,7 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
             WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
            AS unanswered_since
 FROM conversations c JOIN visitors v ON v.id = c.visitor_id
+LEFT JOIN customers cu ON cu.id = v.customer_id
 LEFT JOIN agents a ON a.id = c.agent_id
 """
 VIEWS = {
@@ -35,15 +38,22 @@ VIEWS = {
 
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
                   query: str | None, limit: int) -> list[dict[str, Any]]:
-    """A view of conversations; with `query`, only those whose transcript matches it."""
+    """A view of conversations; with `query`, only those whose transcript or customer's name
+    (of a verified visitor) matches it."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
     args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
     for n, term in enumerate(search_terms(query) if query else []):
-        # each word anywhere in the transcript, not all of them in one message
+        # each word anywhere in the transcript or the name of the customer the visitor is
+        # verified as, not all of them in one message
         conditions.append(f"c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
-                          f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n})")
+                          f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n} "
+                          f"UNION ALL SELECT linked.id FROM customers named JOIN visitors known "
+                          f"ON known.customer_id = named.id JOIN conversations linked ON "
+                          f"linked.visitor_id = known.id WHERE ' ' || named.name LIKE :n{n} "
+                          f"ESCAPE '\\')")
         args[f"w{n}"] = term
+        args[f"n{n}"] = _word_start(term)
     found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
                        "LIMIT :limit", args)
     return [_row(r) for r in found]
@@ -74,6 +84,13 @@ def search_terms(text: str) -> list[str]:
     return [f'"{w}"*' for w in words]
 
 
+def _word_start(term: str) -> str:
+    """A LIKE pattern for a name (after a space) with a word starting as the FTS5 term
+    `"word"*` does (a word is letters, digits and `_`, LIKE's one wildcard among them)."""
+    word = term.removeprefix('"').removesuffix('"*')
+    return "% " + word.replace("_", "\\_") + "%"
+
+
 def _row(r: sqlite3.Row) -> dict[str, Any]:
     return {
         "id": r["id"], "status": r["status"], "created_at": r["created_at"],
@@ -81,9 +98,12 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
         "escalated_at": r["escalated_at"], "rating": r["rating_score"],
         "customer_id": r["customer_id"],
         "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
-        "visitor": {"id": r["visitor_id"], "name": r["visitor_name"],
-                    "email": r["visitor_email"], "verified": bool(r["visitor_verified"]),
-                    "page": r["visitor_page"], "timezone": r["visitor_timezone"]},
+        "visitor": Visitor(
+            id=r["visitor_id"], name=r["visitor_name"], email=r["visitor_email"],
+            verified=bool(r["visitor_verified"]), customer_id=r["visitor_customer_id"],
+            page=r["visitor_page"], timezone=r["visitor_timezone"],
+            customer_name=r["customer_name"],
+            purchase_verified=r["purchase_verified_at"] is not None).public(),
         "last_message": r["last_text"],
         "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
     }
@@ -108,9 +128,10 @@ def add_follow_up(db: sqlite3.Connection, conversation_id: int, agent_id: int, d
 
 
 FOLLOW_UP_SELECT = ("SELECT f.*, a.name AS agent_name, v.name AS visitor_name, "
-                    "v.email AS visitor_email FROM follow_ups f JOIN agents a ON a.id = "
-                    "f.agent_id JOIN conversations c ON c.id = f.conversation_id "
-                    "JOIN visitors v ON v.id = c.visitor_id ")
+                    "cu.name AS customer_name, v.email AS visitor_email FROM follow_ups f "
+                    "JOIN agents a ON a.id = f.agent_id JOIN conversations c ON "
+                    "c.id = f.conversation_id JOIN visitors v ON v.id = c.visitor_id "
+                    "LEFT JOIN customers cu ON cu.id = v.customer_id ")
 
 
 def follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, Any]:
@@ -125,7 +146,8 @@ def _follow_up(r: sqlite3.Row) -> dict[str, Any]:
             "note": r["note"], "created_at": r["created_at"], "done_at": r["done_at"],
             "overdue": r["done_at"] is None and r["due_at"] < iso(now()),
             "agent": {"id": r["agent_id"], "name": r["agent_name"]},
-            "visitor": {"name": r["visitor_name"], "email": r["visitor_email"]}}
+            "visitor": {"name": shown_name(r["visitor_name"], r["customer_name"]),
+                        "email": r["visitor_email"]}}
 
 
 def follow_ups(db: sqlite3.Connection, agent_id: int | None,

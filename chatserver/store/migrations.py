@@ -258,6 +258,17 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_receipts_by_time ON webhook_receipts(timestamp);
     """,
+    # 8: when an agent first took the conversation: a transfer or a requeue moves
+    # `assigned_at`, not the visitor's wait (reports, the expected wait)
+    """
+    ALTER TABLE conversations ADD COLUMN first_assigned_at TEXT;
+    UPDATE conversations SET first_assigned_at = assigned_at;
+    """,
+    # 9: a purchase an agent verified links the visitor to its buyer, for their later chats
+    # too; `verified` stays for a signed identity
+    """
+    ALTER TABLE visitors ADD COLUMN purchase_verified_at TEXT;
+    """,
 ]
 
 

@@ -142,6 +142,9 @@ def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: 
     db.execute("UPDATE conversations SET customer_id = ? WHERE id = ? AND NOT EXISTS (SELECT 1 "
                "FROM visitors v WHERE v.id = conversations.visitor_id AND v.verified = 1 AND "
                "v.customer_id = conversations.customer_id)", (customer_id, conversation_id))
+    # and the visitor is that buyer in their later chats too (marked apart from an identity)
+    db.execute("UPDATE visitors SET customer_id = ?, purchase_verified_at = ? WHERE id = ? AND "
+               "verified = 0", (customer_id, iso(now()), conversation["visitor_id"]))
     audit(db, actor.id, "order.verified", customer_id,
           {"order_id": order["id"], "conversation_id": conversation_id})
     notice = insert_message(db, conversation_id, SYSTEM,

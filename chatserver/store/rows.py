@@ -10,6 +10,9 @@ from chatserver.domain.models import Agent, Author, Conversation, Message, Visit
 Row = Any  # sqlite3.Row, or any mapping of column names
 
 AGENT_COLUMNS = "id, email, name, role, capacity, status, disabled"
+# a visitor with the name of the customer they are linked to
+VISITOR_SELECT = ("SELECT v.*, cu.name AS customer_name FROM visitors v "
+                  "LEFT JOIN customers cu ON cu.id = v.customer_id ")
 CONVERSATION_SELECT = (
     "SELECT c.*, a.name AS agent_name FROM conversations c "
     "LEFT JOIN agents a ON a.id = c.agent_id "
@@ -26,9 +29,17 @@ def agent(row: Row) -> Agent:
 
 
 def visitor(row: Row) -> Visitor:
+    """A row of `VISITOR_SELECT`."""
     return Visitor(id=row["id"], name=row["name"], email=row["email"],
                    verified=bool(row["verified"]), customer_id=row["customer_id"],
-                   page=row["page"], timezone=row["timezone"])
+                   page=row["page"], timezone=row["timezone"],
+                   customer_name=row["customer_name"],
+                   purchase_verified=row["purchase_verified_at"] is not None)
+
+
+def fetch_visitor(db: sqlite3.Connection, visitor_id: str) -> Visitor | None:
+    row = db.execute(VISITOR_SELECT + "WHERE v.id = ?", (visitor_id,)).fetchone()
+    return visitor(row) if row else None
 
 
 def conversation(row: Row) -> Conversation:

@@ -234,8 +234,8 @@ class SqliteStore:
 
     # --- visitors -----------------------------------------------------------------------
     async def visitor_by_token(self, token: str) -> Visitor | None:
-        row = await self._one("SELECT v.* FROM visitor_tokens t JOIN visitors v "
-                              "ON v.id = t.visitor_id WHERE t.token_hash = ?", (token_hash(token),))
+        row = await self._one(rows.VISITOR_SELECT + "JOIN visitor_tokens t ON t.visitor_id = "
+                              "v.id WHERE t.token_hash = ?", (token_hash(token),))
         return rows.visitor(row) if row else None
 
     async def create_visitor(self, details: VisitorDetails) -> tuple[Visitor, str]:
@@ -281,12 +281,13 @@ class SqliteStore:
                        (customer_id, target))
             db.execute("UPDATE visitor_tokens SET visitor_id = ? WHERE token_hash = ?",
                        (target, token_hash(token)))
-            return rows.visitor(db.execute("SELECT * FROM visitors WHERE id = ?",
-                                           (target,)).fetchone())
+            found = rows.fetch_visitor(db, target)
+            assert found is not None
+            return found
         return await self._writer.submit(link)
 
     async def visitor(self, visitor_id: str) -> Visitor | None:
-        row = await self._one("SELECT * FROM visitors WHERE id = ?", (visitor_id,))
+        row = await self._one(rows.VISITOR_SELECT + "WHERE v.id = ?", (visitor_id,))
         return rows.visitor(row) if row else None
 
     # --- conversations and messages: reads ----------------------------------------------
@@ -312,11 +313,12 @@ class SqliteStore:
         return [(rows.conversation(r), r["queue_rank"]) for r in found]
 
     async def recent_waits(self, count: int) -> list[float]:
-        """How long the last `count` assigned conversations waited, oldest first."""
+        """How long the last `count` assigned conversations waited for their first agent,
+        oldest first."""
         found = await self._all(
-            "SELECT waiting_since, assigned_at FROM conversations WHERE assigned_at IS NOT NULL "
-            "ORDER BY assigned_at DESC LIMIT ?", (count,))
-        return [clock.parse(r["assigned_at"]) - clock.parse(r["waiting_since"])
+            "SELECT waiting_since, first_assigned_at FROM conversations WHERE "
+            "first_assigned_at IS NOT NULL ORDER BY first_assigned_at DESC LIMIT ?", (count,))
+        return [clock.parse(r["first_assigned_at"]) - clock.parse(r["waiting_since"])
                 for r in reversed(found)]
 
     async def agent_conversations(self, agent_id: int) -> list[Conversation]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from chatserver.domain.clock import iso, now
+from chatserver.domain.clock import iso, now, parse
 from chatserver.domain.models import SYSTEM, Author, Conversation, Message, Visitor
 from chatserver.store import rows
 
@@ -27,6 +27,7 @@ class Changed:
     conversation: Conversation
     visitor: Visitor | None = None
     transcript: tuple[Message, ...] = ()
+    waited: float | None = None  # a first assignment: seconds the visitor queued for it
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Posted:
     message: Message
     duplicate: bool = False  # the client_id was seen before: `message` is the first one
     opened: Conversation | None = None  # the conversation this message opened
+    visitor: Visitor | None = None  # with `opened`: the visitor as stored (their customer's)
 
 
 def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
@@ -48,7 +50,8 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
         "AND status != 'closed' RETURNING id, last_seq", (author.id,)).fetchone()
     if numbered is None:
         opened = open_conversation(db, str(author.id), rank)
-        return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened)
+        return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened,
+                      visitor=rows.fetch_visitor(db, str(author.id)))
     return Posted(_insert(db, numbered[0], numbered[1], None, author, text, client_id))
 
 
@@ -115,22 +118,28 @@ def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
 def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: str) -> Changed:
     """Give a queued or active conversation to an agent, with a system message saying so.
     The transcript is read in the same transaction, so it holds exactly the messages
-    announced before this change."""
+    announced before this change. The first assignment is kept apart: the visitor's wait
+    ends there, whatever transfers follow."""
+    stamp = iso(now())
+    never_assigned = db.execute(
+        "SELECT waiting_since FROM conversations WHERE id = ? AND first_assigned_at IS NULL",
+        (conversation_id,)).fetchone()
     changed = db.execute(
-        "UPDATE conversations SET status = 'active', agent_id = ?, queue_rank = NULL, "
-        "assigned_at = ? WHERE id = ? AND status != 'closed'",
-        (agent_id, iso(now()), conversation_id),
+        "UPDATE conversations SET status = 'active', agent_id = ?1, queue_rank = NULL, "
+        "assigned_at = ?2, first_assigned_at = COALESCE(first_assigned_at, ?2) "
+        "WHERE id = ?3 AND status != 'closed'",
+        (agent_id, stamp, conversation_id),
     ).rowcount
     if not changed:
         raise NotAllowed("that conversation is closed")
     message = insert_message(db, conversation_id, SYSTEM, note)
     conversation = _conversation(db, conversation_id)
-    visitor = db.execute("SELECT * FROM visitors WHERE id = ?",
-                         (conversation.visitor_id,)).fetchone()
+    visitor = rows.fetch_visitor(db, conversation.visitor_id)
     transcript = db.execute(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
                             "WHERE conversation_id = ? ORDER BY id", (conversation_id,))
-    return Changed(message, conversation, rows.visitor(visitor) if visitor else None,
-                   tuple(rows.message(r) for r in transcript))
+    waited = parse(stamp) - parse(never_assigned[0]) if never_assigned else None
+    return Changed(message, conversation, visitor, tuple(rows.message(r) for r in transcript),
+                   waited)
 
 
 def requeue(db: sqlite3.Connection, conversation_id: int, rank: float, note: str) -> Changed:

@@ -31,7 +31,8 @@ MEDIAN, P90 = "#4f46e5", "#0891b2"
 CHATS, MISSED, RATING, AGENTS = "#4f46e5", "#f97316", "#059669", "#6366f1"
 TIMES = (("first_response_seconds", "First response time",
           "From the visitor's first message to an agent's first reply."),
-         ("waiting_seconds", "Waiting time", "Time in the queue before an agent took the chat."),
+         ("waiting_seconds", "Waiting time",
+          "Time in the queue before the first agent took the chat (transfers do not count)."),
          ("resolution_seconds", "Resolution time", "From the first message to the chat closing."))
 
 

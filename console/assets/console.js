@@ -392,6 +392,14 @@
     if (note) notify(note.title, note.body, `chatserver-alert-${conversationId || ''}`, conversationId);
   });
 
+  /** The server knows the visitor better now (a verified purchase named them). */
+  function setVisitor(conversationId, visitor) {
+    const conv = convById(conversationId);
+    if (!conv) return;
+    conv.visitor = { ...(conv.visitor || {}), ...visitor };
+    renderConversation(conv);
+  }
+
   function setCustomer(conversationId, customerId) {
     const conv = convById(conversationId);
     if (!conv || customerId == null || conv.customerId === customerId) return;
@@ -588,6 +596,7 @@
     },
 
     customer(f) {
+      if (f.visitor) setVisitor(f.conversation_id, f.visitor);
       setCustomer(f.conversation_id, f.customer_id);
     },
 
@@ -1159,6 +1168,7 @@
     ui.details.replaceChildren(
       email,
       conv.customerId != null ? h('span', { class: 'detail', text: `Customer #${conv.customerId}` }) : '',
+      verifiedBy(conv.visitor),
       h('span', { class: 'detail', text: `Chat #${conv.id}` }),
       conv.waitingSince ? h('span', { class: 'detail', text: `started ${ago(conv.waitingSince)} ago` }) : '',
       flagged ? h('span', { class: 'detail flag', 'data-testid': 'unanswered-flag', text: `Waiting ${ago(since)} — unanswered` })
@@ -1167,6 +1177,17 @@
         class: `detail promise${overdue ? ' promise-late' : ''}`, 'data-testid': 'conversation-follow-up',
         title: promised.note || '', text: overdue ? `Follow-up overdue (due ${soon(promised.due_at)})` : `Follow-up due ${soon(promised.due_at)}`,
       }) : '');
+  }
+
+  const VERIFIED_BY = {
+    identity: ['✓ Verified identity', 'Signed in on the website: their identity is verified'],
+    purchase: ['Verified by purchase', 'An agent verified a purchase of theirs (order number and email); their identity is not verified'],
+  };
+
+  /** How the visitor was proven to be their customer, if they were. */
+  function verifiedBy(visitor) {
+    const [text, title] = VERIFIED_BY[visitor && visitor.verified_by] || [];
+    return text ? h('span', { class: `detail verified-by verified-by-${visitor.verified_by}`, 'data-testid': 'verified-by', title, text }) : '';
   }
 
   /** The visitor's local time, the page they are on, and their past conversations. */

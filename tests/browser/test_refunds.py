@@ -7,6 +7,7 @@ orders come in over the REST API with an agent's token, as a shop's back end wou
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -388,3 +389,44 @@ def test_a_refund_retried_after_a_lost_answer_is_done_once(
                if f["type"] == "message" and f["text"].startswith("A refund of")]
     assert refunds == ["A refund of 10.00 USD for order 4001 has been issued.",
                        "A refund of 5.00 USD for order 4001 has been issued."]
+
+
+def test_a_verified_purchase_names_the_visitor_in_the_list_header_search_and_next_chat(
+        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
+    add_order(live_server, ada_token, "1042", "grace@example.com", "Course Pro", 14900,
+              name="Grace Hopper")
+    agent = context.new_page()
+    sign_in(agent, live_server.url)
+    go_available(agent)
+    visitor = visitors()  # anonymous: the console calls her "Visitor …"
+    first = visitor.say("Can I have a refund for order 1042?")["conversation_id"]
+    open_chat(agent, first)
+    header = agent.locator(".conv-name")
+    item = agent.get_by_test_id("mine-list").get_by_test_id("conversation-item")
+    expect(header).to_have_text(re.compile(r"^Visitor "))
+    expect(agent.get_by_test_id("verified-by")).to_have_count(0)
+
+    verify(agent, "1042", "grace@example.com")
+    expect(header).to_have_text("Grace Hopper")
+    expect(item.locator(".conv-item-name")).to_have_text("Grace Hopper")
+    expect(agent.get_by_test_id("verified-by")).to_have_text("Verified by purchase")
+
+    # Her name finds her chat, though nobody wrote it.
+    agent.get_by_test_id("search").fill("hopper")
+    agent.get_by_test_id("search").press("Enter")
+    results = agent.get_by_test_id("search-results").get_by_test_id("conversation-item")
+    expect(results).to_have_count(1)
+    expect(results.first).to_have_attribute("data-conversation-id", str(first))
+    expect(results.first.locator(".conv-item-name")).to_have_text("Grace Hopper")
+    agent.get_by_test_id("clear-search").click()
+
+    # She ends the chat and comes back with another question: it is hers from the start.
+    visitor.ws.send(json.dumps({"type": "close"}))
+    visitor.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
+    second = visitor.say("One more thing about my course")["conversation_id"]
+    open_chat(agent, second)
+    expect(header).to_have_text("Grace Hopper")
+    expect(agent.get_by_test_id("verified-by")).to_have_text("Verified by purchase")
+    expect(agent.get_by_test_id("verified-by")).to_have_attribute(
+        "title", re.compile("identity is not verified"))

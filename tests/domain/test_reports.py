@@ -13,15 +13,18 @@ DAY = date(2026, 3, 2)
 T0 = 1_772_409_600.0  # 2026-03-02T00:00:00Z
 
 
-def chat(conversation_id: int, *, day: date = DAY, created: float = T0, waited: float = 10,
-         first_response: float | None = 30, closed: float | None = 600,
-         agent: str | None = "Ann", rating: int | None = None,
-         comment: str | None = None) -> Chat:
-    """A conversation opened at `created`; the other times are seconds after it."""
+def chat(conversation_id: int, *, day: date = DAY, created: float = T0,
+         waited: float | None = 10, first_response: float | None = 30,
+         closed: float | None = 600, answered_by: tuple[str, ...] | None = None,
+         rating: int | None = None, comment: str | None = None) -> Chat:
+    """A conversation opened at `created`; the other times are seconds after it (`waited`
+    None: never assigned). Ann answered it when there was a first response, unless told."""
+    if answered_by is None:
+        answered_by = ("Ann",) if first_response is not None else ()
     return Chat(day=day, created=created, waiting_since=created,
-                assigned=None if agent is None else created + waited,
+                assigned=None if waited is None else created + waited,
                 first_response=None if first_response is None else created + first_response,
-                closed=None if closed is None else created + closed, agent=agent,
+                closed=None if closed is None else created + closed, answered_by=answered_by,
                 rating=rating, comment=comment, conversation_id=conversation_id)
 
 
@@ -92,7 +95,7 @@ def test_a_days_figures_measure_response_waiting_and_resolution_times() -> None:
 
 def test_a_chat_closed_without_an_agent_reply_is_missed() -> None:
     chats = [chat(1, first_response=None, closed=120),
-             chat(2, first_response=None, closed=60, agent=None),  # never even assigned
+             chat(2, first_response=None, closed=60, waited=None),  # never even assigned
              chat(3)]
     [day] = report(chats, [], DAY, DAY)["days"]
     assert day["missed"] == 2
@@ -100,10 +103,17 @@ def test_a_chat_closed_without_an_agent_reply_is_missed() -> None:
 
 
 def test_chats_are_counted_per_agent_in_name_order() -> None:
-    chats = [chat(1, agent="Zoe"), chat(2, agent="Ann"), chat(3, agent="Zoe"),
-             chat(4, agent=None)]
+    chats = [chat(1, answered_by=("Zoe",)), chat(2, answered_by=("Ann",)),
+             chat(3, answered_by=("Zoe",)), chat(4, first_response=None)]
     [day] = report(chats, [], DAY, DAY)["days"]
     assert list(day["chats_per_agent"].items()) == [("Ann", 1), ("Zoe", 2)]
+
+
+def test_a_chat_two_agents_answered_counts_for_both() -> None:
+    chats = [chat(1, answered_by=("Ann", "Zoe")), chat(2, answered_by=("Zoe",))]
+    [day] = report(chats, [], DAY, DAY)["days"]
+    assert day["chats"] == 2
+    assert day["chats_per_agent"] == {"Ann": 1, "Zoe": 2}
 
 
 def test_satisfaction_averages_the_ratings_and_keeps_the_comments() -> None:
@@ -137,7 +147,7 @@ def test_the_total_covers_the_whole_range() -> None:
     assert total["first_response_seconds"] == {"median": 10, "p90": 50, "count": 2}
     assert total["satisfaction"]["average"] == 3.5
     assert total["credits"] == {"count": 2, "cents": {"USD": 400}}
-    assert total["chats_per_agent"] == {"Ann": 3}
+    assert total["chats_per_agent"] == {"Ann": 2}  # nobody answered the missed one
 
 
 TODAY = date(2026, 11, 25)

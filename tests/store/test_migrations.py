@@ -220,3 +220,18 @@ def test_two_processes_migrating_a_fresh_database_at_once_both_succeed(tmp_path:
         assert version(check) == len(MIGRATIONS)
     finally:
         check.close()
+
+
+def test_a_conversation_assigned_before_first_assignments_were_kept_keeps_its_time(
+        db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = next(n for n, s in enumerate(MIGRATIONS) if "first_assigned_at" in s)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:step])
+    migrate(db)
+    db.execute("INSERT INTO visitors (id, created_at) VALUES ('v', '2024-01-01T00:00:00Z')")
+    db.execute("INSERT INTO conversations (visitor_id, status, created_at, waiting_since, "
+               "assigned_at) VALUES ('v', 'active', 'x', '2024-01-01T00:00:00Z', "
+               "'2024-01-01T00:00:13Z')")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    migrate(db)
+    assert db.execute("SELECT first_assigned_at FROM conversations").fetchall() == [
+        ("2024-01-01T00:00:13Z",)]

@@ -7,17 +7,21 @@ import contextlib
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chatserver.domain.models import Agent, Author, Visitor
+from chatserver.domain.reports import report
 from chatserver.store import inbox
+from chatserver.store import reports as report_rows
 from chatserver.store.migrations import MIGRATIONS
 from chatserver.store.sqlite import SqliteStore, sqlite_path
 from chatserver.store.writes import NotAllowed
-from tests.conftest import query
+from tests.conftest import T0, Clock, query
 
 
 @pytest.fixture
@@ -322,3 +326,39 @@ async def test_a_read_failing_half_way_through_leaves_no_old_snapshot_behind(
     assert await store.read(lambda db: db.execute(
         "SELECT value FROM meta WHERE key = 'written'").fetchone()[0]) == "after the failed read"
     assert failed.traceback
+
+
+# --- the rows the reports are made from ---------------------------------------------------
+DAY = date(2026, 3, 2)  # T0's
+
+
+async def test_a_transfer_keeps_the_first_wait_and_both_agents_who_answered_count(
+        store: SqliteStore, store_clock: Clock) -> None:
+    conversation_id = await open_chat(store, await new_visitor(store))  # queued at T0
+    ann, as_ann = await new_agent(store)
+    bob, as_bob = await new_agent(store, "bob@example.com", "Bob")
+    _, as_sue = await new_agent(store, "sue@example.com", "Sue")
+    store_clock.at = T0 + 13
+    first = await store.assign(conversation_id, ann.id, "Ann joined the chat.")
+    await store.post_agent_message(conversation_id, as_ann, "a1", "Hello!", False)
+    store_clock.at = T0 + 272
+    second = await store.assign(conversation_id, bob.id, "Bob took over the chat.")
+    await store.post_agent_message(conversation_id, as_bob, "b1", "I can help.", False)
+    await store.post_agent_message(conversation_id, as_sue, "s1", "Watch out", True)  # a note
+
+    assert (first.waited, second.waited) == (13, None)
+    assert await store.recent_waits(10) == [13]  # what the visitors' wait estimate starts from
+    [chat] = await store.read(partial(report_rows.chats, first=DAY, last=DAY))
+    assert chat.answered_by == ("Ann", "Bob")
+    total = report([chat], [], DAY, DAY)["total"]
+    assert total["waiting_seconds"] == {"median": 13, "p90": 13, "count": 1}
+    assert total["chats_per_agent"] == {"Ann": 1, "Bob": 1}
+
+
+async def test_a_chat_nobody_wrote_in_counts_for_no_agent(store: SqliteStore,
+                                                          store_clock: Clock) -> None:
+    conversation_id = await open_chat(store, await new_visitor(store))
+    ann, _ = await new_agent(store)
+    await store.assign(conversation_id, ann.id, "Ann joined the chat.")
+    [chat] = await store.read(partial(report_rows.chats, first=DAY, last=DAY))
+    assert chat.answered_by == () and chat.assigned == T0

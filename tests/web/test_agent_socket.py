@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 import websockets
 
+from tests.conftest import T0, Clock
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 
@@ -287,3 +288,32 @@ async def test_after_a_restart_the_grace_period_starts_for_agents_not_connected(
     bob = await agent(second, second.agent("bob@example.com", "Bob"))
     assigned = await bob.expect("assigned", timeout=5)
     assert assigned["conversation"]["id"] == conversation_id
+
+
+
+async def set_presence(staff: Peer, status: str) -> None:
+    await staff.send("presence", status=status)
+    await staff.send("ping")
+    await staff.expect("pong")  # frames are handled in order: the presence is in effect
+
+
+async def test_a_transfer_is_no_wait_in_the_next_visitors_estimate(
+        server: InProcessServer, store_clock: Clock) -> None:
+    ann = await agent(server, server.agent("ann@example.com", "Ann", capacity=1),
+                      available=False)
+    bob = await agent(server, server.agent("bob@example.com", "Bob", capacity=1),
+                      available=False)
+    first, c1 = await open_chat(server, "first")  # queued at T0: nobody is available
+    await first.expect("status", status="queued")
+    store_clock.at = T0 + 13
+    await set_presence(ann, "available")
+    await first.expect("status", status="active", agent={"name": "Ann"})  # waited 13 s
+    store_clock.at = T0 + 272
+    await set_presence(bob, "available")
+    bob_id = next(a["id"] for a in (await bob.expect("team"))["agents"] if a["name"] == "Bob")
+    await ann.send("transfer", conversation_id=c1, to_agent_id=bob_id)
+    await first.expect("status", status="active", agent={"name": "Bob"})
+    await set_presence(ann, "away")
+    second, _ = await open_chat(server, "second")
+    waiting = await second.expect("status", status="queued")
+    assert (waiting["queue_position"], waiting["expected_wait_seconds"]) == (1, 13)

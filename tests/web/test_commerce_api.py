@@ -901,6 +901,68 @@ async def test_a_verified_purchase_links_the_chat_to_the_buyer_not_a_typed_email
     assert chat.conversation_id not in [c["id"] for c in maya["conversations"]]
 
 
+def listed(api: Api, view: str, **params: str) -> list[dict[str, Any]]:
+    response = api.get("/api/conversations", view=view, **params)
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["conversations"]
+    return found
+
+
+async def test_a_verified_purchase_names_the_visitor_after_the_buyer_in_this_and_later_chats(
+        shop: Shop) -> None:
+    order = shop.ann.order("1042", name="Maya Lin")
+    chat = await open_chat(shop)  # an anonymous visitor
+    verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
+                             {"order": "1042", "email": "maya@example.com"})
+    assert verified.status_code == 200, verified.text
+    told = await chat.agent.expect("customer", conversation_id=chat.conversation_id)
+    assert told["customer_id"] == order["customer_id"]
+    assert told["visitor"]["name"] == "Maya Lin"
+    assert (told["visitor"]["verified_by"], told["visitor"]["verified"]) == ("purchase", False)
+    [row] = listed(shop.ann, "mine")
+    assert (row["visitor"]["name"], row["visitor"]["verified_by"]) == ("Maya Lin", "purchase")
+    assert [c["id"] for c in listed(shop.ann, "all", q="lin")] == [chat.conversation_id]
+
+    # the same visitor's next chat is the buyer's from the start
+    await chat.agent.send("close", conversation_id=chat.conversation_id)
+    await chat.agent.send("presence", status="away")
+    await chat.agent.send("ping")
+    await chat.agent.expect("pong")
+    await chat.visitor.send("message", client_id="v-2", text="One more thing")
+    later = (await chat.visitor.expect("ack", client_id="v-2"))["conversation_id"]
+    queue = await chat.agent.expect("queue")
+    while not queue["conversations"]:
+        queue = await chat.agent.expect("queue")
+    assert [(q["id"], q["visitor"]["name"]) for q in queue["conversations"]] == [
+        (later, "Maya Lin")]
+    await chat.agent.send("presence", status="available")
+    assigned = (await chat.agent.expect("assigned"))["conversation"]
+    assert (assigned["id"], assigned["customer_id"]) == (later, order["customer_id"])
+    assert (assigned["visitor"]["name"], assigned["visitor"]["verified_by"]) == (
+        "Maya Lin", "purchase")
+    assert [c["id"] for c in listed(shop.ann, "all", q="Maya")] == [later, chat.conversation_id]
+
+
+async def test_a_signed_identity_stays_apart_from_a_purchase_verified_later(
+        shop: Shop) -> None:
+    shop.ann.order("2001", email="lee@example.com", name="Lee Chen", product="Ebook")
+    chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
+    verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
+                             {"order": "2001", "email": "lee@example.com"})  # a gift, say
+    assert verified.status_code == 200, verified.text
+    [row] = listed(shop.ann, "mine")
+    assert (row["visitor"]["name"], row["visitor"]["verified"],
+            row["visitor"]["verified_by"]) == ("Maya", True, "identity")
+
+
+async def test_a_typed_email_names_no_one_and_finds_no_one(shop: Shop) -> None:
+    shop.ann.order("1042", name="Maya Lin")
+    await open_chat(shop, name="Mallory", email="maya@example.com")
+    [row] = listed(shop.ann, "mine")
+    assert (row["visitor"]["name"], row["visitor"]["verified_by"]) == ("Mallory", None)
+    assert listed(shop.ann, "all", q="Lin") == []
+
+
 def sign_in(server: InProcessServer, email: str, password: str) -> httpx.Client:
     """A browser signed in to the console: its session cookie, and the page's CSRF token."""
     browser = httpx.Client(base_url=server.url, timeout=10)
