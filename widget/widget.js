@@ -11,7 +11,7 @@
   const attr = k => ((me && me.getAttribute('data-' + k)) || '').trim();
   const LEFT = attr('position').toLowerCase() === 'left';
   const DEF = {color: '#4f46e5', title: 'Chat with us', greeting: '', prechat: 'off',
-    offline_message: "We're away right now. Leave your email and we'll answer by email."};
+    offline_message: "We're away right now. Leave a message and we'll answer here."};
   // A data attribute wins, then the admin's setting (welcome or /api/widget-settings), then DEF.
   const opt = k => attr(k) || (cfg && typeof cfg[k] === 'string' ? cfg[k] : DEF[k] || '');
   const settings = window.chatserverSettings || {};
@@ -59,7 +59,7 @@
   let profile = store.get('profile', {});     // {name, email, done} from the forms
   let rated = store.get('rated', null);       // {conv, score}
   let identity = settings.identity || null;
-  let cfg = store.get('cfg', null);           // the admin's widget settings, last seen
+  let cfg = store.get('cfg', null);           // the admin's widget settings, last seen; .mail: email works
   let mailWait = false, mailConv;             // transcript email: awaiting the answer; form filled for
   let conv = saved.conv || null, online = null; // status of convId; agents online
   let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // a reload renders at once
@@ -340,7 +340,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
         store.set('token', token);
       }
       online = f.agents_online ?? online;
-      setCfg(f.widget);
+      setCfg(f);
       const c = f.conversation || null;
       if (!c || c.id !== convId) resetLog(c ? c.id : null);
       if (c) {
@@ -399,8 +399,9 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     pong() { clearTimeout(pongT); pongT = 0; },
     emailed(f) { mailDone('Transcript sent to ' + f.email + '.'); },
   };
-  function setCfg(w) {
-    if (w && typeof w === 'object') { cfg = w; store.set('cfg', w); changed(); }
+  function setCfg(f) { // from welcome or /api/widget-settings
+    const w = f.widget;
+    if (w && typeof w === 'object') { cfg = {...w, mail: f.email_enabled === true}; store.set('cfg', cfg); changed(); }
   }
   function mailDone(text) {
     mailWait = false;
@@ -524,11 +525,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     conn.textContent = navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
       : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
     $('.cs-end').hidden = !convOpen() || !live;
-    // Nobody online: offer to reply by email (sent as hello.email).
-    const email = profile.email || settings.email || (identity && identity.email);
+    // Nobody online: offer to reply by email (sent as hello.email), if the server sends email.
+    const email = profile.email || settings.email || (identity && identity.email), mail = !!(cfg && cfg.mail);
     notice.hidden = !(online === 0 && st !== 'active');
     $('.cs-notice-text').textContent = [opt('offline_message'), opt('reply_time'), opt('business_hours'),
-      email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
+      mail && email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
     rating.hidden = st !== 'closed';
     if (st === 'closed' && mailConv !== convId) { // prefill once per conversation
       mailConv = convId; mailTo.value = email || ''; mailed.hidden = true;
@@ -539,7 +540,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     prechat.hidden = !(mode() !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
     composer.hidden = !prechat.hidden;
     if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the form arrived late
-    $('.cs-offline').hidden = !!email || !prechat.hidden; // the pre-chat form asks already
+    $('.cs-offline').hidden = !mail || !!email || !prechat.hidden; // the pre-chat form asks already
+    $('.cs-mail').hidden = !mail;
     // "Seen" under the visitor's last message once the agent read it.
     let last = null;
     for (const m of log) if (m.conversation_id === convId && roleOf(m) === 'visitor') last = m;
@@ -648,7 +650,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   [...outbox.values()].sort((a, b) => a.t - b.t).forEach(showPending);
   mount();
   if (token || outbox.size) connect();
-  else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(d => setCfg(d.widget), () => {});
+  else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(setCfg, () => {});
   render();
 
   window.Chatserver = Object.freeze({

@@ -392,7 +392,7 @@ def test_an_origin_that_is_not_allowed_is_refused(
 def test_a_rating_after_the_chat_closes_is_stored(
         staffed: tuple[LiveServer, AgentClient], host: HostSite,
         context: BrowserContext) -> None:
-    server, agent = staffed  # no SMTP: a transcript cannot be emailed, and the widget says why
+    server, agent = staffed  # no SMTP: a transcript cannot be emailed, and none is offered
     page = host.tab(context, server)
     say(page, "Can I change my seat?")
     conversation_id = agent.assigned()
@@ -411,11 +411,8 @@ def test_a_rating_after_the_chat_closes_is_stored(
     assert query(server.db_url, "SELECT rating_score, rating_comment FROM conversations "
                  "WHERE id = ?", conversation_id) == [(4, "Quick, thanks <b>Ann</b>!")]
 
-    # Asking for the transcript on a server without email shows the server's reason.
-    part(page, ".cs-mail-to").fill("maya@example.com")
-    part(page, ".cs-mail button").click()
-    expect(part(page, ".cs-mailed")).to_have_text(
-        "Couldn't email the transcript: this server does not send email")
+    expect(part(page, ".cs-mail")).to_be_hidden()
+    expect(rating.get_by_role("button", name="Email me the transcript")).to_have_count(0)
     screenshot(page, "widget-closed-rating")
 
     # A second rating replaces the first.
@@ -425,6 +422,20 @@ def test_a_rating_after_the_chat_closes_is_stored(
     while query(server.db_url, "SELECT rating_score FROM conversations") != [(5,)]:
         assert time.monotonic() < deadline, "the second rating was not stored"
         time.sleep(0.05)
+
+
+def test_a_server_without_email_offers_no_email(
+        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext) -> None:
+    server = serve()  # no SMTP_URL
+    page = host.tab(context, server)
+    notice = part(page, ".cs-notice")
+    expect(notice).to_contain_text("We're away right now. Leave a message and we'll answer here.")
+    expect(notice).not_to_contain_text("email")
+    expect(part(page, ".cs-email")).to_be_hidden()
+    page.reload()  # and from the settings it kept, before the server answers
+    open_widget(page)
+    expect(notice).to_contain_text("Leave a message")
+    expect(part(page, ".cs-email")).to_be_hidden()
 
 
 HOSTILE_CSS = """
