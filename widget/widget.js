@@ -23,6 +23,9 @@
   const NS = 'chatserver:' + src.origin + ':';
   const mem = {};
   const parse = s => { try { return JSON.parse(s); } catch (e) { return null; } };
+  // The page's toJSON methods (Prototype.js's Array.prototype.toJSON) must not change our data:
+  // the replacer returns each value as it was before toJSON ran.
+  const json = v => JSON.stringify(v, function (k) { return this[k]; });
   const store = {
     get(k, d) {
       let s = mem[k];
@@ -31,7 +34,7 @@
       return v == null ? d : v;
     },
     set(k, v) {
-      const s = JSON.stringify(v);
+      const s = json(v);
       try { localStorage.setItem(NS + k, s); delete mem[k]; } catch (e) { mem[k] = s; }
     },
     del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (e) { /* blocked */ } },
@@ -412,7 +415,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   // ---- the socket: backoff, ping ----
   function send(f) {
     if (!ws || ws.readyState !== 1) return false;
-    ws.send(JSON.stringify(f));
+    ws.send(json(f));
     return true;
   }
   function hello() {
