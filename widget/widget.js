@@ -1,7 +1,9 @@
 /*! chatserver chat widget: plain JS, no dependencies, one global (Chatserver). See widget/README.md. */
 (() => {
   'use strict';
-  if (window.Chatserver) return; // embedded twice: the first copy wins
+  // Our instance is marked with a symbol: whatever else the page calls Chatserver is not us.
+  const MARK = Symbol.for('chatserver.widget');
+  if (window[MARK]) return; // embedded twice: the first copy wins
 
   // ---- configuration (currentScript is only set during the first run) ----
   const me = document.currentScript ||
@@ -656,7 +658,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(setCfg, () => {});
   render();
 
-  window.Chatserver = Object.freeze({
+  const api = window[MARK] = Object.freeze({
     open,
     close,
     identify(id) { // link to a customer; null forgets the visitor (log out)
@@ -675,4 +677,9 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       return () => { handlers[ev] = handlers[ev].filter(f => f !== fn); };
     },
   });
+  // An element with id="Chatserver" is a global too: take its name, but not the page's own object.
+  const taken = window.Chatserver;
+  if (taken == null || taken instanceof Element) window.Chatserver = api;
+  if (taken != null) console.warn("[chatserver] the page already had a window.Chatserver; the widget's API is " +
+    (window.Chatserver === api ? 'there now' : "window[Symbol.for('chatserver.widget')]"));
 })();

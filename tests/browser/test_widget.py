@@ -583,3 +583,28 @@ def test_the_token_lives_in_local_storage_not_in_urls(
     token = next(json.loads(v) for k, v in stored if k == f"chatserver:{server.url}:token")
     assert re.fullmatch(r"\S{22,}", token)
     assert all(token not in u for u in requests)
+
+
+@pytest.mark.parametrize(("before", "page_value"), [
+    ('<div id="Chatserver">the page\'s own box</div>', None),
+    ("<script>window.Chatserver = {mine: true};</script>", {"mine": True}),
+])
+def test_a_page_that_already_has_a_chatserver_global_still_gets_the_widget(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite, context: BrowserContext,
+        before: str, page_value: dict[str, bool] | None) -> None:
+    server, agent = staffed
+    page = context.new_page()
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.goto(host.page(server, "/taken", before=before))
+    open_widget(page)
+    say(page, "Is the name taken?")
+    agent.wait_for_text("Is the name taken?")
+    assert any("window.Chatserver" in w for w in warnings), warnings
+    # An element's name is taken over for the API; the page's own object is left alone.
+    api = "window[Symbol.for('chatserver.widget')]"
+    assert page.evaluate(f"typeof {api}.open") == "function"
+    if page_value is None:
+        assert page.evaluate(f"window.Chatserver === {api}")
+    else:
+        assert page.evaluate("window.Chatserver") == page_value
