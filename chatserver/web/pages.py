@@ -38,11 +38,12 @@ class WidgetScript:
 
 @functools.cache
 def widget_script() -> WidgetScript:
-    """The widget as served: its source without whole-line comments (they are for the
-    people reading widget/widget.js, not for every visitor's download)."""
+    """The widget as served: its source without indentation, blank lines and whole-line
+    comments (they are for the people reading widget/widget.js, not for every visitor's
+    download; no string in it spans lines where leading spaces would matter)."""
     path = asset_dir("widget") / "widget.js"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    body = "\n".join(ln for ln in lines if not ln.lstrip().startswith("//")).encode()
+    lines = (ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
+    body = "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode()
     return WidgetScript(body, hashlib.sha256(body).hexdigest()[:16], int(path.stat().st_mtime))
 
 
