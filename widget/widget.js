@@ -178,11 +178,29 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     'will-change': 'auto', zoom: '1'};
   for (const k in HOST_STYLE) host.style.setProperty(k, HOST_STYLE[k], 'important');
   const shadow = host.attachShadow({mode: 'open'});
+  // A constructed stylesheet: a page's CSP without 'unsafe-inline' blocks a <style> element.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS_TEXT);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch (e) { shadow.append(h('style', '', CSS_TEXT)); } // browsers before 2023
+  // Pages enforcing Trusted Types refuse innerHTML: the skeleton is built with createElement.
+  function build(html, parent) { // our static markup only: tags, "quoted" attributes, text
+    const stack = [parent];
+    html.replace(/<(\/?)([\w-]+)([^>]*)>|([^<]+)/g, (_, end, tag, attrs, text) => {
+      if (text) return void stack[0].append(text);
+      if (end) return void stack.shift();
+      const e = /^(svg|path)$/.test(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+      attrs.replace(/([\w-]+)(?:="([^"]*)")?/g, (_, k, v) => e.setAttribute(k, v || ''));
+      stack[0].append(e);
+      if (tag !== 'input' && !attrs.endsWith('/')) stack.unshift(e); // void or self-closed: no children
+    });
+  }
   // Static skeleton only: nothing dynamic is ever interpolated here.
-  shadow.innerHTML = `<style>${CSS_TEXT}</style><div class="cs-root" data-testid="chatserver-root">
+  build(`<div class="cs-root" data-testid="chatserver-root">
 <button class="cs-launcher" type="button" aria-expanded="false" aria-controls="cs-panel" data-testid="launcher"><svg class="cs-i-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="${CHAT}"/></svg><svg class="cs-i-x" viewBox="0 0 24 24" aria-hidden="true"><path d="${X}"/></svg><span class="cs-badge" data-testid="badge" aria-hidden="true" hidden></span></button>
 <section class="cs-panel" id="cs-panel" role="dialog" aria-labelledby="cs-title" data-testid="panel" hidden>
-<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><div class="cs-agent" data-testid="agent"></div><div class="cs-status" data-testid="status" aria-live="polite"></div></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">&times;</button></header>
+<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><div class="cs-agent" data-testid="agent"></div><div class="cs-status" data-testid="status" aria-live="polite"></div></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">×</button></header>
 <div class="cs-conn" role="status" data-testid="connection" hidden></div>
 <div class="cs-messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0" data-testid="messages"></div>
 <div class="cs-typing" aria-live="polite" data-testid="typing" hidden></div>
@@ -190,7 +208,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 <div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
 <form class="cs-composer"><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
-</section></div>`;
+</section></div>`, shadow);
   const $ = s => shadow.querySelector(s);
   const root = $('.cs-root'), launcher = $('.cs-launcher'), badge = $('.cs-badge'), panel = $('.cs-panel');
   const list = $('.cs-messages'), input = $('.cs-input'), statusEl = $('.cs-status'), typingEl = $('.cs-typing');

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -51,13 +51,17 @@ class HostSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        pages = self.pages
+        self.headers: dict[str, dict[str, str]] = {}  # extra response headers, by path
+        pages, headers = self.pages, self.headers
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                body = pages.get(path)
                 data = (body or "not found").encode()
                 self.send_response(200 if body else 404)
+                for name, value in headers.get(path, {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -76,10 +80,11 @@ class HostSite:
         return f"http://127.0.0.1:{self.port}"
 
     def page(self, chat: LiveServer, path: str = "/shop", css: str = "", attrs: str = "",
-             before: str = "") -> str:
+             before: str = "", headers: dict[str, str] | None = None) -> str:
         """Publish a page embedding the widget from `chat`; returns its URL."""
         self.pages[path] = PAGE.format(css=css, src=f"{chat.url}/widget.js", attrs=attrs,
                                        before=before)
+        self.headers[path] = headers or {}
         return self.origin + path
 
     def tab(self, context: BrowserContext, chat: LiveServer, path: str = "/shop") -> Page:
@@ -608,3 +613,43 @@ def test_a_page_that_already_has_a_chatserver_global_still_gets_the_widget(
         assert page.evaluate(f"window.Chatserver === {api}")
     else:
         assert page.evaluate("window.Chatserver") == page_value
+
+
+EMPTY_SHA256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="  # base64 of sha256(b"")
+
+
+def strict_policy(chat: LiveServer) -> str:
+    """A shop's strict Content-Security-Policy that lets in only the chat server (the
+    directives widget/README.md gives), with Trusted Types enforced."""
+    return (f"default-src 'self'; script-src 'self' {chat.url}; "
+            f"connect-src 'self' {chat.url} {chat.ws}; style-src 'self' {chat.url}; "
+            f"img-src 'self' {chat.url}; require-trusted-types-for 'script'")
+
+
+def test_the_widget_works_under_a_strict_csp_with_trusted_types(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite, browser: Browser) -> None:
+    server, agent = staffed
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # CSP enforced
+    try:
+        page = context.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+        page.goto(host.page(server, "/strict", headers={
+            "Content-Security-Policy": strict_policy(server)}))
+        launcher = part(page, ".cs-launcher")
+        expect(launcher).to_have_css("background-color", "rgb(79, 70, 229)")  # styled
+        assert launcher.bounding_box() == {"x": 1280 - 20 - 56, "y": 800 - 20 - 56,
+                                           "width": 56, "height": 56}
+        open_widget(page)
+        say(page, "Does a strict shop work?")
+        conversation_id = agent.assigned()
+        agent.say(conversation_id, "It does.")
+        expect(bubble(page, "It does.", "agent")).to_be_visible()
+        expect(part(page, ".cs-text").first).to_have_css("font-size", "14px")
+        # Nothing of the widget is refused (the host page's own empty <style> is).
+        violations = [t for t in refused if re.search("Content Security Policy|Trusted Type", t)
+                      and EMPTY_SHA256 not in t]
+        assert violations == [], violations
+        screenshot(page, "widget-strict-csp")
+    finally:
+        context.close()
