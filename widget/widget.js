@@ -68,7 +68,7 @@
   let mailWait = false, mailConv;             // transcript email: awaiting the answer; form filled for
   let conv = saved.conv || null, online = null; // status of convId; agents online
   let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // a reload renders at once
-  let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null;
+  let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null, final = false;
   let ws = null, live = false, want = false, tries = 0, retryT = 0, pingT = 0, pongT = 0;
   let isOpen = false, typingOn = false, typingAt = 0, typingT = 0, agentTypingT = 0;
   const outbox = new Map(); // client_id -> {client_id, text, t}: not acknowledged yet
@@ -134,7 +134,7 @@ svg{width:26px;height:26px;fill:currentColor}
 .cs-header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:#fff}
 .cs-header>div{flex:1;min-width:0}
 .cs-title{margin:0;font-size:16px;font-weight:600}
-.cs-agent,.cs-status{font-size:12.5px;opacity:.92}
+.cs-status{font-size:12.5px}.cs-agent{font-weight:600}
 .cs-close,.cs-end{background:none;border:0;color:inherit;padding:2px 6px;border-radius:6px}
 .cs-close{font-size:22px;line-height:1}.cs-end{font-size:12px;text-decoration:underline}
 .cs-conn{padding:4px 16px;background:#fef3c7;color:#92400e;font-size:12px}
@@ -200,12 +200,12 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   build(`<div class="cs-root" data-testid="chatserver-root">
 <button class="cs-launcher" type="button" aria-expanded="false" aria-controls="cs-panel" data-testid="launcher"><svg class="cs-i-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="${CHAT}"/></svg><svg class="cs-i-x" viewBox="0 0 24 24" aria-hidden="true"><path d="${X}"/></svg><span class="cs-badge" data-testid="badge" aria-hidden="true" hidden></span></button>
 <section class="cs-panel" id="cs-panel" role="dialog" aria-labelledby="cs-title" data-testid="panel" hidden>
-<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><div class="cs-agent" data-testid="agent"></div><div class="cs-status" data-testid="status" aria-live="polite"></div></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">×</button></header>
+<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><p class="cs-status" data-testid="status" aria-live="polite" aria-atomic="true"><span class="cs-agent" data-testid="agent"></span><span class="cs-state"></span></p></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">×</button></header>
 <div class="cs-conn" role="status" data-testid="connection" hidden></div>
 <div class="cs-messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0" data-testid="messages"></div>
 <div class="cs-typing" aria-live="polite" data-testid="typing" hidden></div>
 <div class="cs-notice" data-testid="offline" hidden><p class="cs-notice-text"></p><form class="cs-row cs-offline"><input class="cs-email" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Your email"><button class="cs-btn" type="submit">Send</button></form></div>
-<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
+<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span><button class="cs-link cs-rate-edit" type="button" hidden>Change</button></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
 <form class="cs-composer"><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
 </section></div>`, shadow);
@@ -407,9 +407,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       changed();
     },
     rated(f) {
-      rated = {conv: f.conversation_id, score: f.score};
+      rated = {conv: f.conversation_id, score: f.score, locked: final};
       store.set('rated', rated);
-      changed();
+      const inside = rating.contains(shadow.activeElement);
+      render();
+      if (inside && final) $('.cs-rate-edit').focus(); // the focused control is locked now
     },
     error(f) {
       if (f.client_id && pend.has(f.client_id) && REASONS[f.code]) return fail(f.client_id, f.code);
@@ -510,6 +512,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   function rate(n) {
     picked = n || picked;
     if (!picked) return stars[4].focus();
+    final = !n; // "Send feedback", not a star
     const text = comment.value.trim();
     rateQ = {type: 'rate', score: picked, ...(text ? {comment: text} : {})};
     if (send(rateQ)) rateQ = null; else connect(); // else sent after welcome
@@ -531,7 +534,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     const st = conv && conv.status;
     if (st === 'closed') return 'This chat has ended';
     if (st === 'active') return conv.agent && conv.agent.name ? 'is here to help' : 'An agent is here to help';
-    if (st === 'queued') {
+    if (st === 'queued' && online !== 0) { // nobody online: no place in a queue that is not moving
       const n = conv.queue_position, w = conv.expected_wait_seconds;
       return (n ? `You are number ${n} in the queue` : 'Waiting for an agent') + (w == null ? '' :
         '. Expected wait: ' + (w < 60 ? 'under a minute' : `about ${Math.round(w / 60)} min`));
@@ -540,8 +543,10 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   }
   function render() {
     const st = conv && conv.status;
-    statusEl.textContent = statusText();
-    $('.cs-agent').textContent = st === 'active' && conv.agent && conv.agent.name ? conv.agent.name : '';
+    // One line, "Dana is here to help": the name and the rest of the sentence.
+    const who = (st === 'active' && conv.agent && conv.agent.name) || '';
+    $('.cs-agent').textContent = who;
+    $('.cs-state').textContent = (who && ' ') + statusText();
     applyLook();
     const conn = $('.cs-conn');
     conn.hidden = !(isOpen && want && !live && tries > 0);
@@ -557,9 +562,14 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (st === 'closed' && mailConv !== convId) { // prefill once per conversation
       mailConv = convId; mailTo.value = email || ''; mailed.hidden = true;
     }
-    const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0);
-    stars.forEach((b, i) => { b.classList.toggle('cs-on', i < score); b.setAttribute('aria-pressed', String(i + 1 === score)); });
+    // Once "Send feedback" went through, the rating is shown, not editable, until "Change".
+    const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0), lock = done && rated.locked;
+    stars.forEach((b, i) => {
+      b.classList.toggle('cs-on', i < score); b.setAttribute('aria-pressed', String(i + 1 === score)); b.disabled = lock;
+    });
+    comment.disabled = $('.cs-rate-send').hidden = lock;
     $('.cs-thanks').hidden = !done;
+    $('.cs-rate-edit').hidden = !lock;
     prechat.hidden = !(mode() !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
     composer.hidden = !prechat.hidden;
     if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the form arrived late
@@ -644,6 +654,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   prechat.onsubmit = e => { e.preventDefault(); prechatDone($('.cs-pc-name').value.trim(), $('.cs-pc-email').value.trim()); };
   $('.cs-skip').onclick = () => prechatDone();
   $('.cs-rate-send').onclick = () => rate();
+  $('.cs-rate-edit').onclick = () => { rated.locked = false; store.set('rated', rated); render(); comment.focus(); };
   $('.cs-mail').onsubmit = e => {
     e.preventDefault();
     mailed.hidden = true;

@@ -302,6 +302,10 @@ def test_a_visitor_on_the_demo_shop_and_an_agent_talk_keyboard_only(
         conversation_id = agent.assigned()
         agent.wait_for_text("Hi! Did my Course Pro order go through?")
         expect(part(page, ".cs-agent")).to_have_text("Ann Agent")
+        # One line in the header, not the name above the rest of the sentence.
+        expect(part(page, ".cs-status")).to_have_text("Ann Agent is here to help")
+        name, rest = (part(page, s).bounding_box() for s in (".cs-agent", ".cs-state"))
+        assert name is not None and rest is not None and name["y"] == rest["y"]
 
         # Typing shows both ways.
         agent.send("typing", conversation_id=conversation_id, active=True)
@@ -413,6 +417,11 @@ def test_a_rating_after_the_chat_closes_is_stored(
     part(page, ".cs-rate-send").click()
     expect(part(page, ".cs-thanks")).to_be_visible()
     expect(part(page, ".cs-star.cs-on")).to_have_count(4)
+    # Sent: the form shows the rating and can no longer be edited by accident.
+    for locked in (*part(page, ".cs-star").all(), part(page, ".cs-comment")):
+        expect(locked).to_be_disabled()
+    expect(part(page, ".cs-rate-send")).to_be_hidden()
+    expect(part(page, ".cs-rate-edit")).to_be_focused()
     assert query(server.db_url, "SELECT rating_score, rating_comment FROM conversations "
                  "WHERE id = ?", conversation_id) == [(4, "Quick, thanks <b>Ann</b>!")]
 
@@ -420,9 +429,12 @@ def test_a_rating_after_the_chat_closes_is_stored(
     expect(rating.get_by_role("button", name="Email me the transcript")).to_have_count(0)
     screenshot(page, "widget-closed-rating")
 
-    # A second rating replaces the first.
+    # "Change" opens it again, and a second rating replaces the first.
+    part(page, ".cs-rate-edit").click()
     part(page, ".cs-star").nth(4).click()
     part(page, ".cs-rate-send").click()
+    expect(part(page, ".cs-star.cs-on")).to_have_count(5)
+    expect(part(page, ".cs-star").first).to_be_disabled()
     deadline = time.monotonic() + 5
     while query(server.db_url, "SELECT rating_score FROM conversations") != [(5,)]:
         assert time.monotonic() < deadline, "the second rating was not stored"
