@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
@@ -19,6 +20,9 @@ from chatserver.assets import asset_dir
 # unchanged). `/widget.js?v=<version>` names one exact copy, so it is cached for a year.
 SHORT_CACHE = "public, max-age=300"
 LONG_CACHE = "public, max-age=31536000, immutable"
+
+
+COMMENT = re.compile(r"(^|\s)// .*$|^\s*//$")  # a line's comment, or a whole-line one
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,13 @@ class WidgetScript:
 
 @functools.cache
 def widget_script() -> WidgetScript:
-    """The widget as served: its source without indentation, blank lines and whole-line
-    comments (they are for the people reading widget/widget.js, not for every visitor's
-    download; no string in it spans lines where leading spaces would matter)."""
+    """The widget as served: its source without indentation, blank lines and comments
+    (they are for the people reading widget/widget.js, not for every visitor's download).
+    The source keeps to two rules for this: no string spans lines where leading spaces
+    matter, and " // " (spaces around) never appears inside a string or a regex."""
     path = asset_dir("widget") / "widget.js"
-    lines = (ln.strip() for ln in path.read_text(encoding="utf-8").splitlines())
-    body = "\n".join(ln for ln in lines if ln and not ln.startswith("//")).encode()
+    lines = (COMMENT.sub("", ln).strip() for ln in path.read_text(encoding="utf-8").splitlines())
+    body = "\n".join(ln for ln in lines if ln).encode()
     return WidgetScript(body, hashlib.sha256(body).hexdigest()[:16], int(path.stat().st_mtime))
 
 
