@@ -92,6 +92,8 @@
     : [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, '0')).join(''));
 
   // ---- DOM: message content only ever goes into text nodes ----
+  // Live regions are read out on every write: write only a change.
+  const setText = (el, t) => { if (el.textContent !== t) el.textContent = t; };
   const h = (tag, cls, text) => {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -126,6 +128,8 @@ button{cursor:pointer}
 :focus-visible{outline:2px solid var(--c);outline-offset:2px}
 .cs-launcher{position:fixed;bottom:20px;right:20px;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--c);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
 .cs-launcher:focus-visible{outline-color:#111827}
+.cs-header :focus-visible{outline-color:#fff;box-shadow:0 0 0 4px #111827}
+.cs-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .cs-left .cs-launcher,.cs-left .cs-panel{right:auto;left:20px}
 svg{width:26px;height:26px;fill:currentColor}
 .cs-open .cs-i-chat,.cs-i-x{display:none}.cs-open .cs-i-x{display:block}
@@ -146,7 +150,6 @@ svg{width:26px;height:26px;fill:currentColor}
 .cs-msg-system{align-self:center;align-items:center;max-width:92%;text-align:center}
 .cs-msg-system .cs-text{background:none;border:0;padding:0;color:#6b7280;font-size:12px}
 .cs-author,.cs-meta,.cs-seen{margin:2px 6px 0;font-size:11px;color:#6b7280}
-.cs-msg[data-state=pending]{opacity:.6}
 .cs-msg[data-state=failed] .cs-text{background:#fee2e2;color:#7f1d1d}
 .cs-msg[data-state=failed] .cs-meta{color:#b91c1c}
 .cs-retry,.cs-link{background:none;border:0;padding:0;color:var(--c);text-decoration:underline;font-size:inherit}
@@ -160,8 +163,8 @@ label{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#374151}
 input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;background:#fff;resize:none}
 .cs-row{display:flex;gap:8px;align-items:center}
 .cs-btn,.cs-send{flex:none;border:0;border-radius:8px;padding:8px 14px;background:var(--c);color:#fff;font-weight:600}
-.cs-star{background:none;border:0;padding:0 2px;font-size:26px;line-height:1;color:#d1d5db}
-.cs-star.cs-on{color:#f59e0b}
+.cs-star{background:none;border:0;padding:0 2px;font-size:26px;line-height:1;color:#6b7280}
+.cs-star.cs-on{color:#b45309}
 .cs-composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}
 .cs-input{flex:1;min-height:38px;max-height:120px}
 .cs-send{padding:6px 10px}
@@ -197,7 +200,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     });
   }
   // Static skeleton only: nothing dynamic is ever interpolated here.
-  build(`<div class="cs-root" data-testid="chatserver-root">
+  build(`<div class="cs-root" dir="ltr" data-testid="chatserver-root"><div class="cs-sr" aria-live="polite" data-testid="announce"></div>
 <button class="cs-launcher" type="button" aria-expanded="false" aria-controls="cs-panel" data-testid="launcher"><svg class="cs-i-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="${CHAT}"/></svg><svg class="cs-i-x" viewBox="0 0 24 24" aria-hidden="true"><path d="${X}"/></svg><span class="cs-badge" data-testid="badge" aria-hidden="true" hidden></span></button>
 <section class="cs-panel" id="cs-panel" role="dialog" aria-labelledby="cs-title" data-testid="panel" hidden>
 <header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><p class="cs-status" data-testid="status" aria-live="polite" aria-atomic="true"><span class="cs-agent" data-testid="agent"></span><span class="cs-state"></span></p></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">×</button></header>
@@ -213,10 +216,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   const root = $('.cs-root'), launcher = $('.cs-launcher'), badge = $('.cs-badge'), panel = $('.cs-panel');
   const list = $('.cs-messages'), input = $('.cs-input'), statusEl = $('.cs-status'), typingEl = $('.cs-typing');
   const notice = $('.cs-notice'), rating = $('.cs-rating'), prechat = $('.cs-prechat'), composer = $('.cs-composer');
-  const comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
+  const announce = $('.cs-sr'), comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
   const mailTo = $('.cs-mail-to'), mailed = $('.cs-mailed'), pcName = $('.cs-pc-name');
   if (LEFT) root.classList.add('cs-left');
   const greetEl = list.appendChild(h('div', 'cs-greeting')), greetText = greetEl.appendChild(h('div', 'cs-text'));
+  greetText.dir = 'auto';
   let look = '';
   function applyLook() { // colour, title, greeting, pre-chat mode
     const c = opt('color'), g = opt('greeting'), req = mode() === 'required';
@@ -241,13 +245,18 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 
   // ---- messages in the list ----
   function msgEl(m, state) {
-    const role = roleOf(m), el = h('div', 'cs-msg cs-msg-' + role);
+    const role = roleOf(m), el = h('div', 'cs-msg cs-msg-' + role), text = h('div', 'cs-text');
     el.dataset.role = role;
-    el.dataset.state = state;
-    if (m.seq != null) el.dataset.seq = m.seq;
     if (m.client_id) el.dataset.clientId = m.client_id;
     if (role === 'agent' && m.author.name) el.append(h('div', 'cs-author', String(m.author.name)));
-    el.append(linkify(h('div', 'cs-text'), m.text), h('div', 'cs-meta', state === 'pending' ? 'Sending…' : when(m.at)));
+    text.dir = 'auto'; // each message in its own script's direction
+    el.append(linkify(text, m.text), h('div', 'cs-meta'));
+    return stamp(el, m, state);
+  }
+  function stamp(el, m, state) { // a pending bubble is stamped again once sent, not replaced
+    el.dataset.state = state;
+    if (m.seq != null) el.dataset.seq = m.seq;
+    el.querySelector('.cs-meta').textContent = state === 'pending' ? 'Sending…' : when(m.at);
     if (when(m.at)) el.title = new Date(m.at).toLocaleString();
     el.msg = m;
     return el;
@@ -257,7 +266,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     for (const c of list.children) {
       if (c.dataset.state === 'pending' || (c.dataset.state === 'sent' && cmp(m, c.msg) < 0)) { before = c; break; }
     }
-    keepScroll(() => list.insertBefore(el, before));
+    // Moving a bubble that is in place already would announce it again.
+    if (el.parentNode !== list || el.nextSibling !== before) keepScroll(() => list.insertBefore(el, before));
   }
   function keepScroll(fn, force) { // follow new messages if the reader is at the bottom
     const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
@@ -268,20 +278,25 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   function addMsg(m) {
     if (!ok(m)) return;
     follow(m.conversation_id);
-    if (m.client_id) settle(m.client_id);
+    const mine = m.client_id && settle(m.client_id);
     const k = m.conversation_id + ':' + m.seq, old = have.get(k);
     if (old) { // shown from our ack: adopt the server's copy
+      if (mine) mine.remove();
       if (old.msg.local) { Object.assign(old.msg, m); delete old.msg.local; old.querySelector('.cs-meta').textContent = when(m.at); changed(); }
       return;
     }
     let i = log.length;
     while (i && cmp(log[i - 1], m) > 0) i--;
     log.splice(i, 0, m);
-    const el = msgEl(m, 'sent');
+    const el = mine ? stamp(mine, m, 'sent') : msgEl(m, 'sent');
     have.set(k, el);
     place(el, m);
     if (m.conversation_id === convId) advance(m.seq);
-    if (roleOf(m) === 'agent') showTyping(null);
+    if (roleOf(m) === 'agent') {
+      showTyping(null);
+      // The panel's log is not read out while it is closed: a region outside it says it.
+      if (!isOpen && m.conversation_id === convId && m.seq > myRead) setText(announce, `${m.author.name || 'Agent'}: ${m.text}`);
+    }
     emit('message', m);
     markRead();
   }
@@ -289,10 +304,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (seq === top + 1) while (have.has(convId + ':' + (top + 1))) top++;
     else if (seq > top + 1 && gapAt !== top) { gapAt = top; reconnect(); }
   }
-  function settle(cid) { // ours is confirmed (or abandoned): out of the outbox
+  function settle(cid) { // ours is confirmed (or abandoned): out of the outbox; returns its bubble
     if (outbox.delete(cid)) store.del('out:' + cid);
     const el = pend.get(cid);
-    if (el) { pend.delete(cid); el.remove(); }
+    pend.delete(cid);
+    return el;
   }
   function showPending(it) {
     const el = msgEl({client_id: it.client_id, text: it.text, author: {role: 'visitor'}}, 'pending');
@@ -387,7 +403,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       if (it && ok({...f, text: ''})) {
         addMsg({conversation_id: f.conversation_id, seq: f.seq, client_id: f.client_id, text: it.text,
           author: {role: 'visitor', name: profile.name || null}, at: new Date().toISOString(), local: true});
-      } else settle(f.client_id);
+      } else settle(f.client_id)?.remove();
     },
     message(f) { addMsg(f.message || f); },
     status(f) {
@@ -499,7 +515,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   }
   function showTyping(name) {
     clearTimeout(agentTypingT);
-    typingEl.textContent = name ? name + ' is typing…' : '';
+    setText(typingEl, name ? name + ' is typing…' : '');
     typingEl.hidden = !name;
     if (name) agentTypingT = setTimeout(() => showTyping(null), 20000); // active:false may be lost
   }
@@ -545,13 +561,13 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     const st = conv && conv.status;
     // One line, "Dana is here to help": the name and the rest of the sentence.
     const who = (st === 'active' && conv.agent && conv.agent.name) || '';
-    $('.cs-agent').textContent = who;
-    $('.cs-state').textContent = (who && ' ') + statusText();
+    setText($('.cs-agent'), who);
+    setText($('.cs-state'), (who && ' ') + statusText());
     applyLook();
     const conn = $('.cs-conn');
     conn.hidden = !(isOpen && want && !live && tries > 0);
-    conn.textContent = navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
-      : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
+    setText(conn, navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
+      : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…');
     $('.cs-end').hidden = !convOpen() || !live;
     // Nobody online: offer to reply by email (sent as hello.email), if the server sends email.
     const email = profile.email || settings.email || (identity && identity.email), mail = !!(cfg && cfg.mail);
@@ -579,7 +595,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     let last = null;
     for (const m of log) if (m.conversation_id === convId && roleOf(m) === 'visitor') last = m;
     const lastEl = last && agentRead >= last.seq && have.get(last.conversation_id + ':' + last.seq);
-    if (lastEl) lastEl.append(seenEl); else seenEl.remove();
+    if (!lastEl) seenEl.remove(); else if (seenEl.parentNode !== lastEl) lastEl.append(seenEl);
     // Unread: agent and system messages after the visitor's read mark.
     const n = log.filter(m => m.conversation_id === convId && roleOf(m) !== 'visitor' && m.seq > myRead).length;
     badge.textContent = n > 99 ? '99+' : n;
@@ -695,7 +711,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       else {
         identity = null; token = null; profile = {}; rated = null;
         ['token', 'profile', 'rated'].forEach(store.del);
-        for (const cid of [...outbox.keys(), ...pend.keys()]) settle(cid);
+        for (const cid of [...outbox.keys(), ...pend.keys()]) settle(cid)?.remove();
         resetLog(null);
       }
       reconnect();
