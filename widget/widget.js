@@ -62,7 +62,7 @@
   let top = +saved.last_seq || 0;             // every seq <= top of convId is held here
   let log = Array.isArray(saved.messages) ? saved.messages.filter(ok) : []; // confirmed, in display order
   let profile = store.get('profile', {});     // {name, email, done} from the forms
-  let rated = store.get('rated', null);       // {conv, score}
+  let rated = store.get('rated', null);       // {conv, score, locked: sent with "Send feedback"}
   let identity = settings.identity || null;
   let cfg = store.get('cfg', null);           // the admin's widget settings, last seen; .mail: email works
   let mailWait = false, mailConv;             // transcript email: awaiting the answer; form filled for
@@ -214,7 +214,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 </section></div>`, shadow);
   const $ = s => shadow.querySelector(s);
   const root = $('.cs-root'), launcher = $('.cs-launcher'), badge = $('.cs-badge'), panel = $('.cs-panel');
-  const list = $('.cs-messages'), input = $('.cs-input'), statusEl = $('.cs-status'), typingEl = $('.cs-typing');
+  const list = $('.cs-messages'), input = $('.cs-input'), typingEl = $('.cs-typing');
   const notice = $('.cs-notice'), rating = $('.cs-rating'), prechat = $('.cs-prechat'), composer = $('.cs-composer');
   const announce = $('.cs-sr'), comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
   const mailTo = $('.cs-mail-to'), mailed = $('.cs-mailed'), pcName = $('.cs-pc-name');
@@ -441,7 +441,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     emailed(f) { mailDone('Transcript sent to ' + f.email + '.'); },
   };
   function setCfg(f) { // from welcome or /api/widget-settings
-    const w = f.widget;
+    const w = f && f.widget;
     if (w && typeof w === 'object') { cfg = {...w, mail: f.email_enabled === true}; store.set('cfg', cfg); changed(); }
   }
   function mailDone(text) {
