@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 from chatserver.assets import asset_dir
 from chatserver.store import Store, customers, inbox
 from chatserver.web.auth import hash_password
+from chatserver.web.pages import widget_script
 
 # (who, email, name, role): an agent to chat as, a supervisor so that the reports open too;
 # and an admin, for the admin page
@@ -73,7 +74,7 @@ def shop_app(server_origin: str) -> Starlette:
 
     async def demo(request: Request) -> Response:
         return templates.TemplateResponse(request, "demo.html",
-                                          {"widget_src": f"{server_origin}/widget.js"})
+                                          {"widget_src": server_origin + widget_script().url})
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/demo", status_code=303)

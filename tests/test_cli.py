@@ -114,7 +114,7 @@ def test_demo_prints_an_agent_and_an_admin_login_and_serves_the_shop_from_anothe
             assert client.get("/console/admin").status_code == 200
         shop = httpx.get(f"http://127.0.0.1:{shop_port}/demo")
         assert shop.status_code == 200
-        assert f'src="{server.url}/widget.js"' in shop.text
+        assert f'src="{server.url}/widget.js?v=' in shop.text
         token = chatserver("tokens", "create", login[1], "--db", db_url).stdout.strip()
         found = httpx.get(server.url + "/api/customers?email=maya@example.com",
                           headers={"Authorization": f"Bearer {token}"}).json()["customers"]

@@ -1,7 +1,9 @@
 /*! chatserver chat widget: plain JS, no dependencies, one global (Chatserver). See widget/README.md. */
 (() => {
   'use strict';
-  if (window.Chatserver) return; // embedded twice: the first copy wins
+  // Our instance is marked with a symbol: whatever else the page calls Chatserver is not us.
+  const MARK = Symbol.for('chatserver.widget');
+  if (window[MARK]) return; // embedded twice: the first copy wins
 
   // ---- configuration (currentScript is only set during the first run) ----
   const me = document.currentScript ||
@@ -11,7 +13,7 @@
   const attr = k => ((me && me.getAttribute('data-' + k)) || '').trim();
   const LEFT = attr('position').toLowerCase() === 'left';
   const DEF = {color: '#4f46e5', title: 'Chat with us', greeting: '', prechat: 'off',
-    offline_message: "We're away right now. Leave your email and we'll answer by email."};
+    offline_message: "We're away right now. Leave a message and we'll answer here."};
   // A data attribute wins, then the admin's setting (welcome or /api/widget-settings), then DEF.
   const opt = k => attr(k) || (cfg && typeof cfg[k] === 'string' ? cfg[k] : DEF[k] || '');
   const settings = window.chatserverSettings || {};
@@ -23,6 +25,9 @@
   const NS = 'chatserver:' + src.origin + ':';
   const mem = {};
   const parse = s => { try { return JSON.parse(s); } catch (e) { return null; } };
+  // The page's toJSON methods (Prototype.js's Array.prototype.toJSON) must not change our data:
+  // the replacer returns each value as it was before toJSON ran.
+  const json = v => JSON.stringify(v, function (k) { return this[k]; });
   const store = {
     get(k, d) {
       let s = mem[k];
@@ -31,7 +36,7 @@
       return v == null ? d : v;
     },
     set(k, v) {
-      const s = JSON.stringify(v);
+      const s = json(v);
       try { localStorage.setItem(NS + k, s); delete mem[k]; } catch (e) { mem[k] = s; }
     },
     del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (e) { /* blocked */ } },
@@ -57,13 +62,13 @@
   let top = +saved.last_seq || 0;             // every seq <= top of convId is held here
   let log = Array.isArray(saved.messages) ? saved.messages.filter(ok) : []; // confirmed, in display order
   let profile = store.get('profile', {});     // {name, email, done} from the forms
-  let rated = store.get('rated', null);       // {conv, score}
+  let rated = store.get('rated', null);       // {conv, score, locked: sent with "Send feedback"}
   let identity = settings.identity || null;
-  let cfg = store.get('cfg', null);           // the admin's widget settings, last seen
+  let cfg = store.get('cfg', null);           // the admin's widget settings, last seen; .mail: email works
   let mailWait = false, mailConv;             // transcript email: awaiting the answer; form filled for
   let conv = saved.conv || null, online = null; // status of convId; agents online
   let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // a reload renders at once
-  let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null;
+  let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null, final = false;
   let ws = null, live = false, want = false, tries = 0, retryT = 0, pingT = 0, pongT = 0;
   let isOpen = false, typingOn = false, typingAt = 0, typingT = 0, agentTypingT = 0;
   const outbox = new Map(); // client_id -> {client_id, text, t}: not acknowledged yet
@@ -87,6 +92,8 @@
     : [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, '0')).join(''));
 
   // ---- DOM: message content only ever goes into text nodes ----
+  // Live regions are read out on every write: write only a change.
+  const setText = (el, t) => { if (el.textContent !== t) el.textContent = t; };
   const h = (tag, cls, text) => {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -121,6 +128,8 @@ button{cursor:pointer}
 :focus-visible{outline:2px solid var(--c);outline-offset:2px}
 .cs-launcher{position:fixed;bottom:20px;right:20px;width:56px;height:56px;border:0;border-radius:50%;padding:0;background:var(--c);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
 .cs-launcher:focus-visible{outline-color:#111827}
+.cs-header :focus-visible{outline-color:#fff;box-shadow:0 0 0 4px #111827}
+.cs-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 .cs-left .cs-launcher,.cs-left .cs-panel{right:auto;left:20px}
 svg{width:26px;height:26px;fill:currentColor}
 .cs-open .cs-i-chat,.cs-i-x{display:none}.cs-open .cs-i-x{display:block}
@@ -129,7 +138,7 @@ svg{width:26px;height:26px;fill:currentColor}
 .cs-header{display:flex;align-items:flex-start;gap:8px;padding:14px 16px;background:var(--c);color:#fff}
 .cs-header>div{flex:1;min-width:0}
 .cs-title{margin:0;font-size:16px;font-weight:600}
-.cs-agent,.cs-status{font-size:12.5px;opacity:.92}
+.cs-status{font-size:12.5px}.cs-agent{font-weight:600}
 .cs-close,.cs-end{background:none;border:0;color:inherit;padding:2px 6px;border-radius:6px}
 .cs-close{font-size:22px;line-height:1}.cs-end{font-size:12px;text-decoration:underline}
 .cs-conn{padding:4px 16px;background:#fef3c7;color:#92400e;font-size:12px}
@@ -141,7 +150,6 @@ svg{width:26px;height:26px;fill:currentColor}
 .cs-msg-system{align-self:center;align-items:center;max-width:92%;text-align:center}
 .cs-msg-system .cs-text{background:none;border:0;padding:0;color:#6b7280;font-size:12px}
 .cs-author,.cs-meta,.cs-seen{margin:2px 6px 0;font-size:11px;color:#6b7280}
-.cs-msg[data-state=pending]{opacity:.6}
 .cs-msg[data-state=failed] .cs-text{background:#fee2e2;color:#7f1d1d}
 .cs-msg[data-state=failed] .cs-meta{color:#b91c1c}
 .cs-retry,.cs-link{background:none;border:0;padding:0;color:var(--c);text-decoration:underline;font-size:inherit}
@@ -155,8 +163,8 @@ label{display:flex;flex-direction:column;gap:2px;font-size:12px;color:#374151}
 input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px 10px;background:#fff;resize:none}
 .cs-row{display:flex;gap:8px;align-items:center}
 .cs-btn,.cs-send{flex:none;border:0;border-radius:8px;padding:8px 14px;background:var(--c);color:#fff;font-weight:600}
-.cs-star{background:none;border:0;padding:0 2px;font-size:26px;line-height:1;color:#d1d5db}
-.cs-star.cs-on{color:#f59e0b}
+.cs-star{background:none;border:0;padding:0 2px;font-size:26px;line-height:1;color:#6b7280}
+.cs-star.cs-on{color:#b45309}
 .cs-composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}
 .cs-input{flex:1;min-height:38px;max-height:120px}
 .cs-send{padding:6px 10px}
@@ -173,27 +181,46 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     'will-change': 'auto', zoom: '1'};
   for (const k in HOST_STYLE) host.style.setProperty(k, HOST_STYLE[k], 'important');
   const shadow = host.attachShadow({mode: 'open'});
+  // A constructed stylesheet: a page's CSP without 'unsafe-inline' blocks a <style> element.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS_TEXT);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch (e) { shadow.append(h('style', '', CSS_TEXT)); } // browsers before 2023
+  // Pages enforcing Trusted Types refuse innerHTML: the skeleton is built with createElement.
+  function build(html, parent) { // our static markup only: tags, "quoted" attributes, text
+    const stack = [parent];
+    html.replace(/<(\/?)([\w-]+)([^>]*)>|([^<]+)/g, (_, end, tag, attrs, text) => {
+      if (text) return void stack[0].append(text);
+      if (end) return void stack.shift();
+      const e = /^(svg|path)$/.test(tag) ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
+      attrs.replace(/([\w-]+)(?:="([^"]*)")?/g, (_, k, v) => e.setAttribute(k, v || ''));
+      stack[0].append(e);
+      if (tag !== 'input' && !attrs.endsWith('/')) stack.unshift(e); // void or self-closed: no children
+    });
+  }
   // Static skeleton only: nothing dynamic is ever interpolated here.
-  shadow.innerHTML = `<style>${CSS_TEXT}</style><div class="cs-root" data-testid="chatserver-root">
+  build(`<div class="cs-root" dir="ltr" data-testid="chatserver-root"><div class="cs-sr" aria-live="polite" data-testid="announce"></div>
 <button class="cs-launcher" type="button" aria-expanded="false" aria-controls="cs-panel" data-testid="launcher"><svg class="cs-i-chat" viewBox="0 0 24 24" aria-hidden="true"><path d="${CHAT}"/></svg><svg class="cs-i-x" viewBox="0 0 24 24" aria-hidden="true"><path d="${X}"/></svg><span class="cs-badge" data-testid="badge" aria-hidden="true" hidden></span></button>
 <section class="cs-panel" id="cs-panel" role="dialog" aria-labelledby="cs-title" data-testid="panel" hidden>
-<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><div class="cs-agent" data-testid="agent"></div><div class="cs-status" data-testid="status" aria-live="polite"></div></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">&times;</button></header>
+<header class="cs-header"><div><h2 class="cs-title" id="cs-title"></h2><p class="cs-status" data-testid="status" aria-live="polite" aria-atomic="true"><span class="cs-agent" data-testid="agent"></span><span class="cs-state"></span></p></div><button class="cs-end" type="button" hidden>End chat</button><button class="cs-close" type="button" aria-label="Close chat">×</button></header>
 <div class="cs-conn" role="status" data-testid="connection" hidden></div>
 <div class="cs-messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0" data-testid="messages"></div>
 <div class="cs-typing" aria-live="polite" data-testid="typing" hidden></div>
 <div class="cs-notice" data-testid="offline" hidden><p class="cs-notice-text"></p><form class="cs-row cs-offline"><input class="cs-email" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Your email"><button class="cs-btn" type="submit">Send</button></form></div>
-<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
+<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span><button class="cs-link cs-rate-edit" type="button" hidden>Change</button></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
 <form class="cs-composer"><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
-</section></div>`;
+</section></div>`, shadow);
   const $ = s => shadow.querySelector(s);
   const root = $('.cs-root'), launcher = $('.cs-launcher'), badge = $('.cs-badge'), panel = $('.cs-panel');
-  const list = $('.cs-messages'), input = $('.cs-input'), statusEl = $('.cs-status'), typingEl = $('.cs-typing');
+  const list = $('.cs-messages'), input = $('.cs-input'), typingEl = $('.cs-typing');
   const notice = $('.cs-notice'), rating = $('.cs-rating'), prechat = $('.cs-prechat'), composer = $('.cs-composer');
-  const comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
+  const announce = $('.cs-sr'), comment = $('.cs-comment'), seenEl = h('div', 'cs-seen', 'Seen');
   const mailTo = $('.cs-mail-to'), mailed = $('.cs-mailed'), pcName = $('.cs-pc-name');
   if (LEFT) root.classList.add('cs-left');
   const greetEl = list.appendChild(h('div', 'cs-greeting')), greetText = greetEl.appendChild(h('div', 'cs-text'));
+  greetText.dir = 'auto';
   let look = '';
   function applyLook() { // colour, title, greeting, pre-chat mode
     const c = opt('color'), g = opt('greeting'), req = mode() === 'required';
@@ -218,13 +245,18 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 
   // ---- messages in the list ----
   function msgEl(m, state) {
-    const role = roleOf(m), el = h('div', 'cs-msg cs-msg-' + role);
+    const role = roleOf(m), el = h('div', 'cs-msg cs-msg-' + role), text = h('div', 'cs-text');
     el.dataset.role = role;
-    el.dataset.state = state;
-    if (m.seq != null) el.dataset.seq = m.seq;
     if (m.client_id) el.dataset.clientId = m.client_id;
     if (role === 'agent' && m.author.name) el.append(h('div', 'cs-author', String(m.author.name)));
-    el.append(linkify(h('div', 'cs-text'), m.text), h('div', 'cs-meta', state === 'pending' ? 'Sending…' : when(m.at)));
+    text.dir = 'auto'; // each message in its own script's direction
+    el.append(linkify(text, m.text), h('div', 'cs-meta'));
+    return stamp(el, m, state);
+  }
+  function stamp(el, m, state) { // a pending bubble is stamped again once sent, not replaced
+    el.dataset.state = state;
+    if (m.seq != null) el.dataset.seq = m.seq;
+    el.querySelector('.cs-meta').textContent = state === 'pending' ? 'Sending…' : when(m.at);
     if (when(m.at)) el.title = new Date(m.at).toLocaleString();
     el.msg = m;
     return el;
@@ -234,7 +266,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     for (const c of list.children) {
       if (c.dataset.state === 'pending' || (c.dataset.state === 'sent' && cmp(m, c.msg) < 0)) { before = c; break; }
     }
-    keepScroll(() => list.insertBefore(el, before));
+    // Moving a bubble that is in place already would announce it again.
+    if (el.parentNode !== list || el.nextSibling !== before) keepScroll(() => list.insertBefore(el, before));
   }
   function keepScroll(fn, force) { // follow new messages if the reader is at the bottom
     const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
@@ -245,20 +278,25 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   function addMsg(m) {
     if (!ok(m)) return;
     follow(m.conversation_id);
-    if (m.client_id) settle(m.client_id);
+    const mine = m.client_id && settle(m.client_id);
     const k = m.conversation_id + ':' + m.seq, old = have.get(k);
     if (old) { // shown from our ack: adopt the server's copy
+      if (mine) mine.remove();
       if (old.msg.local) { Object.assign(old.msg, m); delete old.msg.local; old.querySelector('.cs-meta').textContent = when(m.at); changed(); }
       return;
     }
     let i = log.length;
     while (i && cmp(log[i - 1], m) > 0) i--;
     log.splice(i, 0, m);
-    const el = msgEl(m, 'sent');
+    const el = mine ? stamp(mine, m, 'sent') : msgEl(m, 'sent');
     have.set(k, el);
     place(el, m);
     if (m.conversation_id === convId) advance(m.seq);
-    if (roleOf(m) === 'agent') showTyping(null);
+    if (roleOf(m) === 'agent') {
+      showTyping(null);
+      // The panel's log is not read out while it is closed: a region outside it says it.
+      if (!isOpen && m.conversation_id === convId && m.seq > myRead) setText(announce, `${m.author.name || 'Agent'}: ${m.text}`);
+    }
     emit('message', m);
     markRead();
   }
@@ -266,10 +304,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (seq === top + 1) while (have.has(convId + ':' + (top + 1))) top++;
     else if (seq > top + 1 && gapAt !== top) { gapAt = top; reconnect(); }
   }
-  function settle(cid) { // ours is confirmed (or abandoned): out of the outbox
+  function settle(cid) { // ours is confirmed (or abandoned): out of the outbox; returns its bubble
     if (outbox.delete(cid)) store.del('out:' + cid);
     const el = pend.get(cid);
-    if (el) { pend.delete(cid); el.remove(); }
+    pend.delete(cid);
+    return el;
   }
   function showPending(it) {
     const el = msgEl({client_id: it.client_id, text: it.text, author: {role: 'visitor'}}, 'pending');
@@ -340,7 +379,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
         store.set('token', token);
       }
       online = f.agents_online ?? online;
-      setCfg(f.widget);
+      setCfg(f);
       const c = f.conversation || null;
       if (!c || c.id !== convId) resetLog(c ? c.id : null);
       if (c) {
@@ -364,7 +403,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       if (it && ok({...f, text: ''})) {
         addMsg({conversation_id: f.conversation_id, seq: f.seq, client_id: f.client_id, text: it.text,
           author: {role: 'visitor', name: profile.name || null}, at: new Date().toISOString(), local: true});
-      } else settle(f.client_id);
+      } else settle(f.client_id)?.remove();
     },
     message(f) { addMsg(f.message || f); },
     status(f) {
@@ -384,9 +423,11 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       changed();
     },
     rated(f) {
-      rated = {conv: f.conversation_id, score: f.score};
+      rated = {conv: f.conversation_id, score: f.score, locked: final};
       store.set('rated', rated);
-      changed();
+      const inside = rating.contains(shadow.activeElement);
+      render();
+      if (inside && final) $('.cs-rate-edit').focus(); // the focused control is locked now
     },
     error(f) {
       if (f.client_id && pend.has(f.client_id) && REASONS[f.code]) return fail(f.client_id, f.code);
@@ -399,8 +440,9 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     pong() { clearTimeout(pongT); pongT = 0; },
     emailed(f) { mailDone('Transcript sent to ' + f.email + '.'); },
   };
-  function setCfg(w) {
-    if (w && typeof w === 'object') { cfg = w; store.set('cfg', w); changed(); }
+  function setCfg(f) { // from welcome or /api/widget-settings
+    const w = f && f.widget;
+    if (w && typeof w === 'object') { cfg = {...w, mail: f.email_enabled === true}; store.set('cfg', cfg); changed(); }
   }
   function mailDone(text) {
     mailWait = false;
@@ -411,7 +453,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   // ---- the socket: backoff, ping ----
   function send(f) {
     if (!ws || ws.readyState !== 1) return false;
-    ws.send(JSON.stringify(f));
+    ws.send(json(f));
     return true;
   }
   function hello() {
@@ -473,7 +515,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   }
   function showTyping(name) {
     clearTimeout(agentTypingT);
-    typingEl.textContent = name ? name + ' is typing…' : '';
+    setText(typingEl, name ? name + ' is typing…' : '');
     typingEl.hidden = !name;
     if (name) agentTypingT = setTimeout(() => showTyping(null), 20000); // active:false may be lost
   }
@@ -486,6 +528,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   function rate(n) {
     picked = n || picked;
     if (!picked) return stars[4].focus();
+    final = !n; // "Send feedback", not a star
     const text = comment.value.trim();
     rateQ = {type: 'rate', score: picked, ...(text ? {comment: text} : {})};
     if (send(rateQ)) rateQ = null; else connect(); // else sent after welcome
@@ -507,7 +550,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     const st = conv && conv.status;
     if (st === 'closed') return 'This chat has ended';
     if (st === 'active') return conv.agent && conv.agent.name ? 'is here to help' : 'An agent is here to help';
-    if (st === 'queued') {
+    if (st === 'queued' && online !== 0) { // nobody online: no place in a queue that is not moving
       const n = conv.queue_position, w = conv.expected_wait_seconds;
       return (n ? `You are number ${n} in the queue` : 'Waiting for an agent') + (w == null ? '' :
         '. Expected wait: ' + (w < 60 ? 'under a minute' : `about ${Math.round(w / 60)} min`));
@@ -516,35 +559,43 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   }
   function render() {
     const st = conv && conv.status;
-    statusEl.textContent = statusText();
-    $('.cs-agent').textContent = st === 'active' && conv.agent && conv.agent.name ? conv.agent.name : '';
+    // One line, "Dana is here to help": the name and the rest of the sentence.
+    const who = (st === 'active' && conv.agent && conv.agent.name) || '';
+    setText($('.cs-agent'), who);
+    setText($('.cs-state'), (who && ' ') + statusText());
     applyLook();
     const conn = $('.cs-conn');
     conn.hidden = !(isOpen && want && !live && tries > 0);
-    conn.textContent = navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
-      : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…';
+    setText(conn, navigator.onLine === false ? "You're offline. Messages will be sent when you're back."
+      : tries > 2 ? "Can't connect to the chat right now. Retrying…" : 'Connecting…');
     $('.cs-end').hidden = !convOpen() || !live;
-    // Nobody online: offer to reply by email (sent as hello.email).
-    const email = profile.email || settings.email || (identity && identity.email);
+    // Nobody online: offer to reply by email (sent as hello.email), if the server sends email.
+    const email = profile.email || settings.email || (identity && identity.email), mail = !!(cfg && cfg.mail);
     notice.hidden = !(online === 0 && st !== 'active');
     $('.cs-notice-text').textContent = [opt('offline_message'), opt('reply_time'), opt('business_hours'),
-      email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
+      mail && email && `We'll answer at ${email}.`].filter(Boolean).join('\n');
     rating.hidden = st !== 'closed';
     if (st === 'closed' && mailConv !== convId) { // prefill once per conversation
       mailConv = convId; mailTo.value = email || ''; mailed.hidden = true;
     }
-    const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0);
-    stars.forEach((b, i) => { b.classList.toggle('cs-on', i < score); b.setAttribute('aria-pressed', String(i + 1 === score)); });
+    // Once "Send feedback" went through, the rating is shown, not editable, until "Change".
+    const done = rated && rated.conv === convId, score = picked || (done ? rated.score : 0), lock = done && rated.locked;
+    stars.forEach((b, i) => {
+      b.classList.toggle('cs-on', i < score); b.setAttribute('aria-pressed', String(i + 1 === score)); b.disabled = lock;
+    });
+    comment.disabled = $('.cs-rate-send').hidden = lock;
     $('.cs-thanks').hidden = !done;
+    $('.cs-rate-edit').hidden = !lock;
     prechat.hidden = !(mode() !== 'off' && !profile.done && !identity && convId == null && !log.length && !outbox.size);
     composer.hidden = !prechat.hidden;
     if (!prechat.hidden && shadow.activeElement === input) pcName.focus(); // the form arrived late
-    $('.cs-offline').hidden = !!email || !prechat.hidden; // the pre-chat form asks already
+    $('.cs-offline').hidden = !mail || !!email || !prechat.hidden; // the pre-chat form asks already
+    $('.cs-mail').hidden = !mail;
     // "Seen" under the visitor's last message once the agent read it.
     let last = null;
     for (const m of log) if (m.conversation_id === convId && roleOf(m) === 'visitor') last = m;
     const lastEl = last && agentRead >= last.seq && have.get(last.conversation_id + ':' + last.seq);
-    if (lastEl) lastEl.append(seenEl); else seenEl.remove();
+    if (!lastEl) seenEl.remove(); else if (seenEl.parentNode !== lastEl) lastEl.append(seenEl);
     // Unread: agent and system messages after the visitor's read mark.
     const n = log.filter(m => m.conversation_id === convId && roleOf(m) !== 'visitor' && m.seq > myRead).length;
     badge.textContent = n > 99 ? '99+' : n;
@@ -619,6 +670,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   prechat.onsubmit = e => { e.preventDefault(); prechatDone($('.cs-pc-name').value.trim(), $('.cs-pc-email').value.trim()); };
   $('.cs-skip').onclick = () => prechatDone();
   $('.cs-rate-send').onclick = () => rate();
+  $('.cs-rate-edit').onclick = () => { rated.locked = false; store.set('rated', rated); render(); comment.focus(); };
   $('.cs-mail').onsubmit = e => {
     e.preventDefault();
     mailed.hidden = true;
@@ -648,10 +700,10 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   [...outbox.values()].sort((a, b) => a.t - b.t).forEach(showPending);
   mount();
   if (token || outbox.size) connect();
-  else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(d => setCfg(d.widget), () => {});
+  else fetch(src.origin + '/api/widget-settings').then(r => r.json()).then(setCfg, () => {});
   render();
 
-  window.Chatserver = Object.freeze({
+  const api = window[MARK] = Object.freeze({
     open,
     close,
     identify(id) { // link to a customer; null forgets the visitor (log out)
@@ -659,7 +711,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       else {
         identity = null; token = null; profile = {}; rated = null;
         ['token', 'profile', 'rated'].forEach(store.del);
-        for (const cid of [...outbox.keys(), ...pend.keys()]) settle(cid);
+        for (const cid of [...outbox.keys(), ...pend.keys()]) settle(cid)?.remove();
         resetLog(null);
       }
       reconnect();
@@ -670,4 +722,9 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
       return () => { handlers[ev] = handlers[ev].filter(f => f !== fn); };
     },
   });
+  // An element with id="Chatserver" is a global too: take its name, but not the page's own object.
+  const taken = window.Chatserver;
+  if (taken == null || taken instanceof Element) window.Chatserver = api;
+  if (taken != null) console.warn("[chatserver] the page already had a window.Chatserver; the widget's API is " +
+    (window.Chatserver === api ? 'there now' : "window[Symbol.for('chatserver.widget')]"));
 })();

@@ -19,6 +19,8 @@ DEFAULTS: dict[str, str] = {
     "business_hours": "",
     "offline_message": "We're away right now. Leave your email and we'll answer by email.",
 }
+# The default offline message of a server that sends no email (SMTP_URL unset).
+OFFLINE_WITHOUT_EMAIL = "We're away right now. Leave a message and we'll answer here."
 
 
 def color(value: Any) -> str:
@@ -45,3 +47,10 @@ def updated(current: dict[str, str], changes: dict[str, Any]) -> dict[str, str]:
         raise FrameError("bad_request", f"unknown widget settings: {', '.join(sorted(unknown))}")
     clean = check_fields(changes, FIELDS, "widget")
     return {**DEFAULTS, **current, **{k: v for k, v in clean.items() if v is not None}}
+
+
+def for_visitors(settings: dict[str, str], email_enabled: bool) -> dict[str, str]:
+    """What the widget is sent: without email, the default offline message promises none."""
+    if email_enabled or settings["offline_message"] != DEFAULTS["offline_message"]:
+        return settings
+    return {**settings, "offline_message": OFFLINE_WITHOUT_EMAIL}

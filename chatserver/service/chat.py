@@ -71,6 +71,14 @@ class ChatService:
         await self.followup.stop()
         await self.desk.stop()
 
+    @property
+    def email_enabled(self) -> bool:
+        """Whether this server sends email (SMTP_URL is set): the widget offers it only then."""
+        return self.followup.mailer.enabled
+
+    def widget_for_visitors(self) -> dict[str, str]:
+        return widget_settings.for_visitors(self.widget, self.email_enabled)
+
     def allowed_origins(self) -> tuple[str, ...] | None:
         """Where the widget may be embedded: ALLOWED_ORIGINS and what an admin added
         (None: only the server's own origin)."""

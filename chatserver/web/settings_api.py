@@ -14,9 +14,10 @@ from chatserver.web.http import ApiError, Caller, authenticated, json_response
 async def widget_settings(request: Request) -> Response:
     """Public: the widget's look and what visitors are told (the widget also gets these in
     `welcome`)."""
-    return json_response({"widget": request.app.state.chat.widget},
-                         headers={"Access-Control-Allow-Origin": "*",
-                                  "Cache-Control": "public, max-age=60"})
+    chat = request.app.state.chat
+    body = {"widget": chat.widget_for_visitors(), "email_enabled": chat.email_enabled}
+    return json_response(body, headers={"Access-Control-Allow-Origin": "*",
+                                        "Cache-Control": "public, max-age=60"})
 
 
 @authenticated

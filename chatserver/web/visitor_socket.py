@@ -55,7 +55,7 @@ class VisitorSession(SocketSession):
                 "conversation": self.chat.conversation_public(conversation)
                 if conversation else None,
                 "messages": [m.for_visitor() for m in messages],
-                "widget": self.chat.widget,
+                "widget": self.chat.widget_for_visitors(), "email_enabled": self.chat.email_enabled,
             })
             if who.identity_error:  # after the welcome, which always answers a hello first
                 await self.error("invalid_identity", "the identity signature does not match; "

@@ -61,7 +61,8 @@ def test_visitor_on_the_demo_shop_and_agent_in_the_console_exchange_messages(
 
     # The visitor sees who joined, and that Ada has read the question.
     expect(visitor.locator("chatserver-widget .cs-agent")).to_have_text("Ada Lovelace")
-    expect(visitor.locator("chatserver-widget .cs-status")).to_have_text("is here to help")
+    expect(visitor.locator("chatserver-widget .cs-status")).to_have_text(
+        "Ada Lovelace is here to help")
     expect(question.locator(".cs-seen")).to_have_text("Seen")
 
     # Ada types: the visitor sees it; she answers, and the answer appears in the widget.

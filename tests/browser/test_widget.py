@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -51,13 +51,17 @@ class HostSite:
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        pages = self.pages
+        self.headers: dict[str, dict[str, str]] = {}  # extra response headers, by path
+        pages, headers = self.pages, self.headers
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                body = pages.get(path)
                 data = (body or "not found").encode()
                 self.send_response(200 if body else 404)
+                for name, value in headers.get(path, {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -76,10 +80,11 @@ class HostSite:
         return f"http://127.0.0.1:{self.port}"
 
     def page(self, chat: LiveServer, path: str = "/shop", css: str = "", attrs: str = "",
-             before: str = "") -> str:
+             before: str = "", headers: dict[str, str] | None = None) -> str:
         """Publish a page embedding the widget from `chat`; returns its URL."""
         self.pages[path] = PAGE.format(css=css, src=f"{chat.url}/widget.js", attrs=attrs,
                                        before=before)
+        self.headers[path] = headers or {}
         return self.origin + path
 
     def tab(self, context: BrowserContext, chat: LiveServer, path: str = "/shop") -> Page:
@@ -297,6 +302,10 @@ def test_a_visitor_on_the_demo_shop_and_an_agent_talk_keyboard_only(
         conversation_id = agent.assigned()
         agent.wait_for_text("Hi! Did my Course Pro order go through?")
         expect(part(page, ".cs-agent")).to_have_text("Ann Agent")
+        # One line in the header, not the name above the rest of the sentence.
+        expect(part(page, ".cs-status")).to_have_text("Ann Agent is here to help")
+        name, rest = (part(page, s).bounding_box() for s in (".cs-agent", ".cs-state"))
+        assert name is not None and rest is not None and name["y"] == rest["y"]
 
         # Typing shows both ways.
         agent.send("typing", conversation_id=conversation_id, active=True)
@@ -392,7 +401,7 @@ def test_an_origin_that_is_not_allowed_is_refused(
 def test_a_rating_after_the_chat_closes_is_stored(
         staffed: tuple[LiveServer, AgentClient], host: HostSite,
         context: BrowserContext) -> None:
-    server, agent = staffed  # no SMTP: a transcript cannot be emailed, and the widget says why
+    server, agent = staffed  # no SMTP: a transcript cannot be emailed, and none is offered
     page = host.tab(context, server)
     say(page, "Can I change my seat?")
     conversation_id = agent.assigned()
@@ -408,23 +417,42 @@ def test_a_rating_after_the_chat_closes_is_stored(
     part(page, ".cs-rate-send").click()
     expect(part(page, ".cs-thanks")).to_be_visible()
     expect(part(page, ".cs-star.cs-on")).to_have_count(4)
+    # Sent: the form shows the rating and can no longer be edited by accident.
+    for locked in (*part(page, ".cs-star").all(), part(page, ".cs-comment")):
+        expect(locked).to_be_disabled()
+    expect(part(page, ".cs-rate-send")).to_be_hidden()
+    expect(part(page, ".cs-rate-edit")).to_be_focused()
     assert query(server.db_url, "SELECT rating_score, rating_comment FROM conversations "
                  "WHERE id = ?", conversation_id) == [(4, "Quick, thanks <b>Ann</b>!")]
 
-    # Asking for the transcript on a server without email shows the server's reason.
-    part(page, ".cs-mail-to").fill("maya@example.com")
-    part(page, ".cs-mail button").click()
-    expect(part(page, ".cs-mailed")).to_have_text(
-        "Couldn't email the transcript: this server does not send email")
+    expect(part(page, ".cs-mail")).to_be_hidden()
+    expect(rating.get_by_role("button", name="Email me the transcript")).to_have_count(0)
     screenshot(page, "widget-closed-rating")
 
-    # A second rating replaces the first.
+    # "Change" opens it again, and a second rating replaces the first.
+    part(page, ".cs-rate-edit").click()
     part(page, ".cs-star").nth(4).click()
     part(page, ".cs-rate-send").click()
+    expect(part(page, ".cs-star.cs-on")).to_have_count(5)
+    expect(part(page, ".cs-star").first).to_be_disabled()
     deadline = time.monotonic() + 5
     while query(server.db_url, "SELECT rating_score FROM conversations") != [(5,)]:
         assert time.monotonic() < deadline, "the second rating was not stored"
         time.sleep(0.05)
+
+
+def test_a_server_without_email_offers_no_email(
+        serve: Callable[..., LiveServer], host: HostSite, context: BrowserContext) -> None:
+    server = serve()  # no SMTP_URL
+    page = host.tab(context, server)
+    notice = part(page, ".cs-notice")
+    expect(notice).to_contain_text("We're away right now. Leave a message and we'll answer here.")
+    expect(notice).not_to_contain_text("email")
+    expect(part(page, ".cs-email")).to_be_hidden()
+    page.reload()  # and from the settings it kept, before the server answers
+    open_widget(page)
+    expect(notice).to_contain_text("Leave a message")
+    expect(part(page, ".cs-email")).to_be_hidden()
 
 
 HOSTILE_CSS = """
@@ -572,3 +600,68 @@ def test_the_token_lives_in_local_storage_not_in_urls(
     token = next(json.loads(v) for k, v in stored if k == f"chatserver:{server.url}:token")
     assert re.fullmatch(r"\S{22,}", token)
     assert all(token not in u for u in requests)
+
+
+@pytest.mark.parametrize(("before", "page_value"), [
+    ('<div id="Chatserver">the page\'s own box</div>', None),
+    ("<script>window.Chatserver = {mine: true};</script>", {"mine": True}),
+])
+def test_a_page_that_already_has_a_chatserver_global_still_gets_the_widget(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite, context: BrowserContext,
+        before: str, page_value: dict[str, bool] | None) -> None:
+    server, agent = staffed
+    page = context.new_page()
+    warnings: list[str] = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.goto(host.page(server, "/taken", before=before))
+    open_widget(page)
+    say(page, "Is the name taken?")
+    agent.wait_for_text("Is the name taken?")
+    assert any("window.Chatserver" in w for w in warnings), warnings
+    # An element's name is taken over for the API; the page's own object is left alone.
+    api = "window[Symbol.for('chatserver.widget')]"
+    assert page.evaluate(f"typeof {api}.open") == "function"
+    if page_value is None:
+        assert page.evaluate(f"window.Chatserver === {api}")
+    else:
+        assert page.evaluate("window.Chatserver") == page_value
+
+
+EMPTY_SHA256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="  # base64 of sha256(b"")
+
+
+def strict_policy(chat: LiveServer) -> str:
+    """A shop's strict Content-Security-Policy that lets in only the chat server (the
+    directives widget/README.md gives), with Trusted Types enforced."""
+    return (f"default-src 'self'; script-src 'self' {chat.url}; "
+            f"connect-src 'self' {chat.url} {chat.ws}; style-src 'self' {chat.url}; "
+            f"img-src 'self' {chat.url}; require-trusted-types-for 'script'")
+
+
+def test_the_widget_works_under_a_strict_csp_with_trusted_types(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite, browser: Browser) -> None:
+    server, agent = staffed
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # CSP enforced
+    try:
+        page = context.new_page()
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+        page.goto(host.page(server, "/strict", headers={
+            "Content-Security-Policy": strict_policy(server)}))
+        launcher = part(page, ".cs-launcher")
+        expect(launcher).to_have_css("background-color", "rgb(79, 70, 229)")  # styled
+        assert launcher.bounding_box() == {"x": 1280 - 20 - 56, "y": 800 - 20 - 56,
+                                           "width": 56, "height": 56}
+        open_widget(page)
+        say(page, "Does a strict shop work?")
+        conversation_id = agent.assigned()
+        agent.say(conversation_id, "It does.")
+        expect(bubble(page, "It does.", "agent")).to_be_visible()
+        expect(part(page, ".cs-text").first).to_have_css("font-size", "14px")
+        # Nothing of the widget is refused (the host page's own empty <style> is).
+        violations = [t for t in refused if re.search("Content Security Policy|Trusted Type", t)
+                      and EMPTY_SHA256 not in t]
+        assert violations == [], violations
+        screenshot(page, "widget-strict-csp")
+    finally:
+        context.close()

@@ -156,9 +156,10 @@ def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
     expect(notice).to_contain_text("We'll answer at maya@example.com.")
     expect(part(page, ".cs-email")).to_be_hidden()
 
-    # The message is stored all the same, and queued.
+    # The message is stored all the same, and queued; with nobody online the widget says
+    # so, not a place in a queue that is not moving.
     say(page, "Can I still get the early-bird price?")
-    expect(part(page, ".cs-status")).to_contain_text("You are number 1 in the queue")
+    expect(part(page, ".cs-status")).to_have_text("We're away right now")
     assert query(db_url, "SELECT email FROM visitors") == [("maya@example.com",)]
     page.close()  # the visitor leaves
 
@@ -185,3 +186,27 @@ def test_an_answer_after_the_visitor_left_and_the_transcript_are_emailed(
     assert transcript["To"] == "maya@example.com"
     body = transcript.get_content()
     assert "Can I still get the early-bird price?" in body and "use code EARLY" in body
+
+
+# Prototype.js's own toJSON: an array serializes as a string holding JSON.
+PROTOTYPE_TO_JSON = ("<script>Array.prototype.toJSON = function () { return '[' + "
+                     "this.map(x => JSON.stringify(x)).join(', ') + ']'; };</script>")
+
+
+def test_a_page_with_its_own_array_to_json_keeps_the_transcript_over_a_reload(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    page = context.new_page()
+    page.goto(host.page(server, "/prototype", before=PROTOTYPE_TO_JSON))
+    open_widget(page)
+    say(page, "Do you ship to Norway?")
+    conversation_id = agent.assigned()
+    agent.say(conversation_id, "Yes, in three days.")
+    expect(bubble(page, "in three days", "agent")).to_be_visible()
+    assert isinstance(stored_chat(page, server)["messages"], list)
+
+    page.reload()
+    open_widget(page)
+    expect(bubble(page, "in three days", "agent")).to_be_visible()
+    assert visitor_texts(page) == ["Do you ship to Norway?", "Yes, in three days."]

@@ -166,6 +166,19 @@ async def test_an_admin_sets_the_widget_and_visitors_get_it_in_welcome(
     assert public == welcome["widget"]
 
 
+async def test_visitors_are_told_whether_the_server_sends_email(
+        serve: Callable[..., InProcessServer], inbox: Inbox) -> None:
+    for smtp_url, enabled in ((None, False), (inbox.url, True)):
+        server = serve(smtp_url=smtp_url)
+        _, welcome = await visitor(server)
+        assert welcome["email_enabled"] is enabled
+        public = httpx.get(server.url + "/api/widget-settings").json()
+        assert public["email_enabled"] is enabled
+        # The default offline message promises an answer by email only when there is one.
+        assert ("email" in welcome["widget"]["offline_message"]) is enabled
+        assert public["widget"] == welcome["widget"]
+
+
 def test_only_an_admin_changes_the_widget_and_bad_values_are_refused(
         server: InProcessServer) -> None:
     agent_token = server.agent("ann@example.com", "Ann")

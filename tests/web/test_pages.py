@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from tests.web.conftest import InProcessServer
@@ -24,6 +26,35 @@ def test_any_site_may_load_the_widget_script(server: InProcessServer) -> None:
     assert response.headers["access-control-allow-origin"] == "*"
 
 
-def test_the_demo_page_embeds_the_widget(server: InProcessServer) -> None:
+def test_the_demo_page_embeds_the_widget_by_its_versioned_url(server: InProcessServer) -> None:
     page = httpx.get(server.url + "/demo")
-    assert page.status_code == 200 and 'src="/widget.js"' in page.text
+    assert page.status_code == 200
+    versioned = re.search(r'src="(/widget\.js\?v=\w+)"', page.text)
+    assert versioned is not None
+    pinned = httpx.get(server.url + versioned[1])
+    assert pinned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert pinned.content == httpx.get(server.url + "/widget.js").content
+
+
+def test_a_browser_revalidates_the_widget_instead_of_downloading_it_again(
+        server: InProcessServer) -> None:
+    first = httpx.get(server.url + "/widget.js")
+    assert first.headers["cache-control"] == "public, max-age=300"
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    for validator in ({"If-None-Match": etag}, {"If-Modified-Since": modified},
+                      {"If-None-Match": f'"other", {etag}'}):
+        again = httpx.get(server.url + "/widget.js", headers=validator)
+        assert again.status_code == 304, validator
+        assert again.content == b"" and again.headers["etag"] == etag
+    # A stale copy, or a date before the script changed, gets the script whole.
+    for validator in ({"If-None-Match": '"stale"'},
+                      {"If-Modified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"},
+                      {"If-Modified-Since": "not a date"}):
+        fresh = httpx.get(server.url + "/widget.js", headers=validator)
+        assert fresh.status_code == 200 and fresh.content == first.content, validator
+
+
+def test_an_old_version_in_the_url_is_not_cached_for_long(server: InProcessServer) -> None:
+    old = httpx.get(server.url + "/widget.js?v=0123456789abcdef")
+    assert old.status_code == 200
+    assert old.headers["cache-control"] == "public, max-age=300"
