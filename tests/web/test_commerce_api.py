@@ -910,7 +910,7 @@ def listed(api: Api, view: str, **params: str) -> list[dict[str, Any]]:
 
 async def test_a_verified_purchase_names_the_visitor_after_the_buyer_in_this_and_later_chats(
         shop: Shop) -> None:
-    order = shop.ann.order("1042", name="Maya Lin")
+    order = shop.system.order("1042", name="Maya Lin")
     chat = await open_chat(shop)  # an anonymous visitor
     verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
                              {"order": "1042", "email": "maya@example.com"})
@@ -945,7 +945,7 @@ async def test_a_verified_purchase_names_the_visitor_after_the_buyer_in_this_and
 
 async def test_a_signed_identity_stays_apart_from_a_purchase_verified_later(
         shop: Shop) -> None:
-    shop.ann.order("2001", email="lee@example.com", name="Lee Chen", product="Ebook")
+    shop.system.order("2001", email="lee@example.com", name="Lee Chen", product="Ebook")
     chat = await open_chat(shop, identity=identity("u-maya", "maya@example.com"))
     verified = shop.ann.post(f"/api/conversations/{chat.conversation_id}/verify",
                              {"order": "2001", "email": "lee@example.com"})  # a gift, say
@@ -956,7 +956,7 @@ async def test_a_signed_identity_stays_apart_from_a_purchase_verified_later(
 
 
 async def test_a_typed_email_names_no_one_and_finds_no_one(shop: Shop) -> None:
-    shop.ann.order("1042", name="Maya Lin")
+    shop.system.order("1042", name="Maya Lin")
     await open_chat(shop, name="Mallory", email="maya@example.com")
     [row] = listed(shop.ann, "mine")
     assert (row["visitor"]["name"], row["visitor"]["verified_by"]) == ("Mallory", None)
