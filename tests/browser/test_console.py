@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 from websockets.sync.client import ClientConnection, connect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import new_context, screenshot
 from tests.conftest import LiveServer, add_agent
 
 EMAIL = "ada@example.com"
@@ -359,7 +359,7 @@ def test_transfer_to_a_colleague_then_back_to_the_queue(
     ada = context.new_page()
     sign_in(ada, live_server.url)
     go_available(ada)
-    bob_context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    bob_context = new_context(browser)
     try:
         bob = bob_context.new_page()
         sign_in(bob, live_server.url, "bob@example.com", "bob's password")
@@ -411,8 +411,8 @@ def test_transfer_to_a_colleague_then_back_to_the_queue(
 def test_console_fits_a_tablet(live_server: LiveServer, agent: str, browser: Browser,
                                visitors: Callable[..., VisitorClient],
                                size: tuple[int, int]) -> None:
-    context = browser.new_context(bypass_csp=True, viewport={"width": size[0], "height": size[1]},
-                                  has_touch=True)
+    context = new_context(browser, viewport={"width": size[0], "height": size[1]},
+                          has_touch=True)
     try:
         page = context.new_page()
         sign_in(page, live_server.url)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import new_context, screenshot
 from tests.browser.test_console import XSS, sign_in
 from tests.conftest import LiveServer, add_agent
 
@@ -361,8 +361,8 @@ def test_non_admins_are_refused(live_server: LiveServer, team: dict[str, str],
 @pytest.mark.parametrize("size", [(768, 1024), (1024, 768)], ids=["portrait", "landscape"])
 def test_admin_fits_a_tablet(live_server: LiveServer, team: dict[str, str], browser: Browser,
                              size: tuple[int, int]) -> None:
-    context = browser.new_context(bypass_csp=True, viewport={"width": size[0], "height": size[1]},
-                                  has_touch=True)
+    context = new_context(browser, viewport={"width": size[0], "height": size[1]},
+                          has_touch=True)
     try:
         page = context.new_page()
         sign_in(page, live_server.url, ADMIN, PASSWORD)
@@ -386,7 +386,7 @@ def test_admin_fits_a_tablet(live_server: LiveServer, team: dict[str, str], brow
 def test_the_pages_work_under_the_consoles_content_security_policy(
         live_server: LiveServer, team: dict[str, str], browser: Browser) -> None:
     """No inline script or style: the pages render and the forms work with the CSP enforced."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # CSP not bypassed
+    context = new_context(browser, bypass_csp=False)  # CSP not bypassed
     try:
         page = context.new_page()
         refused: list[str] = []
