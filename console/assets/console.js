@@ -1644,7 +1644,7 @@
 
   ui.presence.addEventListener('click', togglePresence);
   ui.transfer.addEventListener('change', transfer);
-  ui.close.addEventListener('click', closeConversation);
+  ui.close.addEventListener('click', askClose); // the same confirmation as `c`
   ui.followUp.addEventListener('click', () => openSheet('follow-up'));
   ui.escalate.addEventListener('click', () => openSheet('escalate'));
   ui.followUpForm.addEventListener('submit', submitFollowUp);

@@ -125,6 +125,12 @@ def open_chat(page: Page, conversation_id: int) -> None:
     expect(item).to_have_class(re.compile(r"\bselected\b"))
 
 
+def close_chat(page: Page) -> None:
+    """Close the open chat with the Close button, and say yes when asked."""
+    page.get_by_test_id("close-conversation").click()
+    page.get_by_test_id("confirm-close-yes").click()
+
+
 def transcript_message(page: Page, text: str) -> Any:
     return page.get_by_test_id("transcript").get_by_test_id("message").filter(has_text=text)
 
@@ -267,8 +273,20 @@ def test_unread_count_and_queue_claim(
     read = other.wait_for(lambda f: f["type"] == "read" and f["role"] == "agent")
     assert read["seq"] >= 3  # the visitor's two messages and the "joined" note
 
-    # Closing the chat takes it off Ada's list and tells the visitor.
+    # Close asks first: Cancel keeps the chat, "Close chat" ends it.
     page.get_by_test_id("close-conversation").click()
+    confirm = page.get_by_test_id("confirm-close")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("Close this chat?")
+    expect(page.get_by_test_id("confirm-close-yes")).to_be_focused()
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_test_id("close-conversation")).to_be_focused()
+    expect(other_item).to_be_visible()
+    reply(page, "Still here for you.")  # the chat goes on: this reaches the visitor
+    other.wait_for_message("Still here for you.")
+    # Closing the chat takes it off Ada's list and tells the visitor.
+    close_chat(page)
     expect(other_item).to_have_count(0)
     other.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
     expect(page.get_by_test_id("load")).to_have_text("1/3")

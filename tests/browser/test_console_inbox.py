@@ -26,6 +26,7 @@ from tests.browser.test_console import (
     EMAIL,
     PASSWORD,
     VisitorClient,
+    close_chat,
     go_available,
     open_chat,
     reply,
@@ -114,7 +115,7 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     closed_id = margaret.say("I need to change my shipping address")["conversation_id"]
     open_chat(ada, closed_id)
     reply(ada, "Done: the new address is on your order.")
-    ada.get_by_test_id("close-conversation").click()
+    close_chat(ada)
     expect(item_in(ada, "mine-list", closed_id)).to_have_count(0)
 
     # Grace's chat is Ada's; her last message is hostile markup.
@@ -303,7 +304,7 @@ def test_visitor_details_show_local_time_page_and_past_conversations(
         first_id = hiro.say("Do you ship to Japan?")["conversation_id"]
         open_chat(ada, first_id)
         reply(ada, "Yes, in 5 to 7 days.")
-        ada.get_by_test_id("close-conversation").click()
+        close_chat(ada)
         hiro.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
         second_id = hiro.say("Back again: can I pay in yen?")["conversation_id"]
         assert second_id != first_id
