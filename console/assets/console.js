@@ -996,6 +996,8 @@
     ui.presence.dataset.status = state.me.status;
     ui.presence.setAttribute('aria-checked', String(available));
     ui.presenceLabel.textContent = available ? 'Available' : 'Away';
+    ui.mineEmpty.textContent = available ? 'No open chats. New ones come to you as visitors write.'
+      : 'No open chats. Set yourself Available to get new ones.';
     const load = state.convs.size;
     ui.load.textContent = `${load}/${state.me.capacity}`;
     ui.load.classList.toggle('full', load >= state.me.capacity);

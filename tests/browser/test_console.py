@@ -369,6 +369,21 @@ def test_wrong_password_shows_the_error(live_server: LiveServer, agent: str,
     expect(page).to_have_url(re.compile(r"/console/login"))
 
 
+def test_the_empty_inbox_hint_fits_the_agents_presence(
+        live_server: LiveServer, agent: str, context: BrowserContext) -> None:
+    page = context.new_page()
+    sign_in(page, live_server.url)
+    hint = page.locator('[data-empty="mine"]')
+    expect(hint).to_have_text("No open chats. Set yourself Available to get new ones.")
+    go_available(page)
+    expect(hint).to_have_text("No open chats. New ones come to you as visitors write.")
+    page.reload()  # the server remembers: still available, still the same hint
+    expect(page.get_by_test_id("presence")).to_have_attribute("data-status", "available")
+    expect(hint).to_have_text("No open chats. New ones come to you as visitors write.")
+    page.get_by_test_id("presence").click()
+    expect(hint).to_have_text("No open chats. Set yourself Available to get new ones.")
+
+
 def test_transfer_to_a_colleague_then_back_to_the_queue(
         live_server: LiveServer, agent: str, browser: Browser, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:
