@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from urllib.parse import quote
 
@@ -21,6 +22,10 @@ from chatserver.web.auth import (
 )
 
 LOGIN_CSRF_COOKIE = "chatserver_login_csrf"
+CONSOLE_HOME = "/console"
+# Where `?next=` may lead after sign-in: a console page on this site, with its query. No
+# scheme, host, `//`, backslash or dot segment, so no open redirect.
+CONSOLE_PAGE = re.compile(r"/console(/[\w-]+)*/?(\?[\w\-.~%&=+]*)?", re.ASCII)
 # The console runs no inline script or style: anything injected into a page stays inert.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -53,11 +58,18 @@ async def console_page(request: Request) -> Response:
         headers=SECURITY_HEADERS)
 
 
-async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+def after_sign_in(asked: object) -> str:
+    """The page to open once signed in: the one asked for if it is a console page, else the
+    console itself."""
+    return asked if isinstance(asked, str) and CONSOLE_PAGE.fullmatch(asked) else CONSOLE_HOME
+
+
+async def login_page(request: Request, error: str | None = None, status: int = 200,
+                     next_page: str = CONSOLE_HOME) -> Response:
     token = secrets.token_urlsafe(24)
     response = request.app.state.templates.TemplateResponse(
-        request, "login.html", {"csrf": token, "error": error}, status_code=status,
-        headers=SECURITY_HEADERS)
+        request, "login.html", {"csrf": token, "error": error, "next": next_page},
+        status_code=status, headers=SECURITY_HEADERS)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/console")
     return response
@@ -65,15 +77,17 @@ async def login_page(request: Request, error: str | None = None, status: int = 2
 
 async def login(request: Request) -> Response:
     if request.method == "GET":
-        return await login_page(request)
+        return await login_page(request, next_page=after_sign_in(request.query_params.get("next")))
     form = await request.form()
+    next_page = after_sign_in(form.get("next"))
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return await login_page(request, "Your sign-in form expired; please try again.", 403)
+        return await login_page(request, "Your sign-in form expired; please try again.", 403,
+                                next_page)
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
     found = await request.app.state.chat.store.agent_login(email)
     if found is None or found[0].disabled or not check_password(found[1], password):
-        return await login_page(request, "That email and password do not match.", 401)
-    response = RedirectResponse("/console", status_code=303)
+        return await login_page(request, "That email and password do not match.", 401, next_page)
+    response = RedirectResponse(next_page, status_code=303)
     cookie = await sessions_of(request).start(found[0])
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")
