@@ -12,6 +12,7 @@ from chatserver.domain.errors import Refused
 
 LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
+       c.escalation_note,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
        v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,
@@ -68,7 +69,8 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
     return {
         "id": r["id"], "status": r["status"], "created_at": r["created_at"],
         "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
-        "escalated_at": r["escalated_at"], "rating": r["rating_score"],
+        "escalated_at": r["escalated_at"], "escalation_note": r["escalation_note"],
+        "rating": r["rating_score"],
         "customer_id": r["customer_id"],
         "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
         "visitor": {"id": r["visitor_id"], "name": r["visitor_name"],

@@ -232,6 +232,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE search_indexed (upto INTEGER NOT NULL);
     INSERT INTO search_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages;
     """,
+    # 6: why a chat was escalated, for the agents who see it in their lists later
+    """
+    ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
+    """,
 ]
 
 

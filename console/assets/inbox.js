@@ -276,6 +276,7 @@
     h('span', { class: 'conv-item-row' }, h('span', { class: 'conv-item-email' }),
       h('span', { class: 'chips' }, h('span', { class: 'escalated', text: 'Escalated', hidden: true }), h('span', { class: 'status-chip' }))),
     h('span', { class: 'conv-item-meta' }),
+    h('span', { class: 'conv-item-escalation', 'data-testid': 'escalation-note', hidden: true }),
     h('span', { class: 'conv-item-preview' }),
     h('span', { class: 'flag', 'data-testid': 'unanswered-flag', role: 'status', hidden: true })));
     return li;
@@ -317,6 +318,9 @@
     const escalatedChip = $('.escalated', li);
     escalatedChip.hidden = !row.escalated_at || row.status === 'closed';
     escalatedChip.title = row.escalated_at ? `Escalated ${when(row.escalated_at)}` : '';
+    const reason = $('.conv-item-escalation', li); // the agent's words, as text
+    reason.hidden = escalatedChip.hidden || !row.escalation_note;
+    reason.textContent = reason.hidden ? '' : `Escalated: “${row.escalation_note}”`;
     $('.conv-item-preview', li).textContent = row.last_message || '';
   }
 

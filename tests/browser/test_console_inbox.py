@@ -37,6 +37,7 @@ from tests.browser.test_console import (
 from tests.conftest import LiveServer, add_agent, start_server
 
 SUPERVISOR = "sam@example.com"
+REASON = "Escalated: “She asks for a manager about a refund”"
 # Markup and htmx attributes from a visitor: they must show as text and do nothing.
 HOSTILE = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=1</script>'
            '<div hx-get="/api/health" hx-trigger="load">boom</div>')
@@ -278,8 +279,9 @@ def test_an_unanswered_visitor_is_flagged_and_an_escalation_reaches_the_supervis
         expect(alert).to_contain_text("“She asks for a manager about a refund”")
         grace.wait_for(lambda f: f["type"] == "message" and "asked a supervisor" in f["text"])
         expect(transcript_message(ada, "asked a supervisor to join")).to_be_visible()
-        expect(item_in(sam, "open-list", grace_id).locator(".escalated")).to_be_visible(
-            timeout=10_000)
+        escalated = item_in(sam, "open-list", grace_id)
+        expect(escalated.locator(".escalated")).to_be_visible(timeout=10_000)
+        expect(escalated.get_by_test_id("escalation-note")).to_have_text(REASON)
         screenshot(sam, "console-escalation")
 
         # "Open chat" shows Sam the conversation.
@@ -288,6 +290,12 @@ def test_an_unanswered_visitor_is_flagged_and_an_escalation_reaches_the_supervis
         expect(sam.locator(".conv-name")).to_have_text("Grace Hopper")
         expect(transcript_message(sam, "asked a supervisor to join")).to_be_visible()
         expect(transcript_message(sam, "Sorry for the wait")).to_be_visible()
+
+        # The reason stays with the chat in the list, for whoever looks later.
+        sam.reload()
+        sam.get_by_test_id("tab-open").click()
+        expect(item_in(sam, "open-list", grace_id).get_by_test_id("escalation-note")).to_have_text(
+            REASON)
     assert not ada_errors and not sam_errors, ada_errors + sam_errors
 
 
