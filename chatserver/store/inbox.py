@@ -3,6 +3,7 @@ canned responses. Plain functions over a `sqlite3.Connection`."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from typing import Any
@@ -36,18 +37,40 @@ VIEWS = {
 
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
                   query: str | None, limit: int) -> list[dict[str, Any]]:
-    """A view of conversations; with `query`, only those whose transcript matches it."""
+    """A view of conversations; with `query`, only those whose transcript matches it, each
+    with the `snippet` that matches."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
     args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
-    for n, term in enumerate(search_terms(query) if query else []):
+    terms = search_terms(query) if query else []
+    for n, term in enumerate(terms):
         # each word anywhere in the transcript, not all of them in one message
         conditions.append(f"c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
                           f"messages m ON m.id = s.rowid WHERE messages_search MATCH :w{n})")
         args[f"w{n}"] = term
     found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
                        "LIMIT :limit", args)
-    return [_row(r) for r in found]
+    rows = [_row(r) for r in found]
+    if terms:
+        found_words = matching_words(db, [row["id"] for row in rows], terms)
+        for row in rows:
+            row["snippet"] = found_words.get(row["id"])
+    return rows
+
+
+def matching_words(db: sqlite3.Connection, conversation_ids: list[int],
+                   terms: list[str]) -> dict[int, str]:
+    """The searched words in their context, by conversation: FTS5's snippet of the message
+    that matches best (one pass over the matches, as the search itself makes)."""
+    found = db.execute(
+        "SELECT m.conversation_id, snippet(messages_search, 0, '', '', '…', 12) "
+        "FROM messages_search JOIN messages m ON m.id = messages_search.rowid "
+        "WHERE messages_search MATCH ? AND m.conversation_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY rank", (" OR ".join(terms), json.dumps(conversation_ids)))
+    best: dict[int, str] = {}
+    for conversation_id, words in found:
+        best.setdefault(conversation_id, words)
+    return best
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:

@@ -50,7 +50,7 @@
   };
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, flagUnanswered, unanswered, fillEmail } = window.ConsoleKit;
+  const { $, h, api, reconcile, flagUnanswered, unanswered, fillEmail, fillMarked } = window.ConsoleKit;
 
 
   const root = $('#console');
@@ -1322,27 +1322,9 @@
     return seen;
   }
 
-  /** The words searched for, as one pattern matching the words that start with one of them
-   * (the server's search matches prefixes too). */
-  function highlightPattern() {
-    const words = (state.highlight.match(/[\p{L}\p{N}_]+/gu) || []).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    if (!words.length) return null;
-    try { return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${words.join('|')})[\\p{L}\\p{N}_]*`, 'giu'); } catch (e) { return null; }
-  }
-
-  /** A message's text, with the searched words in <mark>: text nodes only, never markup. */
+  /** A message's text, with the searched words in <mark>. */
   function messageText(tag, cls, text) {
-    const node = h(tag, { class: cls });
-    const pattern = state.highlight ? highlightPattern() : null;
-    if (!pattern) { node.textContent = text; return node; }
-    let at = 0;
-    for (const found of String(text).matchAll(pattern)) {
-      if (found.index > at) node.append(text.slice(at, found.index));
-      node.append(h('mark', { text: found[0] }));
-      at = found.index + found[0].length;
-    }
-    if (at < text.length) node.append(text.slice(at));
-    return node;
+    return fillMarked(h(tag, { class: cls }), text, state.highlight);
   }
 
   /** (Re)build one message's element, only when what it shows has changed. */

@@ -25,7 +25,7 @@
   const SEARCH_LIMIT = 50;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered, fillEmail } =
+  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered, fillEmail, fillMarked } =
     window.ConsoleKit;
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
@@ -321,7 +321,9 @@
     const reason = $('.conv-item-escalation', li); // the agent's words, as text
     reason.hidden = escalatedChip.hidden || !row.escalation_note;
     reason.textContent = reason.hidden ? '' : `Escalated: “${row.escalation_note}”`;
-    $('.conv-item-preview', li).textContent = row.last_message || '';
+    // a search shows the words that matched, in their context; the other views the last word
+    const found = view === 'search' && row.snippet;
+    fillMarked($('.conv-item-preview', li), (found ? row.snippet : row.last_message) || '', found ? state.query : '');
   }
 
   // ---- follow-ups -------------------------------------------------------------------------

@@ -166,7 +166,10 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     results = ada.get_by_test_id("search-results").get_by_test_id("conversation-item")
     expect(results).to_have_count(1)
     expect(results.first).to_have_attribute("data-conversation-id", str(grace_id))
-    expect(results.first.locator(".conv-item-preview")).to_have_text(HOSTILE)
+    # ... showing the words that matched, not her last message.
+    preview = results.first.locator(".conv-item-preview")
+    expect(preview).to_have_text("My parcel tracking says delivered but nothing came")
+    expect(preview.locator("mark")).to_have_text("parcel")
     results.first.click()
     expect(ada.get_by_test_id("transcript").locator("mark")).to_have_text("parcel")
     expect(transcript_message(ada, "window.__pwned").locator(".msg-text")).to_have_text(HOSTILE)

@@ -269,6 +269,20 @@ async def test_search_matches_words_said_in_different_messages_of_one_transcript
     assert team.sue.ids("open", q="late delivery") == [conversation_id]
 
 
+async def test_a_search_result_shows_the_words_that_matched_in_their_context(
+        team: Team) -> None:
+    peer, found = await start_chat(team.server, "Good morning! I ordered a blue jumper two "
+                                   "weeks ago and my parcel still has not arrived, sadly.")
+    await say_as_visitor(peer, "Hello? Anyone there?")
+    _, other = await start_chat(team.server, "Where is my parcel?")
+    first, second = team.sue.listed("open", q="parcel")
+    assert (first["id"], second["id"]) == (found, other)
+    assert first["snippet"] == "…jumper two weeks ago and my parcel still has not arrived, sadly."
+    assert first["last_message"] == "Hello? Anyone there?"  # as before, for the other views
+    assert second["snippet"] == "Where is my parcel?"
+    assert "snippet" not in team.sue.listed("open")[0]  # no search, no snippet
+
+
 def test_a_search_without_any_word_is_refused(team: Team) -> None:
     refused(team.ann.get("/api/conversations", view="mine", q="?!*\"()"), 422, "invalid")
     assert team.ann.ids("mine", q="") == []  # an empty q is no search at all
