@@ -1297,7 +1297,7 @@
     if (switched || list.dataset.highlight !== state.highlight) list.dataset.seekMark = state.highlight ? '1' : '';
     list.dataset.highlight = state.highlight;
     reconcile(list, items, (it) => (it.m.client_id && roleOf(it.m) === 'agent' ? `c${it.m.client_id}` : messageKey(it.m)),
-      () => h('li'), fillMessage);
+      () => h('div'), fillMessage); // a log's entries, not list items
     const mark = list.dataset.seekMark ? list.querySelector('mark') : null;
     if (mark) {
       list.dataset.seekMark = '';
@@ -1328,26 +1328,26 @@
   }
 
   /** (Re)build one message's element, only when what it shows has changed. */
-  function fillMessage(li, it) {
+  function fillMessage(node, it) {
     const { m } = it;
     const signature = `${it.state}|${m.seq}|${m.note_seq}|${it.seen}|${it.error || ''}|${state.highlight}`;
-    if (li.dataset.signature === signature) return;
-    li.dataset.signature = signature;
+    if (node.dataset.signature === signature) return;
+    node.dataset.signature = signature;
     const role = roleOf(m);
-    li.className = `msg msg-${role}${m.private ? ' msg-note' : ''} msg-${it.state}`;
-    li.dataset.testid = 'message';
-    li.dataset.role = role;
-    li.dataset.state = it.state === 'sent' ? 'sent' : 'pending';
-    li.dataset.private = String(!!m.private);
-    if (m.seq != null) li.dataset.seq = String(m.seq); else delete li.dataset.seq;
-    if (m.note_seq != null) li.dataset.noteSeq = String(m.note_seq); else delete li.dataset.noteSeq;
-    li.textContent = '';
+    node.className = `msg msg-${role}${m.private ? ' msg-note' : ''} msg-${it.state}`;
+    node.dataset.testid = 'message';
+    node.dataset.role = role;
+    node.dataset.state = it.state === 'sent' ? 'sent' : 'pending';
+    node.dataset.private = String(!!m.private);
+    if (m.seq != null) node.dataset.seq = String(m.seq); else delete node.dataset.seq;
+    if (m.note_seq != null) node.dataset.noteSeq = String(m.note_seq); else delete node.dataset.noteSeq;
+    node.textContent = '';
     if (role === 'system') {
-      li.append(messageText('span', 'msg-text', m.text), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
+      node.append(messageText('span', 'msg-text', m.text), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
       return;
     }
     const footer = messageFooter(m, it);
-    li.append(
+    node.append(
       h('div', { class: 'msg-meta' },
         m.private ? h('span', { class: 'msg-tag', text: 'Private note' }) : null,
         h('span', { class: 'msg-author', text: (m.author && m.author.name) || (role === 'visitor' ? 'Visitor' : 'Agent') }),
