@@ -54,8 +54,9 @@ class Supervision:
         await self._in_charge(agent, conversation_id)
 
         def run(db: Any) -> Any:
-            if not db.execute("UPDATE conversations SET escalated_at = ? WHERE id = ? AND "
-                              "status != 'closed'", (iso(now()), conversation_id)).rowcount:
+            if not db.execute("UPDATE conversations SET escalated_at = ?, escalation_note = ? "
+                              "WHERE id = ? AND status != 'closed'",
+                              (iso(now()), note, conversation_id)).rowcount:
                 raise Refused(404, "not_found", "no such open conversation")
             return insert_message(db, conversation_id, SYSTEM,
                                   f"{agent.name} asked a supervisor to join the chat.")

@@ -3,6 +3,7 @@ canned responses. Plain functions over a `sqlite3.Connection`."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from typing import Any
@@ -13,6 +14,7 @@ from chatserver.domain.models import Visitor, shown_name
 
 LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
+       c.escalation_note,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
        v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,
@@ -39,11 +41,12 @@ VIEWS = {
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
                   query: str | None, limit: int) -> list[dict[str, Any]]:
     """A view of conversations; with `query`, only those whose transcript or customer's name
-    (of a verified visitor) matches it."""
+    (of a verified visitor) matches it, each with the `snippet` that matches."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
     args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
-    for n, term in enumerate(search_terms(query) if query else []):
+    terms = search_terms(query) if query else []
+    for n, term in enumerate(terms):
         # each word anywhere in the transcript or the name of the customer the visitor is
         # verified as, not all of them in one message
         conditions.append(f"c.id IN (SELECT m.conversation_id FROM messages_search s JOIN "
@@ -56,7 +59,27 @@ def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: boo
         args[f"n{n}"] = _word_start(term)
     found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
                        "LIMIT :limit", args)
-    return [_row(r) for r in found]
+    rows = [_row(r) for r in found]
+    if terms:
+        found_words = matching_words(db, [row["id"] for row in rows], terms)
+        for row in rows:
+            row["snippet"] = found_words.get(row["id"])
+    return rows
+
+
+def matching_words(db: sqlite3.Connection, conversation_ids: list[int],
+                   terms: list[str]) -> dict[int, str]:
+    """The searched words in their context, by conversation: FTS5's snippet of the message
+    that matches best (one pass over the matches, as the search itself makes)."""
+    found = db.execute(
+        "SELECT m.conversation_id, snippet(messages_search, 0, '', '', '…', 12) "
+        "FROM messages_search JOIN messages m ON m.id = messages_search.rowid "
+        "WHERE messages_search MATCH ? AND m.conversation_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY rank", (" OR ".join(terms), json.dumps(conversation_ids)))
+    best: dict[int, str] = {}
+    for conversation_id, words in found:
+        best.setdefault(conversation_id, words)
+    return best
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:
@@ -95,7 +118,8 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
     return {
         "id": r["id"], "status": r["status"], "created_at": r["created_at"],
         "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
-        "escalated_at": r["escalated_at"], "rating": r["rating_score"],
+        "escalated_at": r["escalated_at"], "escalation_note": r["escalation_note"],
+        "rating": r["rating_score"],
         "customer_id": r["customer_id"],
         "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
         "visitor": Visitor(

@@ -269,6 +269,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE visitors ADD COLUMN purchase_verified_at TEXT;
     """,
+    # 10: why a chat was escalated, for the agents who see it in their lists later
+    """
+    ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
+    """,
 ]
 
 

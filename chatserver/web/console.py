@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 import secrets
 from urllib.parse import quote
 
@@ -23,6 +24,10 @@ from chatserver.web.auth import (
 )
 
 LOGIN_CSRF_COOKIE = "chatserver_login_csrf"
+CONSOLE_HOME = "/console"
+# Where `?next=` may lead after sign-in: a console page on this site, with its query. No
+# scheme, host, `//`, backslash or dot segment, so no open redirect.
+CONSOLE_PAGE = re.compile(r"/console(/[\w-]+)*/?(\?[\w\-.~%&=+]*)?", re.ASCII)
 # The console runs no inline script or style: anything injected into a page stays inert.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -55,11 +60,18 @@ async def console_page(request: Request) -> Response:
         headers=SECURITY_HEADERS)
 
 
-async def login_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+def after_sign_in(asked: object) -> str:
+    """The page to open once signed in: the one asked for if it is a console page, else the
+    console itself."""
+    return asked if isinstance(asked, str) and CONSOLE_PAGE.fullmatch(asked) else CONSOLE_HOME
+
+
+async def login_page(request: Request, error: str | None = None, status: int = 200,
+                     next_page: str = CONSOLE_HOME) -> Response:
     token = secrets.token_urlsafe(24)
     response = request.app.state.templates.TemplateResponse(
-        request, "login.html", {"csrf": token, "error": error}, status_code=status,
-        headers=SECURITY_HEADERS)
+        request, "login.html", {"csrf": token, "error": error, "next": next_page},
+        status_code=status, headers=SECURITY_HEADERS)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/console")
     return response
@@ -69,11 +81,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def too_many_tries(request: Request, wait: float) -> Response:
+async def too_many_tries(request: Request, wait: float, next_page: str) -> Response:
     """The sign-in page, refusing for now (see chatserver.domain.throttle)."""
     seconds = math.ceil(wait)
     response = await login_page(request, "Too many failed sign-ins. Please wait "
-                                f"{in_words(seconds)} and try again.", 429)
+                                f"{in_words(seconds)} and try again.", 429, next_page)
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -86,20 +98,22 @@ def in_words(seconds: int) -> str:
 
 async def login(request: Request) -> Response:
     if request.method == "GET":
-        return await login_page(request)
+        return await login_page(request, next_page=after_sign_in(request.query_params.get("next")))
     form = await request.form()
+    next_page = after_sign_in(form.get("next"))
     if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return await login_page(request, "Your sign-in form expired; please try again.", 403)
+        return await login_page(request, "Your sign-in form expired; please try again.", 403,
+                                next_page)
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
     throttle, address = request.app.state.sign_ins, client_address(request)
     if (wait := throttle.attempt(email, address, now())) > 0:
-        return await too_many_tries(request, wait)
+        return await too_many_tries(request, wait, next_page)
     found = await request.app.state.chat.store.agent_login(email)
     agent, password_hash = found if found and not found[0].disabled else (None, None)
     if not check_password(password_hash, password) or agent is None:  # checked either way
-        return await login_page(request, "That email and password do not match.", 401)
+        return await login_page(request, "That email and password do not match.", 401, next_page)
     throttle.succeeded(email, address)
-    response = RedirectResponse("/console", status_code=303)
+    response = RedirectResponse(next_page, status_code=303)
     cookie = await sessions_of(request).start(agent)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,
                         samesite="lax", secure=request.url.scheme == "https")

@@ -50,7 +50,7 @@
   };
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, flagUnanswered, unanswered, fillEmail } = window.ConsoleKit;
+  const { $, h, api, reconcile, flagUnanswered, unanswered, fillEmail, fillMarked } = window.ConsoleKit;
 
 
   const root = $('#console');
@@ -1005,6 +1005,8 @@
     ui.presence.dataset.status = state.me.status;
     ui.presence.setAttribute('aria-checked', String(available));
     ui.presenceLabel.textContent = available ? 'Available' : 'Away';
+    ui.mineEmpty.textContent = available ? 'No open chats. New ones come to you as visitors write.'
+      : 'No open chats. Set yourself Available to get new ones.';
     const load = state.convs.size;
     ui.load.textContent = `${load}/${state.me.capacity}`;
     ui.load.classList.toggle('full', load >= state.me.capacity);
@@ -1316,7 +1318,7 @@
     if (switched || list.dataset.highlight !== state.highlight) list.dataset.seekMark = state.highlight ? '1' : '';
     list.dataset.highlight = state.highlight;
     reconcile(list, items, (it) => (it.m.client_id && roleOf(it.m) === 'agent' ? `c${it.m.client_id}` : messageKey(it.m)),
-      () => h('li'), fillMessage);
+      () => h('div'), fillMessage); // a log's entries, not list items
     const mark = list.dataset.seekMark ? list.querySelector('mark') : null;
     if (mark) {
       list.dataset.seekMark = '';
@@ -1341,50 +1343,32 @@
     return seen;
   }
 
-  /** The words searched for, as one pattern matching the words that start with one of them
-   * (the server's search matches prefixes too). */
-  function highlightPattern() {
-    const words = (state.highlight.match(/[\p{L}\p{N}_]+/gu) || []).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    if (!words.length) return null;
-    try { return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${words.join('|')})[\\p{L}\\p{N}_]*`, 'giu'); } catch (e) { return null; }
-  }
-
-  /** A message's text, with the searched words in <mark>: text nodes only, never markup. */
+  /** A message's text, with the searched words in <mark>. */
   function messageText(tag, cls, text) {
-    const node = h(tag, { class: cls });
-    const pattern = state.highlight ? highlightPattern() : null;
-    if (!pattern) { node.textContent = text; return node; }
-    let at = 0;
-    for (const found of String(text).matchAll(pattern)) {
-      if (found.index > at) node.append(text.slice(at, found.index));
-      node.append(h('mark', { text: found[0] }));
-      at = found.index + found[0].length;
-    }
-    if (at < text.length) node.append(text.slice(at));
-    return node;
+    return fillMarked(h(tag, { class: cls }), text, state.highlight);
   }
 
   /** (Re)build one message's element, only when what it shows has changed. */
-  function fillMessage(li, it) {
+  function fillMessage(node, it) {
     const { m } = it;
     const signature = `${it.state}|${m.seq}|${m.note_seq}|${it.seen}|${it.error || ''}|${state.highlight}`;
-    if (li.dataset.signature === signature) return;
-    li.dataset.signature = signature;
+    if (node.dataset.signature === signature) return;
+    node.dataset.signature = signature;
     const role = roleOf(m);
-    li.className = `msg msg-${role}${m.private ? ' msg-note' : ''} msg-${it.state}`;
-    li.dataset.testid = 'message';
-    li.dataset.role = role;
-    li.dataset.state = it.state === 'sent' ? 'sent' : 'pending';
-    li.dataset.private = String(!!m.private);
-    if (m.seq != null) li.dataset.seq = String(m.seq); else delete li.dataset.seq;
-    if (m.note_seq != null) li.dataset.noteSeq = String(m.note_seq); else delete li.dataset.noteSeq;
-    li.textContent = '';
+    node.className = `msg msg-${role}${m.private ? ' msg-note' : ''} msg-${it.state}`;
+    node.dataset.testid = 'message';
+    node.dataset.role = role;
+    node.dataset.state = it.state === 'sent' ? 'sent' : 'pending';
+    node.dataset.private = String(!!m.private);
+    if (m.seq != null) node.dataset.seq = String(m.seq); else delete node.dataset.seq;
+    if (m.note_seq != null) node.dataset.noteSeq = String(m.note_seq); else delete node.dataset.noteSeq;
+    node.textContent = '';
     if (role === 'system') {
-      li.append(messageText('span', 'msg-text', m.text), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
+      node.append(messageText('span', 'msg-text', m.text), h('time', { class: 'msg-time', datetime: m.at, text: clock(m.at) }));
       return;
     }
     const footer = messageFooter(m, it);
-    li.append(
+    node.append(
       h('div', { class: 'msg-meta' },
         m.private ? h('span', { class: 'msg-tag', text: 'Private note' }) : null,
         h('span', { class: 'msg-author', text: (m.author && m.author.name) || (role === 'visitor' ? 'Visitor' : 'Agent') }),
@@ -1665,7 +1649,7 @@
 
   ui.presence.addEventListener('click', togglePresence);
   ui.transfer.addEventListener('change', transfer);
-  ui.close.addEventListener('click', closeConversation);
+  ui.close.addEventListener('click', askClose); // the same confirmation as `c`
   ui.followUp.addEventListener('click', () => openSheet('follow-up'));
   ui.escalate.addEventListener('click', () => openSheet('escalate'));
   ui.followUpForm.addEventListener('submit', submitFollowUp);

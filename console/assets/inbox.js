@@ -25,7 +25,7 @@
   const SEARCH_LIMIT = 50;
 
   // ---- small DOM helpers ----------------------------------------------------------------
-  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered, fillEmail } =
+  const { $, h, api, reconcile, coalesced, flagUnanswered, unanswered, fillEmail, fillMarked } =
     window.ConsoleKit;
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
@@ -276,6 +276,7 @@
     h('span', { class: 'conv-item-row' }, h('span', { class: 'conv-item-email' }),
       h('span', { class: 'chips' }, h('span', { class: 'escalated', text: 'Escalated', hidden: true }), h('span', { class: 'status-chip' }))),
     h('span', { class: 'conv-item-meta' }),
+    h('span', { class: 'conv-item-escalation', 'data-testid': 'escalation-note', hidden: true }),
     h('span', { class: 'conv-item-preview' }),
     h('span', { class: 'flag', 'data-testid': 'unanswered-flag', role: 'status', hidden: true })));
     return li;
@@ -317,7 +318,12 @@
     const escalatedChip = $('.escalated', li);
     escalatedChip.hidden = !row.escalated_at || row.status === 'closed';
     escalatedChip.title = row.escalated_at ? `Escalated ${when(row.escalated_at)}` : '';
-    $('.conv-item-preview', li).textContent = row.last_message || '';
+    const reason = $('.conv-item-escalation', li); // the agent's words, as text
+    reason.hidden = escalatedChip.hidden || !row.escalation_note;
+    reason.textContent = reason.hidden ? '' : `Escalated: “${row.escalation_note}”`;
+    // a search shows the words that matched, in their context; the other views the last word
+    const found = view === 'search' && row.snippet;
+    fillMarked($('.conv-item-preview', li), (found ? row.snippet : row.last_message) || '', found ? state.query : '');
   }
 
   // ---- follow-ups -------------------------------------------------------------------------

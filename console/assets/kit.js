@@ -131,6 +131,29 @@
     node.append(h('span', { class: 'email', text: visitor.email }), ' ', mark);
   }
 
+  /** The words searched for, as one pattern matching the words that start with one of them
+   * (the server's search matches prefixes too). */
+  function searchPattern(query) {
+    const words = (query.match(/[\p{L}\p{N}_]+/gu) || []).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (!words.length) return null;
+    try { return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${words.join('|')})[\\p{L}\\p{N}_]*`, 'giu'); } catch (e) { return null; }
+  }
+
+  /** `node` showing `text` with the words of `query` in <mark>: text nodes only, never markup. */
+  function fillMarked(node, text, query) {
+    const pattern = query ? searchPattern(query) : null;
+    node.textContent = pattern ? '' : text;
+    if (!pattern) return node;
+    let at = 0;
+    for (const found of String(text).matchAll(pattern)) {
+      if (found.index > at) node.append(text.slice(at, found.index));
+      node.append(h('mark', { text: found[0] }));
+      at = found.index + found[0].length;
+    }
+    if (at < text.length) node.append(text.slice(at));
+    return node;
+  }
+
   window.ConsoleKit = Object.freeze({ $, h, api, reconcile, sentence, coalesced, flagUnanswered,
-    unanswered, fillEmail, CSRF });
+    unanswered, fillEmail, fillMarked, CSRF });
 })();

@@ -2,13 +2,18 @@
 
 Console tests open their contexts with `bypass_csp=True`: the console's Content-Security-Policy
 would block injected scripts anyway, and the tests must prove the pages render text inertly
-on their own (the header itself is checked in tests/web/test_console_auth.py)."""
+on their own (the header itself is checked in tests/web/test_console_auth.py).
+
+Every context is opened by `new_context`, which pins the browser's locale and time zone: what a
+test sees never depends on the machine it runs on. A test that needs the time of day fixes the
+browser's clock too (`context.clock.set_fixed_time`)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
@@ -37,10 +42,21 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+LOCALE = "en-US"  # a 12-hour clock: "08:30 PM"
+TIMEZONE = "UTC"
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def new_context(browser: Browser, **options: Any) -> BrowserContext:
+    """A browser context in a fixed locale and time zone (CSP bypassed unless told)."""
+    return browser.new_context(**{"bypass_csp": True, "viewport": DESKTOP, "locale": LOCALE,
+                                  "timezone_id": TIMEZONE, **options})
+
+
 def desktop(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh desktop-sized browser context: its own cookies and storage, like another
     person's browser."""
-    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    context = new_context(browser)
     yield context
     context.close()
 

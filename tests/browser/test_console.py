@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 from websockets.sync.client import ClientConnection, connect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import new_context, screenshot
 from tests.conftest import LiveServer, add_agent
 
 EMAIL = "ada@example.com"
@@ -123,6 +123,12 @@ def open_chat(page: Page, conversation_id: int) -> None:
     expect(item).to_be_visible()
     item.click()
     expect(item).to_have_class(re.compile(r"\bselected\b"))
+
+
+def close_chat(page: Page) -> None:
+    """Close the open chat with the Close button, and say yes when asked."""
+    page.get_by_test_id("close-conversation").click()
+    page.get_by_test_id("confirm-close-yes").click()
 
 
 def transcript_message(page: Page, text: str) -> Any:
@@ -267,8 +273,20 @@ def test_unread_count_and_queue_claim(
     read = other.wait_for(lambda f: f["type"] == "read" and f["role"] == "agent")
     assert read["seq"] >= 3  # the visitor's two messages and the "joined" note
 
-    # Closing the chat takes it off Ada's list and tells the visitor.
+    # Close asks first: Cancel keeps the chat, "Close chat" ends it.
     page.get_by_test_id("close-conversation").click()
+    confirm = page.get_by_test_id("confirm-close")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("Close this chat?")
+    expect(page.get_by_test_id("confirm-close-yes")).to_be_focused()
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    expect(page.get_by_test_id("close-conversation")).to_be_focused()
+    expect(other_item).to_be_visible()
+    reply(page, "Still here for you.")  # the chat goes on: this reaches the visitor
+    other.wait_for_message("Still here for you.")
+    # Closing the chat takes it off Ada's list and tells the visitor.
+    close_chat(page)
     expect(other_item).to_have_count(0)
     other.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
     expect(page.get_by_test_id("load")).to_have_text("1/3")
@@ -351,6 +369,21 @@ def test_wrong_password_shows_the_error(live_server: LiveServer, agent: str,
     expect(page).to_have_url(re.compile(r"/console/login"))
 
 
+def test_the_empty_inbox_hint_fits_the_agents_presence(
+        live_server: LiveServer, agent: str, context: BrowserContext) -> None:
+    page = context.new_page()
+    sign_in(page, live_server.url)
+    hint = page.locator('[data-empty="mine"]')
+    expect(hint).to_have_text("No open chats. Set yourself Available to get new ones.")
+    go_available(page)
+    expect(hint).to_have_text("No open chats. New ones come to you as visitors write.")
+    page.reload()  # the server remembers: still available, still the same hint
+    expect(page.get_by_test_id("presence")).to_have_attribute("data-status", "available")
+    expect(hint).to_have_text("No open chats. New ones come to you as visitors write.")
+    page.get_by_test_id("presence").click()
+    expect(hint).to_have_text("No open chats. Set yourself Available to get new ones.")
+
+
 def test_transfer_to_a_colleague_then_back_to_the_queue(
         live_server: LiveServer, agent: str, browser: Browser, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:
@@ -359,7 +392,7 @@ def test_transfer_to_a_colleague_then_back_to_the_queue(
     ada = context.new_page()
     sign_in(ada, live_server.url)
     go_available(ada)
-    bob_context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    bob_context = new_context(browser)
     try:
         bob = bob_context.new_page()
         sign_in(bob, live_server.url, "bob@example.com", "bob's password")
@@ -411,8 +444,8 @@ def test_transfer_to_a_colleague_then_back_to_the_queue(
 def test_console_fits_a_tablet(live_server: LiveServer, agent: str, browser: Browser,
                                visitors: Callable[..., VisitorClient],
                                size: tuple[int, int]) -> None:
-    context = browser.new_context(bypass_csp=True, viewport={"width": size[0], "height": size[1]},
-                                  has_touch=True)
+    context = new_context(browser, viewport={"width": size[0], "height": size[1]},
+                          has_touch=True)
     try:
         page = context.new_page()
         sign_in(page, live_server.url)

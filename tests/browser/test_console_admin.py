@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import new_context, screenshot
 from tests.browser.test_console import XSS, sign_in
 from tests.conftest import LiveServer, add_agent
 
@@ -160,9 +160,18 @@ def test_an_admin_manages_canned_responses_the_widget_and_allowed_origins(
     canned = section(page, "canned")
     expect(canned.get_by_test_id("canned-empty")).to_be_visible()
 
-    # A canned response whose text is markup: stored as typed, shown as text.
+    # A shortcut with a space is stopped in the browser, which tells the rule.
     form = page.get_by_test_id("add-canned")
-    form.get_by_test_id("new-canned-shortcut").fill("/Refund-Policy")
+    shortcut = form.get_by_test_id("new-canned-shortcut")
+    shortcut.fill("refund policy")
+    form.get_by_test_id("new-canned-text").fill("Refunds within 30 days.")
+    form.get_by_test_id("new-canned-submit").click()
+    assert shortcut.evaluate("input => input.validity.patternMismatch")
+    expect(shortcut).to_have_attribute("title", re.compile("Letters, digits and dashes"))
+
+    # A canned response whose text is markup: stored as typed, shown as text.
+    shortcut.fill("/Refund-Policy")
+    assert shortcut.evaluate("input => input.validity.valid")
     form.get_by_test_id("new-canned-text").fill("Refunds within 30 days. " + XSS)
     form.get_by_test_id("new-canned-submit").click()
     item = canned.get_by_test_id("canned")
@@ -383,8 +392,8 @@ def test_non_admins_are_refused(live_server: LiveServer, team: dict[str, str],
 @pytest.mark.parametrize("size", [(768, 1024), (1024, 768)], ids=["portrait", "landscape"])
 def test_admin_fits_a_tablet(live_server: LiveServer, team: dict[str, str], browser: Browser,
                              size: tuple[int, int]) -> None:
-    context = browser.new_context(bypass_csp=True, viewport={"width": size[0], "height": size[1]},
-                                  has_touch=True)
+    context = new_context(browser, viewport={"width": size[0], "height": size[1]},
+                          has_touch=True)
     try:
         page = context.new_page()
         sign_in(page, live_server.url, ADMIN, PASSWORD)
@@ -408,7 +417,7 @@ def test_admin_fits_a_tablet(live_server: LiveServer, team: dict[str, str], brow
 def test_the_pages_work_under_the_consoles_content_security_policy(
         live_server: LiveServer, team: dict[str, str], browser: Browser) -> None:
     """No inline script or style: the pages render and the forms work with the CSP enforced."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # CSP not bypassed
+    context = new_context(browser, bypass_csp=False)  # CSP not bypassed
     try:
         page = context.new_page()
         refused: list[str] = []

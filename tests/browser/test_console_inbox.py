@@ -12,20 +12,21 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from websockets.sync.client import connect
 
+from tests.browser.conftest import new_context
 from tests.browser.conftest import screenshot as keep_screenshot
 from tests.browser.test_console import (
     EMAIL,
     PASSWORD,
     VisitorClient,
+    close_chat,
     go_available,
     open_chat,
     reply,
@@ -36,6 +37,7 @@ from tests.browser.test_console import (
 from tests.conftest import LiveServer, add_agent, start_server
 
 SUPERVISOR = "sam@example.com"
+REASON = "Escalated: “She asks for a manager about a refund”"
 # Markup and htmx attributes from a visitor: they must show as text and do nothing.
 HOSTILE = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=1</script>'
            '<div hx-get="/api/health" hx-trigger="load">boom</div>')
@@ -114,7 +116,7 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     closed_id = margaret.say("I need to change my shipping address")["conversation_id"]
     open_chat(ada, closed_id)
     reply(ada, "Done: the new address is on your order.")
-    ada.get_by_test_id("close-conversation").click()
+    close_chat(ada)
     expect(item_in(ada, "mine-list", closed_id)).to_have_count(0)
 
     # Grace's chat is Ada's; her last message is hostile markup.
@@ -164,7 +166,10 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     results = ada.get_by_test_id("search-results").get_by_test_id("conversation-item")
     expect(results).to_have_count(1)
     expect(results.first).to_have_attribute("data-conversation-id", str(grace_id))
-    expect(results.first.locator(".conv-item-preview")).to_have_text(HOSTILE)
+    # ... showing the words that matched, not her last message.
+    preview = results.first.locator(".conv-item-preview")
+    expect(preview).to_have_text("My parcel tracking says delivered but nothing came")
+    expect(preview.locator("mark")).to_have_text("parcel")
     results.first.click()
     expect(ada.get_by_test_id("transcript").locator("mark")).to_have_text("parcel")
     expect(transcript_message(ada, "window.__pwned").locator(".msg-text")).to_have_text(HOSTILE)
@@ -277,8 +282,9 @@ def test_an_unanswered_visitor_is_flagged_and_an_escalation_reaches_the_supervis
         expect(alert).to_contain_text("“She asks for a manager about a refund”")
         grace.wait_for(lambda f: f["type"] == "message" and "asked a supervisor" in f["text"])
         expect(transcript_message(ada, "asked a supervisor to join")).to_be_visible()
-        expect(item_in(sam, "open-list", grace_id).locator(".escalated")).to_be_visible(
-            timeout=10_000)
+        escalated = item_in(sam, "open-list", grace_id)
+        expect(escalated.locator(".escalated")).to_be_visible(timeout=10_000)
+        expect(escalated.get_by_test_id("escalation-note")).to_have_text(REASON)
         screenshot(sam, "console-escalation")
 
         # "Open chat" shows Sam the conversation.
@@ -287,11 +293,18 @@ def test_an_unanswered_visitor_is_flagged_and_an_escalation_reaches_the_supervis
         expect(sam.locator(".conv-name")).to_have_text("Grace Hopper")
         expect(transcript_message(sam, "asked a supervisor to join")).to_be_visible()
         expect(transcript_message(sam, "Sorry for the wait")).to_be_visible()
+
+        # The reason stays with the chat in the list, for whoever looks later.
+        sam.reload()
+        sam.get_by_test_id("tab-open").click()
+        expect(item_in(sam, "open-list", grace_id).get_by_test_id("escalation-note")).to_have_text(
+            REASON)
     assert not ada_errors and not sam_errors, ada_errors + sam_errors
 
 
 def test_visitor_details_show_local_time_page_and_past_conversations(
         live_server: LiveServer, people: None, context: BrowserContext) -> None:
+    context.clock.set_fixed_time(datetime(2026, 3, 5, 11, 30, tzinfo=UTC))  # 20:30 in Tokyo
     ada = context.new_page()
     errors = watch_errors(ada)
     sign_in(ada, live_server.url)
@@ -302,7 +315,7 @@ def test_visitor_details_show_local_time_page_and_past_conversations(
         first_id = hiro.say("Do you ship to Japan?")["conversation_id"]
         open_chat(ada, first_id)
         reply(ada, "Yes, in 5 to 7 days.")
-        ada.get_by_test_id("close-conversation").click()
+        close_chat(ada)
         hiro.wait_for(lambda f: f["type"] == "status" and f["status"] == "closed")
         second_id = hiro.say("Back again: can I pay in yen?")["conversation_id"]
         assert second_id != first_id
@@ -310,12 +323,9 @@ def test_visitor_details_show_local_time_page_and_past_conversations(
 
         details = ada.get_by_test_id("visitor-details")
         local = details.get_by_test_id("visitor-local-time")
-        tokyo = datetime.now(ZoneInfo("Asia/Tokyo"))
         expect(local).to_contain_text("Tokyo · GMT+9")
         expect(local).to_have_attribute("title", "The visitor's time zone: Asia/Tokyo")
-        shown = local.locator(".vd-value").inner_text()
-        assert re.search(rf"\b{tokyo:%H}:\d\d\b", shown) or re.search(
-            rf"\b{(tokyo.hour + 1) % 24:02d}:\d\d\b", shown), shown
+        expect(local.locator(".vd-value")).to_have_text("Thu 08:30 PM")  # in the agent's locale
         page_link = details.get_by_test_id("visitor-page").locator("a")
         expect(page_link).to_have_text("shop.example/checkout?step=2")
         expect(page_link).to_have_attribute("href", "https://shop.example/checkout?step=2")
@@ -346,7 +356,7 @@ def test_keyboard_shortcuts_for_the_common_actions(
         visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
     ids: list[int] = []
     for size in ({"width": 1280, "height": 800}, {"width": 768, "height": 1024}):
-        context = browser.new_context(bypass_csp=True, viewport=size)
+        context = new_context(browser, viewport=size)
         try:
             page = context.new_page()
             errors = watch_errors(page)

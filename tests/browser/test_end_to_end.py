@@ -14,6 +14,7 @@ from tests.browser.conftest import screenshot
 from tests.browser.test_console import (
     EMAIL,
     PASSWORD,
+    close_chat,
     go_available,
     reply,
     sign_in,
@@ -103,7 +104,7 @@ def test_visitor_on_the_demo_shop_and_agent_in_the_console_exchange_messages(
     screenshot(visitor, "e2e-visitor-widget")
 
     # Ada closes the chat: it leaves her list, and the visitor is told it has ended.
-    agent.get_by_test_id("close-conversation").click()
+    close_chat(agent)
     expect(item).to_have_count(0)
     expect(agent.get_by_test_id("load")).to_have_text("0/3")
     expect(visitor.locator("chatserver-widget .cs-status")).to_have_text("This chat has ended")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -269,6 +269,20 @@ async def test_search_matches_words_said_in_different_messages_of_one_transcript
     assert team.sue.ids("open", q="late delivery") == [conversation_id]
 
 
+async def test_a_search_result_shows_the_words_that_matched_in_their_context(
+        team: Team) -> None:
+    peer, found = await start_chat(team.server, "Good morning! I ordered a blue jumper two "
+                                   "weeks ago and my parcel still has not arrived, sadly.")
+    await say_as_visitor(peer, "Hello? Anyone there?")
+    _, other = await start_chat(team.server, "Where is my parcel?")
+    first, second = team.sue.listed("open", q="parcel")
+    assert (first["id"], second["id"]) == (found, other)
+    assert first["snippet"] == "…jumper two weeks ago and my parcel still has not arrived, sadly."
+    assert first["last_message"] == "Hello? Anyone there?"  # as before, for the other views
+    assert second["snippet"] == "Where is my parcel?"
+    assert "snippet" not in team.sue.listed("open")[0]  # no search, no snippet
+
+
 def test_a_search_without_any_word_is_refused(team: Team) -> None:
     refused(team.ann.get("/api/conversations", view="mine", q="?!*\"()"), 422, "invalid")
     assert team.ann.ids("mine", q="") == []  # an empty q is no search at all
@@ -364,7 +378,10 @@ async def test_a_supervisor_sees_each_days_figures_over_a_range(team: Team) -> N
             "Authorization": f"Bearer {team.ada.token}", "Idempotency-Key": path})
         assert done.status_code == 201, done.text
 
-    today = datetime.now(UTC).date()
+    # the chats' day by the server's clock: a run that crosses midnight still finds them
+    [(started,)] = query(server.settings.database_url,
+                         "SELECT min(created_at) FROM conversations")
+    today = date.fromisoformat(str(started)[:10])
     first = today - timedelta(days=2)
     response = team.sue.get("/api/reports", **{"from": first.isoformat(),
                                                 "to": today.isoformat()})

@@ -44,6 +44,33 @@ def test_a_wrong_password_or_a_missing_csrf_token_is_refused(server: InProcessSe
     assert forged.status_code == 403 and "chatserver_session" not in forged.cookies
 
 
+def sign_in_asking_for(server: InProcessServer, asked: str) -> httpx.Response:
+    """Open the sign-in page at `?next=asked` and sign in from it, as a browser would."""
+    with httpx.Client(base_url=server.url) as client:
+        page = client.get("/console/login", params={"next": asked})
+        fields = dict(re.findall(r'name="(csrf|next)" value="([^"]*)"', page.text))
+        return client.post("/console/login", data={**fields, "email": "ann@example.com",
+                                                   "password": "pa55word"})
+
+
+def test_sign_in_opens_the_console_page_that_was_asked_for(server: InProcessServer) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word")
+    asked = httpx.get(server.url + "/console/reports")
+    assert asked.headers["location"] == "/console/login?next=/console/reports"
+    for page in ("/console/reports", "/console/admin", "/console/reports?from=2026-03-01"):
+        signed_in = sign_in_asking_for(server, page)
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == page
+
+
+@pytest.mark.parametrize("elsewhere", [
+    "//evil.example", "https://evil", "/\\evil", "/console/../evil", "/console//evil.example",
+    "/console@evil.example", "javascript:alert(1)", "/console/\\evil.example", ""])
+def test_sign_in_never_leads_off_the_console(server: InProcessServer, elsewhere: str) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word")
+    signed_in = sign_in_asking_for(server, elsewhere)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console"
+
+
 async def test_the_session_cookie_opens_the_agent_socket_only_from_the_console_origin(
         server: InProcessServer) -> None:
     server.agent("ann@example.com", "Ann", password="pa55word")

@@ -229,7 +229,7 @@ async def test_the_assigned_agent_escalates_and_the_visitor_and_the_supervisors_
         assert escalation["visitor"]["name"] == "Maya"
         assert [f for f in await staff.quiet(0.1) if f["type"] == "escalation"] == []  # once
     [row] = team.sue.listed("open")
-    assert row["escalated_at"] is not None
+    assert row["escalated_at"] is not None and row["escalation_note"] == "Wants a manager"
 
 
 async def test_a_closed_or_unknown_chat_cannot_be_escalated_noted_or_synced(
