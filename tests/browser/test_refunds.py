@@ -392,9 +392,9 @@ def test_a_refund_retried_after_a_lost_answer_is_done_once(
 
 
 def test_a_verified_purchase_names_the_visitor_in_the_list_header_search_and_next_chat(
-        live_server: LiveServer, ada_token: str, context: BrowserContext,
+        live_server: LiveServer, ada_token: str, shop_token: str, context: BrowserContext,
         visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
-    add_order(live_server, ada_token, "1042", "grace@example.com", "Course Pro", 14900,
+    add_order(live_server, shop_token, "1042", "grace@example.com", "Course Pro", 14900,
               name="Grace Hopper")
     agent = context.new_page()
     sign_in(agent, live_server.url)

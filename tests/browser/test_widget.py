@@ -506,9 +506,10 @@ def seed_waits(db_url: str, waited: float, count: int = 3) -> None:
         for n in range(count):
             start = time.time() - 3600 * (n + 1)
             db.execute("INSERT INTO conversations (visitor_id, status, created_at, "
-                       "waiting_since, assigned_at, closed_at, closed_by) VALUES "
-                       "('past', 'closed', ?, ?, ?, ?, 'agent')",
-                       (iso(start), iso(start), iso(start + waited), iso(start + 600)))
+                       "waiting_since, assigned_at, first_assigned_at, closed_at, closed_by) "
+                       "VALUES ('past', 'closed', ?, ?, ?, ?, ?, 'agent')",
+                       (iso(start), iso(start), iso(start + waited), iso(start + waited),
+                        iso(start + 600)))
         db.commit()
     finally:
         db.close()
