@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -71,3 +72,16 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))  # type: ignore[attr-defined]
     return path
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_faults(page: Page, within: str | None = None) -> list[str]:
+    """What axe-core finds against WCAG 2.1 A and AA on the page as it is now (or inside the
+    element `within`, shadow root included): each element it faults, with why."""
+    context = {"include": [[within]]} if within else None
+    found = Axe().run(page, context=context, options={
+        "runOnly": {"type": "tag", "values": WCAG_21_AA}, "resultTypes": ["violations"]})
+    return [f"{v['id']}: {', '.join(node['target'])}: {node['failureSummary']}"
+            for v in found.response["violations"] for node in v["nodes"]]

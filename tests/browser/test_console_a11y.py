@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.browser.conftest import axe_faults
 from tests.browser.test_console import (
     EMAIL,
     PASSWORD,
@@ -30,16 +30,9 @@ from tests.browser.test_console_reports import (
 )
 from tests.conftest import LiveServer
 
-WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-              "resultTypes": ["violations"]}
-
 
 def assert_accessible(page: Page) -> None:
-    """axe-core finds nothing against WCAG 2.1 AA on the page as it is now (else each
-    element it faults, with why)."""
-    found = Axe().run(page, options=WCAG_21_AA).response["violations"]
-    faults = [f"{v['id']}: {', '.join(node['target'])}: {node['failureSummary']}"
-              for v in found for node in v["nodes"]]
+    faults = axe_faults(page)
     assert not faults, "\n".join(faults)
 
 

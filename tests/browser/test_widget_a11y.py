@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser import test_widget
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_faults, screenshot
 from tests.browser.test_widget import AgentClient, HostSite, bubble, part, say, write
 from tests.conftest import LiveServer
 
@@ -20,7 +19,6 @@ serve = test_widget.serve
 agents = test_widget.agents
 staffed = test_widget.staffed
 
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # Records what assistive technology is told: each bubble and "Seen" added to the log (or
 # removed), and the status line each time it is written.
@@ -164,15 +162,6 @@ def low_contrast(page: Page) -> list[list[Any]]:
             if opacity < 1 or contrast(fg, bg) < (3 if large else 4.5)]
 
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 A and AA violations inside the widget (its shadow root)."""
-    results = Axe().run(page, context={"include": [["chatserver-widget"]]},
-                        options={"runOnly": {"type": "tag", "values": WCAG_21_AA},
-                                 "resultTypes": ["violations"]})
-    return [{"rule": v["id"], "nodes": [n["target"] for n in v["nodes"]],
-             "why": v["nodes"][0]["failureSummary"]} for v in results.response["violations"]]
-
-
 def test_the_open_widget_with_a_conversation_passes_axe(
         staffed: tuple[LiveServer, AgentClient], host: HostSite,
         context: BrowserContext) -> None:
@@ -189,7 +178,7 @@ def test_the_open_widget_with_a_conversation_passes_axe(
     expect(write(page, "And by card?")).to_have_attribute("data-state", "pending")
     expect(part(page, ".cs-conn")).to_be_visible()
     assert low_contrast(page) == []  # the unsent message too, no longer faded to 2.8:1
-    assert axe_violations(page) == []
+    assert axe_faults(page, "chatserver-widget") == []
     context.set_offline(False)
 
     # The chat ends: the rating form.
@@ -199,4 +188,4 @@ def test_the_open_widget_with_a_conversation_passes_axe(
     part(page, ".cs-star").nth(4).click()
     expect(part(page, ".cs-thanks")).to_be_visible()
     assert low_contrast(page) == []
-    assert axe_violations(page) == []
+    assert axe_faults(page, "chatserver-widget") == []
