@@ -2,7 +2,8 @@
 
 Every change of who has what goes through one lock, in this order: the Router decides (in
 memory), the store commits, the announcer tells the parties. So two decisions never
-interleave and a conversation is never given to two agents.
+interleave. The store's writes are guarded too: one that finds the conversation changed
+(by another process) is refused, and the desk takes the store's word for it and plans again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from chatserver.domain.models import Agent, Author, Conversation, Presence, Visi
 from chatserver.domain.routing import Assignment, Router, RoutingError, expected_wait
 from chatserver.service.announcer import Announcer, assigned_frame, status_frame
 from chatserver.store import Store
-from chatserver.store.writes import Changed, NotAllowed
+from chatserver.store.writes import Changed, Stale
 
 log = logging.getLogger(__name__)
 RECENT_WAITS = 50  # the waits the expected wait is estimated from
@@ -154,23 +155,27 @@ class Desk:
         async with self.lock:
             self._know(agent)
             self.router.claim(conversation_id, agent.id, now())
-            await self._commit_assignment(Assignment(conversation_id, agent.id))
+            claimed = await self._commit_assignment(Assignment(conversation_id, agent.id))
             self._announce_positions()
+        if not claimed:
+            raise RoutingError("conflict", "that conversation is not waiting in the queue")
 
     async def transfer(self, conversation_id: int, agent: Agent, to_agent_id: int | None) -> None:
         async with self.lock:
             self._owned_by(conversation_id, agent)
             self.router.transfer(conversation_id, to_agent_id, now())
             if to_agent_id is None:
-                await self._requeue(conversation_id, agent.id, "transferred",
-                                    f"{agent.name} passed the chat on; you are next in line.")
+                moved = await self._requeue(
+                    conversation_id, agent.id, "transferred",
+                    f"{agent.name} passed the chat on; you are next in line.")
             else:
-                self.announce.to_agent(agent.id, {"type": "unassigned", "reason": "transferred",
-                                                  "conversation_id": conversation_id})
-                await self._commit_assignment(Assignment(conversation_id, to_agent_id),
-                                              verb="took over the chat")
+                moved = await self._commit_assignment(Assignment(conversation_id, to_agent_id),
+                                                      verb="took over the chat",
+                                                      from_agent=agent.id)
             await self._plan()
         self.announce_team()
+        if not moved:
+            raise RoutingError("conflict", "that conversation is no longer assigned to you")
 
     async def close(self, conversation_id: int, by: Author) -> None:
         async with self.lock:
@@ -182,7 +187,8 @@ class Desk:
                 changed = await self.store.close_conversation(
                     conversation_id, by.role, note,
                     on_commit=lambda c: self._announce_message(c, visitor, agent_id))
-            except NotAllowed as error:
+            except Stale as error:
+                self._adopt(conversation_id, error.current)
                 raise RoutingError("conflict", str(error)) from None
             self.router.release(conversation_id)
             self.visitor_of.pop(conversation_id, None)
@@ -212,44 +218,71 @@ class Desk:
 
     # --- decisions into records ---------------------------------------------------------
     async def _plan(self) -> None:
-        """Assign whatever can be assigned now; the caller holds the lock."""
-        for assignment in self.router.plan(now()):
-            await self._commit_assignment(assignment)
+        """Assign whatever can be assigned now, planning again while the store refuses some
+        (an agent the Router counted on has room again); the caller holds the lock."""
+        planned = self.router.plan(now())
+        while planned:
+            refused = [a for a in planned if not await self._commit_assignment(a)]
+            planned = self.router.plan(now()) if refused else []
         self._announce_positions()
 
-    async def _commit_assignment(self, assignment: Assignment, verb: str = "joined the chat"
-                                 ) -> None:
+    async def _commit_assignment(self, assignment: Assignment, verb: str = "joined the chat",
+                                 from_agent: int | None = None) -> bool:
+        """Give the conversation to the agent (a queued one, or one still `from_agent`'s);
+        False when the store refused, having changed nothing and announced nothing."""
         agent = self.agents[assignment.agent_id]
         visitor = self.visitor_of.get(assignment.conversation_id)
 
         def announce(changed: Changed) -> None:
+            if from_agent is not None:
+                self.announce.to_agent(from_agent, {
+                    "type": "unassigned", "reason": "transferred",
+                    "conversation_id": assignment.conversation_id})
             self._announce_message(changed, visitor, None)
             self.announce.to_agent(agent.id, assigned_frame(
                 changed.conversation, changed.visitor, list(changed.transcript)))
         try:
             changed = await self.store.assign(assignment.conversation_id, agent.id,
-                                              f"{agent.name} {verb}.", on_commit=announce)
-        except NotAllowed:  # closed meanwhile: forget it
-            self.router.release(assignment.conversation_id)
-            return
+                                              f"{agent.name} {verb}.", from_agent=from_agent,
+                                              on_commit=announce)
+        except Stale as refused:
+            self._adopt(assignment.conversation_id, refused.current)
+            return False
         if changed.waited is not None:  # a transfer is no new wait
             self._recent_waits.append(changed.waited)
         self._status(changed.conversation)
         self.announce_team()
+        return True
 
-    async def _requeue(self, conversation_id: int, agent_id: int, reason: str, note: str) -> None:
+    async def _requeue(self, conversation_id: int, agent_id: int, reason: str, note: str
+                       ) -> bool:
+        """Send the agent's conversation back to the queue (the Router has put it there);
+        False when the store refused, having changed nothing."""
         rank = next(w.rank for w in self.router.queue if w.conversation_id == conversation_id)
         visitor = self.visitor_of.get(conversation_id)
         try:
             changed = await self.store.requeue(
-                conversation_id, rank, note,
+                conversation_id, agent_id, rank, note,
                 on_commit=lambda c: self._announce_message(c, visitor, None))
-        except NotAllowed:
-            self.router.release(conversation_id)
-            return
+        except Stale as refused:
+            self._adopt(conversation_id, refused.current)
+            return False
         self.announce.to_agent(agent_id, {"type": "unassigned", "reason": reason,
                                           "conversation_id": conversation_id})
         self._status(changed.conversation)
+        return True
+
+    def _adopt(self, conversation_id: int, current: Conversation | None) -> None:
+        """The store refused a change planned on an old picture (another process changed
+        the conversation): route from what the store holds instead."""
+        self.router.release(conversation_id)
+        if current is None or current.status == "closed":
+            self.visitor_of.pop(conversation_id, None)
+            self.waiting_since.pop(conversation_id, None)
+        elif current.status == "queued":
+            self.router.enqueue(conversation_id, self.router.front_rank(now()))
+        elif current.agent_id is not None and current.agent_id in self.router.agents:
+            self.router.restore(conversation_id, current.agent_id)
 
     # --- news ---------------------------------------------------------------------------
     def _announce_message(self, changed: Changed, visitor: Visitor | None,

@@ -361,16 +361,17 @@ class SqliteStore:
                     client_id=client_id, text=text, private=private), on_commit)
 
     async def assign(self, conversation_id: int, agent_id: int, note: str,
+                     from_agent: int | None = None,
                      on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:
         return await self._writer.submit(
-            partial(writes.assign, conversation_id=conversation_id, agent_id=agent_id, note=note),
-            on_commit)
+            partial(writes.assign, conversation_id=conversation_id, agent_id=agent_id, note=note,
+                    from_agent=from_agent), on_commit)
 
-    async def requeue(self, conversation_id: int, rank: float, note: str,
+    async def requeue(self, conversation_id: int, from_agent: int, rank: float, note: str,
                       on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:
         return await self._writer.submit(
-            partial(writes.requeue, conversation_id=conversation_id, rank=rank, note=note),
-            on_commit)
+            partial(writes.requeue, conversation_id=conversation_id, from_agent=from_agent,
+                    rank=rank, note=note), on_commit)
 
     async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
                                  on_commit: OnCommit[writes.Changed] = None) -> writes.Changed:

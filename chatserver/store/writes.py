@@ -18,6 +18,15 @@ class NotAllowed(Exception):
     """The database state does not allow the write (it changed since the caller looked)."""
 
 
+class Stale(NotAllowed):
+    """A routing write found the conversation no longer as its caller saw it, and wrote
+    nothing: `current` is the conversation as it stands (None: there is no such one)."""
+
+    def __init__(self, message: str, current: Conversation | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
 @dataclass(frozen=True)
 class Changed:
     """A routing change as committed: the system message saying so, and the conversation
@@ -115,8 +124,11 @@ def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
     return Message(conversation_id, seq, note_seq, author, text, stamp, client_id)
 
 
-def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: str) -> Changed:
-    """Give a queued or active conversation to an agent, with a system message saying so.
+def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: str,
+           from_agent: int | None = None) -> Changed:
+    """Give a conversation to an agent, with a system message saying so: a queued one, or
+    (a transfer) an active one still with `from_agent`; else raise `Stale`, having written
+    nothing. So a decision taken on an old picture never makes two agents.
     The transcript is read in the same transaction, so it holds exactly the messages
     announced before this change. The first assignment is kept apart: the visitor's wait
     ends there, whatever transfers follow."""
@@ -124,14 +136,15 @@ def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: st
     never_assigned = db.execute(
         "SELECT waiting_since FROM conversations WHERE id = ? AND first_assigned_at IS NULL",
         (conversation_id,)).fetchone()
+    guard, expected = _still(from_agent)
     changed = db.execute(
-        "UPDATE conversations SET status = 'active', agent_id = ?1, queue_rank = NULL, "
-        "assigned_at = ?2, first_assigned_at = COALESCE(first_assigned_at, ?2) "
-        "WHERE id = ?3 AND status != 'closed'",
-        (agent_id, stamp, conversation_id),
+        "UPDATE conversations SET status = 'active', agent_id = ?, queue_rank = NULL, "
+        "assigned_at = ?, first_assigned_at = COALESCE(first_assigned_at, ?) "
+        f"WHERE id = ? AND {guard}",
+        (agent_id, stamp, stamp, conversation_id, *expected),
     ).rowcount
     if not changed:
-        raise NotAllowed("that conversation is closed")
+        raise _stale(db, conversation_id, from_agent)
     message = insert_message(db, conversation_id, SYSTEM, note)
     conversation = _conversation(db, conversation_id)
     visitor = rows.fetch_visitor(db, conversation.visitor_id)
@@ -142,28 +155,49 @@ def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: st
                    waited)
 
 
-def requeue(db: sqlite3.Connection, conversation_id: int, rank: float, note: str) -> Changed:
+def requeue(db: sqlite3.Connection, conversation_id: int, from_agent: int, rank: float,
+            note: str) -> Changed:
+    """Send an active conversation still with `from_agent` back to the queue; else raise
+    `Stale`, having written nothing."""
+    guard, expected = _still(from_agent)
     changed = db.execute(
         "UPDATE conversations SET status = 'queued', agent_id = NULL, queue_rank = ? "
-        "WHERE id = ? AND status = 'active'",
-        (rank, conversation_id),
+        f"WHERE id = ? AND {guard}",
+        (rank, conversation_id, *expected),
     ).rowcount
     if not changed:
-        raise NotAllowed("that conversation is not active")
+        raise _stale(db, conversation_id, from_agent)
     message = insert_message(db, conversation_id, SYSTEM, note)
     return Changed(message, _conversation(db, conversation_id))
 
 
 def close(db: sqlite3.Connection, conversation_id: int, closed_by: str, note: str) -> Changed:
+    """Close an open conversation; closing it again raises `Stale` and writes nothing (no
+    second system message)."""
     changed = db.execute(
         "UPDATE conversations SET status = 'closed', queue_rank = NULL, closed_at = ?, "
         "closed_by = ? WHERE id = ? AND status != 'closed'",
         (iso(now()), closed_by, conversation_id),
     ).rowcount
     if not changed:
-        raise NotAllowed("that conversation is already closed")
+        raise Stale("that conversation is already closed",
+                    rows.fetch_conversation(db, conversation_id))
     message = insert_message(db, conversation_id, SYSTEM, note)
     return Changed(message, _conversation(db, conversation_id))
+
+
+def _still(from_agent: int | None) -> tuple[str, tuple[int, ...]]:
+    """The guard of a routing write, as SQL and its arguments: the conversation is still
+    queued (None), or still active with `from_agent`."""
+    if from_agent is None:
+        return "status = 'queued'", ()
+    return "status = 'active' AND agent_id = ?", (from_agent,)
+
+
+def _stale(db: sqlite3.Connection, conversation_id: int, from_agent: int | None) -> Stale:
+    expected = "waiting in the queue" if from_agent is None else "with that agent"
+    return Stale(f"that conversation is no longer {expected}",
+                 rows.fetch_conversation(db, conversation_id))
 
 
 def mark_read(db: sqlite3.Connection, conversation_id: int, role: str, seq: int) -> int:

@@ -66,7 +66,8 @@ async def test_seq_is_gapless_across_visitor_agent_and_system_messages_posted_at
     posts = []
     for n in range(100):
         if n % 10 == 9:
-            posts.append(store.assign(conversation_id, agent.id, f"system {n}"))  # re-assign
+            posts.append(store.assign(conversation_id, agent.id, f"system {n}",  # re-assign
+                                      from_agent=agent.id))
         elif n % 2:
             posts.append(store.post_agent_message(conversation_id, staff, f"a{n}", f"agent {n}",
                                                   private=False))
@@ -342,7 +343,8 @@ async def test_a_transfer_keeps_the_first_wait_and_both_agents_who_answered_coun
     first = await store.assign(conversation_id, ann.id, "Ann joined the chat.")
     await store.post_agent_message(conversation_id, as_ann, "a1", "Hello!", False)
     store_clock.at = T0 + 272
-    second = await store.assign(conversation_id, bob.id, "Bob took over the chat.")
+    second = await store.assign(conversation_id, bob.id, "Bob took over the chat.",
+                                from_agent=ann.id)
     await store.post_agent_message(conversation_id, as_bob, "b1", "I can help.", False)
     await store.post_agent_message(conversation_id, as_sue, "s1", "Watch out", True)  # a note
 
