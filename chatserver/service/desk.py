@@ -279,7 +279,7 @@ class Desk:
         if current is None or current.status == "closed":
             self.visitor_of.pop(conversation_id, None)
             self.waiting_since.pop(conversation_id, None)
-        elif current.status == "queued":
+        elif current.status == "queued":  # sent back by its agent: that is the front (rule 3)
             self.router.enqueue(conversation_id, self.router.front_rank(now()))
         elif current.agent_id is not None and current.agent_id in self.router.agents:
             self.router.restore(conversation_id, current.agent_id)
