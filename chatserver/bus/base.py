@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import secrets
 from typing import Any, Protocol
 
 import orjson
@@ -11,13 +14,36 @@ class SubscriptionOverflow(Exception):
     """The subscriber fell too far behind; it must reconnect and resume from the store."""
 
 
+class _EventIds:
+    """Ids unique across processes and machines: a random prefix per process, then a count."""
+
+    def __init__(self) -> None:
+        self.start_afresh()
+
+    def start_afresh(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count):x}"
+
+
+_event_ids = _EventIds()
+# A forked child would otherwise repeat its parent's ids, and its events be taken for duplicates.
+os.register_at_fork(after_in_child=_event_ids.start_afresh)
+
+
 class Event:
-    """One frame for the sockets, encoded once however many sockets send it."""
+    """One frame for the sockets, encoded once however many sockets send it.
 
-    __slots__ = ("_text", "frame")
+    `id` says which events are the same one: a fresh id for a new event, the original's
+    for a copy rebuilt on the other side of a process boundary. It is not part of the frame."""
 
-    def __init__(self, frame: dict[str, Any]) -> None:
+    __slots__ = ("_text", "frame", "id")
+
+    def __init__(self, frame: dict[str, Any], event_id: str | None = None) -> None:
         self.frame = frame
+        self.id = event_id if event_id is not None else _event_ids.next()
         self._text: str | None = None
 
     @property
@@ -44,7 +70,8 @@ class Bus(Protocol):
     """Delivery guarantee: events published to a topic reach each of its current subscribers
     in publish order, or that subscriber's `get` raises SubscriptionOverflow. An event
     published to several topics one subscriber hears, one right after the other, reaches it
-    once. Nothing is
+    once: a subscription drops an event whose id is the one it took last (ids, not objects,
+    decide, so this holds for copies rebuilt in another process). Nothing is
     kept for subscribers that are not there: the store is the memory, the bus only the news."""
 
     def publish(self, topic: str, event: Event) -> None:

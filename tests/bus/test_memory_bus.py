@@ -86,13 +86,6 @@ async def test_every_subscriber_of_a_topic_gets_every_event() -> None:
         assert await drain(tab, 10) == list(range(10))
 
 
-async def test_an_event_is_encoded_once_as_json() -> None:
-    shared = Event({"type": "message", "text": "héllo", "seq": 3})
-    assert shared.type == "message"
-    assert shared.text == '{"type":"message","text":"héllo","seq":3}'
-    assert shared.text is shared.text
-
-
 async def test_a_subscriber_that_stops_reading_is_cut_off_while_a_fast_one_gets_everything(
         ) -> None:
     bus = MemoryBus()
