@@ -60,24 +60,42 @@ class Event:
 
 class Subscription(Protocol):
     async def get(self) -> Event:
-        """The next event, in publish order; raises SubscriptionOverflow when it fell behind."""
+        """The next event, in publish order; raises SubscriptionOverflow when it fell behind
+        (and again on every later call)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop hearing the topics; closing twice is harmless."""
+        ...
 
 
 class Bus(Protocol):
-    """Delivery guarantee: events published to a topic reach each of its current subscribers
-    in publish order, or that subscriber's `get` raises SubscriptionOverflow. An event
-    published to several topics one subscriber hears, one right after the other, reaches it
-    once: a subscription drops an event whose id is the one it took last (ids, not objects,
-    decide, so this holds for copies rebuilt in another process). Nothing is
-    kept for subscribers that are not there: the store is the memory, the bus only the news."""
+    """Delivery guarantee, the same for every backend (tests/bus is its definition):
+
+    - A subscription hears its topics from the moment `subscribe` returns: nothing
+      published after that is missed.
+    - Events published to a subscription's topics reach it in publish order, across all its
+      topics, or its `get` raises SubscriptionOverflow: at most `capacity` events wait for
+      it, and one more cuts it off. It gets a prefix of what was published, never a gap;
+      other subscribers do not notice.
+    - An event published to several topics one subscriber hears, one right after the other,
+      reaches it once: a subscription drops an event whose id is the one it took last. Ids,
+      not objects, decide, so this holds for copies rebuilt in another process.
+    - After `close` (of the subscription or of the bus) nothing more arrives.
+
+    Nothing is kept for subscribers that are not there: the store is the memory, the bus
+    only the news."""
 
     def publish(self, topic: str, event: Event) -> None:
-        """Never blocks: a slow subscriber is cut off, never waited for."""
+        """Never blocks: a slow subscriber is cut off, never waited for. Harmless on a topic
+        nobody hears, and on a closed bus."""
         ...
 
-    def subscribe(self, topics: list[str], capacity: int = 256) -> Subscription: ...
+    async def subscribe(self, topics: list[str], capacity: int = 256) -> Subscription:
+        """A subscription to `topics`, confirmed by the time this returns (awaited, as a
+        broker's confirmation must be: a socket subscribes, then reads what it missed)."""
+        ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Drop every subscription; closing twice is harmless."""
+        ...

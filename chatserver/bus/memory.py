@@ -1,4 +1,4 @@
-"""The in-process bus: one server, no broker."""
+"""The in-process bus: one server, no broker; a subscription is confirmed as it is made."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class MemoryBus:
         for subscription in tuple(self._topics.get(topic, ())):
             subscription.push(event)
 
-    def subscribe(self, topics: list[str], capacity: int = 256) -> MemorySubscription:
+    async def subscribe(self, topics: list[str], capacity: int = 256) -> MemorySubscription:
         subscription = MemorySubscription(self, topics, capacity)
         for topic in topics:
             self._topics.setdefault(topic, set()).add(subscription)
