@@ -1,4 +1,4 @@
-"""The in-process bus: one server, no broker."""
+"""The in-process bus: one server, no broker; a subscription is confirmed as it is made."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from chatserver.bus.base import Event, SubscriptionOverflow
 
 
 class MemorySubscription:
-    __slots__ = ("_bus", "_events", "_waiter", "capacity", "overflowed", "topics")
+    __slots__ = ("_bus", "_events", "_last_id", "_waiter", "capacity", "overflowed", "topics")
 
     def __init__(self, bus: MemoryBus, topics: list[str], capacity: int) -> None:
         self._bus = bus
@@ -17,13 +17,15 @@ class MemorySubscription:
         self.capacity = capacity
         self._events: deque[Event] | None = None  # made when needed: most sockets idle
         self._waiter: asyncio.Future[None] | None = None
+        self._last_id: str | None = None
         self.overflowed = False
 
     def push(self, event: Event) -> None:
+        if event.id == self._last_id:
+            return  # the same event again, through another of its topics: heard once
+        self._last_id = event.id
         if self._events is None:
             self._events = deque()
-        elif self._events and self._events[-1] is event:
-            return  # published to two of its topics at once: it hears it once
         if len(self._events) >= self.capacity:
             self.overflowed = True  # cut off rather than let one slow socket hold memory
             self._bus.unsubscribe(self)
@@ -60,7 +62,7 @@ class MemoryBus:
         for subscription in tuple(self._topics.get(topic, ())):
             subscription.push(event)
 
-    def subscribe(self, topics: list[str], capacity: int = 256) -> MemorySubscription:
+    async def subscribe(self, topics: list[str], capacity: int = 256) -> MemorySubscription:
         subscription = MemorySubscription(self, topics, capacity)
         for topic in topics:
             self._topics.setdefault(topic, set()).add(subscription)

@@ -41,7 +41,7 @@ class AgentSession(SocketSession):
         if self.agent.can_oversee:
             topics.append(SUPERVISORS)
         # an agent hears every conversation they hold: room for whole commit batches of them
-        subscription = self.chat.bus.subscribe(topics, capacity=AGENT_BACKLOG)
+        subscription = await self.chat.bus.subscribe(topics, capacity=AGENT_BACKLOG)
         try:
             conversations = await self.chat.agent_conversations(self.agent)
             for conversation in conversations:

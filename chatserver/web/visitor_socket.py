@@ -42,7 +42,7 @@ class VisitorSession(SocketSession):
         self.visitor = who.visitor
         # Subscribe before reading the snapshot: nothing committed in between is missed,
         # and what both carry is sent once (see `forward`).
-        subscription = self.chat.bus.subscribe([visitor_topic(who.visitor.id)])
+        subscription = await self.chat.bus.subscribe([visitor_topic(who.visitor.id)])
         try:
             conversation, messages = await self.chat.snapshot(
                 who.visitor, hello["conversation_id"], hello["last_seq"])
