@@ -70,6 +70,7 @@
   let agentRead = +saved.agent_read || 0, myRead = +saved.read || 0; // a reload renders at once
   let sentRead = myRead, picked = 0, unread = -1, gapAt = -1, rateQ = null, final = false;
   let ws = null, live = false, want = false, tries = 0, retryT = 0, pingT = 0, pongT = 0;
+  let refusals = 0, resendT = 0, held = false; // storage refused a message: the outbox again, one by one
   let isOpen = false, typingOn = false, typingAt = 0, typingT = 0, agentTypingT = 0;
   const outbox = new Map(); // client_id -> {client_id, text, t}: not acknowledged yet
   for (const k of store.keys('out:')) {
@@ -279,6 +280,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (!ok(m)) return;
     follow(m.conversation_id);
     const mine = m.client_id && settle(m.client_id);
+    if (mine) stored();
     const k = m.conversation_id + ':' + m.seq, old = have.get(k);
     if (old) { // shown from our ack: adopt the server's copy
       if (mine) mine.remove();
@@ -310,6 +312,10 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     pend.delete(cid);
     return el;
   }
+  function stored() { // one of ours is in (by its ack, or its message frame came first)
+    refusals = 0;
+    if (held) { held = outbox.size > 0; resend(); } // the next one's turn
+  }
   function showPending(it) {
     const el = msgEl({client_id: it.client_id, text: it.text, author: {role: 'visitor'}}, 'pending');
     pend.set(it.client_id, el);
@@ -336,8 +342,8 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if ([...text].length > MAX_TEXT) return fail(it.client_id, 'too_large'); // in code points, as the server counts
     outbox.set(it.client_id, it);
     store.set('out:' + it.client_id, it);
-    if (live) send({type: 'message', client_id: it.client_id, text});
-    else connect();
+    if (!live) connect();
+    else if (!held || outbox.size < 2) sendMsg(it); // else it waits its turn
   }
 
   // ---- which conversation is current ----
@@ -389,8 +395,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
         sentRead = Math.max(sentRead, c.visitor_read_seq || 0);
       }
       (f.messages || []).forEach(m => addMsg(m));
-      // Resend all unacknowledged, same client_id: the server deduplicates.
-      [...outbox.values()].sort((a, b) => a.t - b.t).forEach(it => send({type: 'message', client_id: it.client_id, text: it.text}));
+      resend();
       if (rateQ && send(rateQ)) rateQ = null;
       clearInterval(pingT);
       pingT = setInterval(ping, 25000);
@@ -431,6 +436,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     },
     error(f) {
       if (f.client_id && pend.has(f.client_id) && REASONS[f.code]) return fail(f.client_id, f.code);
+      if (f.code === 'unavailable' && outbox.has(f.client_id)) { held = true; return resendLater(); } // storage full or busy
       if (f.code === 'invalid_identity') identity = null; // don't resend a bad hash
       if (mailWait && !f.client_id && /^(unavailable|bad_request|not_found)$/.test(f.code)) {
         return mailDone("Couldn't email the transcript: " + (f.message || f.code));
@@ -456,6 +462,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     ws.send(json(f));
     return true;
   }
+  const sendMsg = it => send({type: 'message', client_id: it.client_id, text: it.text});
   function hello() {
     const f = {type: 'hello', token: token || null, page: location.href.split('#')[0].slice(0, 2000),
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null};
@@ -485,10 +492,23 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     clearInterval(pingT); clearTimeout(pongT); pingT = pongT = 0;
     if (s) { s.onclose = s.onmessage = s.onopen = null; try { s.close(); } catch (e) { /* already closed */ } }
   }
-  function retry() { // 0.5 s doubling to 15 s, jittered
+  const backoff = n => { // 0.5 s doubling to 15 s, jittered
+    const d = Math.min(15000, 500 * 2 ** Math.min(n, 5));
+    return d / 2 + Math.random() * d / 2;
+  };
+  function retry() {
     clearTimeout(retryT);
-    const d = Math.min(15000, 500 * 2 ** Math.min(tries++, 5));
-    retryT = setTimeout(connect, d / 2 + Math.random() * d / 2);
+    retryT = setTimeout(connect, backoff(tries++));
+  }
+  // The unacknowledged again, oldest first, same client_id: the server stores each once.
+  // After storage refused one, only the oldest goes, the next once it is acked: none overtakes it.
+  function resend() {
+    clearTimeout(resendT); resendT = 0;
+    const all = [...outbox.values()].sort((a, b) => a.t - b.t);
+    (held ? all.slice(0, 1) : all).forEach(sendMsg);
+  }
+  function resendLater() { // one timer for every refusal; not live: the next welcome resends
+    if (!resendT) resendT = setTimeout(() => { resendT = 0; if (live) resend(); }, backoff(refusals++));
   }
   function dead() { drop(); changed(); retry(); }
   function reconnect() { drop(); tries = 0; connect(); }

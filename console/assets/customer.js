@@ -3,7 +3,7 @@
  * For the selected chat it shows the customer over the REST API (GET /api/customers/{id}):
  * who they are, their refund figures, orders, store credit, ledger and pending approvals,
  * with the forms to verify a purchase, refund an order and add store credit. Supervisors and
- * admins also get "Approvals waiting" with Approve / Reject.
+ * admins also get "Approvals waiting" with Approve / Reject (only Withdraw on their own request).
  *
  * It follows the console through the events console.js sends on `document`:
  * `console:selected` (the shown chat) and `console:frame` (every socket frame), and tells it
@@ -30,6 +30,8 @@
   if (!root || !$('#customer-panel')) return;
   const role = root.dataset.agentRole || 'agent';
   const overseer = role === 'supervisor' || role === 'admin';
+  // Nobody approves their own request (the server says 403 own_request); they may withdraw it.
+  const isOwn = (approval) => approval.requested_by != null && String(approval.requested_by.id) === root.dataset.agentId;
   const narrowQuery = window.matchMedia('(max-width: 1100px)');
 
   const ui = {
@@ -222,6 +224,8 @@
 
   function approvalItem(a) {
     const busy = state.busy.has(`approval:${a.id}`);
+    const own = isOwn(a);
+    const reject = own ? 'Withdraw' : 'Reject';
     return h('li', { class: 'cp-approval', 'data-testid': 'approval', 'data-approval-id': a.id },
       h('div', { class: 'cp-line' },
         h('span', { class: `cp-kind cp-kind-${a.kind}`, text: a.kind === 'refund' ? 'Refund' : 'Credit' }),
@@ -234,14 +238,15 @@
         moment(a.created_at)].filter(Boolean).join(' · ') }),
       a.reason ? h('div', { class: 'cp-reason', text: `“${a.reason}”` }) : null,
       whyList(a.why),
+      own ? h('p', { class: 'cp-muted', 'data-testid': 'own-request', text: 'Your own request: another supervisor or an admin decides it.' }) : null,
       h('div', { class: 'cp-actions' },
-        h('button', {
+        own ? null : h('button', {
           type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'approve', disabled: busy,
           'aria-label': `Approve: ${describe(a)}`, text: 'Approve', onclick: () => decide(a, true),
         }),
         h('button', {
           type: 'button', class: 'btn btn-small btn-danger', 'data-testid': 'reject', disabled: busy,
-          'aria-label': `Reject: ${describe(a)}`, text: 'Reject', onclick: () => decide(a, false),
+          'aria-label': `${reject}: ${describe(a)}`, text: reject, onclick: () => decide(a, false),
         })));
   }
 
@@ -262,7 +267,7 @@
       const entry = answer.data.refund || answer.data.credit;
       state.decision = approve
         ? { tone: 'ok', text: `Approved: ${describe(approval)} is done.`, detail: entry && entry.instructions }
-        : { tone: 'ok', text: `Rejected: ${describe(approval)}.` };
+        : { tone: 'ok', text: `${isOwn(approval) ? 'Withdrawn' : 'Rejected'}: ${describe(approval)}.` };
     } else {
       state.decision = { tone: 'error', text: answer.message };
     }

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import axe_faults, screenshot
 from tests.browser.test_console import (
     EMAIL,
     PASSWORD,
@@ -31,6 +31,7 @@ from tests.browser.test_console import (
 from tests.conftest import LiveServer, add_agent, integration_token, query
 
 SUPERVISOR = "sam@example.com"
+ADMIN = "alan@example.com"
 
 
 @pytest.fixture
@@ -263,6 +264,56 @@ def test_refund_over_the_agent_limit_waits_for_a_supervisor(
     expect(entry).to_contain_text("approved by a supervisor")
     assert query(live_server.db_url, "SELECT amount_cents, approval_id IS NOT NULL FROM ledger"
                  ) == [(6000, 1)]
+
+
+def test_a_supervisor_may_only_withdraw_their_own_request_which_an_admin_may_approve(
+        live_server: LiveServer, shop_token: str, context: BrowserContext,
+        other_context: BrowserContext, visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
+    add_agent(live_server.db_url, SUPERVISOR, "Sam Supervisor", role="supervisor",
+              password=PASSWORD)
+    add_agent(live_server.db_url, ADMIN, "Alan Admin", role="admin", password=PASSWORD)
+    add_order(live_server, shop_token, "5001", "edsger@example.com", "Team licence", 90000,
+              name="Edsger")
+    supervisor = context.new_page()
+    sign_in(supervisor, live_server.url, email=SUPERVISOR)
+    go_available(supervisor)
+    admin = other_context.new_page()
+    sign_in(admin, live_server.url, email=ADMIN)  # away: the chat goes to Sam
+    visitor = visitors(name="Edsger", email="edsger@example.com")
+    conversation_id = visitor.say("Please refund 600 dollars of the licence")["conversation_id"]
+    open_chat(supervisor, conversation_id)
+    verify(supervisor, "5001")
+    visitor.wait_for_message("Purchase verified: order 5001, Team licence")
+
+    # 600.00 is over Sam's own limit of 500.00: it waits, and not for Sam to approve it.
+    card = refund(supervisor, "5001", "600", "Licence never used")
+    expect(card.get_by_test_id("action-result")).to_have_text(
+        "Sent for approval: over the supervisor limit of 500.00 per conversation.")
+    own = panel(supervisor).get_by_test_id("approval")
+    expect(own).to_contain_text("by Sam Supervisor")
+    expect(own.get_by_test_id("own-request")).to_have_text(
+        "Your own request: another supervisor or an admin decides it.")
+    expect(own.get_by_role("button")).to_have_count(1)
+    withdraw = own.get_by_role("button", name="Withdraw: Refund of 600.00 USD on order 5001")
+    expect(withdraw).to_have_text("Withdraw")
+    assert axe_faults(supervisor, '[data-cp="approvals"]') == []
+
+    # The admin, who did not ask, is offered both.
+    theirs = panel(admin).get_by_test_id("approval")
+    expect(theirs).to_contain_text("by Sam Supervisor")
+    expect(theirs.get_by_role("button")).to_have_text(["Approve", "Reject"])
+    expect(theirs.get_by_test_id("own-request")).to_have_count(0)
+
+    # Sam withdraws it: nothing is refunded and the amount is free again.
+    withdraw.click()
+    expect(panel(supervisor).locator('[data-cp="decision"]')).to_have_text(
+        "Withdrawn: Refund of 600.00 USD on order 5001.")
+    expect(own).to_have_count(0)
+    expect(theirs).to_have_count(0)
+    expect(order_card(supervisor, "5001").get_by_test_id("refundable")).to_have_text(
+        "900.00 USD")
+    assert query(live_server.db_url, "SELECT status FROM approvals") == [("rejected",)]
+    assert query(live_server.db_url, "SELECT COUNT(*) FROM ledger") == [(0,)]
 
 
 def test_no_refund_before_the_purchase_is_verified(

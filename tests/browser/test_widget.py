@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -44,6 +44,17 @@ PAGE = """<!doctype html>
 <body><header><h1>Host shop</h1></header>
 <main><div class="card"><h2>Course Pro</h2><p>$149.00</p><a href="#buy">Buy</a></div></main>
 {before}<script async src="{src}" {attrs}></script></body></html>"""
+
+
+class ChatServer(Protocol):
+    """A chat server as the host site and the agents reach it: a real process (LiveServer)
+    or uvicorn in this process (tests/web/conftest.py's InProcessServer)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ws(self) -> str: ...
 
 
 class HostSite:
@@ -79,7 +90,7 @@ class HostSite:
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def page(self, chat: LiveServer, path: str = "/shop", css: str = "", attrs: str = "",
+    def page(self, chat: ChatServer, path: str = "/shop", css: str = "", attrs: str = "",
              before: str = "", headers: dict[str, str] | None = None) -> str:
         """Publish a page embedding the widget from `chat`; returns its URL."""
         self.pages[path] = PAGE.format(css=css, src=f"{chat.url}/widget.js", attrs=attrs,
@@ -87,7 +98,7 @@ class HostSite:
         self.headers[path] = headers or {}
         return self.origin + path
 
-    def tab(self, context: BrowserContext, chat: LiveServer, path: str = "/shop") -> Page:
+    def tab(self, context: BrowserContext, chat: ChatServer, path: str = "/shop") -> Page:
         """A new tab on a page embedding the widget from `chat`, the widget opened."""
         page = context.new_page()
         page.goto(self.page(chat, path))
@@ -208,7 +219,7 @@ class SocketVisitor(VisitorClient):
 def agents() -> Iterator[Callable[..., AgentClient]]:
     opened: list[AgentClient] = []
 
-    def open_agent(server: LiveServer, token: str, available: bool = True) -> AgentClient:
+    def open_agent(server: ChatServer, token: str, available: bool = True) -> AgentClient:
         opened.append(AgentClient(server.ws, token, available))
         return opened[-1]
 

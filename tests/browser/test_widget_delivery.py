@@ -1,15 +1,20 @@
-"""Losing nothing: the widget across reloads, tabs and a cut network, and by email once the
-visitor has gone. Every page is on the host site's origin, another than the chat server's;
-the agent is a socket client (helpers in test_widget.py)."""
+"""Losing nothing: the widget across reloads, tabs, a cut network and busy storage, and by
+email once the visitor has gone. Every page is on the host site's origin, another than the
+chat server's; the agent is a socket client (helpers in test_widget.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 
 import httpx
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from chatserver.config import Settings
+from chatserver.store import sqlite as sqlite_store
+from chatserver.store.sqlite import sqlite_path
 from tests.browser import test_widget
 from tests.browser.conftest import screenshot
 from tests.browser.test_widget import (
@@ -22,6 +27,7 @@ from tests.browser.test_widget import (
     write,
 )
 from tests.conftest import Inbox, LiveServer, add_agent, query
+from tests.web.conftest import InProcessServer
 
 # The same fixtures as there: a host site on its own origin, chat servers, socket agents.
 host = test_widget.host
@@ -108,6 +114,71 @@ def test_a_message_written_while_the_network_is_cut_arrives_exactly_once(
     agent.say(conversation_id, "Welcome back!")
     expect(bubble(page, "Welcome back!", "agent")).to_be_visible()
     assert visitor_texts(page) == ["Hello, before the tunnel", text, "Welcome back!"]
+
+
+@pytest.fixture
+def quick_to_refuse(settings: Settings, host: HostSite,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessServer]:
+    """A chat server in this process whose writes wait 0.2 s, not 10 s, for another
+    process's lock before storage refuses them as busy."""
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
+    server = InProcessServer(settings.with_(allowed_origins=(host.origin,))).start()
+    yield server
+    server.stop()
+
+
+def refused(payload: str | bytes) -> str | None:
+    """The client_id of a message storage refused (an `unavailable` error frame), or None."""
+    frame = json.loads(payload)
+    return frame.get("client_id") if frame.get("code") == "unavailable" else None
+
+
+def test_messages_refused_while_storage_is_busy_go_again_by_themselves_in_order_and_once(
+        quick_to_refuse: InProcessServer, host: HostSite, context: BrowserContext,
+        agents: Callable[..., AgentClient]) -> None:
+    server = quick_to_refuse
+    [token] = server.staff(("ann@example.com", "Ann", "agent"))
+    agent = agents(server, token)
+    page = context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(host.page(server))
+    with page.expect_websocket() as opened:
+        open_widget(page)
+    socket = opened.value
+    say(page, "Hello")
+    agent.assigned()
+
+    # Another process holds the database's write lock: the message is refused, and refused
+    # again when the widget sends it again by itself; the next one waits its turn. Both stay
+    # "Sending…".
+    lock = sqlite3.connect(sqlite_path(server.settings.database_url), isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        with socket.expect_event("framereceived", lambda p: refused(p) is not None):
+            first = write(page, "Is my order shipped?")
+        second = write(page, "It is order 1042.")
+        socket.wait_for_event("framereceived", lambda p: refused(p) is not None)
+        for message in (first, second):
+            expect(message).to_have_attribute("data-state", "pending")
+            expect(message.locator(".cs-meta")).to_have_text("Sending…")
+        lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+
+    # Storage is back: both go through on the same socket, in the order written, once each.
+    for message in (first, second):
+        expect(message).to_have_attribute("data-state", "sent")
+    assert visitor_texts(page) == ["Hello", "Is my order shipped?", "It is order 1042."]
+    agent.wait_for_text("It is order 1042.")
+    agent.drain(1.0)  # time for a duplicate to show up, were there one
+    assert [len(agent.received(t)) for t in ("Is my order shipped?", "It is order 1042.")] == [1, 1]
+    assert query(server.settings.database_url, "SELECT text FROM messages "
+                 "WHERE author_role = 'visitor' ORDER BY id") == [
+        ("Hello",), ("Is my order shipped?",), ("It is order 1042.",)]
+    expect(bubble(page, "order")).to_have_count(2)
+    assert len(sockets) == 1  # no reconnect was needed
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.includes(':out:'))") == []
 
 
 def test_a_second_tab_shows_the_same_messages(
