@@ -24,6 +24,7 @@ from chatserver.domain.ledger import (
     figures,
     may_approve,
     parse_time,
+    prior_contact,
     refundable,
     risk_reasons,
     share,
@@ -376,6 +377,19 @@ def test_refunds_asked_without_any_prior_support_contact_are_counted_over_a_life
     result = figures([], refunds, days_ago(400), NOW)
 
     assert result.refunds_without_prior_contact == 2
+
+
+def test_a_refund_asked_after_an_earlier_conversation_had_prior_contact() -> None:
+    assert prior_contact(days_ago(1), [days_ago(30), days_ago(1)])
+
+
+def test_a_refund_asked_in_the_customers_first_conversation_had_no_prior_contact() -> None:
+    assert not prior_contact(days_ago(1), [days_ago(1)])
+    assert not prior_contact(days_ago(1), [days_ago(1), days_ago(0)])
+
+
+def test_a_customer_who_never_talked_to_support_had_no_prior_contact() -> None:
+    assert not prior_contact(days_ago(1), [])
 
 
 def test_customer_age_is_counted_in_whole_days() -> None:
