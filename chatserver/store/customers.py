@@ -16,6 +16,7 @@ from chatserver.domain import ledger
 from chatserver.domain.clock import iso, now
 from chatserver.domain.money import Money
 from chatserver.store import views
+from chatserver.store.commerce_types import Change, OrderChange
 
 ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
                  "purchased_at", "status")
@@ -87,7 +88,19 @@ def canonical(db: sqlite3.Connection, customer_id: int) -> int | None:
     return None
 
 
-def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, str]:
+def view(db: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
+    """Everything about the customer (the record that stands after merges), or None."""
+    found = canonical(db, customer_id)
+    return views.customer(db, found) if found is not None else None
+
+
+def save_order(db: sqlite3.Connection, fields: dict[str, Any]) -> OrderChange:
+    """`upsert_order`, with the order as it looks now."""
+    order_id, change = upsert_order(db, fields)
+    return OrderChange(change, views.order(db, order_id))
+
+
+def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, Change]:
     """Insert or update by `external_id`; returns the order id and created/updated/unchanged.
     A `name`, `purchased_at` or `status` left out keeps what the order had (none, now and
     "paid" if new)."""
