@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from chatserver.domain import ledger
+from chatserver.domain import ledger, orders
 from chatserver.domain.clock import iso, now
 from chatserver.domain.money import Money
 from chatserver.store import views
@@ -101,15 +101,11 @@ def save_order(db: sqlite3.Connection, fields: dict[str, Any]) -> OrderChange:
 
 
 def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, Change]:
-    """Insert or update by `external_id`; returns the order id and created/updated/unchanged.
-    A `name`, `purchased_at` or `status` left out keeps what the order had (none, now and
-    "paid" if new)."""
+    """Insert or update by `external_id`; returns the order id and created/updated/unchanged."""
     row = db.execute("SELECT * FROM orders WHERE external_id = ?",
                      (fields["external_id"],)).fetchone()
     stamp = iso(now())
-    defaults = {"purchased_at": row["purchased_at"] if row else stamp,
-                "status": row["status"] if row else "paid", "name": row["name"] if row else None}
-    fields = {**fields, **{k: v for k, v in defaults.items() if fields.get(k) is None}}
+    fields = orders.with_kept_fields(fields, row, stamp)
     customer_id = by_email(db, fields["email"], fields.get("name"))
     values = [fields[c] for c in ORDER_COLUMNS]
     if row is None:
@@ -120,8 +116,8 @@ def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, C
         return int(cursor.lastrowid or 0), "created"
     if [row[c] for c in ORDER_COLUMNS] == values:
         return int(row["id"]), "unchanged"
-    if row["email"].lower() == fields["email"].lower():
-        customer_id = row["customer_id"]  # same buyer: keep the (possibly merged) record
+    if orders.same_buyer(row["email"], fields["email"]):
+        customer_id = row["customer_id"]
     ledger.check_order_update(Money(row["amount_cents"], row["currency"]),
                               Money(fields["amount_cents"], fields["currency"]),
                               *views.order_refunds(db, row["id"]),
