@@ -1,5 +1,6 @@
-"""Who may give money where, and who may decide an approval: rules over the facts the store
-gathers (the conversation, what it was given, the approval asked for), no I/O.
+"""Who may give money where, who may decide an approval, and whom a verified purchase links:
+rules over the facts the store gathers (the conversation, what it was given, the approval
+asked for), no I/O.
 
 Each check raises LedgerError with the status and code the API answers with, in the order the
 contract gives (403 before 409).
@@ -100,6 +101,24 @@ def check_customers_chat(chat: Chat | None, customer_id: int) -> None:
         return
     raise LedgerError(422, "invalid", f"conversation {chat.id} is not this customer's: link "
                       "it to them or verify their purchase in it first")
+
+
+@dataclass(frozen=True)
+class PurchaseLinks:
+    """Who a verified purchase's buyer becomes: the conversation's customer, and the
+    visitor's (in their later chats too)."""
+
+    conversation: bool
+    visitor: bool
+
+
+def purchase_links(chat: Chat) -> PurchaseLinks:
+    """The buyer of a verified purchase outranks a link made from a typed email, but never a
+    verified identity: a chat linked to its visitor's identity keeps its customer, and a
+    verified visitor stays who they proved to be."""
+    return PurchaseLinks(conversation=chat.identity_of is None
+                         or chat.identity_of != chat.customer_id,
+                         visitor=chat.identity_of is None)
 
 
 def check_decision(approval: AskedApproval, approve: bool, actor: Agent, given: GivenInChat,

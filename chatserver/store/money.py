@@ -37,8 +37,8 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
             raise LedgerError(404, "not_found", "no such customer")
         order, currency = None, str(req.currency)
     assert customer_id is not None
-    money_checks.check_may_give(req.actor, _chat(db, conversation), customer_id,
-                                order["id"] if order else None)
+    chat = _chat(db, conversation) if conversation is not None else None
+    money_checks.check_may_give(req.actor, chat, customer_id, order["id"] if order else None)
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
@@ -103,14 +103,13 @@ def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: 
                "created_at) VALUES (?, ?, ?, ?)", (conversation_id, order["id"], actor.id,
                                                   iso(now())))
     customer_id = canonical(db, order["customer_id"])
-    # the buyer of a verified order outranks a link made from a typed email; only a verified
-    # identity is kept
-    db.execute("UPDATE conversations SET customer_id = ? WHERE id = ? AND NOT EXISTS (SELECT 1 "
-               "FROM visitors v WHERE v.id = conversations.visitor_id AND v.verified = 1 AND "
-               "v.customer_id = conversations.customer_id)", (customer_id, conversation_id))
-    # and the visitor is that buyer in their later chats too (marked apart from an identity)
-    db.execute("UPDATE visitors SET customer_id = ?, purchase_verified_at = ? WHERE id = ? AND "
-               "verified = 0", (customer_id, iso(now()), conversation["visitor_id"]))
+    links = money_checks.purchase_links(_chat(db, conversation))
+    if links.conversation:
+        db.execute("UPDATE conversations SET customer_id = ? WHERE id = ?",
+                   (customer_id, conversation_id))
+    if links.visitor:  # marked apart from an identity
+        db.execute("UPDATE visitors SET customer_id = ?, purchase_verified_at = ? WHERE id = ?",
+                   (customer_id, iso(now()), conversation["visitor_id"]))
     audit(db, actor.id, "order.verified", customer_id,
           {"order_id": order["id"], "conversation_id": conversation_id})
     notice = insert_message(db, conversation_id, SYSTEM,
@@ -152,10 +151,8 @@ def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provid
     return Outcome(201, {fields["kind"]: entry}, notice, visitor_id)
 
 
-def _chat(db: sqlite3.Connection, conversation: sqlite3.Row | None) -> Chat | None:
+def _chat(db: sqlite3.Connection, conversation: sqlite3.Row) -> Chat:
     """The facts the money checks need about the conversation, merges followed."""
-    if conversation is None:
-        return None
     identity = db.execute("SELECT customer_id FROM visitors WHERE id = ? AND verified = 1",
                           (conversation["visitor_id"],)).fetchone()
     verified = db.execute(

@@ -1,4 +1,5 @@
-"""Who may give money where, and who may decide an approval: the checks over plain facts."""
+"""Who may give money where, who decides an approval, whom a verified purchase links: the
+checks over plain facts."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from chatserver.domain.money_checks import (
     AskedApproval,
     Chat,
     GivenInChat,
+    PurchaseLinks,
     VerifiedOrder,
     check_decision,
     check_may_give,
+    purchase_links,
 )
 
 AGENT = Agent(1, "ann@example.com", "Ann", "agent", 3, "available")
@@ -180,3 +183,19 @@ def test_what_waits_for_approval_in_the_chat_does_not_count_against_the_approver
 def test_an_admin_approves_any_amount_and_anyone_may_reject_over_their_limit() -> None:
     check_decision(PENDING, True, ADMIN, GivenInChat(given=10**9), Limits())
     check_decision(PENDING, False, SUPERVISOR, GivenInChat(given=10**9), Limits())
+
+
+# --- whom a verified purchase links -----------------------------------------------------------
+
+def test_a_verified_purchase_links_a_chat_and_visitor_known_only_by_a_typed_email() -> None:
+    assert purchase_links(chat()) == PurchaseLinks(conversation=True, visitor=True)
+    assert purchase_links(chat(customer_id=None)) == PurchaseLinks(True, True)
+
+
+def test_a_chat_linked_to_its_visitors_verified_identity_keeps_its_customer() -> None:
+    assert purchase_links(chat(identity_of=CUSTOMER)) == PurchaseLinks(False, False)
+
+
+def test_a_verified_visitor_in_a_chat_linked_elsewhere_links_the_chat_but_stays_themself(
+        ) -> None:
+    assert purchase_links(chat(identity_of=STRANGER)) == PurchaseLinks(True, False)
