@@ -211,6 +211,13 @@ def may_approve(role: str, kind: Kind, cents: int, given_in_conversation: int,
     return limit is None or given_in_conversation + cents <= limit
 
 
+def visitor_notice(kind: Kind, money: Money, order_number: str | None) -> str:
+    """What the visitor reads in the chat once the money is given."""
+    if kind == "refund":
+        return f"A refund of {money} for order {order_number} has been issued."
+    return f"{money} of store credit has been added to your account."
+
+
 def share(cents: int, percent: int) -> int:
     """`percent` of an amount, rounded down: partial refunds by share never add up to more."""
     if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:

@@ -141,10 +141,9 @@ def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provid
     entry = views.entry(db, entry_id)
     notice, visitor_id = None, None
     if fields["conversation_id"] is not None:
-        money = Money(fields["amount_cents"], fields["currency"])
-        what = (f"A refund of {money} for order {entry['order_external_id']} has been issued."
-                if fields["kind"] == "refund" else
-                f"{money} of store credit has been added to your account.")
+        what = ledger.visitor_notice(fields["kind"], Money(fields["amount_cents"],
+                                                           fields["currency"]),
+                                     entry["order_external_id"])
         notice = insert_message(db, fields["conversation_id"], SYSTEM, what)
         visitor_id = db.execute("SELECT visitor_id FROM conversations WHERE id = ?",
                                 (fields["conversation_id"],)).fetchone()[0]

@@ -28,6 +28,7 @@ from chatserver.domain.ledger import (
     refundable,
     risk_reasons,
     share,
+    visitor_notice,
 )
 from chatserver.domain.money import Money
 
@@ -660,3 +661,10 @@ def test_an_order_with_refunds_or_reservations_keeps_its_currency_buyer_and_thei
 
 def test_an_order_with_refunds_may_go_down_to_their_sum() -> None:
     check_order_update(Money(5000, "USD"), Money(3000, "USD"), 2000, 1000, new_buyer=False)
+
+
+def test_the_visitor_is_told_a_refund_with_its_order_and_a_credit_with_its_amount() -> None:
+    assert visitor_notice("refund", usd(1050), "1042") == (
+        "A refund of 10.50 USD for order 1042 has been issued.")
+    assert visitor_notice("credit", usd(500), None) == (
+        "5.00 USD of store credit has been added to your account.")
