@@ -1,4 +1,5 @@
-"""Customers and their orders: plain functions over a `sqlite3.Connection` (writer thread).
+"""Customers and their orders: plain functions over a `sqlite3.Connection` (the writer's, or a
+read snapshot's for `view`).
 
 A customer is found by the shop's user id (from a verified identity) or by email (from an
 order). When both turn out to be two records of one person, they are merged: the newer
