@@ -8,7 +8,6 @@ import secrets
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 import uvloop
@@ -160,7 +159,6 @@ def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
     """Good rows are kept (upserted by external_id), bad ones reported with their line."""
     from chatserver.domain.errors import Refused
     from chatserver.domain.orders import read_orders
-    from chatserver.store import customers
 
     with args.file as source:
         rows = list(read_orders(source.read()))
@@ -180,12 +178,11 @@ def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
             if order is None:
                 continue
             try:
-                _, change = await store.transaction(partial(customers.upsert_order,
-                                                            fields=order))
+                saved = await store.upsert_order(order)
             except Refused as error:  # e.g. an amount below what is already refunded
                 report(line, error.message)
                 continue
-            counts[change] += 1
+            counts[saved.change] += 1
         return counts
     counts = with_store(settings, upsert)
     print(f"{counts['created']} created, {counts['updated']} updated, "

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from chatserver.assets import asset_dir
-from chatserver.store import Store, customers, inbox
+from chatserver.store import Store, inbox
 from chatserver.web.auth import hash_password
 from chatserver.web.pages import widget_script
 
@@ -42,7 +42,7 @@ async def seed(store: Store) -> list[tuple[str, str, str]]:
     logins = [(who, email, await _login(store, email, name, role))
               for who, email, name, role in DEMO_STAFF]
     for order in ORDERS:
-        await store.transaction(partial(customers.upsert_order, fields=order))
+        await store.upsert_order(order)
     for shortcut, text in CANNED.items():
         await store.transaction(partial(_canned_once, shortcut=shortcut, text=text))
     return logins

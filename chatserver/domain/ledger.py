@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from chatserver.domain.errors import Refused
+from chatserver.domain.models import Agent
 from chatserver.domain.money import Money
 
 Kind = Literal["refund", "credit"]
@@ -43,6 +44,22 @@ class Limits:
 
     def limit(self, kind: Kind, role: str) -> int | None:
         return (self.refund if kind == "refund" else self.credit).get(role, 0)
+
+
+@dataclass(frozen=True)
+class MoneyRequest:
+    """A refund (of an order, in its currency) or a store credit (to a customer), asked for
+    by `actor`, within a conversation or not."""
+
+    kind: Kind
+    actor: Agent
+    amount_cents: int
+    reason: str
+    conversation_id: int | None = None
+    order_id: int | None = None  # refunds
+    customer_id: int | None = None  # credits
+    currency: str | None = None  # credits (a refund is in its order's currency)
+    expires_at: str | None = None  # credits
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,12 @@ class RefundFigures:
     def as_dict(self) -> dict[str, float | int]:
         return {**self.__dict__, "refund_rate_90d": round(self.refund_rate_90d, 4),
                 "refund_rate_lifetime": round(self.refund_rate_lifetime, 4)}
+
+
+def prior_contact(asked_at: datetime, conversations_started: list[datetime]) -> bool:
+    """Whether the customer had talked to support before a refund was asked (at the start of
+    the conversation it was given in, else when it was given)."""
+    return any(started < asked_at for started in conversations_started)
 
 
 def rate(refunded: int, purchased: int) -> float:
@@ -186,6 +209,13 @@ def may_approve(role: str, kind: Kind, cents: int, given_in_conversation: int,
         return False
     limit = limits.limit(kind, role)
     return limit is None or given_in_conversation + cents <= limit
+
+
+def visitor_notice(kind: Kind, money: Money, order_number: str | None) -> str:
+    """What the visitor reads in the chat once the money is given."""
+    if kind == "refund":
+        return f"A refund of {money} for order {order_number} has been issued."
+    return f"{money} of store credit has been added to your account."
 
 
 def share(cents: int, percent: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -41,6 +41,22 @@ ORDER = {
     "purchased_at": (nullable(timestamp), False, None),
     "status": (nullable(string(40)), False, None),
 }
+
+
+def with_kept_fields(fields: dict[str, Any], before: Mapping[str, Any] | None,
+                     stamp: str) -> dict[str, Any]:
+    """The order to save: a `name`, `purchased_at` or `status` left out keeps what the order
+    had (none, `stamp` and "paid" for a new order)."""
+    kept = {"name": before["name"] if before else None,
+            "purchased_at": before["purchased_at"] if before else stamp,
+            "status": before["status"] if before else "paid"}
+    return {**fields, **{k: v for k, v in kept.items() if fields.get(k) is None}}
+
+
+def same_buyer(email_before: str, email_now: str) -> bool:
+    """An order whose email only changed case stays with its customer record (which a merge
+    may have given another email)."""
+    return email_before.lower() == email_now.lower()
 
 
 def read_orders(text: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:

@@ -37,3 +37,9 @@ def verified_timestamp(secret: str | None, timestamp: str | None, signature: str
         raise Refused(401, "bad_timestamp", "X-Chatserver-Timestamp is more than 5 minutes "
                       "from the server's clock: sign each delivery (and retry) afresh")
     return int(timestamp)
+
+
+def applies(replayed: bool, last_applied: int | None, timestamp: int) -> bool:
+    """Whether a signed webhook changes its order: never an exact replay, nor one older than
+    the last webhook applied to that order (deliveries may arrive out of order)."""
+    return not replayed and (last_applied is None or timestamp >= last_applied)

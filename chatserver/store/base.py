@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import (
     Agent,
     Author,
@@ -20,6 +21,7 @@ from chatserver.domain.models import (
     Visitor,
     VisitorDetails,
 )
+from chatserver.store.commerce_types import IdempotencyKey, OrderChange, Outcome
 from chatserver.store.writer import OnCommit
 from chatserver.store.writes import Changed, Posted
 
@@ -112,3 +114,35 @@ class Store(Protocol):
     async def mark_read(self, conversation_id: int, role: str, seq: int) -> int: ...
     async def set_emailed(self, conversation_id: int, seq: int) -> None: ...
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None: ...
+
+    # customers, orders and money (the ledger and approvals): each write is one transaction
+    # that gathers the facts, asks the rules in domain/ledger.py and domain/money_checks.py,
+    # and writes the outcome; a refused action raises LedgerError and writes nothing
+    async def upsert_order(self, fields: dict[str, Any]) -> OrderChange:
+        """Save an order by its `external_id` (its buyer found or made by email)."""
+        ...
+    async def webhook_order(self, fields: dict[str, Any], timestamp: int,
+                            signature: str) -> OrderChange | None:
+        """A signed webhook's order saved; None (nothing changed) for an exact replay or one
+        older than the last applied to that order."""
+        ...
+    async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
+                            provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
+        """A refund or credit, done (201) or waiting for approval (202), once per key: the
+        same key and body replay the first answer, another body is refused (422)."""
+        ...
+    async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
+                              note: str | None, limits: Limits, provider: str,
+                              on_commit: OnCommit[Outcome] = None) -> Outcome: ...
+    async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
+                              actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:
+        """The order bought with this number and email is verified in the conversation."""
+        ...
+    async def link_customer(self, conversation_id: int, customer_id: int,
+                            actor: Agent) -> Outcome: ...
+    async def customer(self, customer_id: int) -> dict[str, Any] | None:
+        """Everything about a customer (merges followed), or None if there is none."""
+        ...
+    async def customers_by_email(self, email: str) -> list[dict[str, Any]]: ...
+    async def approvals(self, status: str | None,
+                        requested_by: int | None) -> list[dict[str, Any]]: ...

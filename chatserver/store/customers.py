@@ -1,4 +1,5 @@
-"""Customers and their orders: plain functions over a `sqlite3.Connection` (writer thread).
+"""Customers and their orders: plain functions over a `sqlite3.Connection` (the writer's, or a
+read snapshot's for `view`).
 
 A customer is found by the shop's user id (from a verified identity) or by email (from an
 order). When both turn out to be two records of one person, they are merged: the newer
@@ -12,10 +13,11 @@ from typing import Any
 
 import orjson
 
-from chatserver.domain import ledger
+from chatserver.domain import ledger, orders
 from chatserver.domain.clock import iso, now
 from chatserver.domain.money import Money
 from chatserver.store import views
+from chatserver.store.commerce_types import Change, OrderChange
 
 ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
                  "purchased_at", "status")
@@ -87,16 +89,24 @@ def canonical(db: sqlite3.Connection, customer_id: int) -> int | None:
     return None
 
 
-def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, str]:
-    """Insert or update by `external_id`; returns the order id and created/updated/unchanged.
-    A `name`, `purchased_at` or `status` left out keeps what the order had (none, now and
-    "paid" if new)."""
+def view(db: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
+    """Everything about the customer (the record that stands after merges), or None."""
+    found = canonical(db, customer_id)
+    return views.customer(db, found) if found is not None else None
+
+
+def save_order(db: sqlite3.Connection, fields: dict[str, Any]) -> OrderChange:
+    """`upsert_order`, with the order as it looks now."""
+    order_id, change = upsert_order(db, fields)
+    return OrderChange(change, views.order(db, order_id))
+
+
+def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, Change]:
+    """Insert or update by `external_id`; returns the order id and created/updated/unchanged."""
     row = db.execute("SELECT * FROM orders WHERE external_id = ?",
                      (fields["external_id"],)).fetchone()
     stamp = iso(now())
-    defaults = {"purchased_at": row["purchased_at"] if row else stamp,
-                "status": row["status"] if row else "paid", "name": row["name"] if row else None}
-    fields = {**fields, **{k: v for k, v in defaults.items() if fields.get(k) is None}}
+    fields = orders.with_kept_fields(fields, row, stamp)
     customer_id = by_email(db, fields["email"], fields.get("name"))
     values = [fields[c] for c in ORDER_COLUMNS]
     if row is None:
@@ -107,8 +117,8 @@ def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, s
         return int(cursor.lastrowid or 0), "created"
     if [row[c] for c in ORDER_COLUMNS] == values:
         return int(row["id"]), "unchanged"
-    if row["email"].lower() == fields["email"].lower():
-        customer_id = row["customer_id"]  # same buyer: keep the (possibly merged) record
+    if orders.same_buyer(row["email"], fields["email"]):
+        customer_id = row["customer_id"]
     ledger.check_order_update(Money(row["amount_cents"], row["currency"]),
                               Money(fields["amount_cents"], fields["currency"]),
                               *views.order_refunds(db, row["id"]),

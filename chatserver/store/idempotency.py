@@ -12,23 +12,22 @@ from collections.abc import Callable
 import orjson
 
 from chatserver.domain.clock import iso, now
-from chatserver.domain.ledger import LedgerError
-from chatserver.store.money import Outcome
+from chatserver.domain.idempotency import FirstAnswer, replay
+from chatserver.store.commerce_types import IdempotencyKey, Outcome
 
 
-def once(db: sqlite3.Connection, scope: str, path: str, key: str, body_hash: str,
+def once(db: sqlite3.Connection, key: IdempotencyKey,
          run: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
-    """`run` the first time this (scope, path, key) is seen; replay its answer after that."""
+    """`run` the first time this key is seen where it was used; replay its answer after that."""
     row = db.execute("SELECT body_hash, status, response FROM idempotency WHERE scope = ? AND "
-                     "path = ? AND key = ?", (scope, path, key)).fetchone()
-    if row is not None:
-        if row["body_hash"] != body_hash:
-            raise LedgerError(422, "idempotency_mismatch", "this Idempotency-Key was used "
-                              "with another request body")
-        return Outcome(row["status"], orjson.loads(row["response"]))
+                     "path = ? AND key = ?", (key.scope, key.path, key.key)).fetchone()
+    first = replay(FirstAnswer(row["body_hash"], row["status"], orjson.loads(row["response"]))
+                   if row is not None else None, key.body_hash)
+    if first is not None:
+        return Outcome(first.status, first.body)
     outcome = run(db)
     db.execute("INSERT INTO idempotency (scope, path, key, body_hash, status, response, "
                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-               (scope, path, key, body_hash, outcome.status, orjson.dumps(outcome.body).decode(),
-                iso(now())))
+               (key.scope, key.path, key.key, key.body_hash, outcome.status,
+                orjson.dumps(outcome.body).decode(), iso(now())))
     return outcome

@@ -9,40 +9,18 @@ never add up to more than it.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from typing import Any
 
-from chatserver.domain import ledger
+from chatserver.domain import ledger, money_checks
 from chatserver.domain.clock import iso, now
-from chatserver.domain.ledger import Kind, LedgerError, Limits
-from chatserver.domain.models import SYSTEM, Agent, Message
+from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
+from chatserver.domain.models import SYSTEM, Agent
 from chatserver.domain.money import Money
+from chatserver.domain.money_checks import AskedApproval, Chat, GivenInChat, VerifiedOrder
 from chatserver.store import views
+from chatserver.store.commerce_types import Outcome
 from chatserver.store.customers import audit, canonical
 from chatserver.store.writes import insert_message
-
-
-@dataclass(frozen=True)
-class MoneyRequest:
-    kind: Kind
-    actor: Agent
-    amount_cents: int
-    reason: str
-    conversation_id: int | None = None
-    order_id: int | None = None  # refunds
-    customer_id: int | None = None  # credits
-    currency: str | None = None  # credits (a refund is in its order's currency)
-    expires_at: str | None = None  # credits
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """An HTTP status and body, and the system message the visitor should see, if any."""
-
-    status: int
-    body: dict[str, Any]
-    notice: Message | None = None
-    visitor_id: str | None = None
 
 
 def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
@@ -59,18 +37,15 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
             raise LedgerError(404, "not_found", "no such customer")
         order, currency = None, str(req.currency)
     assert customer_id is not None
-    if req.actor.role == "agent":
-        if conversation is not None and conversation["agent_id"] != req.actor.id:
-            raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
-        _check_verified(db, conversation, customer_id, order)
-    _check_customers_chat(db, conversation, customer_id)
+    chat = _chat(db, conversation) if conversation is not None else None
+    money_checks.check_may_give(req.actor, chat, customer_id, order["id"] if order else None)
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
                             Money(req.amount_cents, currency), refunded, reserved)
+    given = _given_in_chat(db, req.kind, req.conversation_id)
     decision = ledger.decide(
-        req.kind, req.actor.role, req.amount_cents,
-        _given_in_conversation(db, req.kind, req.conversation_id),
+        req.kind, req.actor.role, req.amount_cents, given.counted_for_a_request,
         views.refund_figures(db, customer_id) if req.kind == "refund" else None, limits)
     fields = {"kind": req.kind, "customer_id": customer_id,
               "order_id": order["id"] if order else None,
@@ -92,19 +67,10 @@ def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, act
     row = db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
     if row is None:
         raise LedgerError(404, "not_found", "no such approval")
-    if actor.role not in ("supervisor", "admin"):
-        raise LedgerError(403, "forbidden", "only a supervisor or an admin decides approvals")
-    if row["status"] != "pending":
-        raise LedgerError(409, "conflict", f"this approval is already {row['status']}")
     kind: Kind = row["kind"]
-    if approve and row["requested_by"] == actor.id:
-        raise LedgerError(403, "own_request", "nobody approves their own request: another "
-                          "supervisor or an admin decides it (you may reject it)")
-    if approve and not ledger.may_approve(
-            actor.role, kind, row["amount_cents"],
-            _given_in_conversation(db, kind, row["conversation_id"], pending=False), limits):
-        raise LedgerError(403, "over_approval_limit", "with what this conversation was "
-                          "already given, this is over what you may approve")
+    asked = AskedApproval(kind, row["amount_cents"], row["status"], row["requested_by"])
+    money_checks.check_decision(asked, approve, actor,
+                                _given_in_chat(db, kind, row["conversation_id"]), limits)
     status = "approved" if approve else "rejected"
     db.execute("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, note = ? "
                "WHERE id = ?", (status, actor.id, iso(now()), note, approval_id))
@@ -137,14 +103,13 @@ def verify_purchase(db: sqlite3.Connection, conversation_id: int, order_number: 
                "created_at) VALUES (?, ?, ?, ?)", (conversation_id, order["id"], actor.id,
                                                   iso(now())))
     customer_id = canonical(db, order["customer_id"])
-    # the buyer of a verified order outranks a link made from a typed email; only a verified
-    # identity is kept
-    db.execute("UPDATE conversations SET customer_id = ? WHERE id = ? AND NOT EXISTS (SELECT 1 "
-               "FROM visitors v WHERE v.id = conversations.visitor_id AND v.verified = 1 AND "
-               "v.customer_id = conversations.customer_id)", (customer_id, conversation_id))
-    # and the visitor is that buyer in their later chats too (marked apart from an identity)
-    db.execute("UPDATE visitors SET customer_id = ?, purchase_verified_at = ? WHERE id = ? AND "
-               "verified = 0", (customer_id, iso(now()), conversation["visitor_id"]))
+    links = money_checks.purchase_links(_chat(db, conversation))
+    if links.conversation:
+        db.execute("UPDATE conversations SET customer_id = ? WHERE id = ?",
+                   (customer_id, conversation_id))
+    if links.visitor:  # marked apart from an identity
+        db.execute("UPDATE visitors SET customer_id = ?, purchase_verified_at = ? WHERE id = ?",
+                   (customer_id, iso(now()), conversation["visitor_id"]))
     audit(db, actor.id, "order.verified", customer_id,
           {"order_id": order["id"], "conversation_id": conversation_id})
     notice = insert_message(db, conversation_id, SYSTEM,
@@ -176,66 +141,38 @@ def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provid
     entry = views.entry(db, entry_id)
     notice, visitor_id = None, None
     if fields["conversation_id"] is not None:
-        money = Money(fields["amount_cents"], fields["currency"])
-        what = (f"A refund of {money} for order {entry['order_external_id']} has been issued."
-                if fields["kind"] == "refund" else
-                f"{money} of store credit has been added to your account.")
+        what = ledger.visitor_notice(fields["kind"], Money(fields["amount_cents"],
+                                                           fields["currency"]),
+                                     entry["order_external_id"])
         notice = insert_message(db, fields["conversation_id"], SYSTEM, what)
         visitor_id = db.execute("SELECT visitor_id FROM conversations WHERE id = ?",
                                 (fields["conversation_id"],)).fetchone()[0]
     return Outcome(201, {fields["kind"]: entry}, notice, visitor_id)
 
 
-def _check_customers_chat(db: sqlite3.Connection, conversation: sqlite3.Row | None,
-                         customer_id: int) -> None:
-    """Whoever gives it, money is told in a chat only to that customer: the chat is linked
-    to them, or one of their purchases was verified in it."""
-    if conversation is None or canonical(db, conversation["customer_id"] or 0) == customer_id:
-        return
-    buyers = db.execute("SELECT o.customer_id FROM verifications v JOIN orders o ON "
-                        "o.id = v.order_id WHERE v.conversation_id = ?", (conversation["id"],))
-    if any(canonical(db, buyer) == customer_id for (buyer,) in buyers.fetchall()):
-        return
-    raise LedgerError(422, "invalid", f"conversation {conversation['id']} is not this "
-                      "customer's: link it to them or verify their purchase in it first")
-
-
-def _check_verified(db: sqlite3.Connection, conversation: sqlite3.Row | None, customer_id: int,
-                    order: sqlite3.Row | None) -> None:
-    """An agent gives money only where the purchase or the customer is verified in the chat:
-    never on the strength of an email a visitor typed."""
-    if conversation is None:
-        raise LedgerError(403, "not_verified", "an agent refunds or credits within a "
-                          "conversation where the purchase or the customer is verified")
-    identity = db.execute(
-        "SELECT 1 FROM visitors v WHERE v.id = ? AND v.verified = 1 AND v.customer_id = ?",
-        (conversation["visitor_id"], customer_id)).fetchone()
-    if identity is not None and canonical(db, conversation["customer_id"] or 0) == customer_id:
-        return
+def _chat(db: sqlite3.Connection, conversation: sqlite3.Row) -> Chat:
+    """The facts the money checks need about the conversation, merges followed."""
+    identity = db.execute("SELECT customer_id FROM visitors WHERE id = ? AND verified = 1",
+                          (conversation["visitor_id"],)).fetchone()
     verified = db.execute(
         "SELECT o.id, o.customer_id FROM verifications v JOIN orders o ON o.id = v.order_id "
         "WHERE v.conversation_id = ?", (conversation["id"],)).fetchall()
-    if order is not None and any(v["id"] == order["id"] for v in verified):
-        return
-    if order is None and any(canonical(db, v["customer_id"]) == customer_id for v in verified):
-        return
-    raise LedgerError(403, "not_verified", "verify the purchase (order number and email) or "
-                      "the customer's identity first")
+    return Chat(conversation["id"], conversation["agent_id"],
+                canonical(db, conversation["customer_id"] or 0),
+                canonical(db, identity["customer_id"] or 0) if identity else None,
+                tuple(VerifiedOrder(v["id"], canonical(db, v["customer_id"])) for v in verified))
 
 
-def _given_in_conversation(db: sqlite3.Connection, kind: Kind, conversation_id: int | None,
-                           pending: bool = True) -> int:
-    """Given (and, with `pending`, waiting for approval) in this conversation: limits are
-    per conversation. An approver counts only what was given: each pending request is
-    counted when it is approved."""
+def _given_in_chat(db: sqlite3.Connection, kind: Kind,
+                   conversation_id: int | None) -> GivenInChat:
     if conversation_id is None:
-        return 0
-    row = db.execute(
+        return GivenInChat()
+    given, pending = db.execute(
         "SELECT (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind = ?1 AND "
-        "conversation_id = ?2) + (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
-        "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending' AND ?3)",
-        (kind, conversation_id, pending)).fetchone()
-    return int(row[0])
+        "conversation_id = ?2), (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
+        "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending')",
+        (kind, conversation_id)).fetchone()
+    return GivenInChat(int(given), int(pending))
 
 
 def _conversation(db: sqlite3.Connection, conversation_id: int | None) -> sqlite3.Row | None:

@@ -29,6 +29,7 @@ from chatserver.domain.models import (
 )
 from chatserver.store import customers, rows, writes
 from chatserver.store.migrations import migrate
+from chatserver.store.sqlite_commerce import CommerceMethods
 from chatserver.store.upkeep import Upkeep
 from chatserver.store.writer import OnCommit, Writer, release_statements
 
@@ -66,7 +67,7 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     return db
 
 
-class SqliteStore:
+class SqliteStore(CommerceMethods):  # customers, orders and money: store/sqlite_commerce.py
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
                  views: sqlite3.Connection, upkeep: Upkeep) -> None:
         self._writer = writer

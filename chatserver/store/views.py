@@ -107,11 +107,14 @@ def refund_figures(db: sqlite3.Connection, customer_id: int,
                        (customer_id,)).fetchone()[0]
     purchases = [Purchase(r[0], _time(r[1])) for r in db.execute(
         "SELECT amount_cents, purchased_at FROM orders WHERE customer_id = ?", (customer_id,))]
-    refunds = [PastRefund(r[0], _time(r[1]), bool(r[2])) for r in db.execute(
-        "SELECT l.amount_cents, l.created_at, EXISTS (SELECT 1 FROM conversations c WHERE "
-        "c.customer_id = l.customer_id AND c.created_at < COALESCE((SELECT created_at FROM "
-        "conversations WHERE id = l.conversation_id), l.created_at)) FROM ledger l "
-        "WHERE l.customer_id = ? AND l.kind = 'refund'", (customer_id,))]
+    contacts = [_time(r[0]) for r in db.execute(
+        "SELECT created_at FROM conversations WHERE customer_id = ?", (customer_id,))]
+    asked = db.execute(  # a refund is asked when its conversation starts
+        "SELECT l.amount_cents, l.created_at, COALESCE((SELECT created_at FROM conversations "
+        "WHERE id = l.conversation_id), l.created_at) FROM ledger l "
+        "WHERE l.customer_id = ? AND l.kind = 'refund'", (customer_id,)).fetchall()
+    refunds = [PastRefund(cents, _time(at), ledger.prior_contact(_time(asked_at), contacts))
+               for cents, at, asked_at in asked]
     return ledger.figures(purchases, refunds, _time(since), at)
 
 

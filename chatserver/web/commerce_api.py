@@ -18,12 +18,11 @@ from chatserver.domain import frames, webhook
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import email, nullable, string
-from chatserver.domain.ledger import LedgerError
+from chatserver.domain.ledger import LedgerError, MoneyRequest
 from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
-from chatserver.store.money import MoneyRequest
 from chatserver.web.http import (
     ApiError,
     Caller,

@@ -24,9 +24,11 @@ from chatserver.domain.ledger import (
     figures,
     may_approve,
     parse_time,
+    prior_contact,
     refundable,
     risk_reasons,
     share,
+    visitor_notice,
 )
 from chatserver.domain.money import Money
 
@@ -378,6 +380,19 @@ def test_refunds_asked_without_any_prior_support_contact_are_counted_over_a_life
     assert result.refunds_without_prior_contact == 2
 
 
+def test_a_refund_asked_after_an_earlier_conversation_had_prior_contact() -> None:
+    assert prior_contact(days_ago(1), [days_ago(30), days_ago(1)])
+
+
+def test_a_refund_asked_in_the_customers_first_conversation_had_no_prior_contact() -> None:
+    assert not prior_contact(days_ago(1), [days_ago(1)])
+    assert not prior_contact(days_ago(1), [days_ago(1), days_ago(0)])
+
+
+def test_a_customer_who_never_talked_to_support_had_no_prior_contact() -> None:
+    assert not prior_contact(days_ago(1), [])
+
+
 def test_customer_age_is_counted_in_whole_days() -> None:
     assert figures([], [], days_ago(30), NOW).customer_age_days == 30
     assert figures([], [], NOW - timedelta(days=30, hours=23), NOW).customer_age_days == 30
@@ -646,3 +661,10 @@ def test_an_order_with_refunds_or_reservations_keeps_its_currency_buyer_and_thei
 
 def test_an_order_with_refunds_may_go_down_to_their_sum() -> None:
     check_order_update(Money(5000, "USD"), Money(3000, "USD"), 2000, 1000, new_buyer=False)
+
+
+def test_the_visitor_is_told_a_refund_with_its_order_and_a_credit_with_its_amount() -> None:
+    assert visitor_notice("refund", usd(1050), "1042") == (
+        "A refund of 10.50 USD for order 1042 has been issued.")
+    assert visitor_notice("credit", usd(500), None) == (
+        "5.00 USD of store credit has been added to your account.")

@@ -1,10 +1,10 @@
-"""An order's times: any ISO-8601 form in, UTC text out, and only years that text can hold."""
+"""Orders coming in: any ISO-8601 time in, UTC text out; what an update leaves out is kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from chatserver.domain.orders import timestamp
+from chatserver.domain.orders import same_buyer, timestamp, with_kept_fields
 
 
 def test_a_time_with_an_offset_or_none_is_kept_in_utc() -> None:
@@ -20,3 +20,31 @@ def test_a_time_with_an_offset_or_none_is_kept_in_utc() -> None:
 def test_a_time_outside_1970_to_9998_or_unreadable_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="from 1970 to 9998"):
         timestamp(text)
+
+
+NEW = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+       "amount_cents": 14900, "currency": "USD"}
+STAMP = "2026-03-02T00:00:00.000Z"
+
+
+def test_a_new_order_left_without_name_time_or_status_is_nameless_bought_now_and_paid() -> None:
+    assert with_kept_fields(NEW, None, STAMP) == {
+        **NEW, "name": None, "purchased_at": STAMP, "status": "paid"}
+
+
+def test_an_update_leaving_out_name_time_or_status_keeps_what_the_order_had() -> None:
+    before = {**NEW, "name": "Maya Lin", "purchased_at": "2026-01-01T00:00:00.000Z",
+              "status": "shipped"}
+    assert with_kept_fields({**NEW, "amount_cents": 100}, before, STAMP) == {
+        **before, "amount_cents": 100}
+
+
+def test_what_an_update_sends_replaces_what_the_order_had() -> None:
+    before = {**NEW, "name": "Maya Lin", "purchased_at": STAMP, "status": "paid"}
+    sent = {**NEW, "name": "Maya L.", "status": "refunded"}
+    assert with_kept_fields(sent, before, STAMP) == {**sent, "purchased_at": STAMP}
+
+
+def test_an_email_that_only_changed_case_is_the_same_buyer() -> None:
+    assert same_buyer("Maya@Example.com", "maya@example.com")
+    assert not same_buyer("maya@example.com", "li@example.com")

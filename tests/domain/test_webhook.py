@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatserver.domain.errors import Refused
-from chatserver.domain.webhook import sign, verified_timestamp
+from chatserver.domain.webhook import applies, sign, verified_timestamp
 
 SECRET = "whsec-test"
 NOW = 1_800_000_000.0
@@ -49,3 +49,20 @@ def test_the_timestamp_is_part_of_what_is_signed() -> None:
 def test_without_a_secret_nothing_is_accepted() -> None:
     for secret in (None, ""):
         assert refusal("1800000000", sign("", "1800000000", BODY), secret) == "bad_signature"
+
+
+def test_the_first_webhook_for_an_order_applies() -> None:
+    assert applies(replayed=False, last_applied=None, timestamp=1_800_000_000)
+
+
+def test_an_exact_replay_applies_nothing() -> None:
+    assert not applies(replayed=True, last_applied=None, timestamp=1_800_000_000)
+
+
+def test_a_webhook_older_than_the_last_applied_applies_nothing() -> None:
+    assert not applies(replayed=False, last_applied=1_800_000_001, timestamp=1_800_000_000)
+
+
+def test_a_webhook_as_new_as_or_newer_than_the_last_applied_applies() -> None:
+    assert applies(replayed=False, last_applied=1_800_000_000, timestamp=1_800_000_000)
+    assert applies(replayed=False, last_applied=1_800_000_000, timestamp=1_800_000_001)
