@@ -1,5 +1,5 @@
 """The console's lists: conversations by view, full-text search over transcripts, follow-ups,
-canned responses. Plain functions over a `sqlite3.Connection`."""
+canned responses; and escalation. Plain functions over a `sqlite3.Connection`."""
 
 from __future__ import annotations
 

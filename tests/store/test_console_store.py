@@ -14,7 +14,7 @@ import pytest
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import Author, Message
 from chatserver.store import StorageError, Store, open_store
-from chatserver.store.base import AgentChanges
+from chatserver.store.base import INBOX_VIEWS, AgentChanges
 from tests.conftest import Clock
 
 BACKENDS = {"sqlite": lambda folder: f"sqlite:///{folder / 'chat.db'}"}
@@ -50,6 +50,11 @@ async def test_queued_conversations_are_listed_for_everyone_who_oversees_and_clo
     assert (entry["status"], entry["last_message"], entry["visitor"]["name"]) == (
         "queued", "hello", "Vera")
     assert entry["agent"] is None and entry["unanswered_since"] is not None
+
+
+async def test_every_view_the_interface_names_can_be_listed(store: Store) -> None:
+    for view in INBOX_VIEWS:
+        assert await store.inbox(view, 0, True, None, 10) == []
 
 
 async def test_a_search_finds_a_message_committed_just_before_it_with_the_words_found(
