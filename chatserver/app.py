@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ClassVar
 
@@ -22,7 +21,7 @@ from chatserver.domain.throttle import SignInThrottle
 from chatserver.service.chat import ChatService
 from chatserver.service.commerce import Commerce
 from chatserver.service.supervision import Supervision
-from chatserver.store import open_store
+from chatserver.store import StorageError, open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
@@ -82,7 +81,7 @@ def create_app(settings: Settings) -> ChatApp:
             *pages.routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, sqlite3.Error: storage_error},
+        exception_handlers={HTTPException: http_error, StorageError: storage_error},
         # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
         middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
     )

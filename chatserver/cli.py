@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar
@@ -14,8 +13,7 @@ import uvloop
 
 from chatserver.config import Settings, SettingsError
 from chatserver.domain.models import ROLES
-from chatserver.store import Store, open_store
-from chatserver.store.sqlite import AlreadyExists
+from chatserver.store import AlreadyExists, StorageError, Store, open_store
 
 
 class UsageError(Exception):
@@ -106,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      host=getattr(args, "host", None),
                                      port=getattr(args, "port", None))
         return int(args.run(args, settings) or 0)
-    except (SettingsError, UsageError, ValueError, OSError, sqlite3.Error) as error:
+    except (SettingsError, UsageError, ValueError, OSError, StorageError) as error:
         parser.exit(2, f"chatserver: error: {error}\n")
 
 

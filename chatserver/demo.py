@@ -4,8 +4,6 @@ verify and refund, canned responses, and a sample shop page."""
 from __future__ import annotations
 
 import secrets
-import sqlite3
-from functools import partial
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,7 +12,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from chatserver.assets import asset_dir
-from chatserver.store import Store, inbox
+from chatserver.store import Store
 from chatserver.web.auth import hash_password
 from chatserver.web.pages import widget_script
 
@@ -43,8 +41,10 @@ async def seed(store: Store) -> list[tuple[str, str, str]]:
               for who, email, name, role in DEMO_STAFF]
     for order in ORDERS:
         await store.upsert_order(order)
+    kept = {canned["shortcut"] for canned in await store.canned()}
     for shortcut, text in CANNED.items():
-        await store.transaction(partial(_canned_once, shortcut=shortcut, text=text))
+        if shortcut not in kept:
+            await store.add_canned(shortcut, text)
     return logins
 
 
@@ -60,12 +60,6 @@ async def _login(store: Store, email: str, name: str, role: str) -> str:
     if role != "admin":
         await store.set_presence(agent.id, "available")
     return password
-
-
-def _canned_once(db: sqlite3.Connection, shortcut: str, text: str) -> None:
-    if db.execute("SELECT 1 FROM canned_responses WHERE shortcut = ?", (shortcut,)).fetchone():
-        return
-    inbox.add_canned(db, shortcut, text)
 
 
 def shop_app(server_origin: str) -> Starlette:

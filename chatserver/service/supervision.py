@@ -7,16 +7,13 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from functools import partial
-from typing import Any
 
 from chatserver.domain import clock
-from chatserver.domain.clock import iso, now
+from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
-from chatserver.domain.models import SYSTEM, Agent
+from chatserver.domain.models import Agent
 from chatserver.service.chat import ChatService
-from chatserver.store import inbox
-from chatserver.store.writes import insert_message
+from chatserver.store.base import FollowUp
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5.0  # seconds between two looks at waiting visitors and due follow-ups
@@ -52,15 +49,9 @@ class Supervision:
     async def escalate(self, agent: Agent, conversation_id: int, note: str | None) -> None:
         """"Let me talk to someone in charge": every supervisor is told, the visitor too."""
         await self._in_charge(agent, conversation_id)
-
-        def run(db: Any) -> Any:
-            if not db.execute("UPDATE conversations SET escalated_at = ?, escalation_note = ? "
-                              "WHERE id = ? AND status != 'closed'",
-                              (iso(now()), note, conversation_id)).rowcount:
-                raise Refused(404, "not_found", "no such open conversation")
-            return insert_message(db, conversation_id, SYSTEM,
-                                  f"{agent.name} asked a supervisor to join the chat.")
-        message = await self.chat.store.transaction(run, on_commit=self.chat.announce_system)
+        message = await self.chat.store.escalate(
+            conversation_id, note, f"{agent.name} asked a supervisor to join the chat.",
+            on_commit=self.chat.announce_system)
         visitor = self.chat.desk.visitor_of.get(conversation_id)
         self.chat.announce.to_overseers({
             "type": "escalation", "conversation_id": conversation_id, "at": message.at,
@@ -68,20 +59,13 @@ class Supervision:
             "visitor": visitor.public() if visitor else None}, agent.id)
 
     async def follow_up(self, agent: Agent, conversation_id: int, due_at: str,
-                        note: str) -> dict[str, Any]:
+                        note: str) -> FollowUp:
         """"I'll get back to you by ...": kept until done; the visitor is told when."""
         await self._in_charge(agent, conversation_id)
-
-        def run(db: Any) -> Any:
-            if db.execute("SELECT 1 FROM conversations WHERE id = ?",
-                          (conversation_id,)).fetchone() is None:
-                raise Refused(404, "not_found", "no such conversation")
-            found = inbox.add_follow_up(db, conversation_id, agent.id, due_at, note)
-            message = insert_message(db, conversation_id, SYSTEM,
-                                     f"{agent.name} will get back to you by {when(due_at)}.")
-            return found, message
-        found, _ = await self.chat.store.transaction(
-            run, on_commit=lambda r: self.chat.announce_system(r[1]))
+        found, _ = await self.chat.store.add_follow_up(
+            conversation_id, agent.id, due_at, note,
+            f"{agent.name} will get back to you by {when(due_at)}.",
+            on_commit=lambda added: self.chat.announce_system(added[1]))
         self.chat.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
         return found
 
@@ -96,9 +80,8 @@ class Supervision:
     async def look(self) -> None:
         """Flag, once each, conversations whose visitor has waited unanswered too long and
         follow-ups past due, to their agent and the supervisors."""
-        waiting = await self.chat.store.read(partial(
-            inbox.conversations, view="open", agent_id=0, oversee=True, query=None,
-            limit=10_000))
+        waiting = await self.chat.store.inbox("open", agent_id=0, oversee=True, query=None,
+                                              limit=10_000)
         for row in waiting:
             since = row["unanswered_since"]
             late = since is not None and now() - clock.parse(since) >= self.unanswered_after
@@ -109,8 +92,7 @@ class Supervision:
                                                 owner)
             elif not late:
                 self._flagged.discard(row["id"])
-        for item in await self.chat.store.read(partial(
-                inbox.follow_ups, agent_id=None, include_done=False)):
+        for item in await self.chat.store.follow_ups(agent_id=None, include_done=False):
             if item["overdue"] and item["id"] not in self._overdue:
                 self._overdue.add(item["id"])
                 self.chat.announce.to_overseers({"type": "follow_up", "follow_up": item},

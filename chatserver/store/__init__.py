@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatserver.store.base import Store
+from chatserver.store.base import AlreadyExists, StorageError, Store
 
 
 async def open_store(url: str) -> Store:
@@ -14,4 +14,4 @@ async def open_store(url: str) -> Store:
     raise ValueError(f"unsupported database URL {url!r} (this version supports sqlite:///PATH)")
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["AlreadyExists", "StorageError", "Store", "open_store"]

@@ -8,21 +8,24 @@ from typing import Any
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
 from chatserver.store import rows
+from chatserver.store.base import AgentAccount, AgentChanges, ApiToken, NewToken
 from chatserver.store.customers import audit
-from chatserver.store.sqlite import new_token, token_hash
+from chatserver.store.tokens import new_token, token_hash
 
 
-def agents(db: sqlite3.Connection) -> list[dict[str, Any]]:
+def agents(db: sqlite3.Connection) -> list[AgentAccount]:
     return [_agent(r) for r in db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents "
                                           "ORDER BY name COLLATE NOCASE")]
 
 
-def _agent(row: sqlite3.Row) -> dict[str, Any]:
+def _agent(row: sqlite3.Row) -> AgentAccount:
     agent = rows.agent(row)
-    return {**agent.public(), "email": agent.email, "disabled": agent.disabled}
+    return AgentAccount(id=agent.id, name=agent.name, role=agent.role,
+                        capacity=agent.capacity, status=agent.status, email=agent.email,
+                        disabled=agent.disabled)
 
 
-def agent(db: sqlite3.Connection, agent_id: int) -> dict[str, Any]:
+def agent(db: sqlite3.Connection, agent_id: int) -> AgentAccount:
     row = db.execute(f"SELECT {rows.AGENT_COLUMNS} FROM agents WHERE id = ?",
                      (agent_id,)).fetchone()
     if row is None:
@@ -30,25 +33,24 @@ def agent(db: sqlite3.Connection, agent_id: int) -> dict[str, Any]:
     return _agent(row)
 
 
-def add_agent(db: sqlite3.Connection, fields: dict[str, Any], actor_id: int) -> dict[str, Any]:
+def add_agent(db: sqlite3.Connection, email: str, name: str, role: str, capacity: int,
+              password_hash: str | None, actor_id: int) -> AgentAccount:
     try:
         cursor = db.execute(
             "INSERT INTO agents (email, name, role, capacity, password_hash, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (fields["email"], fields["name"], fields["role"], fields["capacity"],
-             fields["password_hash"], iso(now())))
+            "VALUES (?, ?, ?, ?, ?, ?)", (email, name, role, capacity, password_hash, iso(now())))
     except sqlite3.IntegrityError:
-        raise Refused(409, "conflict", f"an agent with email {fields['email']} exists") from None
+        raise Refused(409, "conflict", f"an agent with email {email} exists") from None
     audit(db, actor_id, "agent.added", None, {"agent_id": cursor.lastrowid,
-                                              "email": fields["email"], "role": fields["role"]})
+                                              "email": email, "role": role})
     return agent(db, int(cursor.lastrowid or 0))
 
 
-def change_agent(db: sqlite3.Connection, agent_id: int, changes: dict[str, Any],
-                 actor_id: int) -> dict[str, Any]:
+def change_agent(db: sqlite3.Connection, agent_id: int, changes: AgentChanges,
+                 actor_id: int) -> AgentAccount:
     """Name, role, capacity, disabled or password: what `changes` holds (None: unchanged)."""
     agent(db, agent_id)
-    columns = {k: v for k, v in changes.items() if v is not None}
+    columns: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
     if "disabled" in columns:
         columns["disabled"] = int(columns["disabled"])
     if columns:
@@ -60,16 +62,18 @@ def change_agent(db: sqlite3.Connection, agent_id: int, changes: dict[str, Any],
     return agent(db, agent_id)
 
 
-def tokens(db: sqlite3.Connection, agent_id: int | None) -> list[dict[str, Any]]:
+def tokens(db: sqlite3.Connection, agent_id: int | None) -> list[ApiToken]:
     """API tokens (never their secret): one agent's, or all (integration tokens too)."""
-    return [{**dict(r), "integration": r["agent_id"] is None} for r in db.execute(
+    return [ApiToken(id=r["id"], agent_id=r["agent_id"], agent_name=r["agent_name"],
+                     label=r["label"], created_at=r["created_at"], revoked_at=r["revoked_at"],
+                     integration=r["agent_id"] is None) for r in db.execute(
         "SELECT t.id, t.agent_id, a.name AS agent_name, t.label, t.created_at, t.revoked_at "
         "FROM api_tokens t LEFT JOIN agents a ON a.id = t.agent_id "
         "WHERE ? IS NULL OR t.agent_id = ? ORDER BY t.id", (agent_id, agent_id))]
 
 
 def create_token(db: sqlite3.Connection, agent_id: int | None, label: str | None,
-                 actor_id: int) -> dict[str, Any]:
+                 actor_id: int) -> NewToken:
     """A token acting as the agent, or (None) an integration token for the shop's systems."""
     if agent_id is not None:
         agent(db, agent_id)
@@ -78,8 +82,8 @@ def create_token(db: sqlite3.Connection, agent_id: int | None, label: str | None
                         "VALUES (?, ?, ?, ?)", (agent_id, token_hash(token), label, iso(now())))
     audit(db, actor_id, "token.created", None, {"token_id": cursor.lastrowid,
                                                 "agent_id": agent_id, "label": label})
-    return {"id": cursor.lastrowid, "agent_id": agent_id, "label": label,
-            "integration": agent_id is None, "token": token}
+    return NewToken(id=int(cursor.lastrowid or 0), agent_id=agent_id, label=label,
+                    integration=agent_id is None, token=token)
 
 
 def revoke_token(db: sqlite3.Connection, token_id: int, agent_id: int | None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from datetime import date
+from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict, TypeVar
 
 from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import (
@@ -21,11 +22,128 @@ from chatserver.domain.models import (
     Visitor,
     VisitorDetails,
 )
+from chatserver.domain.reports import Chat, Money
 from chatserver.store.commerce_types import IdempotencyKey, OrderChange, Outcome
 from chatserver.store.writer import OnCommit
 from chatserver.store.writes import Changed, Posted
 
 T = TypeVar("T")
+RETRY_AFTER_SECONDS = 10  # what a refused caller is told to wait before sending again
+
+
+class StorageError(Exception):
+    """Storage failed. `unavailable` says why when it refused for now (the disk is full,
+    another server holds the write lock): nothing of the write is stored, so the caller may
+    send it again later. None: a fault of ours."""
+
+    def __init__(self, message: str, unavailable: str | None = None) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+def unavailable(error: BaseException) -> str | None:
+    """Why storage refused, as an `unavailable` error's message; None for any other error."""
+    return error.unavailable if isinstance(error, StorageError) else None
+
+
+class AlreadyExists(Exception):
+    pass
+
+
+# --- what the console's lists, follow-ups, canned responses, admin and reports return ------
+INBOX_VIEWS = ("mine", "queued", "open", "closed", "all")
+
+
+class AgentRef(TypedDict):
+    id: int
+    name: str
+
+
+class InboxEntry(TypedDict):
+    """A conversation as the console lists it."""
+    id: int
+    status: str
+    created_at: str
+    waiting_since: str
+    closed_at: str | None
+    escalated_at: str | None
+    escalation_note: str | None
+    rating: int | None
+    customer_id: int | None
+    agent: AgentRef | None
+    visitor: dict[str, Any]  # Visitor.public()
+    last_message: str | None
+    unanswered_since: str | None  # the oldest visitor message no agent has answered yet
+    snippet: NotRequired[str | None]  # in a search: the words found, in their context
+
+
+class FollowUpVisitor(TypedDict):
+    name: str | None
+    email: str | None
+
+
+class FollowUp(TypedDict):
+    """An agent's promise to get back to the visitor by `due_at`."""
+    id: int
+    conversation_id: int
+    due_at: str
+    note: str
+    created_at: str
+    done_at: str | None
+    overdue: bool
+    agent: AgentRef
+    visitor: FollowUpVisitor
+
+
+class Canned(TypedDict):
+    id: int
+    shortcut: str
+    text: str
+
+
+class AgentAccount(TypedDict):
+    """An agent as an admin manages them."""
+    id: int
+    name: str
+    role: str
+    capacity: int
+    status: str
+    email: str
+    disabled: bool
+
+
+class AgentChanges(TypedDict):
+    """What an admin changes of an agent (None: unchanged)."""
+    name: str | None
+    role: str | None
+    capacity: int | None
+    disabled: bool | None
+    password_hash: str | None
+
+
+class ApiToken(TypedDict):
+    """An API token, never its secret; an integration token acts for no agent."""
+    id: int
+    agent_id: int | None
+    agent_name: str | None
+    label: str | None
+    created_at: str
+    revoked_at: str | None
+    integration: bool
+
+
+class NewToken(TypedDict):
+    """A token just made: its secret is shown this once."""
+    id: int
+    agent_id: int | None
+    label: str | None
+    integration: bool
+    token: str
+
+
+class ReportFacts(NamedTuple):
+    chats: list[Chat]
+    money: list[Money]
 
 
 class Store(Protocol):
@@ -146,3 +264,73 @@ class Store(Protocol):
     async def customers_by_email(self, email: str) -> list[dict[str, Any]]: ...
     async def approvals(self, status: str | None,
                         requested_by: int | None) -> list[dict[str, Any]]: ...
+
+    # --- the console: inbox and search, escalation, follow-ups, canned responses ---------
+    async def inbox(self, view: str, agent_id: int, oversee: bool, query: str | None,
+                    limit: int) -> list[InboxEntry]:
+        """A view (one of INBOX_VIEWS) of conversations as the agent may see them; with
+        `query`, only those whose transcript or customer's name matches every word of it
+        (raises Refused 422 for a query that is no words, or too long), each with its
+        snippet. Every message committed before the call is searched."""
+        ...
+    async def history(self, conversation_id: int) -> list[InboxEntry]:
+        """The visitor's (and their customer's) other conversations, newest first."""
+        ...
+    async def escalate(self, conversation_id: int, note: str | None, announcement: str,
+                       on_commit: OnCommit[Message] = None) -> Message:
+        """Mark the open conversation escalated and post the system message `announcement`
+        in it (Refused 404 when it is closed or unknown)."""
+        ...
+    async def add_follow_up(self, conversation_id: int, agent_id: int, due_at: str,
+                            note: str, announcement: str,
+                            on_commit: OnCommit[tuple[FollowUp, Message]] = None
+                            ) -> tuple[FollowUp, Message]:
+        """Keep the agent's promise, posting the system message `announcement` to the
+        visitor (Refused 404 for an unknown conversation)."""
+        ...
+    async def follow_up(self, follow_up_id: int) -> FollowUp:
+        """Refused 404 when there is no such follow-up."""
+        ...
+    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
+        """Open follow-ups (and done ones if asked), soonest due first; one agent's or all."""
+        ...
+    async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
+        """Done (once: the first time stays); Refused 404 when there is no such follow-up."""
+        ...
+    async def canned(self) -> list[Canned]: ...
+    async def add_canned(self, shortcut: str, text: str) -> Canned:
+        """Refused 409 when the shortcut is taken."""
+        ...
+    async def delete_canned(self, canned_id: int) -> None:
+        """Refused 404 when there is no such canned response."""
+        ...
+
+    # --- admin: agents and API tokens, audited; the reports' facts ------------------------
+    async def agent_accounts(self) -> list[AgentAccount]:
+        """Every agent, by name."""
+        ...
+    async def add_agent_account(self, email: str, name: str, role: str, capacity: int,
+                                password_hash: str | None, actor_id: int) -> AgentAccount:
+        """Refused 409 when the email is taken."""
+        ...
+    async def change_agent_account(self, agent_id: int, changes: AgentChanges,
+                                   actor_id: int) -> AgentAccount:
+        """Refused 404 when there is no such agent."""
+        ...
+    async def api_tokens(self, agent_id: int | None) -> list[ApiToken]:
+        """One agent's tokens, or (None) all of them, integration tokens too."""
+        ...
+    async def issue_token(self, agent_id: int | None, label: str | None,
+                          actor_id: int) -> NewToken:
+        """A token acting as the agent (Refused 404 for an unknown one), or (None) an
+        integration token for the shop's systems."""
+        ...
+    async def revoke_token(self, token_id: int, agent_id: int | None, actor_id: int
+                           ) -> int | None:
+        """Revoke a token (only the agent's own unless `agent_id` is None: an admin);
+        returns whose it was (None: an integration token's). Refused 404 when not found."""
+        ...
+    async def report_facts(self, first: date, last: date) -> ReportFacts:
+        """The conversations started and the money moved from the first day to the last
+        (UTC), inclusive."""
+        ...

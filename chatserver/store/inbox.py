@@ -1,5 +1,5 @@
 """The console's lists: conversations by view, full-text search over transcripts, follow-ups,
-canned responses. Plain functions over a `sqlite3.Connection`."""
+canned responses; and escalation. Plain functions over a `sqlite3.Connection`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
-from chatserver.domain.models import Visitor, shown_name
+from chatserver.domain.models import SYSTEM, Message, Visitor, shown_name
+from chatserver.store.base import Canned, FollowUp, InboxEntry
+from chatserver.store.writes import insert_message
 
 LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
@@ -39,7 +41,7 @@ VIEWS = {
 
 
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
-                  query: str | None, limit: int) -> list[dict[str, Any]]:
+                  query: str | None, limit: int) -> list[InboxEntry]:
     """A view of conversations; with `query`, only those whose transcript or customer's name
     (of a verified visitor) matches it, each with the `snippet` that matches."""
     view_where, order = VIEWS[view]
@@ -114,7 +116,7 @@ def _word_start(term: str) -> str:
     return "% " + word.replace("_", "\\_") + "%"
 
 
-def _row(r: sqlite3.Row) -> dict[str, Any]:
+def _row(r: sqlite3.Row) -> InboxEntry:
     return {
         "id": r["id"], "status": r["status"], "created_at": r["created_at"],
         "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
@@ -133,7 +135,7 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def history(db: sqlite3.Connection, conversation_id: int) -> list[dict[str, Any]]:
+def history(db: sqlite3.Connection, conversation_id: int) -> list[InboxEntry]:
     """The visitor's (and their customer's) other conversations, newest first."""
     found = db.execute(
         f"{LIST_SELECT} WHERE c.id != :id AND (c.visitor_id = (SELECT visitor_id FROM "
@@ -142,13 +144,26 @@ def history(db: sqlite3.Connection, conversation_id: int) -> list[dict[str, Any]
     return [_row(r) for r in found]
 
 
+def escalate(db: sqlite3.Connection, conversation_id: int, note: str | None,
+             announcement: str) -> Message:
+    if not db.execute("UPDATE conversations SET escalated_at = ?, escalation_note = ? "
+                      "WHERE id = ? AND status != 'closed'",
+                      (iso(now()), note, conversation_id)).rowcount:
+        raise Refused(404, "not_found", "no such open conversation")
+    return insert_message(db, conversation_id, SYSTEM, announcement)
+
+
 # --- follow-ups: "I'll get back to you by ..." ---------------------------------------------
 def add_follow_up(db: sqlite3.Connection, conversation_id: int, agent_id: int, due_at: str,
-                  note: str) -> dict[str, Any]:
+                  note: str, announcement: str) -> tuple[FollowUp, Message]:
+    if db.execute("SELECT 1 FROM conversations WHERE id = ?",
+                  (conversation_id,)).fetchone() is None:
+        raise Refused(404, "not_found", "no such conversation")
     cursor = db.execute("INSERT INTO follow_ups (conversation_id, agent_id, due_at, note, "
                         "created_at) VALUES (?, ?, ?, ?, ?)",
                         (conversation_id, agent_id, due_at, note, iso(now())))
-    return follow_up(db, int(cursor.lastrowid or 0))
+    return (follow_up(db, int(cursor.lastrowid or 0)),
+            insert_message(db, conversation_id, SYSTEM, announcement))
 
 
 FOLLOW_UP_SELECT = ("SELECT f.*, a.name AS agent_name, v.name AS visitor_name, "
@@ -158,14 +173,14 @@ FOLLOW_UP_SELECT = ("SELECT f.*, a.name AS agent_name, v.name AS visitor_name, "
                     "LEFT JOIN customers cu ON cu.id = v.customer_id ")
 
 
-def follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, Any]:
+def follow_up(db: sqlite3.Connection, follow_up_id: int) -> FollowUp:
     row = db.execute(FOLLOW_UP_SELECT + "WHERE f.id = ?", (follow_up_id,)).fetchone()
     if row is None:
         raise Refused(404, "not_found", "no such follow-up")
     return _follow_up(row)
 
 
-def _follow_up(r: sqlite3.Row) -> dict[str, Any]:
+def _follow_up(r: sqlite3.Row) -> FollowUp:
     return {"id": r["id"], "conversation_id": r["conversation_id"], "due_at": r["due_at"],
             "note": r["note"], "created_at": r["created_at"], "done_at": r["done_at"],
             "overdue": r["done_at"] is None and r["due_at"] < iso(now()),
@@ -175,7 +190,7 @@ def _follow_up(r: sqlite3.Row) -> dict[str, Any]:
 
 
 def follow_ups(db: sqlite3.Connection, agent_id: int | None,
-               include_done: bool) -> list[dict[str, Any]]:
+               include_done: bool) -> list[FollowUp]:
     """Open follow-ups (and done ones if asked), soonest due first; one agent's or all."""
     where = "WHERE (? IS NULL OR f.agent_id = ?)" + ("" if include_done else
                                                      " AND f.done_at IS NULL")
@@ -183,7 +198,7 @@ def follow_ups(db: sqlite3.Connection, agent_id: int | None,
                                               (agent_id, agent_id))]
 
 
-def complete_follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, Any]:
+def complete_follow_up(db: sqlite3.Connection, follow_up_id: int) -> FollowUp:
     found = follow_up(db, follow_up_id)
     if found["done_at"] is None:
         db.execute("UPDATE follow_ups SET done_at = ? WHERE id = ?", (iso(now()), follow_up_id))
@@ -191,18 +206,18 @@ def complete_follow_up(db: sqlite3.Connection, follow_up_id: int) -> dict[str, A
 
 
 # --- canned responses ------------------------------------------------------------------
-def canned(db: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in db.execute(
+def canned(db: sqlite3.Connection) -> list[Canned]:
+    return [Canned(id=r["id"], shortcut=r["shortcut"], text=r["text"]) for r in db.execute(
         "SELECT id, shortcut, text FROM canned_responses ORDER BY shortcut")]
 
 
-def add_canned(db: sqlite3.Connection, shortcut: str, text: str) -> dict[str, Any]:
+def add_canned(db: sqlite3.Connection, shortcut: str, text: str) -> Canned:
     try:
         cursor = db.execute("INSERT INTO canned_responses (shortcut, text, created_at) "
                             "VALUES (?, ?, ?)", (shortcut, text, iso(now())))
     except sqlite3.IntegrityError:
         raise Refused(409, "conflict", f"/{shortcut} already exists") from None
-    return {"id": cursor.lastrowid, "shortcut": shortcut, "text": text}
+    return Canned(id=int(cursor.lastrowid or 0), shortcut=shortcut, text=text)
 
 
 def delete_canned(db: sqlite3.Connection, canned_id: int) -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import secrets
 import sqlite3
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
@@ -28,25 +25,15 @@ from chatserver.domain.models import (
     VisitorDetails,
 )
 from chatserver.store import customers, rows, writes
+from chatserver.store.base import AlreadyExists
 from chatserver.store.migrations import migrate
+from chatserver.store.sqlite_admin import AdminMethods
 from chatserver.store.sqlite_commerce import CommerceMethods
+from chatserver.store.sqlite_console import ConsoleMethods
+from chatserver.store.tokens import new_token, token_hash
+from chatserver.store.unavailable import for_caller
 from chatserver.store.upkeep import Upkeep
-from chatserver.store.writer import OnCommit, Writer, release_statements
-
-T = TypeVar("T")
-
-
-class AlreadyExists(Exception):
-    pass
-
-
-def token_hash(token: str) -> str:
-    """Secrets are stored only as their SHA-256: a stolen database gives no working token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token(prefix: str) -> str:
-    return prefix + secrets.token_urlsafe(32)  # 256 bits
+from chatserver.store.writer import OnCommit, Writer
 
 
 def sqlite_path(url: str) -> str:
@@ -67,24 +54,29 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     return db
 
 
-class SqliteStore(CommerceMethods):  # customers, orders and money: store/sqlite_commerce.py
+class SqliteStore(ConsoleMethods, AdminMethods, CommerceMethods):
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
                  views: sqlite3.Connection, upkeep: Upkeep) -> None:
-        self._writer = writer
+        super().__init__(writer, views)
         self._upkeep = upkeep
         self._reader = reader
-        self._views = views  # for `read`: plain functions over a connection, on their thread
-        self._views_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="views")
 
     @classmethod
     async def open(cls, url: str, synchronous: str = "FULL") -> SqliteStore:
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return await cls._open(path, synchronous)
+        except sqlite3.Error as error:
+            raise for_caller(error) from error
+
+    @classmethod
+    async def _open(cls, path: str, synchronous: str) -> SqliteStore:
         db = _connect(path, synchronous)
         migrate(db)
         db.execute("PRAGMA wal_autocheckpoint = 0")  # upkeep's job, not the commit's
-        writer = Writer(db)
+        writer = Writer(db, for_caller=for_caller)
         writer.start()
         upkeep = Upkeep(_connect(path, synchronous), writer)
         upkeep.start()
@@ -99,38 +91,25 @@ class SqliteStore(CommerceMethods):  # customers, orders and money: store/sqlite
         await self._upkeep.close()
         await self._writer.close()
         await self._reader.close()
-        await asyncio.to_thread(self._views_thread.shutdown)
-        self._views.close()
-
-    async def read(self, run: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `run` (plain SQL reads, like store/views.py) on one consistent snapshot,
-        without holding up the writer."""
-        def snapshot() -> T:
-            self._views.execute("BEGIN")
-            try:
-                return run(self._views)
-            except Exception as error:
-                release_statements(error)
-                raise
-            finally:
-                self._views.execute("COMMIT")
-        return await asyncio.get_running_loop().run_in_executor(self._views_thread, snapshot)
+        await self._close_views()
 
     @property
     def writer(self) -> Writer:
         return self._writer
 
-    async def transaction(self, run: Callable[[sqlite3.Connection], T],
-                          on_commit: OnCommit[T] = None) -> T:
-        return await self._writer.submit(run, on_commit)
-
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, args) as cursor:
-            return await cursor.fetchone()
+        try:
+            async with self._reader.execute(sql, args) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.Error as error:
+            raise for_caller(error) from error
 
     async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        try:
+            async with self._reader.execute(sql, args) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as error:
+            raise for_caller(error) from error
 
     # --- settings kept in the database --------------------------------------------------
     async def secret(self, name: str) -> str:

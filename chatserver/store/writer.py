@@ -50,9 +50,17 @@ class _Pending:
     error: BaseException | None = field(default=None)
 
 
+def _as_it_is(error: BaseException) -> BaseException:
+    return error
+
+
 class Writer:
-    def __init__(self, db: sqlite3.Connection, max_batch: int = 1000) -> None:
+    def __init__(self, db: sqlite3.Connection, max_batch: int = 1000,
+                 for_caller: Callable[[BaseException], BaseException] = _as_it_is) -> None:
+        """`for_caller`: what a caller receives for an operation's error (the store hands
+        out backend-neutral errors)."""
         self._db = db
+        self._for_caller = for_caller
         # BEGIN on the loop must not wait: a lock held elsewhere sends it to the thread
         self._busy_timeout = db.execute("PRAGMA busy_timeout").fetchone()[0]
         db.execute("PRAGMA busy_timeout = 0")
@@ -129,7 +137,7 @@ class Writer:
             if op.future.done():
                 continue
             if op.error is not None:
-                op.future.set_exception(op.error)
+                op.future.set_exception(self._for_caller(op.error))
             else:
                 op.future.set_result(op.result)
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatserver.domain.models import Conversation, Message
 from chatserver.domain.transcript import entry
-from chatserver.store import Store, inbox
+from chatserver.store import Store
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
 
 
@@ -40,7 +38,7 @@ async def conversation_json(request: Request, caller: Caller) -> Response:
                    "customer_id": conversation.customer_id,
                    "agent_id": conversation.agent_id, "created_at": conversation.created_at,
                    "closed_at": conversation.closed_at})
-    past = await store_of(request).read(partial(inbox.history, conversation_id=conversation.id))
+    past = await store_of(request).history(conversation.id)
     return json_response({"conversation": public, "messages": [m.for_agent() for m in messages],
                           "history": past})
 

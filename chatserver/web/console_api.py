@@ -4,7 +4,6 @@ the admin's agents, API tokens and allowed origins."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -16,15 +15,15 @@ from chatserver.domain.clock import iso, now
 from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
 from chatserver.domain.models import ROLES, Agent
 from chatserver.domain.orders import timestamp
-from chatserver.store import admin, inbox
-from chatserver.store import reports as report_rows
+from chatserver.store import Store
+from chatserver.store.base import INBOX_VIEWS, AgentChanges
 from chatserver.web.auth import hash_password
 from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
 
 SHORTCUT = string(40)
 
 
-def store(request: Request) -> Any:
+def store(request: Request) -> Store:
     return request.app.state.chat.store
 
 
@@ -42,20 +41,16 @@ def admin_only(caller: Caller) -> None:
 @authenticated
 async def conversations(request: Request, caller: Caller) -> Response:
     view = request.query_params.get("view", "mine")
-    if view not in inbox.VIEWS:
-        raise ApiError(422, "invalid", f"view is one of {', '.join(inbox.VIEWS)}")
+    if view not in INBOX_VIEWS:
+        raise ApiError(422, "invalid", f"view is one of {', '.join(INBOX_VIEWS)}")
     if view == "open":
         oversee(caller)
     try:
         limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
-    query = request.query_params.get("q") or None
-    if query:  # the index is brought up to date once a second; a search sees everything
-        await store(request).transaction(inbox.index_new_messages)
-    found = await store(request).read(partial(
-        inbox.conversations, view=view, agent_id=caller.agent.id,
-        oversee=caller.agent.can_oversee, query=query, limit=limit))
+    found = await store(request).inbox(view, caller.agent.id, caller.agent.can_oversee,
+                                       request.query_params.get("q") or None, limit)
     return json_response({"conversations": found})
 
 
@@ -78,20 +73,18 @@ async def follow_ups(request: Request, caller: Caller) -> Response:
     everyone = request.query_params.get("all") == "1"
     if everyone:
         oversee(caller)
-    found = await store(request).read(partial(
-        inbox.follow_ups, agent_id=None if everyone else caller.agent.id,
-        include_done=request.query_params.get("done") == "1"))
+    found = await store(request).follow_ups(None if everyone else caller.agent.id,
+                                            request.query_params.get("done") == "1")
     return json_response({"follow_ups": found})
 
 
 @authenticated
 async def complete_follow_up(request: Request, caller: Caller) -> Response:
     follow_up_id = path_id(request, "follow-up")
-    found = await store(request).read(partial(inbox.follow_up, follow_up_id=follow_up_id))
+    found = await store(request).follow_up(follow_up_id)
     if found["agent"]["id"] != caller.agent.id and not caller.agent.can_oversee:
         raise ApiError(403, "forbidden", "that follow-up is someone else's")
-    done = await store(request).transaction(partial(inbox.complete_follow_up,
-                                                    follow_up_id=follow_up_id))
+    done = await store(request).complete_follow_up(follow_up_id)
     return json_response({"follow_up": done})
 
 
@@ -101,7 +94,7 @@ CANNED = {"shortcut": (SHORTCUT, True, None), "text": (string(4000), True, None)
 
 @authenticated
 async def canned(request: Request, caller: Caller) -> Response:
-    return json_response({"canned": await store(request).read(inbox.canned)})
+    return json_response({"canned": await store(request).canned()})
 
 
 @authenticated
@@ -111,16 +104,14 @@ async def add_canned(request: Request, caller: Caller) -> Response:
     shortcut = body["shortcut"].lstrip("/").lower()
     if not shortcut.replace("-", "").isalnum():
         raise ApiError(422, "invalid", "a shortcut is letters, digits and dashes")
-    found = await store(request).transaction(partial(inbox.add_canned, shortcut=shortcut,
-                                                     text=body["text"]))
+    found = await store(request).add_canned(shortcut, body["text"])
     return json_response({"canned": found}, 201)
 
 
 @authenticated
 async def delete_canned(request: Request, caller: Caller) -> Response:
     admin_only(caller)
-    await store(request).transaction(partial(inbox.delete_canned,
-                                             canned_id=path_id(request, "canned response")))
+    await store(request).delete_canned(path_id(request, "canned response"))
     return Response(status_code=204)
 
 
@@ -133,10 +124,7 @@ async def report(request: Request, caller: Caller) -> Response:
                                         request.query_params.get("to"), datetime.now(UTC).date())
     except ValueError as error:
         raise ApiError(422, "invalid", f"from and to: {error}") from None
-
-    def rows(db: Any) -> tuple[list[reports.Chat], list[reports.Money]]:
-        return report_rows.chats(db, first, last), report_rows.money(db, first, last)
-    chats, money = await store(request).read(rows)
+    chats, money = await store(request).report_facts(first, last)
     return json_response({"report": reports.report(chats, money, first, last)})
 
 
@@ -156,17 +144,17 @@ AGENT_CHANGES = {
 
 @authenticated
 async def agents(request: Request, caller: Caller) -> Response:
-    return json_response({"agents": await store(request).read(admin.agents)})
+    return json_response({"agents": await store(request).agent_accounts()})
 
 
 @authenticated
 async def add_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller)
     body = await json_body(request, NEW_AGENT)
-    password = body.pop("password")
-    body["password_hash"] = hash_password(password) if password else None
-    found = await store(request).transaction(partial(admin.add_agent, fields=body,
-                                                     actor_id=caller.agent.id))
+    password = body["password"]
+    found = await store(request).add_agent_account(
+        body["email"], body["name"], body["role"], body["capacity"],
+        hash_password(password) if password else None, caller.agent.id)
     return json_response({"agent": found}, 201)
 
 
@@ -175,22 +163,24 @@ async def change_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller)
     agent_id = path_id(request, "agent")
     body = await json_body(request, AGENT_CHANGES)
-    password = body.pop("password")
-    body["password_hash"] = hash_password(password) if password else None
-    if agent_id == caller.agent.id and (body["disabled"] or body["role"] not in (None, "admin")):
+    password = body["password"]
+    changes = AgentChanges(name=body["name"], role=body["role"], capacity=body["capacity"],
+                           disabled=body["disabled"],
+                           password_hash=hash_password(password) if password else None)
+    if agent_id == caller.agent.id and (changes["disabled"]
+                                        or changes["role"] not in (None, "admin")):
         raise ApiError(409, "conflict", "an admin cannot disable or demote themselves")
     chat = request.app.state.chat
     before = await chat.store.agent(agent_id)
-    found = await store(request).transaction(partial(admin.change_agent, agent_id=agent_id,
-                                                     changes=body, actor_id=caller.agent.id))
-    if signs_out(before, body):  # signed out everywhere (but here), its sockets closed
+    found = await store(request).change_agent_account(agent_id, changes, caller.agent.id)
+    if signs_out(before, changes):  # signed out everywhere (but here), its sockets closed
         await chat.end_sessions(agent_id, kept=caller.session_id
                                 if agent_id == caller.agent.id else None)
     await chat.desk.agent_changed(await chat.store.agent(agent_id))
     return json_response({"agent": found})
 
 
-def signs_out(before: Agent | None, changes: dict[str, Any]) -> bool:
+def signs_out(before: Agent | None, changes: AgentChanges) -> bool:
     """A new role, a new password or a disable: what the agent signed in with (and the
     powers their open sockets were given) no longer holds."""
     return bool(changes["disabled"]) or changes["password_hash"] is not None or (
@@ -200,8 +190,7 @@ def signs_out(before: Agent | None, changes: dict[str, Any]) -> bool:
 @authenticated
 async def tokens(request: Request, caller: Caller) -> Response:
     mine = None if caller.agent.role == "admin" else caller.agent.id
-    return json_response({"tokens": await store(request).read(partial(admin.tokens,
-                                                                      agent_id=mine))})
+    return json_response({"tokens": await store(request).api_tokens(mine)})
 
 
 NEW_TOKEN = {"agent_id": (nullable(ID), False, None), "label": (nullable(string(100)), False,
@@ -219,19 +208,15 @@ async def create_token(request: Request, caller: Caller) -> Response:
     if body["integration"] and body["agent_id"] is not None:
         raise ApiError(422, "invalid", "an integration token acts for no agent: give agent_id "
                        "or integration, not both")
-    found = await store(request).transaction(partial(admin.create_token, agent_id=agent_id,
-                                                     label=body["label"],
-                                                     actor_id=caller.agent.id))
+    found = await store(request).issue_token(agent_id, body["label"], caller.agent.id)
     return json_response({"token": found}, 201)
 
 
 @authenticated
 async def revoke_token(request: Request, caller: Caller) -> Response:
     token_id = path_id(request, "token")
-    owner = await store(request).transaction(partial(
-        admin.revoke_token, token_id=token_id,
-        agent_id=None if caller.agent.role == "admin" else caller.agent.id,
-        actor_id=caller.agent.id))
+    owner = await store(request).revoke_token(
+        token_id, None if caller.agent.role == "admin" else caller.agent.id, caller.agent.id)
     if owner is not None:  # sockets opened with it close now, not at their next reconnect
         request.app.state.chat.announce.to_agent(owner, {"type": "signed_out",
                                                          "session_id": f"token:{token_id}"})

@@ -8,7 +8,6 @@ change things through the REST API (console/assets/admin.js sends the CSRF heade
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -20,8 +19,6 @@ from chatserver.domain import reports
 from chatserver.domain.models import ROLES
 from chatserver.domain.money import Money
 from chatserver.domain.widget_settings import DEFAULTS as WIDGET_DEFAULTS
-from chatserver.store import admin, inbox
-from chatserver.store import reports as report_rows
 from chatserver.web import charts
 from chatserver.web.auth import Session
 from chatserver.web.console import SECURITY_HEADERS, signed_in
@@ -99,10 +96,7 @@ async def reports_page(request: Request) -> Response:
     if not session.agent.can_oversee:
         return render(request, "reports.html", session, 403, forbidden=True)
     first, last, error = parse_range(request.query_params)
-
-    def rows(db: Any) -> tuple[list[reports.Chat], list[reports.Money]]:
-        return report_rows.chats(db, first, last), report_rows.money(db, first, last)
-    chats, money = await request.app.state.chat.store.read(rows)
+    chats, money = await request.app.state.chat.store.report_facts(first, last)
     data = reports.report(chats, money, first, last)
     total = data["total"]
     day_of = {c.conversation_id: c.day for c in chats}
@@ -136,8 +130,8 @@ async def admin_page(request: Request) -> Response:
     store = chat.store
     return render(
         request, "admin.html", session,
-        agents=await store.read(admin.agents), canned=await store.read(inbox.canned),
-        tokens=await store.read(partial(admin.tokens, agent_id=None)),
+        agents=await store.agent_accounts(), canned=await store.canned(),
+        tokens=await store.api_tokens(None),
         widget={**WIDGET_DEFAULTS, **chat.widget}, origins=chat.extra_origins,
         env_origins=list(chat.settings.allowed_origins or ()), roles=ROLES)
 

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import Fields, FrameError, check_fields
 from chatserver.domain.models import Agent, Integration
-from chatserver.store.unavailable import RETRY_AFTER_SECONDS, unavailable
+from chatserver.store.base import RETRY_AFTER_SECONDS, StorageError
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
 
@@ -60,7 +60,8 @@ async def http_error(request: Request, error: Exception) -> Response:
 async def storage_error(request: Request, error: Exception) -> Response:
     """A storage error never reaches the client as a bare 500: a full or busy store is
     `unavailable` (503, with when to try again), anything else a fault of ours (logged)."""
-    status, code, message = 503, "unavailable", unavailable(error)
+    assert isinstance(error, StorageError)
+    status, code, message = 503, "unavailable", error.unavailable
     if message is not None:
         log.warning("storage refused %s %s: %s", request.method, request.url.path, error)
     else:

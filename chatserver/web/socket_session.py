@@ -23,7 +23,7 @@ from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.domain.limits import TypingGate
 from chatserver.service.chat import ChatError, ChatService
-from chatserver.store.unavailable import unavailable
+from chatserver.store.base import unavailable
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from chatserver.domain.frames import VISITOR_FRAMES, FrameError, parse_frame
 from chatserver.domain.models import Visitor
 from chatserver.service.announcer import visitor_topic
 from chatserver.service.chat import ChatError, ChatService, Identified
-from chatserver.store.unavailable import unavailable
+from chatserver.store.base import unavailable
 from chatserver.web.origins import origin_allowed
 from chatserver.web.socket_session import (
     CLOSE_POLICY,

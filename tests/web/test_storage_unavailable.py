@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from chatserver.store import StorageError
 from chatserver.store import sqlite as sqlite_store
 from chatserver.store.sqlite import sqlite_path
 from chatserver.web.http import storage_error
@@ -127,9 +128,9 @@ def test_the_api_answers_503_with_retry_after_while_storage_is_busy(
 async def test_any_other_storage_fault_is_a_500_in_the_error_shape_without_a_traceback(
 ) -> None:
     async def broken(request: Request) -> Response:
-        raise sqlite3.OperationalError("no such table: conversations")
+        raise StorageError("no such table: conversations")
     app = Starlette(routes=[Route("/api/broken", broken), Route("/console/broken", broken)],
-                    exception_handlers={sqlite3.Error: storage_error})
+                    exception_handlers={StorageError: storage_error})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as client:
         api = await client.get("/api/broken")
