@@ -7,10 +7,9 @@ commit order (that is where the caller announces it). SQLite implements it today
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import date
-from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict, TypeVar
+from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
 from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import (
@@ -27,7 +26,6 @@ from chatserver.store.commerce_types import IdempotencyKey, OrderChange, Outcome
 from chatserver.store.writer import OnCommit
 from chatserver.store.writes import Changed, Posted
 
-T = TypeVar("T")
 RETRY_AFTER_SECONDS = 10  # what a refused caller is told to wait before sending again
 
 
@@ -148,16 +146,6 @@ class ReportFacts(NamedTuple):
 
 class Store(Protocol):
     async def close(self) -> None: ...
-
-    async def transaction(self, run: Callable[[sqlite3.Connection], T],
-                          on_commit: OnCommit[T] = None) -> T:
-        """Run `run` (plain SQL over a DB-API connection: see store/money.py) inside a write
-        transaction; returns its result once committed."""
-        ...
-
-    async def read(self, run: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `run` (plain SQL reads) on a consistent snapshot, beside the writer."""
-        ...
 
     async def secret(self, name: str) -> str:
         """A random secret made on first use and kept (the session key when none is set)."""
