@@ -21,6 +21,7 @@ import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
+from chatserver.store.base import StorageError
 from chatserver.store.inbox import index_new_messages
 from chatserver.store.writer import Writer
 
@@ -65,7 +66,9 @@ class Upkeep:
                 await self._checkpoint("PASSIVE")
                 async with self._writer.held_off():
                     await self._checkpoint("RESTART")
-            except (sqlite3.Error, RuntimeError):  # next round tries again; nothing is lost
+            # storage busy or full (as the writer tells it: StorageError), or a checkpoint's
+            # own error: the next round tries again; nothing is lost
+            except (StorageError, sqlite3.Error, RuntimeError):
                 log.exception("store upkeep failed")
 
     async def _checkpoint(self, mode: str) -> None:

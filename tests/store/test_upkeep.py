@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
+from chatserver.store import sqlite as sqlite_store
 from chatserver.store.migrations import migrate
 from chatserver.store.sqlite import _connect
+from chatserver.store.unavailable import for_caller
 from chatserver.store.upkeep import Upkeep
 from chatserver.store.writer import Writer
 
@@ -22,7 +26,7 @@ async def writer_with_upkeep(path: str, patience: float = 0.1,
     db = _connect(path, "FULL")
     migrate(db)
     db.execute("PRAGMA wal_autocheckpoint = 0")
-    writer = Writer(db)
+    writer = Writer(db, for_caller=for_caller)  # errors reach callers as the store's
     writer.start()
     upkeep = Upkeep(_connect(path, "FULL"), writer, every=0.05, patience=patience)
     upkeep.start()
@@ -77,3 +81,39 @@ async def test_closing_waits_for_a_checkpoint_under_way(tmp_path: Path) -> None:
         await asyncio.wait_for(closing, 5)
         reader.close()
     assert stored(path, "SELECT value FROM meta WHERE key = 'k'") == ("kept",)
+
+
+def a_message(db: sqlite3.Connection) -> None:
+    db.execute("INSERT OR IGNORE INTO visitors (id, created_at) VALUES ('v', '2026-01-01')")
+    db.execute("INSERT OR IGNORE INTO conversations (id, visitor_id, status, created_at, "
+               "waiting_since) VALUES (1, 'v', 'queued', '2026-01-01', '2026-01-01')")
+    db.execute("INSERT INTO messages (conversation_id, seq, author_role, author_name, text, "
+               "created_at) VALUES (1, (SELECT COUNT(*) + 1 FROM messages), 'visitor', 'V', "
+               "'parcel', '2026-01-01')")
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        await asyncio.sleep(0.01)
+
+
+async def test_upkeep_carries_on_after_another_process_held_the_lock(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A round of upkeep refused as busy (the writer hands it a StorageError) once ended the
+    # upkeep for good: no more indexing or checkpoints, and closing the store failed.
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 100)
+    path = str(tmp_path / "chat.db")
+    async with writer_with_upkeep(path) as (writer, _):
+        await writer.submit(a_message)
+        lock = sqlite3.connect(path, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        seen = writer.batches
+        await until(lambda: writer.batches > seen)  # upkeep's indexing, refused as busy
+        lock.execute("ROLLBACK")
+        lock.close()
+        await writer.submit(a_message)
+        await until(lambda: stored(path, "SELECT upto FROM search_indexed") == (2,))
+    assert stored(path, "SELECT COUNT(*) FROM messages_search WHERE messages_search "
+                  "MATCH 'parcel'") == (2,)
