@@ -4,7 +4,7 @@
 
 runs exactly `chatserver.cli.main(["serve", ...])`; the only addition is a SIGUSR1 handler
 (bench/stats.py) that writes the garbage collector's pauses and the group-commit writer's
-counters (`chatserver.store.writer.Writer`: `batches`, commits so far; `pending`, writes
+counters (`chatserver.store.sqlite.writer.Writer`: `batches`, commits so far; `pending`, writes
 waiting) to STATS_FILE, with what each batch cost since the last report: its statements
 (`Writer._run`, on the event loop's thread) and its COMMIT with the fsync
 (`Writer._commit`, on the writer thread), as wall time and the running thread's own CPU
@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import stats
 from chatserver import cli
-from chatserver.store import writer as writer_module
+from chatserver.store.sqlite import writer as writer_module
 
 _writers: list[writer_module.Writer] = []
 _batches: list[list[int]] = []  # [wall ns, CPU ns, operations] per batch

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from chatserver.store.migrations import MIGRATIONS
+from chatserver.store.sqlite.migrations import MIGRATIONS
 from tests.conftest import LiveServer, chatserver, free_port, query, start_server
 
 

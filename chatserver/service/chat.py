@@ -26,7 +26,7 @@ from chatserver.service.announcer import Announcer, conversation_card
 from chatserver.service.desk import Desk
 from chatserver.service.followup import FollowUp
 from chatserver.store import Store
-from chatserver.store.writes import NotAllowed, Posted
+from chatserver.store.types import NotAllowed, Posted
 
 
 class ChatError(Exception):

@@ -12,7 +12,7 @@ from chatserver.config import Settings
 from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import Agent, Visitor
 from chatserver.service.chat import ChatService
-from chatserver.store.commerce_types import IdempotencyKey, OrderChange, Outcome
+from chatserver.store.types import IdempotencyKey, OrderChange, Outcome
 
 PROVIDER = "manual"
 

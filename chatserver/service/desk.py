@@ -20,7 +20,7 @@ from chatserver.domain.models import Agent, Author, Conversation, Presence, Visi
 from chatserver.domain.routing import Assignment, Router, RoutingError, expected_wait
 from chatserver.service.announcer import Announcer, assigned_frame, status_frame
 from chatserver.store import Store
-from chatserver.store.writes import Changed, Stale
+from chatserver.store.types import Changed, Stale
 
 log = logging.getLogger(__name__)
 RECENT_WAITS = 50  # the waits the expected wait is estimated from

@@ -1,8 +1,10 @@
 """The Store interface: everything the service, the web layer and the CLI ask of storage.
 
 Writes that change a conversation take `on_commit`, called once the write is durable and in
-commit order (that is where the caller announces it). SQLite implements it today
-(`chatserver.store.sqlite`); a PostgreSQL store for several servers implements the same.
+commit order (that is where the caller announces it). What the methods take and give back,
+and the refusals they raise, are plain data in `store/types.py`, part of this interface.
+SQLite implements it today (the package `chatserver.store.sqlite`); a PostgreSQL store for
+several servers implements the same (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -22,9 +24,14 @@ from chatserver.domain.models import (
     VisitorDetails,
 )
 from chatserver.domain.reports import Chat, Money
-from chatserver.store.commerce_types import IdempotencyKey, OrderChange, Outcome
-from chatserver.store.writer import OnCommit
-from chatserver.store.writes import Changed, Posted
+from chatserver.store.types import (
+    Changed,
+    IdempotencyKey,
+    OnCommit,
+    OrderChange,
+    Outcome,
+    Posted,
+)
 
 RETRY_AFTER_SECONDS = 10  # what a refused caller is told to wait before sending again
 

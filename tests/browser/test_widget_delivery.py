@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from chatserver.config import Settings
-from chatserver.store import sqlite as sqlite_store
+from chatserver.store.sqlite import connection as sqlite_connection
 from chatserver.store.sqlite import sqlite_path
 from tests.browser import test_widget
 from tests.browser.conftest import screenshot
@@ -121,7 +121,7 @@ def quick_to_refuse(settings: Settings, host: HostSite,
                     monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessServer]:
     """A chat server in this process whose writes wait 0.2 s, not 10 s, for another
     process's lock before storage refuses them as busy."""
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_connection, "BUSY_TIMEOUT_MS", 200)
     server = InProcessServer(settings.with_(allowed_origins=(host.origin,))).start()
     yield server
     server.stop()

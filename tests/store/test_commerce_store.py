@@ -17,7 +17,7 @@ import pytest
 from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import Agent, Author
 from chatserver.store import Store, open_store
-from chatserver.store.commerce_types import IdempotencyKey, Outcome
+from chatserver.store.types import IdempotencyKey, Outcome
 
 LIMITS = Limits()
 FUTURE = 4_000_000_000  # webhook timestamps no receipt clean-up reaches in these tests

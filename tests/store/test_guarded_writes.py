@@ -12,7 +12,7 @@ import pytest
 
 from chatserver.domain.models import Agent, Author, Conversation
 from chatserver.store import Store, open_store
-from chatserver.store.writes import Changed, Stale
+from chatserver.store.types import Changed, Stale
 
 
 @pytest.fixture(params=["sqlite"])

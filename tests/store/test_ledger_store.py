@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from chatserver.store.migrations import migrate
+from chatserver.store.sqlite.migrations import migrate
 
 
 def ledger_with_one_refund() -> sqlite3.Connection:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.store import inbox, migrations
-from chatserver.store.migrations import MIGRATIONS, migrate
+from chatserver.store.sqlite import inbox, migrations
+from chatserver.store.sqlite.migrations import MIGRATIONS, migrate
 
 EXTRA = """
     CREATE TABLE tags (id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL

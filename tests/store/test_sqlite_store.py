@@ -16,11 +16,10 @@ import pytest
 
 from chatserver.domain.models import Agent, Author, Visitor
 from chatserver.domain.reports import report
-from chatserver.store import inbox
-from chatserver.store import reports as report_rows
-from chatserver.store.migrations import MIGRATIONS
-from chatserver.store.sqlite import SqliteStore, sqlite_path
-from chatserver.store.writes import NotAllowed
+from chatserver.store.sqlite import SqliteStore, inbox, sqlite_path
+from chatserver.store.sqlite import reports as report_rows
+from chatserver.store.sqlite.migrations import MIGRATIONS
+from chatserver.store.types import NotAllowed
 from tests.conftest import T0, Clock, query
 
 

@@ -11,24 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from chatserver.store import sqlite as sqlite_store
-from chatserver.store.migrations import migrate
-from chatserver.store.sqlite import _connect
-from chatserver.store.unavailable import for_caller
-from chatserver.store.upkeep import Upkeep
-from chatserver.store.writer import Writer
+from chatserver.store.sqlite import connection as sqlite_connection
+from chatserver.store.sqlite.connection import connect
+from chatserver.store.sqlite.migrations import migrate
+from chatserver.store.sqlite.unavailable import for_caller
+from chatserver.store.sqlite.upkeep import Upkeep
+from chatserver.store.sqlite.writer import Writer
 
 
 @asynccontextmanager
 async def writer_with_upkeep(path: str, patience: float = 0.1,
                              ) -> AsyncIterator[tuple[Writer, Upkeep]]:
     """A writer and its upkeep wired as the store runs them, upkeep every 50 ms."""
-    db = _connect(path, "FULL")
+    db = connect(path, "FULL")
     migrate(db)
     db.execute("PRAGMA wal_autocheckpoint = 0")
     writer = Writer(db, for_caller=for_caller)  # errors reach callers as the store's
     writer.start()
-    upkeep = Upkeep(_connect(path, "FULL"), writer, every=0.05, patience=patience)
+    upkeep = Upkeep(connect(path, "FULL"), writer, every=0.05, patience=patience)
     upkeep.start()
     try:
         yield writer, upkeep
@@ -103,7 +103,7 @@ async def test_upkeep_carries_on_after_another_process_held_the_lock(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A round of upkeep refused as busy (the writer hands it a StorageError) once ended the
     # upkeep for good: no more indexing or checkpoints, and closing the store failed.
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(sqlite_connection, "BUSY_TIMEOUT_MS", 100)
     path = str(tmp_path / "chat.db")
     async with writer_with_upkeep(path) as (writer, _):
         await writer.submit(a_message)

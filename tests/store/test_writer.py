@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from chatserver.store.unavailable import REASONS, unavailable
-from chatserver.store.writer import Writer
+from chatserver.store.sqlite.unavailable import REASONS, unavailable
+from chatserver.store.sqlite.writer import Writer
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.store import StorageError
-from chatserver.store import sqlite as sqlite_store
+from chatserver.store.sqlite import connection as sqlite_connection
 from chatserver.store.sqlite import sqlite_path
 from chatserver.web.http import storage_error
 from tests.conftest import query
@@ -34,7 +34,7 @@ FULL = "the server's storage is full; try again later"
 @pytest.fixture
 def server(serve: Callable[..., InProcessServer],
            monkeypatch: pytest.MonkeyPatch) -> InProcessServer:
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)  # the lock is not let go
+    monkeypatch.setattr(sqlite_connection, "BUSY_TIMEOUT_MS", 200)  # the lock is not let go
     return serve()
 
 

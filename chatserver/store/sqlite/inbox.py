@@ -1,18 +1,22 @@
 """The console's lists: conversations by view, full-text search over transcripts, follow-ups,
-canned responses; and escalation. Plain functions over a `sqlite3.Connection`."""
+canned responses; and escalation. Plain functions over a `sqlite3.Connection`;
+SqliteStore's console methods (the class at the end) run them, each its namesake."""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
+from functools import partial
 from typing import Any
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import SYSTEM, Message, Visitor, shown_name
 from chatserver.store.base import Canned, FollowUp, InboxEntry
-from chatserver.store.writes import insert_message
+from chatserver.store.sqlite.connection import Runs
+from chatserver.store.sqlite.conversations import insert_message
+from chatserver.store.types import OnCommit
 
 LIST_SELECT = """
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
@@ -85,7 +89,7 @@ def matching_words(db: sqlite3.Connection, conversation_ids: list[int],
 
 
 def index_new_messages(db: sqlite3.Connection) -> None:
-    """Add the messages written since the last call to the search index (store/upkeep.py)."""
+    """Add the messages written since the last call to the search index (upkeep.py)."""
     db.execute("INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages "
                "WHERE id > (SELECT upto FROM search_indexed)")
     db.execute("UPDATE search_indexed SET upto = COALESCE((SELECT MAX(id) FROM messages), upto)")
@@ -223,3 +227,48 @@ def add_canned(db: sqlite3.Connection, shortcut: str, text: str) -> Canned:
 def delete_canned(db: sqlite3.Connection, canned_id: int) -> None:
     if not db.execute("DELETE FROM canned_responses WHERE id = ?", (canned_id,)).rowcount:
         raise Refused(404, "not_found", "no such canned response")
+
+
+class ConsoleMethods(Runs):
+    async def inbox(self, view: str, agent_id: int, oversee: bool, query: str | None,
+                    limit: int) -> list[InboxEntry]:
+        if query:  # the index is brought up to date once a second; a search sees everything
+            await self.transaction(index_new_messages)
+        return await self.read(partial(conversations, view=view, agent_id=agent_id,
+                                       oversee=oversee, query=query, limit=limit))
+
+    async def history(self, conversation_id: int) -> list[InboxEntry]:
+        return await self.read(partial(history, conversation_id=conversation_id))
+
+    async def escalate(self, conversation_id: int, note: str | None, announcement: str,
+                       on_commit: OnCommit[Message] = None) -> Message:
+        return await self.transaction(partial(escalate, conversation_id=conversation_id,
+                                              note=note, announcement=announcement), on_commit)
+
+    async def add_follow_up(self, conversation_id: int, agent_id: int, due_at: str,
+                            note: str, announcement: str,
+                            on_commit: OnCommit[tuple[FollowUp, Message]] = None
+                            ) -> tuple[FollowUp, Message]:
+        return await self.transaction(partial(
+            add_follow_up, conversation_id=conversation_id, agent_id=agent_id,
+            due_at=due_at, note=note, announcement=announcement), on_commit)
+
+    async def follow_up(self, follow_up_id: int) -> FollowUp:
+        return await self.read(partial(follow_up, follow_up_id=follow_up_id))
+
+    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
+        return await self.read(partial(follow_ups, agent_id=agent_id,
+                                       include_done=include_done))
+
+    async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
+        return await self.transaction(partial(complete_follow_up,
+                                              follow_up_id=follow_up_id))
+
+    async def canned(self) -> list[Canned]:
+        return await self.read(canned)
+
+    async def add_canned(self, shortcut: str, text: str) -> Canned:
+        return await self.transaction(partial(add_canned, shortcut=shortcut, text=text))
+
+    async def delete_canned(self, canned_id: int) -> None:
+        await self.transaction(partial(delete_canned, canned_id=canned_id))

@@ -30,7 +30,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 Operation = Callable[[sqlite3.Connection], Any]
-OnCommit = Callable[[T], None] | None
 
 
 def release_statements(error: BaseException) -> None:

@@ -1,5 +1,6 @@
-"""Customers and their orders: plain functions over a `sqlite3.Connection` (the writer's, or a
-read snapshot's for `view`).
+"""Customers and their orders, saved directly or by signed webhook: plain functions over a
+`sqlite3.Connection` (the writer's, or a read snapshot's for `view`), and SqliteStore's
+methods that run them (the class at the end).
 
 A customer is found by the shop's user id (from a verified identity) or by email (from an
 order). When both turn out to be two records of one person, they are merged: the newer
@@ -9,15 +10,18 @@ record points at the older one (`merged_into`) and everything it held moves over
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from typing import Any
 
 import orjson
 
-from chatserver.domain import ledger, orders
+from chatserver.domain import ledger, orders, webhook
 from chatserver.domain.clock import iso, now
 from chatserver.domain.money import Money
-from chatserver.store import views
-from chatserver.store.commerce_types import Change, OrderChange
+from chatserver.domain.webhook import TOLERANCE_SECONDS
+from chatserver.store.sqlite import views
+from chatserver.store.sqlite.connection import Runs
+from chatserver.store.types import Change, OrderChange
 
 ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
                  "purchased_at", "status")
@@ -134,3 +138,47 @@ def audit(db: sqlite3.Connection, agent_id: int | None, action: str, customer_id
     db.execute("INSERT INTO audit_log (at, agent_id, action, customer_id, detail) "
                "VALUES (?, ?, ?, ?, ?)",
                (iso(now()), agent_id, action, customer_id, orjson.dumps(detail).decode()))
+
+
+# --- signed order webhooks: none applied twice, and none after a newer one for its order ---
+def apply_order(db: sqlite3.Connection, fields: dict[str, Any], timestamp: int, signature: str,
+                now: float) -> OrderChange | None:
+    """The webhook's order saved, or None (nothing changed) for a replay or an older one."""
+    if not accept(db, fields["external_id"], timestamp, signature, now):
+        return None
+    saved = save_order(db, fields)
+    db.execute("UPDATE orders SET webhook_timestamp = ? WHERE id = ?",
+               (timestamp, saved.order["id"]))
+    return saved
+
+
+def accept(db: sqlite3.Connection, external_id: str, timestamp: int, signature: str,
+           now: float) -> bool:
+    """Record a webhook about to be applied, if it applies. Receipts are kept only while a
+    replay of them could still pass the five-minute window."""
+    db.execute("DELETE FROM webhook_receipts WHERE timestamp < ?", (now - TOLERANCE_SECONDS,))
+    replayed = db.execute("SELECT 1 FROM webhook_receipts WHERE signature = ?",
+                          (signature,)).fetchone() is not None
+    last = db.execute("SELECT webhook_timestamp FROM orders WHERE external_id = ?",
+                      (external_id,)).fetchone()
+    if not webhook.applies(replayed, last[0] if last is not None else None, timestamp):
+        return False
+    db.execute("INSERT INTO webhook_receipts (signature, timestamp) VALUES (?, ?)",
+               (signature, timestamp))
+    return True
+
+
+class CustomerMethods(Runs):
+    async def upsert_order(self, fields: dict[str, Any]) -> OrderChange:
+        return await self.transaction(partial(save_order, fields=fields))
+
+    async def webhook_order(self, fields: dict[str, Any], timestamp: int,
+                            signature: str) -> OrderChange | None:
+        return await self.transaction(partial(apply_order, fields=fields, timestamp=timestamp,
+                                              signature=signature, now=now()))
+
+    async def customer(self, customer_id: int) -> dict[str, Any] | None:
+        return await self.read(partial(view, customer_id=customer_id))
+
+    async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
+        return await self.read(partial(views.customers_by_email, email=email))

@@ -22,8 +22,8 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 from chatserver.store.base import StorageError
-from chatserver.store.inbox import index_new_messages
-from chatserver.store.writer import Writer
+from chatserver.store.sqlite.inbox import index_new_messages
+from chatserver.store.sqlite.writer import Writer
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,19 @@
-"""What an admin manages: agents and API tokens. Plain functions over a `sqlite3.Connection`."""
+"""What an admin manages: agents and API tokens, audited. Plain functions over a
+`sqlite3.Connection`, and SqliteStore's admin methods that run them (the class at the end)."""
 
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from typing import Any
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
-from chatserver.store import rows
 from chatserver.store.base import AgentAccount, AgentChanges, ApiToken, NewToken
-from chatserver.store.customers import audit
-from chatserver.store.tokens import new_token, token_hash
+from chatserver.store.sqlite import rows
+from chatserver.store.sqlite.connection import Runs
+from chatserver.store.sqlite.customers import audit
+from chatserver.store.sqlite.tokens import new_token, token_hash
 
 
 def agents(db: sqlite3.Connection) -> list[AgentAccount]:
@@ -98,3 +101,32 @@ def revoke_token(db: sqlite3.Connection, token_id: int, agent_id: int | None,
     audit(db, actor_id, "token.revoked", None, {"token_id": token_id})
     owner = db.execute("SELECT agent_id FROM api_tokens WHERE id = ?", (token_id,)).fetchone()[0]
     return None if owner is None else int(owner)
+
+
+class AdminMethods(Runs):
+    async def agent_accounts(self) -> list[AgentAccount]:
+        return await self.read(agents)
+
+    async def add_agent_account(self, email: str, name: str, role: str, capacity: int,
+                                password_hash: str | None, actor_id: int) -> AgentAccount:
+        return await self.transaction(partial(
+            add_agent, email=email, name=name, role=role, capacity=capacity,
+            password_hash=password_hash, actor_id=actor_id))
+
+    async def change_agent_account(self, agent_id: int, changes: AgentChanges,
+                                   actor_id: int) -> AgentAccount:
+        return await self.transaction(partial(change_agent, agent_id=agent_id,
+                                              changes=changes, actor_id=actor_id))
+
+    async def api_tokens(self, agent_id: int | None) -> list[ApiToken]:
+        return await self.read(partial(tokens, agent_id=agent_id))
+
+    async def issue_token(self, agent_id: int | None, label: str | None,
+                          actor_id: int) -> NewToken:
+        return await self.transaction(partial(create_token, agent_id=agent_id,
+                                              label=label, actor_id=actor_id))
+
+    async def revoke_token(self, token_id: int, agent_id: int | None, actor_id: int
+                           ) -> int | None:
+        return await self.transaction(partial(revoke_token, token_id=token_id,
+                                              agent_id=agent_id, actor_id=actor_id))

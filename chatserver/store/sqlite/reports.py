@@ -1,4 +1,4 @@
-"""The rows the reports are made from."""
+"""The rows the reports are made from, and SqliteStore's method that reads them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from datetime import date, timedelta
 
 from chatserver.domain import clock
 from chatserver.domain.reports import Chat, Money
+from chatserver.store.base import ReportFacts
+from chatserver.store.sqlite.connection import Runs
 
 
 def _time(text: str | None) -> float | None:
@@ -56,3 +58,10 @@ def money(db: sqlite3.Connection, first: date, last: date) -> list[Money]:
         (first.isoformat(), (last + timedelta(days=1)).isoformat()))
     return [Money(date.fromisoformat(r["created_at"][:10]), r["kind"], r["amount_cents"],
                   r["currency"]) for r in found]
+
+
+class ReportMethods(Runs):
+    async def report_facts(self, first: date, last: date) -> ReportFacts:
+        def gather(db: sqlite3.Connection) -> ReportFacts:
+            return ReportFacts(chats(db, first, last), money(db, first, last))
+        return await self.read(gather)

@@ -1,50 +1,21 @@
-"""The write operations: plain functions over a `sqlite3.Connection`, run by the writer thread.
-
-Each runs inside the writer's transaction, so what it reads it may rely on until the commit:
-`seq` numbers are taken here, in commit order, and can have no gaps.
+"""SqliteStore's conversations and messages. The writes are plain functions over a
+`sqlite3.Connection`, run by the writer thread; the store's method of the same name submits
+each. Each runs inside the writer's transaction, so what it reads it may rely on until the
+commit: `seq` numbers are taken here, in commit order, and can have no gaps.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from functools import partial
 
+from chatserver.domain import clock
 from chatserver.domain.clock import iso, now, parse
-from chatserver.domain.models import SYSTEM, Author, Conversation, Message, Visitor
-from chatserver.store import rows
-
-
-class NotAllowed(Exception):
-    """The database state does not allow the write (it changed since the caller looked)."""
-
-
-class Stale(NotAllowed):
-    """A routing write found the conversation no longer as its caller saw it, and wrote
-    nothing: `current` is the conversation as it stands (None: there is no such one)."""
-
-    def __init__(self, message: str, current: Conversation | None) -> None:
-        super().__init__(message)
-        self.current = current
-
-
-@dataclass(frozen=True)
-class Changed:
-    """A routing change as committed: the system message saying so, and the conversation
-    after it; for an assignment also the visitor and the whole transcript with notes."""
-
-    message: Message
-    conversation: Conversation
-    visitor: Visitor | None = None
-    transcript: tuple[Message, ...] = ()
-    waited: float | None = None  # a first assignment: seconds the visitor queued for it
-
-
-@dataclass(frozen=True)
-class Posted:
-    message: Message
-    duplicate: bool = False  # the client_id was seen before: `message` is the first one
-    opened: Conversation | None = None  # the conversation this message opened
-    visitor: Visitor | None = None  # with `opened`: the visitor as stored (their customer's)
+from chatserver.domain.models import SYSTEM, Author, Conversation, Message
+from chatserver.store.sqlite import rows
+from chatserver.store.sqlite.connection import Runs
+from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
 
 
 def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
@@ -225,3 +196,107 @@ def _by_client_id(db: sqlite3.Connection, author: Author, client_id: str) -> Mes
         (author.sender_key, client_id),
     ).fetchone()
     return rows.message(row) if row else None
+
+
+class ConversationMethods(Runs):
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.id = ?", (conversation_id,))
+        return rows.conversation(row) if row else None
+
+    async def current_conversation(self, visitor_id: str) -> Conversation | None:
+        """The visitor's open conversation, else their latest closed one, else None."""
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.visitor_id = ? "
+                              "ORDER BY c.status = 'closed', c.id DESC LIMIT 1", (visitor_id,))
+        return rows.conversation(row) if row else None
+
+    async def latest_closed(self, visitor_id: str) -> Conversation | None:
+        row = await self._one(rows.CONVERSATION_SELECT + "WHERE c.visitor_id = ? AND "
+                              "c.status = 'closed' ORDER BY c.id DESC LIMIT 1", (visitor_id,))
+        return rows.conversation(row) if row else None
+
+    async def open_conversations(self) -> list[tuple[Conversation, float | None]]:
+        """Queued and active conversations with their queue rank, for routing at start-up."""
+        found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status != 'closed' "
+                                "ORDER BY c.id")
+        return [(rows.conversation(r), r["queue_rank"]) for r in found]
+
+    async def recent_waits(self, count: int) -> list[float]:
+        """How long the last `count` assigned conversations waited for their first agent,
+        oldest first."""
+        found = await self._all(
+            "SELECT waiting_since, first_assigned_at FROM conversations WHERE "
+            "first_assigned_at IS NOT NULL ORDER BY first_assigned_at DESC LIMIT ?", (count,))
+        return [clock.parse(r["first_assigned_at"]) - clock.parse(r["waiting_since"])
+                for r in reversed(found)]
+
+    async def agent_conversations(self, agent_id: int) -> list[Conversation]:
+        found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status = 'active' AND "
+                                "c.agent_id = ? ORDER BY c.id", (agent_id,))
+        return [rows.conversation(r) for r in found]
+
+    async def messages(self, conversation_id: int, after_seq: int = 0,
+                       notes: bool = False) -> list[Message]:
+        """Visible messages after `after_seq`; with `notes`, the private notes written since
+        the message numbered `after_seq` too, all in commit order."""
+        where = "seq > ?" if not notes else (
+            "(seq > ? OR (note_seq IS NOT NULL AND id > COALESCE((SELECT id FROM messages "
+            "WHERE conversation_id = m.conversation_id AND seq = ?), 0)))")
+        args = (conversation_id, after_seq) if not notes else (conversation_id, after_seq,
+                                                                after_seq)
+        found = await self._all(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages m "
+                                f"WHERE conversation_id = ? AND {where} ORDER BY id", args)
+        return [rows.message(r) for r in found]
+
+    async def message_by_client_id(self, author: Author, client_id: str) -> Message | None:
+        row = await self._one(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+                              "WHERE sender_key = ? AND client_id = ?",
+                              (author.sender_key, client_id))
+        return rows.message(row) if row else None
+
+    # --- conversations and messages: writes ---------------------------------------------
+    def post_visitor_message(self, author: Author, client_id: str, text: str, rank: float,
+                             on_commit: OnCommit[Posted] = None
+                             ) -> Awaitable[Posted]:
+        return self._writer.submit(
+            partial(post_visitor_message, author=author, client_id=client_id, text=text,
+                    rank=rank), on_commit)
+
+    def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
+                           text: str, private: bool, on_commit: OnCommit[Posted] = None
+                           ) -> Awaitable[Posted]:
+        return self._writer.submit(
+            partial(post_agent_message, conversation_id=conversation_id, author=author,
+                    client_id=client_id, text=text, private=private), on_commit)
+
+    async def assign(self, conversation_id: int, agent_id: int, note: str,
+                     from_agent: int | None = None,
+                     on_commit: OnCommit[Changed] = None) -> Changed:
+        return await self._writer.submit(
+            partial(assign, conversation_id=conversation_id, agent_id=agent_id, note=note,
+                    from_agent=from_agent), on_commit)
+
+    async def requeue(self, conversation_id: int, from_agent: int, rank: float, note: str,
+                      on_commit: OnCommit[Changed] = None) -> Changed:
+        return await self._writer.submit(
+            partial(requeue, conversation_id=conversation_id, from_agent=from_agent,
+                    rank=rank, note=note), on_commit)
+
+    async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
+                                 on_commit: OnCommit[Changed] = None) -> Changed:
+        return await self._writer.submit(
+            partial(close, conversation_id=conversation_id, closed_by=closed_by,
+                    note=note), on_commit)
+
+    async def mark_read(self, conversation_id: int, role: str, seq: int) -> int:
+        return await self._writer.submit(
+            partial(mark_read, conversation_id=conversation_id, role=role, seq=seq))
+
+    async def set_emailed(self, conversation_id: int, seq: int) -> None:
+        """Answers up to `seq` were emailed to the visitor."""
+        await self._writer.submit(lambda db: db.execute(
+            "UPDATE conversations SET emailed_seq = MAX(emailed_seq, ?) WHERE id = ?",
+            (seq, conversation_id)))
+
+    async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
+        await self._writer.submit(partial(rate, conversation_id=conversation_id,
+                                          score=score, comment=comment))

@@ -1,26 +1,34 @@
-"""Refunds, store credit, approvals and purchase verification, run by the writer thread.
+"""Refunds, store credit, approvals and purchase verification, run by the writer thread, and
+SqliteStore's methods that submit them (the class at the end).
 
 Each money action reads what it decides on (what an order has left, what was given in the
 conversation, the customer's refund figures) inside the same transaction that writes the
 entry: the writer runs one operation at a time, so concurrent refunds of one order can
-never add up to more than it.
+never add up to more than it. A refund's or credit's idempotency key is recorded in that
+same transaction too, so a retry after a crash finds both or neither.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from functools import partial
 from typing import Any
+
+import orjson
 
 from chatserver.domain import ledger, money_checks
 from chatserver.domain.clock import iso, now
+from chatserver.domain.idempotency import FirstAnswer, replay
 from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import SYSTEM, Agent
 from chatserver.domain.money import Money
 from chatserver.domain.money_checks import AskedApproval, Chat, GivenInChat, VerifiedOrder
-from chatserver.store import views
-from chatserver.store.commerce_types import Outcome
-from chatserver.store.customers import audit, canonical
-from chatserver.store.writes import insert_message
+from chatserver.store.sqlite import views
+from chatserver.store.sqlite.connection import Runs
+from chatserver.store.sqlite.conversations import insert_message
+from chatserver.store.sqlite.customers import audit, canonical
+from chatserver.store.types import IdempotencyKey, OnCommit, Outcome
 
 
 def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
@@ -196,3 +204,50 @@ def _insert(db: sqlite3.Connection, table: str, fields: dict[str, Any]) -> int:
                         f"({', '.join('?' for _ in fields)})", tuple(fields.values()))
     return int(cursor.lastrowid or 0)
 
+
+# --- idempotency keys: the same key with the same body replays the first answer ----------
+def once(db: sqlite3.Connection, key: IdempotencyKey,
+         run: Callable[[sqlite3.Connection], Outcome]) -> Outcome:
+    """`run` the first time this key is seen where it was used; replay its answer after that."""
+    row = db.execute("SELECT body_hash, status, response FROM idempotency WHERE scope = ? AND "
+                     "path = ? AND key = ?", (key.scope, key.path, key.key)).fetchone()
+    first = replay(FirstAnswer(row["body_hash"], row["status"], orjson.loads(row["response"]))
+                   if row is not None else None, key.body_hash)
+    if first is not None:
+        return Outcome(first.status, first.body)
+    outcome = run(db)
+    db.execute("INSERT INTO idempotency (scope, path, key, body_hash, status, response, "
+               "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+               (key.scope, key.path, key.key, key.body_hash, outcome.status,
+                orjson.dumps(outcome.body).decode(), iso(now())))
+    return outcome
+
+
+class LedgerMethods(Runs):
+    async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
+                            provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
+        action = partial(request, req=req, limits=limits, provider=provider)
+        return await self.transaction(partial(once, key=key, run=action), on_commit)
+
+    async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
+                              note: str | None, limits: Limits, provider: str,
+                              on_commit: OnCommit[Outcome] = None) -> Outcome:
+        return await self.transaction(
+            partial(decide_approval, approval_id=approval_id, approve=approve, actor=actor,
+                    note=note, limits=limits, provider=provider), on_commit)
+
+    async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
+                              actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:
+        return await self.transaction(
+            partial(verify_purchase, conversation_id=conversation_id,
+                    order_number=order_number, email=email, actor=actor), on_commit)
+
+    async def link_customer(self, conversation_id: int, customer_id: int,
+                            actor: Agent) -> Outcome:
+        return await self.transaction(partial(link_customer, conversation_id=conversation_id,
+                                              customer_id=customer_id, actor=actor))
+
+    async def approvals(self, status: str | None,
+                        requested_by: int | None) -> list[dict[str, Any]]:
+        return await self.read(partial(views.approvals, status=status,
+                                       requested_by=requested_by))

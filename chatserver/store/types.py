@@ -1,0 +1,79 @@
+"""What the Store's methods take and give back, and the refusals they raise (part of the
+Store interface, store/base.py): plain data, whatever the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from chatserver.domain.models import Conversation, Message, Visitor
+
+T = TypeVar("T")
+
+# called with a write's result once it is durable, in commit order (None: nobody to tell)
+OnCommit = Callable[[T], None] | None
+
+Change = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """An order saved by its `external_id`: what happened to it, and how it looks now."""
+
+    change: Change
+    order: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A refund's or credit's Idempotency-Key, where it was used (caller and path), and the
+    hash of the request body it came with."""
+
+    scope: str
+    path: str
+    key: str
+    body_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An HTTP status and body, and the system message the visitor should see, if any."""
+
+    status: int
+    body: dict[str, Any]
+    notice: Message | None = None
+    visitor_id: str | None = None
+
+
+class NotAllowed(Exception):
+    """The database state does not allow the write (it changed since the caller looked)."""
+
+
+class Stale(NotAllowed):
+    """A routing write found the conversation no longer as its caller saw it, and wrote
+    nothing: `current` is the conversation as it stands (None: there is no such one)."""
+
+    def __init__(self, message: str, current: Conversation | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A routing change as committed: the system message saying so, and the conversation
+    after it; for an assignment also the visitor and the whole transcript with notes."""
+
+    message: Message
+    conversation: Conversation
+    visitor: Visitor | None = None
+    transcript: tuple[Message, ...] = ()
+    waited: float | None = None  # a first assignment: seconds the visitor queued for it
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: Message
+    duplicate: bool = False  # the client_id was seen before: `message` is the first one
+    opened: Conversation | None = None  # the conversation this message opened
+    visitor: Visitor | None = None  # with `opened`: the visitor as stored (their customer's)
