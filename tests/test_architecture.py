@@ -1,0 +1,87 @@
+"""Which parts may import which (docs/architecture.md), read from the package's own imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "chatserver"
+
+SQLITE_BACKEND = "chatserver.store.sqlite"
+STORE_URL_SWITCH = "chatserver.store"  # open_store imports the backend its URL names, lazily
+IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "socket", "smtplib", "aiosmtplib", "starlette",
+              "uvicorn", "websockets", "httpx"}
+OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.service", "chatserver.web",
+               "chatserver.app", "chatserver.cli", "chatserver.demo", "chatserver.server",
+               "chatserver.mail"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path) -> set[str]:
+    """Every module the file imports, anywhere in it; `from a import b` counts as a and a.b
+    (b may be a submodule)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def within(name: str, parts: set[str]) -> bool:
+    return any(name == part or name.startswith(part + ".") for part in parts)
+
+
+def imports_of(part: str) -> dict[str, set[str]]:
+    """Each module of `part` (a package or module of chatserver) and what it imports."""
+    return {module_name(path): imported(path) for path in sorted(PACKAGE.rglob("*.py"))
+            if within(module_name(path), {part})}
+
+
+def offenders(part: str, forbidden: set[str], exempt: set[str] | None = None) -> list[str]:
+    """Imports of `forbidden` modules by the modules of `part`, but those within `exempt`."""
+    return [f"{module} imports {name}" for module, names in imports_of(part).items()
+            if not within(module, exempt or set())
+            for name in sorted(names) if within(name, forbidden)]
+
+
+def test_only_the_sqlite_backend_imports_sqlite() -> None:
+    assert offenders("chatserver", {"sqlite3", "aiosqlite"}, exempt={SQLITE_BACKEND}) == []
+
+
+def test_only_the_store_url_switch_names_the_sqlite_backend() -> None:
+    outside = offenders("chatserver", {SQLITE_BACKEND}, exempt={SQLITE_BACKEND})
+    assert [line for line in outside if not line.startswith(f"{STORE_URL_SWITCH} ")] == []
+
+
+def test_the_domain_does_no_io_and_knows_no_outer_part() -> None:
+    assert offenders("chatserver.domain", IO_MODULES | OUTER_PARTS) == []
+
+
+def test_the_store_and_bus_interfaces_know_no_backend_and_no_caller() -> None:
+    callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
+    assert offenders("chatserver.store.base", {SQLITE_BACKEND} | callers) == []
+    assert offenders("chatserver.store.types", {SQLITE_BACKEND} | callers) == []
+    assert offenders("chatserver.bus.base", {"chatserver.bus.memory"} | callers) == []
+
+
+def test_the_store_and_bus_know_nothing_of_services_or_the_web() -> None:
+    callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
+    assert offenders("chatserver.store", callers) == []
+    assert offenders("chatserver.bus", callers) == []
+
+
+def test_services_know_nothing_of_the_web() -> None:
+    assert offenders("chatserver.service", {"chatserver.web", "chatserver.app"}) == []
+
+
+def test_the_web_and_services_use_no_backend_directly() -> None:
+    backends = {SQLITE_BACKEND, "chatserver.bus.memory"}
+    assert offenders("chatserver.web", backends) == []
+    assert offenders("chatserver.service", backends) == []
