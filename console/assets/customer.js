@@ -23,8 +23,7 @@
   if (!root || !$('#customer-panel')) return;
   // The server's money rules for display and input: currency digits and the largest amount.
   const { minor_digits: MINOR_DIGITS, max_cents: MAX_CENTS } = JSON.parse(root.dataset.money);
-  const role = root.dataset.agentRole || 'agent';
-  const overseer = role === 'supervisor' || role === 'admin';
+  const overseer = root.dataset.oversees === 'true'; // the server's word: supervisors and admins
   // Nobody approves their own request (the server says 403 own_request); they may withdraw it.
   const isOwn = (approval) => approval.requested_by != null && String(approval.requested_by.id) === root.dataset.agentId;
   const narrowQuery = window.matchMedia('(max-width: 1100px)');

@@ -1,5 +1,6 @@
 """The console's rules come from the server: which refund figures are at the risk threshold
-(from the settings in force) and how many minor-unit digits a currency has."""
+(from the settings in force), how many minor-unit digits a currency has, and whether the
+agent oversees the others (supervisors and admins)."""
 
 from __future__ import annotations
 
@@ -51,12 +52,26 @@ def test_the_flags_follow_the_thresholds_in_the_settings(
     assert figures["over_threshold"] == flags
 
 
-def test_the_console_page_carries_the_servers_currency_digits(server: InProcessServer) -> None:
-    server.agent("ann@example.com", "Ann", password="pa55word")
-    cookie = server.sign_in("ann@example.com", "pa55word")
+def console_page(server: InProcessServer, role: str) -> str:
+    """The console page as an agent of `role` gets it."""
+    server.staff(("sam@example.com", "Sam", role), password="pa55word")
+    cookie = server.sign_in("sam@example.com", "pa55word")
     page = httpx.get(server.url + "/console", cookies={"chatserver_session": cookie or ""})
-    found = re.search(r"data-money='([^']*)'", page.text)
-    assert found is not None, page.text
+    assert page.status_code == 200
+    return page.text
+
+
+def test_the_console_page_carries_the_servers_currency_digits(server: InProcessServer) -> None:
+    page = console_page(server, "agent")
+    found = re.search(r"data-money='([^']*)'", page)
+    assert found is not None, page
     rules = orjson.loads(html.unescape(found.group(1)))
     assert rules == {"minor_digits": MINOR_DIGITS, "max_cents": MAX_CENTS}
     assert rules["minor_digits"]["JPY"] == 0 and rules["minor_digits"]["KWD"] == 3
+
+
+@pytest.mark.parametrize(("role", "oversees"), [("agent", "false"), ("supervisor", "true"),
+                                                ("admin", "true")])
+def test_the_console_page_says_whether_its_agent_oversees_the_others(
+        server: InProcessServer, role: str, oversees: str) -> None:
+    assert f'data-oversees="{oversees}"' in console_page(server, role)
