@@ -21,8 +21,6 @@
 
   const root = $('#console');
   if (!root || !$('#customer-panel')) return;
-  // The server's money rules for display and input: currency digits and the largest amount.
-  const { minor_digits: MINOR_DIGITS, max_cents: MAX_CENTS } = JSON.parse(root.dataset.money);
   const overseer = root.dataset.oversees === 'true'; // the server's word: supervisors and admins
   // Nobody approves their own request (the server says 403 own_request); they may withdraw it.
   const isOwn = (approval) => approval.requested_by != null && String(approval.requested_by.id) === root.dataset.agentId;
@@ -61,6 +59,8 @@
   };
 
   // ---- money and time -------------------------------------------------------------------
+  // The server's money rules for display and input: currency digits and the largest amount.
+  const { minor_digits: MINOR_DIGITS, max_cents: MAX_CENTS } = JSON.parse(root.dataset.money);
   const digitsOf = (currency) => MINOR_DIGITS[String(currency || '').toUpperCase()] ?? 2;
 
   /** 14990, "USD" -> "149.90 USD", from the integer: no floating point on the way. */
