@@ -127,17 +127,39 @@ def figures(purchases: list[Purchase], refunds: list[PastRefund], customer_since
     )
 
 
+def too_many_refunds(refunds_90d: int, limits: Limits) -> bool:
+    """Whether one more refund would be over the threshold of refunds in 90 days."""
+    return refunds_90d + 1 > limits.max_refunds_in_window
+
+
+def rate_too_high(refund_rate: float, limits: Limits) -> bool:
+    return refund_rate > limits.max_refund_rate
+
+
 def risk_reasons(before: RefundFigures, cents: int, limits: Limits) -> list[str]:
     """Why a new refund of `cents` looks like a habit rather than a mishap (empty: it doesn't)."""
     reasons = []
-    if before.refunds_90d + 1 > limits.max_refunds_in_window:
+    if too_many_refunds(before.refunds_90d, limits):
         reasons.append(f"this would be refund number {before.refunds_90d + 1} in 90 days")
     # the rate over the customer's whole history: a refund of an order bought long ago is
     # not a habit just because nothing was bought in the last 90 days
     after = rate(before.refunded_cents_lifetime + cents, before.purchased_cents_lifetime)
-    if after > limits.max_refund_rate:
+    if rate_too_high(after, limits):
         reasons.append(f"the refund rate would be {after:.0%} of everything bought")
     return reasons
+
+
+def risk_marks(figures: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """Refund figures (`RefundFigures.as_dict()`) with, for the console to highlight, the
+    figures at the threshold (an agent's next refund goes to a supervisor, by the same rules
+    as `risk_reasons`) and the thresholds themselves."""
+    return {**figures,
+            "over_threshold": {
+                "refunds_90d": too_many_refunds(figures["refunds_90d"], limits),
+                "refund_rate_90d": rate_too_high(figures["refund_rate_90d"], limits),
+                "refund_rate_lifetime": rate_too_high(figures["refund_rate_lifetime"], limits)},
+            "thresholds": {"max_refunds_in_90_days": limits.max_refunds_in_window,
+                           "max_refund_rate": limits.max_refund_rate}}
 
 
 @dataclass(frozen=True)

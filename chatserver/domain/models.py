@@ -24,7 +24,8 @@ class Agent:
 
     @property
     def can_oversee(self) -> bool:
-        """Supervisors and admins may add notes to any conversation."""
+        """Supervisors and admins: notes in any conversation, every open one, the alerts and
+        the approvals (the console shows them what this says)."""
         return self.role in ("supervisor", "admin")
 
     def public(self) -> dict[str, Any]:

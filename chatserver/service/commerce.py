@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from chatserver.config import Settings
-from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest
+from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest, risk_marks
 from chatserver.domain.models import Agent, Visitor
 from chatserver.service.chat import ChatService
 from chatserver.store.types import IdempotencyKey, OrderChange, Outcome
@@ -92,7 +92,8 @@ class Commerce:
         found = await self.store.customer(customer_id)
         if found is None:
             raise LedgerError(404, "not_found", "no such customer")
-        return {**found, "limits": self.limits.public()}
+        return {**found, "refund_figures": risk_marks(found["refund_figures"], self.limits),
+                "limits": self.limits.public()}
 
     async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
         return await self.store.customers_by_email(email)

@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.assets import asset_dir
+from chatserver.domain import money
 from chatserver.domain.clock import now
 from chatserver.web.auth import (
     SESSION_COOKIE,
@@ -57,7 +58,8 @@ async def console_page(request: Request) -> Response:
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
     return request.app.state.templates.TemplateResponse(
         request, "console.html", {"agent": session.agent, "csrf": session.csrf,
-                                  "unanswered_alert": request.app.state.settings.unanswered_alert},
+                                  "unanswered_alert": request.app.state.settings.unanswered_alert,
+                                  "money": money.display_rules()},
         headers=SECURITY_HEADERS)
 
 

@@ -54,8 +54,7 @@
 
 
   const root = $('#console');
-  const ROLE = root.dataset.agentRole || 'agent';
-  const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
+  const OVERSEER = root.dataset.oversees === 'true'; // the server's word: supervisors and admins
 
   const ui = {
     connection: $('[data-testid="connection"]'),

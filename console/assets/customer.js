@@ -15,21 +15,13 @@
 (() => {
   'use strict';
 
-  // ISO 4217 currencies whose minor unit is not a hundredth (as chatserver/domain/money.py).
-  const MINOR_DIGITS = { JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, BHD: 3, KWD: 3, OMR: 3, JOD: 3, TND: 3 };
-  const MAX_CENTS = 10 ** 12;
-  // The server's default risk threshold, only to highlight figures (the server decides).
-  const RISKY_REFUNDS_90D = 2;
-  const RISKY_RATE = 0.5;
-
   // ---- small DOM helpers ----------------------------------------------------------------
   const { $, h, api, sentence, coalesced } = window.ConsoleKit;
 
 
   const root = $('#console');
   if (!root || !$('#customer-panel')) return;
-  const role = root.dataset.agentRole || 'agent';
-  const overseer = role === 'supervisor' || role === 'admin';
+  const overseer = root.dataset.oversees === 'true'; // the server's word: supervisors and admins
   // Nobody approves their own request (the server says 403 own_request); they may withdraw it.
   const isOwn = (approval) => approval.requested_by != null && String(approval.requested_by.id) === root.dataset.agentId;
   const narrowQuery = window.matchMedia('(max-width: 1100px)');
@@ -67,6 +59,8 @@
   };
 
   // ---- money and time -------------------------------------------------------------------
+  // The server's money rules for display and input: currency digits and the largest amount.
+  const { minor_digits: MINOR_DIGITS, max_cents: MAX_CENTS } = JSON.parse(root.dataset.money);
   const digitsOf = (currency) => MINOR_DIGITS[String(currency || '').toUpperCase()] ?? 2;
 
   /** 14990, "USD" -> "149.90 USD", from the integer: no floating point on the way. */
@@ -350,10 +344,11 @@
         text: verifiedHere ? `✓ ${verifiedHere}` : 'Nothing verified in this chat yet' }));
   }
 
+  // Which figures are at the risk threshold is the server's word (refund_figures.over_threshold).
   function riskSection(f) {
     if (!f) return null;
-    const high90 = f.refunds_90d >= RISKY_REFUNDS_90D;
-    const highRate = f.refund_rate_90d > RISKY_RATE || f.refund_rate_lifetime > RISKY_RATE;
+    const high90 = f.over_threshold.refunds_90d;
+    const highRate = f.over_threshold.refund_rate_90d || f.over_threshold.refund_rate_lifetime;
     const figure = (label, value, high, hint) => h('div', { class: `cp-figure${high ? ' cp-high' : ''}`, title: hint },
       h('dt', { text: label }), h('dd', { text: value }));
     return h('section', { class: 'cp-section', 'aria-label': 'Refund figures' },
@@ -371,7 +366,7 @@
   /** One line of figures beside each refund form. */
   function riskLine(f) {
     if (!f) return null;
-    const risky = f.refunds_90d >= RISKY_REFUNDS_90D || f.refund_rate_lifetime > RISKY_RATE;
+    const risky = f.over_threshold.refunds_90d || f.over_threshold.refund_rate_lifetime;
     return h('p', { class: `cp-risk-line${risky ? ' cp-high' : ''}`, 'data-testid': 'refund-risk',
       text: `${plural(f.refunds_90d, 'refund')} in 90 days · ${percent(f.refund_rate_lifetime)} refunded lifetime` });
   }

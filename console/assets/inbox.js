@@ -34,8 +34,7 @@
   const sidebar = $('.sidebar');
   if (!root || !sidebar) return;
   const ME = Number(root.dataset.agentId);
-  const ROLE = root.dataset.agentRole || 'agent';
-  const OVERSEER = ROLE === 'supervisor' || ROLE === 'admin';
+  const OVERSEER = root.dataset.oversees === 'true'; // the server's word: supervisors and admins
 
   const ui = {
     search: $('[data-testid="search"]'),
