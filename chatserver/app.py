@@ -56,7 +56,7 @@ def create_app(settings: Settings) -> ChatApp:
         app.state.services = services = Services.of(settings, store, bus)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
-            app.state.sessions = Sessions(secret, store)
+            app.state.sessions = Sessions(secret, services.team)
             await services.start()
             yield
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatserver.bus import Bus, Subscription
-from chatserver.domain.models import Agent, Author, Message, Presence
+from chatserver.domain.models import Agent, Author, Message, Presence, Visitor
 from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic, conversation_card
 from chatserver.service.desk import Desk
 from chatserver.service.errors import ChatError, routed
@@ -150,6 +150,10 @@ class AgentDesk:
     def owner(self, conversation_id: int) -> int | None:
         """The agent in charge of the conversation now, if any."""
         return self.desk.owner(conversation_id)
+
+    def visitor(self, conversation_id: int) -> Visitor | None:
+        """The visitor of an open conversation."""
+        return self.desk.visitor_of.get(conversation_id)
 
     # --- oversight ------------------------------------------------------------------
     async def in_charge(self, agent: Agent, conversation_id: int) -> bool:

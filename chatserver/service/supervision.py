@@ -56,7 +56,7 @@ class Supervision:
         message = await self.store.escalate(
             conversation_id, note, f"{agent.name} asked a supervisor to join the chat.",
             on_commit=self.news.system)
-        visitor = self.news.desk.visitor_of.get(conversation_id)
+        visitor = self.agent_desk.visitor(conversation_id)
         self.news.announce.to_overseers({
             "type": "escalation", "conversation_id": conversation_id, "at": message.at,
             "by": {"id": agent.id, "name": agent.name}, "note": note,

@@ -31,6 +31,14 @@ class Team:
         agent = await self.store.agent_by_token(token)
         return agent if agent is not None else await self.store.integration_by_token(token)
 
+    async def open_session(self, agent: Agent) -> str:
+        """A new console session for `agent`; returns its id."""
+        return await self.store.create_session(agent.id)
+
+    async def session(self, session_id: str) -> tuple[Agent, str] | None:
+        """A console session's agent and CSRF token, while it lasts."""
+        return await self.store.session(session_id)
+
     async def sign_out(self, agent_id: int, session_id: str) -> None:
         await self.agent_desk.end_sessions(agent_id, session_id)
 
