@@ -73,6 +73,17 @@ class Supervision:
         self.news.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
         return found
 
+    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
+        """Follow-ups: one agent's, or (None) everyone's."""
+        return await self.store.follow_ups(agent_id, include_done)
+
+    async def complete_follow_up(self, agent: Agent, follow_up_id: int) -> FollowUp:
+        """Mark a follow-up done: the agent's own, or anyone's for supervisors and admins."""
+        found = await self.store.follow_up(follow_up_id)
+        if found["agent"]["id"] != agent.id and not agent.can_oversee:
+            raise Refused(403, "forbidden", "that follow-up is someone else's")
+        return await self.store.complete_follow_up(follow_up_id)
+
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(WATCH_EVERY)
@@ -101,13 +112,3 @@ class Supervision:
                 self._overdue.add(item["id"])
                 self.news.announce.to_overseers({"type": "follow_up", "follow_up": item},
                                                 item["agent"]["id"])
-
-    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
-        """Follow-ups: one agent's, or (None) everyone's."""
-        return await self.store.follow_ups(agent_id, include_done)
-
-    async def find_follow_up(self, follow_up_id: int) -> FollowUp:
-        return await self.store.follow_up(follow_up_id)
-
-    async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
-        return await self.store.complete_follow_up(follow_up_id)

@@ -78,11 +78,7 @@ async def follow_ups(request: Request, caller: Caller) -> Response:
 @authenticated
 async def complete_follow_up(request: Request, caller: Caller) -> Response:
     follow_up_id = path_id(request, "follow-up")
-    supervision = services(request).supervision
-    found = await supervision.find_follow_up(follow_up_id)
-    if found["agent"]["id"] != caller.agent.id and not caller.agent.can_oversee:
-        raise ApiError(403, "forbidden", "that follow-up is someone else's")
-    done = await supervision.complete_follow_up(follow_up_id)
+    done = await services(request).supervision.complete_follow_up(caller.agent, follow_up_id)
     return json_response({"follow_up": done})
 
 
