@@ -18,9 +18,7 @@ from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.domain.throttle import SignInThrottle
-from chatserver.service.chat import ChatService
-from chatserver.service.commerce import Commerce
-from chatserver.service.supervision import Supervision
+from chatserver.service.services import Services
 from chatserver.store import StorageError, open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
@@ -55,18 +53,14 @@ def create_app(settings: Settings) -> ChatApp:
     async def lifespan(app: ChatApp) -> AsyncIterator[None]:
         store = await open_store(settings.database_url)
         bus = open_bus(settings.bus_url)
-        app.state.chat = chat = ChatService(settings, store, bus)
-        app.state.commerce = Commerce(settings, chat)
-        app.state.supervision = supervision = Supervision(chat, settings.unanswered_alert)
+        app.state.services = services = Services.of(settings, store, bus)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
-            app.state.sessions = Sessions(secret, store)
-            await chat.start()
-            supervision.start()
+            app.state.sessions = Sessions(secret, services.team)
+            await services.start()
             yield
         finally:
-            await supervision.stop()
-            await chat.stop()
+            await services.stop()
             await bus.close()
             await store.close()
 

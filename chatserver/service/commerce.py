@@ -11,7 +11,9 @@ import orjson
 from chatserver.config import Settings
 from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest, risk_marks
 from chatserver.domain.models import Agent, Visitor
-from chatserver.service.chat import ChatService
+from chatserver.service.desk import Desk
+from chatserver.service.news import ConversationNews
+from chatserver.store import Store
 from chatserver.store.types import IdempotencyKey, OrderChange, Outcome
 
 PROVIDER = "manual"
@@ -26,9 +28,11 @@ def _answer(saved: OrderChange) -> tuple[int, dict[str, Any]]:
 
 
 class Commerce:
-    def __init__(self, settings: Settings, chat: ChatService) -> None:
-        self.chat = chat
-        self.store = chat.store
+    def __init__(self, settings: Settings, store: Store, desk: Desk,
+                 news: ConversationNews) -> None:
+        self.store = store
+        self.desk = desk
+        self.news = news
         self.limits = Limits.of(settings.agent_refund_limit, settings.agent_credit_limit,
                                 settings.supervisor_limit, settings.risk_max_refunds,
                                 settings.risk_max_refund_rate)
@@ -49,7 +53,7 @@ class Commerce:
             req, IdempotencyKey(scope, path, key, body_hash(body)), self.limits, PROVIDER,
             on_commit=self._announce)
         if outcome.status == 202:
-            self.chat.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
+            self.news.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
         return outcome
 
     async def decide(self, approval_id: int, approve: bool, actor: Agent,
@@ -58,7 +62,7 @@ class Commerce:
                                                    self.limits, PROVIDER,
                                                    on_commit=self._announce)
         approval = outcome.body["approval"]
-        self.chat.announce.to_overseers({"type": "approval", **outcome.body},
+        self.news.announce.to_overseers({"type": "approval", **outcome.body},
                                         approval["requested_by"]["id"])
         return outcome
 
@@ -68,7 +72,7 @@ class Commerce:
                                                    on_commit=self._announce)
         visitor = await self.store.visitor(outcome.visitor_id) if outcome.visitor_id else None
         if visitor is not None:  # agents call them by their customer's name from now on
-            self.chat.desk.visitor_changed(visitor)
+            self.desk.visitor_changed(visitor)
         self._customer_changed(conversation_id, outcome.body["customer_id"], visitor)
         return outcome
 
@@ -79,14 +83,14 @@ class Commerce:
 
     def _customer_changed(self, conversation_id: int, customer_id: int | None,
                           visitor: Visitor | None = None) -> None:
-        owner = self.chat.desk.owner(conversation_id)
+        owner = self.desk.owner(conversation_id)
         if owner is None:
             return
         frame: dict[str, Any] = {"type": "customer", "conversation_id": conversation_id,
                                  "customer_id": customer_id}
         if visitor is not None:
             frame["visitor"] = visitor.public()
-        self.chat.announce.to_agent(owner, frame)
+        self.news.announce.to_agent(owner, frame)
 
     async def customer(self, customer_id: int) -> dict[str, Any]:
         found = await self.store.customer(customer_id)
@@ -105,4 +109,4 @@ class Commerce:
     def _announce(self, outcome: Outcome) -> None:
         """A money action's system message reaches the chat in commit order."""
         if outcome.notice is not None:
-            self.chat.announce_system(outcome.notice, outcome.visitor_id)
+            self.news.system(outcome.notice, outcome.visitor_id)

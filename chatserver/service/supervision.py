@@ -12,7 +12,9 @@ from chatserver.domain import clock
 from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import Agent
-from chatserver.service.chat import ChatService
+from chatserver.service.agent_desk import AgentDesk
+from chatserver.service.news import ConversationNews
+from chatserver.store import Store
 from chatserver.store.base import FollowUp
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,11 @@ def when(text: str) -> str:
 
 
 class Supervision:
-    def __init__(self, chat: ChatService, unanswered_after: float) -> None:
-        self.chat = chat
+    def __init__(self, store: Store, agent_desk: AgentDesk, news: ConversationNews,
+                 unanswered_after: float) -> None:
+        self.store = store
+        self.agent_desk = agent_desk
+        self.news = news
         self.unanswered_after = unanswered_after
         self._flagged: set[int] = set()  # conversations already flagged as unanswered
         self._overdue: set[int] = set()  # follow-ups already announced as overdue
@@ -42,18 +47,17 @@ class Supervision:
                 await self._task
 
     async def _in_charge(self, agent: Agent, conversation_id: int) -> None:
-        if self.chat.desk.owner(conversation_id) != agent.id and not await self.chat.oversees(
-                agent):
+        if not await self.agent_desk.in_charge(agent, conversation_id):
             raise Refused(403, "forbidden", "that conversation is not assigned to you")
 
     async def escalate(self, agent: Agent, conversation_id: int, note: str | None) -> None:
         """"Let me talk to someone in charge": every supervisor is told, the visitor too."""
         await self._in_charge(agent, conversation_id)
-        message = await self.chat.store.escalate(
+        message = await self.store.escalate(
             conversation_id, note, f"{agent.name} asked a supervisor to join the chat.",
-            on_commit=self.chat.announce_system)
-        visitor = self.chat.desk.visitor_of.get(conversation_id)
-        self.chat.announce.to_overseers({
+            on_commit=self.news.system)
+        visitor = self.agent_desk.visitor(conversation_id)
+        self.news.announce.to_overseers({
             "type": "escalation", "conversation_id": conversation_id, "at": message.at,
             "by": {"id": agent.id, "name": agent.name}, "note": note,
             "visitor": visitor.public() if visitor else None}, agent.id)
@@ -62,12 +66,23 @@ class Supervision:
                         note: str) -> FollowUp:
         """"I'll get back to you by ...": kept until done; the visitor is told when."""
         await self._in_charge(agent, conversation_id)
-        found, _ = await self.chat.store.add_follow_up(
+        found, _ = await self.store.add_follow_up(
             conversation_id, agent.id, due_at, note,
             f"{agent.name} will get back to you by {when(due_at)}.",
-            on_commit=lambda added: self.chat.announce_system(added[1]))
-        self.chat.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
+            on_commit=lambda added: self.news.system(added[1]))
+        self.news.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
         return found
+
+    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
+        """Follow-ups: one agent's, or (None) everyone's."""
+        return await self.store.follow_ups(agent_id, include_done)
+
+    async def complete_follow_up(self, agent: Agent, follow_up_id: int) -> FollowUp:
+        """Mark a follow-up done: the agent's own, or anyone's for supervisors and admins."""
+        found = await self.store.follow_up(follow_up_id)
+        if found["agent"]["id"] != agent.id and not agent.can_oversee:
+            raise Refused(403, "forbidden", "that follow-up is someone else's")
+        return await self.store.complete_follow_up(follow_up_id)
 
     async def _watch(self) -> None:
         while True:
@@ -80,7 +95,7 @@ class Supervision:
     async def look(self) -> None:
         """Flag, once each, conversations whose visitor has waited unanswered too long and
         follow-ups past due, to their agent and the supervisors."""
-        waiting = await self.chat.store.inbox("open", agent_id=0, oversee=True, query=None,
+        waiting = await self.store.inbox("open", agent_id=0, oversee=True, query=None,
                                               limit=10_000)
         for row in waiting:
             since = row["unanswered_since"]
@@ -88,12 +103,12 @@ class Supervision:
             if late and row["id"] not in self._flagged:
                 self._flagged.add(row["id"])
                 owner = row["agent"]["id"] if row["agent"] else None
-                self.chat.announce.to_overseers({"type": "unanswered", "conversation": row},
+                self.news.announce.to_overseers({"type": "unanswered", "conversation": row},
                                                 owner)
             elif not late:
                 self._flagged.discard(row["id"])
-        for item in await self.chat.store.follow_ups(agent_id=None, include_done=False):
+        for item in await self.store.follow_ups(agent_id=None, include_done=False):
             if item["overdue"] and item["id"] not in self._overdue:
                 self._overdue.add(item["id"])
-                self.chat.announce.to_overseers({"type": "follow_up", "follow_up": item},
+                self.news.announce.to_overseers({"type": "follow_up", "follow_up": item},
                                                 item["agent"]["id"])

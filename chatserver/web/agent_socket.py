@@ -7,12 +7,13 @@ from typing import Any, ClassVar
 from starlette.websockets import WebSocket
 
 from chatserver.bus import Event
+from chatserver.config import Settings
 from chatserver.domain.frames import AGENT_FRAMES
 from chatserver.domain.models import Agent
-from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic
-from chatserver.service.chat import ChatService
+from chatserver.service.services import Services
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.origins import origin_allowed
+from chatserver.web.services import services
 from chatserver.web.socket_session import (
     CLOSE_SIGNED_OUT,
     EndSession,
@@ -21,15 +22,15 @@ from chatserver.web.socket_session import (
     refuse,
 )
 
-AGENT_BACKLOG = 20_000  # events an agent connection may fall behind before it is cut off
-
 
 class AgentSession(SocketSession):
     spec = AGENT_FRAMES
 
-    def __init__(self, websocket: WebSocket, chat: ChatService, agent: Agent,
-                 session_id: str | None) -> None:
-        super().__init__(websocket, chat)
+    def __init__(self, websocket: WebSocket, settings: Settings, services: Services,
+                 agent: Agent, session_id: str | None) -> None:
+        super().__init__(websocket, settings)
+        self.agent_desk = services.agent_desk
+        self.supervision = services.supervision
         self.agent = agent
         self.session_id = session_id  # the console session or ("token:<id>") the API token
         # conversation id -> [highest seq, highest note_seq] sent; events about other
@@ -37,26 +38,22 @@ class AgentSession(SocketSession):
         self.sent: dict[int, list[int]] = {}
 
     async def run(self) -> None:
-        topics = [agent_topic(self.agent.id), AGENTS]
-        if self.agent.can_oversee:
-            topics.append(SUPERVISORS)
-        # an agent hears every conversation they hold: room for whole commit batches of them
-        subscription = await self.chat.bus.subscribe(topics, capacity=AGENT_BACKLOG)
+        subscription = await self.agent_desk.subscribe(self.agent)
         try:
-            conversations = await self.chat.agent_conversations(self.agent)
+            conversations = await self.agent_desk.conversations(self.agent)
             for conversation in conversations:
                 self._remember(conversation["id"], conversation["messages"])
             await self.send({"type": "welcome", "agent": self.agent.public(),
                              "conversations": conversations})
-            await self.chat.desk.agent_connected(self.agent)
-            await self.send(self.chat.desk.queue_frame())  # `team` follows: connecting is news
+            # the queue as it stands; `team` follows, as connecting is news
+            await self.send(await self.agent_desk.connected(self.agent))
         except BaseException:
             subscription.close()
             raise
         try:
             await self.serve(subscription)
         finally:
-            await self.chat.desk.agent_disconnected(self.agent.id)
+            await self.agent_desk.disconnected(self.agent)
 
     def _remember(self, conversation_id: int, messages: list[dict[str, Any]]) -> None:
         marks = self.sent.setdefault(conversation_id, [0, 0])
@@ -91,10 +88,10 @@ class AgentSession(SocketSession):
             frame.get("kept") != self.session_id
 
     async def on_presence(self, frame: dict[str, Any]) -> None:
-        self.agent = await self.chat.presence(self.agent, frame["status"])
+        self.agent = await self.agent_desk.presence(self.agent, frame["status"])
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.chat.agent_message(self.agent, frame["conversation_id"],
+        posted = await self.agent_desk.message(self.agent, frame["conversation_id"],
                                                frame["client_id"], frame["text"], frame["private"])
         message = posted.message
         await self.send({"type": "ack", "client_id": frame["client_id"],
@@ -103,27 +100,28 @@ class AgentSession(SocketSession):
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         if self.typing_news((frame["conversation_id"], frame["private"]), frame["active"]):
-            await self.chat.agent_typing(self.agent, frame["conversation_id"],
+            await self.agent_desk.typing(self.agent, frame["conversation_id"],
                                          frame["active"], frame["private"])
 
     async def on_read(self, frame: dict[str, Any]) -> None:
-        await self.chat.agent_read(self.agent, frame["conversation_id"], frame["seq"])
+        await self.agent_desk.read(self.agent, frame["conversation_id"], frame["seq"])
 
     async def on_claim(self, frame: dict[str, Any]) -> None:
-        await self.chat.claim(self.agent, frame["conversation_id"])
+        await self.agent_desk.claim(self.agent, frame["conversation_id"])
 
     async def on_transfer(self, frame: dict[str, Any]) -> None:
-        await self.chat.transfer(self.agent, frame["conversation_id"], frame["to_agent_id"])
+        await self.agent_desk.transfer(self.agent, frame["conversation_id"], frame["to_agent_id"])
 
     async def on_close(self, frame: dict[str, Any]) -> None:
-        await self.chat.agent_close(self.agent, frame["conversation_id"])
+        await self.agent_desk.close(self.agent, frame["conversation_id"])
 
     async def on_escalate(self, frame: dict[str, Any]) -> None:
-        await self.ws.app.state.supervision.escalate(self.agent, frame["conversation_id"],
+        await self.supervision.escalate(self.agent, frame["conversation_id"],
                                                      frame["note"])
 
     async def on_sync(self, frame: dict[str, Any]) -> None:
-        messages = await self.chat.history(self.agent, frame["conversation_id"], frame["last_seq"])
+        messages = await self.agent_desk.history(self.agent, frame["conversation_id"],
+                                                 frame["last_seq"])
         await self.send({"type": "history", "conversation_id": frame["conversation_id"],
                          "messages": [m.for_agent() for m in messages]})
 
@@ -135,13 +133,12 @@ class AgentSession(SocketSession):
 
 
 async def agent_socket(websocket: WebSocket) -> None:
-    chat: ChatService = websocket.app.state.chat
+    found = services(websocket)
     token = bearer_token(websocket.headers)
     session_id = None
     if token is not None:
-        agent = await chat.store.agent_by_token(token)
-        session_id = f"token:{await chat.store.token_id(token)}"  # revoking it ends this
-        if agent is None and await chat.store.integration_by_token(token) is not None:
+        agent, session_id, integration = await found.agent_desk.by_token(token)
+        if integration:
             await refuse(websocket, 403)  # the shop's systems take no chats
             return
     else:
@@ -154,4 +151,5 @@ async def agent_socket(websocket: WebSocket) -> None:
         await refuse(websocket, 401)
         return
     await websocket.accept()
-    await AgentSession(websocket, chat, agent, session_id).run()
+    await AgentSession(websocket, websocket.app.state.settings, found, agent,
+                       session_id).run()

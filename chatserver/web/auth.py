@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import Headers
 
 from chatserver.domain.models import Agent
-from chatserver.store import Store
+from chatserver.service.team import Team
 
 SESSION_COOKIE = "chatserver_session"
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -50,13 +50,13 @@ class Sessions:
     """Console sign-ins. The cookie carries only a signed session id; the session itself is
     in the store, so signing out (or an admin disabling the agent) ends it everywhere."""
 
-    def __init__(self, secret_key: str, store: Store) -> None:
+    def __init__(self, secret_key: str, team: Team) -> None:
         self._serializer = URLSafeTimedSerializer(secret_key, salt="console-session")
-        self._store = store
+        self._team = team
 
     async def start(self, agent: Agent) -> str:
         """A new session for `agent`; returns the cookie value."""
-        session_id = await self._store.create_session(agent.id)
+        session_id = await self._team.open_session(agent)
         return self._serializer.dumps(session_id)
 
     async def find(self, cookie: str | None) -> Session | None:
@@ -66,7 +66,7 @@ class Sessions:
             session_id = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
         except BadSignature:
             return None
-        found = await self._store.session(str(session_id))
+        found = await self._team.session(str(session_id))
         if found is None or found[0].disabled:
             return None
         return Session(str(session_id), found[0], found[1])

@@ -35,6 +35,7 @@ from chatserver.web.http import (
     open_to_integrations,
     path_id,
 )
+from chatserver.web.services import services
 
 REFUND: frames.Fields = {
     "amount_cents": (cents, True, None),
@@ -52,7 +53,7 @@ DECISION: frames.Fields = {"note": (nullable(string(1000, 0)), False, None)}
 
 
 def commerce(request: Request) -> Commerce:
-    return request.app.state.commerce
+    return services(request).commerce
 
 
 def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -177,7 +178,7 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
 
 def _in_charge(request: Request, caller: Caller, conversation_id: int) -> None:
     """Agents act in their own conversations; supervisors and admins anywhere."""
-    owner = request.app.state.chat.desk.owner(conversation_id)
+    owner = services(request).agent_desk.owner(conversation_id)
     if owner != caller.agent.id and not caller.agent.can_oversee:
         raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
 

@@ -24,6 +24,7 @@ from chatserver.web.auth import (
     Sessions,
     check_password,
 )
+from chatserver.web.services import services
 
 LOGIN_CSRF_COOKIE = "chatserver_login_csrf"
 CONSOLE_HOME = "/console"
@@ -111,7 +112,7 @@ async def login(request: Request) -> Response:
     throttle, address = request.app.state.sign_ins, client_address(request)
     if (wait := throttle.attempt(email, address, now())) > 0:
         return await too_many_tries(request, wait, next_page)
-    found = await request.app.state.chat.store.agent_login(email)
+    found = await services(request).team.login(email)
     agent, password_hash = found if found and not found[0].disabled else (None, None)
     # checked either way, on a worker thread: argon2 takes a tenth of a second of CPU that
     # would otherwise stall every socket of the server
@@ -132,7 +133,7 @@ async def logout(request: Request) -> Response:
     if session is not None:
         if not csrf_ok(session.csrf, form.get("csrf")):
             return Response("Missing or wrong CSRF token.", status_code=403)
-        await request.app.state.chat.end_sessions(session.agent.id, session.id)
+        await services(request).team.sign_out(session.agent.id, session.id)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

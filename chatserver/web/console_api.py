@@ -13,18 +13,14 @@ from starlette.routing import Route
 from chatserver.domain import reports
 from chatserver.domain.clock import iso, now
 from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
-from chatserver.domain.models import ROLES, Agent
+from chatserver.domain.models import ROLES
 from chatserver.domain.orders import timestamp
-from chatserver.store import Store
 from chatserver.store.base import INBOX_VIEWS, AgentChanges
 from chatserver.web.auth import hash_password
 from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.services import services
 
 SHORTCUT = string(40)
-
-
-def store(request: Request) -> Store:
-    return request.app.state.chat.store
 
 
 def oversee(caller: Caller) -> None:
@@ -49,8 +45,9 @@ async def conversations(request: Request, caller: Caller) -> Response:
         limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
-    found = await store(request).inbox(view, caller.agent.id, caller.agent.can_oversee,
-                                       request.query_params.get("q") or None, limit)
+    found = await services(request).console.inbox(
+        view, caller.agent.id, caller.agent.can_oversee,
+        request.query_params.get("q") or None, limit)
     return json_response({"conversations": found})
 
 
@@ -63,7 +60,7 @@ async def add_follow_up(request: Request, caller: Caller) -> Response:
     body = await json_body(request, FOLLOW_UP)
     if body["due_at"] <= iso(now()):
         raise ApiError(422, "invalid", "due_at must be in the future")
-    found = await request.app.state.supervision.follow_up(
+    found = await services(request).supervision.follow_up(
         caller.agent, path_id(request, "conversation"), body["due_at"], body["note"])
     return json_response({"follow_up": found}, 201)
 
@@ -73,18 +70,15 @@ async def follow_ups(request: Request, caller: Caller) -> Response:
     everyone = request.query_params.get("all") == "1"
     if everyone:
         oversee(caller)
-    found = await store(request).follow_ups(None if everyone else caller.agent.id,
-                                            request.query_params.get("done") == "1")
+    found = await services(request).supervision.follow_ups(
+        None if everyone else caller.agent.id, request.query_params.get("done") == "1")
     return json_response({"follow_ups": found})
 
 
 @authenticated
 async def complete_follow_up(request: Request, caller: Caller) -> Response:
     follow_up_id = path_id(request, "follow-up")
-    found = await store(request).follow_up(follow_up_id)
-    if found["agent"]["id"] != caller.agent.id and not caller.agent.can_oversee:
-        raise ApiError(403, "forbidden", "that follow-up is someone else's")
-    done = await store(request).complete_follow_up(follow_up_id)
+    done = await services(request).supervision.complete_follow_up(caller.agent, follow_up_id)
     return json_response({"follow_up": done})
 
 
@@ -94,7 +88,7 @@ CANNED = {"shortcut": (SHORTCUT, True, None), "text": (string(4000), True, None)
 
 @authenticated
 async def canned(request: Request, caller: Caller) -> Response:
-    return json_response({"canned": await store(request).canned()})
+    return json_response({"canned": await services(request).console.canned()})
 
 
 @authenticated
@@ -104,14 +98,14 @@ async def add_canned(request: Request, caller: Caller) -> Response:
     shortcut = body["shortcut"].lstrip("/").lower()
     if not shortcut.replace("-", "").isalnum():
         raise ApiError(422, "invalid", "a shortcut is letters, digits and dashes")
-    found = await store(request).add_canned(shortcut, body["text"])
+    found = await services(request).console.add_canned(shortcut, body["text"])
     return json_response({"canned": found}, 201)
 
 
 @authenticated
 async def delete_canned(request: Request, caller: Caller) -> Response:
     admin_only(caller)
-    await store(request).delete_canned(path_id(request, "canned response"))
+    await services(request).console.delete_canned(path_id(request, "canned response"))
     return Response(status_code=204)
 
 
@@ -124,7 +118,7 @@ async def report(request: Request, caller: Caller) -> Response:
                                         request.query_params.get("to"), datetime.now(UTC).date())
     except ValueError as error:
         raise ApiError(422, "invalid", f"from and to: {error}") from None
-    chats, money = await store(request).report_facts(first, last)
+    chats, money = await services(request).console.report_facts(first, last)
     return json_response({"report": reports.report(chats, money, first, last)})
 
 
@@ -144,7 +138,7 @@ AGENT_CHANGES = {
 
 @authenticated
 async def agents(request: Request, caller: Caller) -> Response:
-    return json_response({"agents": await store(request).agent_accounts()})
+    return json_response({"agents": await services(request).team.accounts()})
 
 
 @authenticated
@@ -152,7 +146,7 @@ async def add_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller)
     body = await json_body(request, NEW_AGENT)
     password = body["password"]
-    found = await store(request).add_agent_account(
+    found = await services(request).team.add_account(
         body["email"], body["name"], body["role"], body["capacity"],
         hash_password(password) if password else None, caller.agent.id)
     return json_response({"agent": found}, 201)
@@ -170,27 +164,17 @@ async def change_agent(request: Request, caller: Caller) -> Response:
     if agent_id == caller.agent.id and (changes["disabled"]
                                         or changes["role"] not in (None, "admin")):
         raise ApiError(409, "conflict", "an admin cannot disable or demote themselves")
-    chat = request.app.state.chat
-    before = await chat.store.agent(agent_id)
-    found = await store(request).change_agent_account(agent_id, changes, caller.agent.id)
-    if signs_out(before, changes):  # signed out everywhere (but here), its sockets closed
-        await chat.end_sessions(agent_id, kept=caller.session_id
-                                if agent_id == caller.agent.id else None)
-    await chat.desk.agent_changed(await chat.store.agent(agent_id))
+    # signed out everywhere but here when it signs them out
+    found = await services(request).team.change_account(
+        agent_id, changes, caller.agent.id,
+        kept=caller.session_id if agent_id == caller.agent.id else None)
     return json_response({"agent": found})
-
-
-def signs_out(before: Agent | None, changes: AgentChanges) -> bool:
-    """A new role, a new password or a disable: what the agent signed in with (and the
-    powers their open sockets were given) no longer holds."""
-    return bool(changes["disabled"]) or changes["password_hash"] is not None or (
-        before is not None and changes["role"] not in (None, before.role))
 
 
 @authenticated
 async def tokens(request: Request, caller: Caller) -> Response:
     mine = None if caller.agent.role == "admin" else caller.agent.id
-    return json_response({"tokens": await store(request).api_tokens(mine)})
+    return json_response({"tokens": await services(request).team.tokens(mine)})
 
 
 NEW_TOKEN = {"agent_id": (nullable(ID), False, None), "label": (nullable(string(100)), False,
@@ -208,18 +192,15 @@ async def create_token(request: Request, caller: Caller) -> Response:
     if body["integration"] and body["agent_id"] is not None:
         raise ApiError(422, "invalid", "an integration token acts for no agent: give agent_id "
                        "or integration, not both")
-    found = await store(request).issue_token(agent_id, body["label"], caller.agent.id)
+    found = await services(request).team.issue_token(agent_id, body["label"], caller.agent.id)
     return json_response({"token": found}, 201)
 
 
 @authenticated
 async def revoke_token(request: Request, caller: Caller) -> Response:
     token_id = path_id(request, "token")
-    owner = await store(request).revoke_token(
+    await services(request).team.revoke_token(
         token_id, None if caller.agent.role == "admin" else caller.agent.id, caller.agent.id)
-    if owner is not None:  # sockets opened with it close now, not at their next reconnect
-        request.app.state.chat.announce.to_agent(owner, {"type": "signed_out",
-                                                         "session_id": f"token:{token_id}"})
     return Response(status_code=204)
 
 
@@ -238,13 +219,13 @@ ORIGINS = {"origins": (origins_list, True, None)}
 
 @authenticated
 async def allowed_origins(request: Request, caller: Caller) -> Response:
-    chat = request.app.state.chat
+    site = services(request).site
     if request.method == "PUT":
         admin_only(caller)
         body = await json_body(request, ORIGINS)
-        await chat.set_allowed_origins(body["origins"])
-    return json_response({"origins": chat.extra_origins,
-                          "from_environment": list(chat.settings.allowed_origins or ())})
+        await site.set_allowed_origins(body["origins"])
+    return json_response({"origins": site.extra_origins,
+                          "from_environment": list(site.environment_origins())})
 
 
 routes = [

@@ -22,6 +22,7 @@ from chatserver.domain.widget_settings import DEFAULTS as WIDGET_DEFAULTS
 from chatserver.web import charts
 from chatserver.web.auth import Session
 from chatserver.web.console import SECURITY_HEADERS, signed_in
+from chatserver.web.services import services
 
 PRESETS = (7, 30, 90)
 MEDIAN, P90 = "#4f46e5", "#0891b2"
@@ -96,7 +97,7 @@ async def reports_page(request: Request) -> Response:
     if not session.agent.can_oversee:
         return render(request, "reports.html", session, 403, forbidden=True)
     first, last, error = parse_range(request.query_params)
-    chats, money = await request.app.state.chat.store.report_facts(first, last)
+    chats, money = await services(request).console.report_facts(first, last)
     data = reports.report(chats, money, first, last)
     total = data["total"]
     day_of = {c.conversation_id: c.day for c in chats}
@@ -126,14 +127,13 @@ async def admin_page(request: Request) -> Response:
         return to_login(request)
     if session.agent.role != "admin":
         return render(request, "admin.html", session, 403, forbidden=True)
-    chat = request.app.state.chat
-    store = chat.store
+    found = services(request)
     return render(
         request, "admin.html", session,
-        agents=await store.agent_accounts(), canned=await store.canned(),
-        tokens=await store.api_tokens(None),
-        widget={**WIDGET_DEFAULTS, **chat.widget}, origins=chat.extra_origins,
-        env_origins=list(chat.settings.allowed_origins or ()), roles=ROLES)
+        agents=await found.team.accounts(), canned=await found.console.canned(),
+        tokens=await found.team.tokens(None),
+        widget={**WIDGET_DEFAULTS, **found.site.widget}, origins=found.site.extra_origins,
+        env_origins=list(found.site.environment_origins()), roles=ROLES)
 
 
 def routes() -> list[Route]:

@@ -21,6 +21,7 @@ from chatserver.domain.models import Agent, Integration
 from chatserver.store.base import RETRY_AFTER_SECONDS, StorageError
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
 from chatserver.web.console import csrf_ok
+from chatserver.web.services import services
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 log = logging.getLogger(__name__)
@@ -128,13 +129,11 @@ def open_to_integrations(endpoint: ShopEndpoint) -> Handler:
 
 
 async def _caller(request: Request) -> Caller | Integration | None:
-    store = request.app.state.chat.store
     token = bearer_token(request.headers)
     if token is not None:
-        agent = await store.agent_by_token(token)
+        holder = await services(request).team.token_holder(token)
         scope = "token:" + hashlib.sha256(token.encode()).hexdigest()
-        return Caller(agent, scope) if agent is not None else (
-            await store.integration_by_token(token))
+        return Caller(holder, scope) if isinstance(holder, Agent) else holder
     session = await request.app.state.sessions.find(request.cookies.get(SESSION_COOKIE))
     if session is None:
         return None

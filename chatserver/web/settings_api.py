@@ -7,15 +7,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chatserver.service.chat import ChatError
+from chatserver.service.errors import ChatError
 from chatserver.web.http import ApiError, Caller, authenticated, json_response
+from chatserver.web.services import services
 
 
 async def widget_settings(request: Request) -> Response:
     """Public: the widget's look and what visitors are told (the widget also gets these in
     `welcome`)."""
-    chat = request.app.state.chat
-    body = {"widget": chat.widget_for_visitors(), "email_enabled": chat.email_enabled}
+    site = services(request).site
+    body = {"widget": site.widget_for_visitors(), "email_enabled": site.email_enabled}
     return json_response(body, headers={"Access-Control-Allow-Origin": "*",
                                         "Cache-Control": "public, max-age=60"})
 
@@ -31,7 +32,7 @@ async def change_widget_settings(request: Request, caller: Caller) -> Response:
     if not isinstance(changes, dict):
         raise ApiError(422, "invalid", "the body must be a JSON object")
     try:
-        widget = await request.app.state.chat.set_widget_settings(changes)
+        widget = await services(request).site.set_widget_settings(changes)
     except ChatError as error:
         raise ApiError(422, "invalid", error.message) from None
     return json_response({"widget": widget})

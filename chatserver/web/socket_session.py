@@ -18,11 +18,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from chatserver.bus import Event, Subscription, SubscriptionOverflow
+from chatserver.config import Settings
 from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.domain.limits import TypingGate
-from chatserver.service.chat import ChatError, ChatService
+from chatserver.service.errors import ChatError
 from chatserver.store.base import unavailable
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,9 @@ async def refuse(websocket: WebSocket, status: int) -> None:
 class SocketSession:
     spec: Spec
 
-    def __init__(self, websocket: WebSocket, chat: ChatService) -> None:
+    def __init__(self, websocket: WebSocket, settings: Settings) -> None:
         self.ws = websocket
-        self.chat = chat
-        self.settings = chat.settings
+        self.settings = settings
         self.typing = TypingGate()
 
     # --- sending --------------------------------------------------------------------

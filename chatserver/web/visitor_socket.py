@@ -8,12 +8,15 @@ from typing import Any, ClassVar
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chatserver.bus import Event
+from chatserver.config import Settings
 from chatserver.domain.frames import VISITOR_FRAMES, FrameError, parse_frame
 from chatserver.domain.models import Visitor
-from chatserver.service.announcer import visitor_topic
-from chatserver.service.chat import ChatError, ChatService, Identified
+from chatserver.service.errors import ChatError
+from chatserver.service.services import Services
+from chatserver.service.visitor_chat import Identified
 from chatserver.store.base import unavailable
 from chatserver.web.origins import origin_allowed
+from chatserver.web.services import services
 from chatserver.web.socket_session import (
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
@@ -27,8 +30,11 @@ from chatserver.web.socket_session import (
 class VisitorSession(SocketSession):
     spec = VISITOR_FRAMES
 
-    def __init__(self, websocket: WebSocket, chat: ChatService) -> None:
-        super().__init__(websocket, chat)
+    def __init__(self, websocket: WebSocket, settings: Settings, services: Services) -> None:
+        super().__init__(websocket, settings)
+        self.chat = services.visitor_chat
+        self.site = services.site
+        self.transcripts = services.transcripts
         self.visitor: Visitor | None = None
         self.sent_seq: dict[int, int] = {}  # conversation id -> highest seq sent
 
@@ -42,7 +48,7 @@ class VisitorSession(SocketSession):
         self.visitor = who.visitor
         # Subscribe before reading the snapshot: nothing committed in between is missed,
         # and what both carry is sent once (see `forward`).
-        subscription = await self.chat.bus.subscribe([visitor_topic(who.visitor.id)])
+        subscription = await self.chat.subscribe(who.visitor)
         try:
             conversation, messages = await self.chat.snapshot(
                 who.visitor, hello["conversation_id"], hello["last_seq"])
@@ -51,11 +57,11 @@ class VisitorSession(SocketSession):
                                                      (messages[-1].seq or 0) if messages else 0)
             await self.send({
                 "type": "welcome", "token": who.token, "visitor_id": who.visitor.id,
-                "agents_online": self.chat.desk.agents_online(),
+                "agents_online": self.chat.agents_online(),
                 "conversation": self.chat.conversation_public(conversation)
                 if conversation else None,
                 "messages": [m.for_visitor() for m in messages],
-                "widget": self.chat.widget_for_visitors(), "email_enabled": self.chat.email_enabled,
+                "widget": self.site.widget_for_visitors(), "email_enabled": self.site.email_enabled,
             })
             if who.identity_error:  # after the welcome, which always answers a hello first
                 await self.error("invalid_identity", "the identity signature does not match; "
@@ -63,11 +69,11 @@ class VisitorSession(SocketSession):
         except BaseException:
             subscription.close()
             raise
-        self.chat.followup.connected(who.visitor.id)
+        self.chat.connected(who.visitor)
         try:
             await self.serve(subscription)
         finally:
-            self.chat.followup.disconnected(who.visitor.id)
+            self.chat.disconnected(who.visitor)
 
     async def _identify(self, hello: dict[str, Any]) -> Identified | None:
         """Who said hello; None after telling them why not and closing the socket."""
@@ -123,7 +129,7 @@ class VisitorSession(SocketSession):
         return self.visitor
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.chat.visitor_message(self.me, frame["client_id"], frame["text"])
+        posted = await self.chat.message(self.me, frame["client_id"], frame["text"])
         await self.send({"type": "ack", "client_id": frame["client_id"],
                          "conversation_id": posted.message.conversation_id,
                          "seq": posted.message.seq})
@@ -132,21 +138,21 @@ class VisitorSession(SocketSession):
         raise ChatError("bad_request", "hello was already said on this socket")
 
     async def on_email_transcript(self, frame: dict[str, Any]) -> None:
-        conversation_id, to = await self.chat.email_transcript(self.me, frame["email"])
+        conversation_id, to = await self.transcripts.email(self.me, frame["email"])
         await self.send({"type": "emailed", "conversation_id": conversation_id, "email": to})
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         if self.typing_news(None, frame["active"]):  # about the current conversation
-            await self.chat.visitor_typing(self.me, frame["active"])
+            await self.chat.typing(self.me, frame["active"])
 
     async def on_read(self, frame: dict[str, Any]) -> None:
-        await self.chat.visitor_read(self.me, frame["seq"])
+        await self.chat.read(self.me, frame["seq"])
 
     async def on_rate(self, frame: dict[str, Any]) -> None:
         await self.chat.rate(self.me, frame["score"], frame["comment"])
 
     async def on_close(self, frame: dict[str, Any]) -> None:
-        await self.chat.visitor_close(self.me)
+        await self.chat.close(self.me)
 
     handlers: ClassVar[dict[str, Handler]] = {
         **SocketSession.handlers, "message": on_message, "typing": on_typing, "read": on_read,
@@ -156,9 +162,9 @@ class VisitorSession(SocketSession):
 
 
 async def visitor_socket(websocket: WebSocket) -> None:
-    chat: ChatService = websocket.app.state.chat
-    if not origin_allowed(websocket.scope, chat.allowed_origins()):
+    found = services(websocket)
+    if not origin_allowed(websocket.scope, found.site.allowed_origins()):
         await refuse(websocket, 403)
         return
     await websocket.accept()
-    await VisitorSession(websocket, chat).run()
+    await VisitorSession(websocket, websocket.app.state.settings, found).run()

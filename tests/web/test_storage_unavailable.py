@@ -49,7 +49,7 @@ def lock(server: InProcessServer) -> Iterator[sqlite3.Connection]:
 def on_server(server: InProcessServer, work: Callable[[sqlite3.Connection], Any]) -> None:
     """Run `work` as a write on the server's own store (its connection, its loop)."""
     loop = server.server.servers[0].get_loop()
-    store = server.app.state.chat.store
+    store = server.app.state.services.visitor_chat.store
     asyncio.run_coroutine_threadsafe(store.transaction(work), loop).result(10)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from chatserver.config import Limit
 from tests.conftest import Inbox
 from tests.web.conftest import InProcessServer, Peer, visitor
-from tests.web.test_followup import admin_put, chat_with_email
+from tests.web.test_missed_answers import admin_put, chat_with_email
 
 
 async def visitor_with_a_chat(server: InProcessServer, **hello: str) -> Peer:

@@ -110,7 +110,7 @@ async def test_a_message_committed_while_the_welcome_is_read_arrives_once(
     staff, _, welcome, conversation_id = await chat_with_ann(server)
     # Hold the next welcome between reading the conversation and reading its messages,
     # and have the agent's answer committed right there.
-    store = server.app.state.chat.store
+    store = server.app.state.services.visitor_chat.store
     read_messages = store.messages
     between, answered = threading.Event(), threading.Event()
 

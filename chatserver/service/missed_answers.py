@@ -1,5 +1,5 @@
-"""Nobody waits without knowing: answers a visitor left before reading are emailed to them,
-and a visitor can have a conversation's transcript emailed."""
+"""Nobody waits without knowing: answers a visitor left before reading are emailed to them.
+(Not to be confused with follow-ups, an agent's promise to get back: see supervision.py.)"""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from collections import Counter
 
 from chatserver.config import Settings
 from chatserver.domain import emails
-from chatserver.mail import Mailer
+from chatserver.service.site import Site
 from chatserver.store import Store
 
 
-class FollowUp:
-    def __init__(self, settings: Settings, store: Store, mailer: Mailer) -> None:
+class MissedAnswers:
+    def __init__(self, settings: Settings, store: Store, site: Site) -> None:
         self.delay = settings.email_delay
         self.store = store
-        self.mailer = mailer
-        self.title = "Support"  # the widget's title, kept current by the chat service
+        self.site = site
+        self.mailer = site.mailer
         self._connected: Counter[str] = Counter()  # visitor id -> open sockets
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[bool]] = set()
@@ -58,16 +58,11 @@ class FollowUp:
                    if m.author.role == "agent"]
         if not answers:
             return False
-        subject, body = emails.missed_answers(self.title, answers)
-        if not await self.mailer.send(visitor.email, subject, body, self.title):
+        subject, body = emails.missed_answers(self.site.title, answers)
+        if not await self.mailer.send(visitor.email, subject, body, self.site.title):
             return False
         await self.store.set_emailed(conversation_id, answers[-1].seq or 0)
         return True
-
-    async def email_transcript(self, conversation_id: int, to: str) -> bool:
-        messages = await self.store.messages(conversation_id, 0)
-        subject, body = emails.transcript(self.title, conversation_id, messages)
-        return await self.mailer.send(to, subject, body, self.title)
 
     async def stop(self) -> None:
         for timer in self._timers.values():

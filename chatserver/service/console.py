@@ -1,0 +1,53 @@
+"""What the console and the REST API read beside the live chats: inbox views and search, a
+conversation's record, canned responses and the reports' facts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from chatserver.domain.models import Conversation, Message
+from chatserver.service.desk import Desk
+from chatserver.store import Store
+from chatserver.store.base import Canned, InboxEntry, ReportFacts
+
+
+class Console:
+    def __init__(self, store: Store, desk: Desk) -> None:
+        self.store = store
+        self.desk = desk
+
+    async def inbox(self, view: str, agent_id: int, oversee: bool, query: str | None,
+                    limit: int) -> list[InboxEntry]:
+        return await self.store.inbox(view, agent_id, oversee, query, limit)
+
+    async def transcript(self, conversation_id: int
+                         ) -> tuple[Conversation, list[Message]] | None:
+        """A conversation and all its messages, notes too; None if there is no such one."""
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            return None
+        return conversation, await self.store.messages(conversation_id, 0, notes=True)
+
+    async def record(self, conversation: Conversation) -> dict[str, Any]:
+        """A conversation as the REST API shows it: where it stands, who asked, and the
+        visitor's past conversations."""
+        visitor = await self.store.visitor(conversation.visitor_id)
+        public = conversation.public(self.desk.queue_position(conversation.id))
+        public.update({"visitor": visitor.public() if visitor else None,
+                       "customer_id": conversation.customer_id,
+                       "agent_id": conversation.agent_id, "created_at": conversation.created_at,
+                       "closed_at": conversation.closed_at})
+        return {"conversation": public, "history": await self.store.history(conversation.id)}
+
+    async def canned(self) -> list[Canned]:
+        return await self.store.canned()
+
+    async def add_canned(self, shortcut: str, text: str) -> Canned:
+        return await self.store.add_canned(shortcut, text)
+
+    async def delete_canned(self, canned_id: int) -> None:
+        await self.store.delete_canned(canned_id)
+
+    async def report_facts(self, first: date, last: date) -> ReportFacts:
+        return await self.store.report_facts(first, last)

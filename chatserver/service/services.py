@@ -1,0 +1,66 @@
+"""The services a server runs, wired to one store and one bus: what the web layer calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatserver.bus import Bus
+from chatserver.config import Settings
+from chatserver.mail import Mailer
+from chatserver.service.agent_desk import AgentDesk
+from chatserver.service.announcer import Announcer
+from chatserver.service.commerce import Commerce
+from chatserver.service.console import Console
+from chatserver.service.desk import Desk
+from chatserver.service.missed_answers import MissedAnswers
+from chatserver.service.news import ConversationNews
+from chatserver.service.rate_windows import RateWindows
+from chatserver.service.site import Site
+from chatserver.service.supervision import Supervision
+from chatserver.service.team import Team
+from chatserver.service.transcripts import Transcripts
+from chatserver.service.visitor_chat import VisitorChat
+from chatserver.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    site: Site
+    visitor_chat: VisitorChat
+    agent_desk: AgentDesk
+    transcripts: Transcripts
+    missed_answers: MissedAnswers
+    commerce: Commerce
+    supervision: Supervision
+    team: Team
+    console: Console
+    desk: Desk  # routing: started and stopped here, reached through the services above
+
+    @classmethod
+    def of(cls, settings: Settings, store: Store, bus: Bus) -> Services:
+        desk = Desk(settings, store, Announcer(bus))
+        news = ConversationNews(desk.announce, desk)
+        site = Site(settings, store, Mailer(settings.smtp_url))
+        windows = RateWindows.of(settings)
+        missed = MissedAnswers(settings, store, site)
+        agent_desk = AgentDesk(store, bus, desk, news, missed)
+        return cls(site=site,
+                   visitor_chat=VisitorChat(settings, store, bus, desk, news, windows, missed),
+                   agent_desk=agent_desk,
+                   transcripts=Transcripts(store, site, windows),
+                   missed_answers=missed,
+                   commerce=Commerce(settings, store, desk, news),
+                   supervision=Supervision(store, agent_desk, news, settings.unanswered_alert),
+                   team=Team(store, agent_desk),
+                   console=Console(store, desk),
+                   desk=desk)
+
+    async def start(self) -> None:
+        await self.site.start()
+        await self.desk.start()
+        self.supervision.start()
+
+    async def stop(self) -> None:
+        await self.supervision.stop()
+        await self.missed_answers.stop()
+        await self.desk.stop()

@@ -1,0 +1,58 @@
+"""A visitor has a conversation's transcript emailed to them, within limits: a visitor mails
+few transcripts, and an address receives few, whoever asks."""
+
+from __future__ import annotations
+
+from chatserver.domain import emails
+from chatserver.domain.clock import now
+from chatserver.domain.frames import recipient
+from chatserver.domain.models import Visitor
+from chatserver.service.errors import ChatError
+from chatserver.service.rate_windows import RateWindows
+from chatserver.service.site import Site
+from chatserver.store import Store
+
+
+class Transcripts:
+    def __init__(self, store: Store, site: Site, windows: RateWindows) -> None:
+        self.store = store
+        self.site = site
+        self.windows = windows
+
+    async def email(self, visitor: Visitor, email: str | None) -> tuple[int, str]:
+        """Email the visitor's current (or last) conversation to them; returns where to."""
+        to = self._recipient(email or visitor.email)
+        if not self.site.email_enabled:
+            raise ChatError("unavailable", "this server does not send email")
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no conversation to send")
+        self._count(visitor, to)
+        if not await self._send(conversation.id, to):
+            raise ChatError("unavailable", "the email could not be sent; try again later")
+        return conversation.id, to
+
+    async def _send(self, conversation_id: int, to: str) -> bool:
+        messages = await self.store.messages(conversation_id, 0)
+        subject, body = emails.transcript(self.site.title, conversation_id, messages)
+        return await self.site.mailer.send(to, subject, body, self.site.title)
+
+    @staticmethod
+    def _recipient(email: str | None) -> str:
+        """The one address a transcript goes to (given now, or typed at hello)."""
+        if not email:
+            raise ChatError("bad_request", "give an email address to send the transcript to")
+        try:
+            return recipient(email)
+        except ValueError as reason:
+            raise ChatError("bad_request",
+                            f"the address to send the transcript to {reason}") from None
+
+    def _count(self, visitor: Visitor, to: str) -> None:
+        at = now()
+        if not self.windows.transcripts_by_visitor.allow(visitor.id, at):
+            raise ChatError("rate_limited", "too many transcripts emailed; try again later")
+        if not self.windows.transcripts_to.allow(to.lower(), at):
+            self.windows.transcripts_by_visitor.undo(visitor.id, at)
+            raise ChatError("rate_limited", "too many transcripts emailed to that address; "
+                            "try again later")

@@ -1,0 +1,160 @@
+"""A visitor's chat, whichever socket or server they use: who they are (hello), their
+messages, typing, read marks, closing and rating.
+
+The visitor socket parses frames and calls these methods; they check the rules, commit
+through the store and announce through the bus. A refused act raises `ChatError` with the
+wire code and leaves nothing stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatserver.bus import Bus, Subscription
+from chatserver.config import Settings
+from chatserver.domain.clock import now
+from chatserver.domain.identity import verify_identity
+from chatserver.domain.models import Author, Conversation, Message, Visitor
+from chatserver.service.announcer import visitor_topic
+from chatserver.service.desk import Desk
+from chatserver.service.errors import ChatError, routed
+from chatserver.service.missed_answers import MissedAnswers
+from chatserver.service.news import ConversationNews
+from chatserver.service.rate_windows import RateWindows
+from chatserver.store import Store
+from chatserver.store.types import Posted
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Who a visitor's `hello` turned out to be."""
+
+    visitor: Visitor
+    token: str
+    identity_error: bool = False
+
+
+class VisitorChat:
+    def __init__(self, settings: Settings, store: Store, bus: Bus, desk: Desk,
+                 news: ConversationNews, windows: RateWindows,
+                 missed_answers: MissedAnswers) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.desk = desk
+        self.news = news
+        self.windows = windows
+        self.missed_answers = missed_answers
+
+    async def identify(self, frame: dict[str, Any], address: str) -> Identified:
+        """Who says `hello`: the token's visitor, or a new one; verified when the identity's
+        signature holds (a bad one leaves the visitor anonymous, flagged in the result)."""
+        token = frame["token"]
+        visitor = await self.store.visitor_by_token(token) if token else None
+        if visitor is None:  # no token, or one we never issued: a new visitor, never another's
+            if not self.windows.new_visitors.allow(address, now()):
+                raise ChatError("rate_limited", "too many new chats from this address; "
+                                "try again in a minute")
+            visitor, token = await self.store.create_visitor(frame)
+        else:
+            visitor = await self.store.update_visitor(visitor, frame)
+        identity = frame["identity"]
+        if identity is None:
+            return Identified(visitor, token)
+        if not verify_identity(self.settings.identity_secret, identity, now()):
+            return Identified(visitor, token, identity_error=True)
+        name = identity.get("name")
+        visitor = await self.store.verify_visitor(
+            visitor, token, str(identity["user_id"]), str(identity["email"]),
+            name if isinstance(name, str) else None)
+        return Identified(visitor, token)
+
+    async def subscribe(self, visitor: Visitor) -> Subscription:
+        """The news for every tab of this visitor."""
+        return await self.bus.subscribe([visitor_topic(visitor.id)])
+
+    def connected(self, visitor: Visitor) -> None:
+        self.missed_answers.connected(visitor.id)
+
+    def disconnected(self, visitor: Visitor) -> None:
+        self.missed_answers.disconnected(visitor.id)
+
+    async def snapshot(self, visitor: Visitor, conversation_id: int | None,
+                       last_seq: int | None) -> tuple[Conversation | None, list[Message]]:
+        """The visitor's current conversation and its messages: those after `last_seq` when
+        `conversation_id` names it, else all of them."""
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            return None, []
+        resume = conversation_id == conversation.id and last_seq is not None
+        return conversation, await self.store.messages(conversation.id,
+                                                       last_seq if resume and last_seq else 0)
+
+    def agents_online(self) -> int:
+        return self.desk.agents_online()
+
+    def conversation_public(self, conversation: Conversation) -> dict[str, Any]:
+        position = self.desk.queue_position(conversation.id)
+        return {**conversation.public(position),
+                "expected_wait_seconds": self.desk.expected_wait(position)}
+
+    async def message(self, visitor: Visitor, client_id: str, text: str) -> Posted:
+        """Store and announce a visitor's message. Only new messages count against the rate
+        limit: a resent one is answered with its first `ack` whatever the rate."""
+        author = Author("visitor", visitor.name or "Visitor", visitor.id)
+        at = now()
+        window = self.windows.visitor_messages
+        if not window.allow(visitor.id, at):
+            first = await self.store.message_by_client_id(author, client_id)
+            if first is None:
+                raise ChatError("rate_limited", "you are sending messages too fast; slow down")
+            return Posted(first, duplicate=True)
+
+        def at_commit(posted: Posted) -> None:
+            if posted.opened is not None:  # as stored: verified since this socket said hello?
+                self.desk.opened(posted.opened, posted.visitor or visitor)
+            self.news.posted(posted)
+        try:
+            posted = await self.store.post_visitor_message(author, client_id, text, at,
+                                                           on_commit=at_commit)
+        except BaseException:
+            window.undo(visitor.id, at)
+            raise
+        if posted.duplicate:
+            window.undo(visitor.id, at)
+        return posted
+
+    async def typing(self, visitor: Visitor, active: bool) -> None:
+        conversation = await self._open_conversation(visitor)
+        agent_id = self.desk.owner(conversation.id) if conversation else None
+        if conversation is not None and agent_id is not None:
+            self.news.announce.to_agent(agent_id, {
+                "type": "typing", "conversation_id": conversation.id, "role": "visitor",
+                "name": visitor.name or "Visitor", "active": active})
+
+    async def read(self, visitor: Visitor, seq: int) -> None:
+        conversation = await self.store.current_conversation(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no conversation to mark as read")
+        mark = await self.store.mark_read(conversation.id, "visitor", seq)
+        self.news.read(conversation.id, "visitor", mark, visitor.id)
+
+    async def close(self, visitor: Visitor) -> None:
+        conversation = await self._open_conversation(visitor)
+        if conversation is None:
+            raise ChatError("conflict", "there is no open conversation to close")
+        await routed(self.desk.close(conversation.id,
+                                     Author("visitor", visitor.name or "Visitor", visitor.id)))
+
+    async def rate(self, visitor: Visitor, score: int, comment: str | None) -> None:
+        conversation = await self.store.latest_closed(visitor.id)
+        if conversation is None:
+            raise ChatError("not_found", "there is no closed conversation to rate")
+        await self.store.rate(conversation.id, score, comment)
+        self.news.announce.to_visitor(visitor.id, {
+            "type": "rated", "conversation_id": conversation.id, "score": score})
+
+    async def _open_conversation(self, visitor: Visitor) -> Conversation | None:
+        conversation = await self.store.current_conversation(visitor.id)
+        return conversation if conversation and conversation.status != "closed" else None
