@@ -5,7 +5,6 @@ storage failures as StorageError."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -17,15 +16,7 @@ from chatserver.store import StorageError, Store, open_store
 from chatserver.store.base import INBOX_VIEWS, AgentChanges
 from tests.conftest import Clock
 
-BACKENDS = {"sqlite": lambda folder: f"sqlite:///{folder / 'chat.db'}"}
 LATER = "2999-01-01T09:00:00.000Z"  # a due date no test's clock reaches
-
-
-@pytest.fixture(params=list(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    store = await open_store(BACKENDS[request.param](tmp_path))
-    yield store
-    await store.close()
 
 
 async def open_chat(store: Store, name: str = "Vera", text: str = "hello") -> int:
