@@ -308,3 +308,22 @@ async def test_the_current_conversation_is_the_open_one_else_the_latest_closed(
     current = await store.current_conversation(visitor.id or "")
     assert current is not None and current.id == second.message.conversation_id
     assert await store.latest_closed(visitor.id or "") == await stored(store, first)
+
+
+async def test_read_marks_sent_at_once_keep_the_highest(store: Store) -> None:
+    visitor = await new_visitor(store)
+    conversation_id = await open_chat(store, visitor)
+    await asyncio.gather(*(store.post_visitor_message(visitor, f"c{n}", "more", 1.0)
+                           for n in range(9)))
+    await asyncio.gather(*(store.mark_read(conversation_id, "agent", seq)
+                           for seq in (3, 10, 1, 7)))
+    assert (await stored(store, conversation_id)).agent_read_seq == 10
+
+
+async def test_visitors_writing_at_once_each_open_their_own_conversation(store: Store) -> None:
+    visitors = [await new_visitor(store, f"V{n}") for n in range(10)]
+    results = await asyncio.gather(*(store.post_visitor_message(v, "first", "hi", 1.0)
+                                     for v in visitors))
+    assert all(r.opened is not None and r.message.seq == 1 for r in results)
+    assert len({r.message.conversation_id for r in results}) == 10
+    assert len(await store.open_conversations()) == 10

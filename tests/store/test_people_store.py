@@ -10,6 +10,7 @@ import pytest
 
 from chatserver.domain.models import Agent, Author
 from chatserver.store import AlreadyExists, Store
+from chatserver.store.base import AgentChanges
 
 
 async def new_agent(store: Store, name: str = "Ann", role: str = "agent") -> Agent:
@@ -140,3 +141,38 @@ async def test_a_customer_verified_on_a_second_device_is_their_first_visitor_the
     current = await store.current_conversation(first.id)
     assert current is not None and current.id == posted.message.conversation_id
     assert current.customer_id == same.customer_id
+
+
+async def test_one_email_added_twice_at_once_is_one_agent(store: Store) -> None:
+    results = await asyncio.gather(new_agent(store), new_agent(store), return_exceptions=True)
+    assert sum(isinstance(r, Agent) for r in results) == 1
+    assert sum(isinstance(r, AlreadyExists) for r in results) == 1
+    assert len(await store.agents()) == 1
+
+
+async def test_an_agent_ends_only_their_own_sessions(store: Store) -> None:
+    ann, bob = await new_agent(store, "Ann"), await new_agent(store, "Bob")
+    bobs = await store.create_session(bob.id)
+    await store.end_sessions(ann.id, bobs)
+    await store.end_sessions(ann.id)
+    assert await store.session(bobs) is not None
+
+
+async def test_a_disabled_agents_tokens_act_for_no_one(store: Store) -> None:
+    ann, admin = await new_agent(store, "Ann"), await new_agent(store, "Sue", "admin")
+    token = await store.create_token(ann.id, None)
+    await store.change_agent_account(ann.id, AgentChanges(
+        name=None, role=None, capacity=None, disabled=True, password_hash=None), admin.id)
+    assert await store.agent_by_token(token) is None
+
+
+async def test_two_devices_verifying_one_identity_at_once_become_one_visitor(
+        store: Store) -> None:
+    (phone, phone_token), (laptop, laptop_token) = await asyncio.gather(
+        store.create_visitor({}), store.create_visitor({}))
+    verified = await asyncio.gather(
+        store.verify_visitor(phone, phone_token, "u-1", "vera@example.com", "Vera"),
+        store.verify_visitor(laptop, laptop_token, "u-1", "vera@example.com", "Vera"))
+    assert len({v.id for v in verified}) == 1 and len({v.customer_id for v in verified}) == 1
+    on_phone, on_laptop = [await store.visitor_by_token(t) for t in (phone_token, laptop_token)]
+    assert on_phone == on_laptop and on_phone is not None and on_phone.verified
