@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from collections.abc import Awaitable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -233,17 +232,11 @@ class SqliteStore(ConsoleMethods, AdminMethods, CommerceMethods):
         return await self._writer.submit(insert), token
 
     async def update_visitor(self, visitor: Visitor, details: VisitorDetails) -> Visitor:
-        """Fill in what the visitor told; a verified identity's email is never overwritten."""
-        changes = {k: details.get(k) or getattr(visitor, k) for k in DETAILS}
-        if visitor.verified:
-            changes["email"] = visitor.email
-        if all(getattr(visitor, k) == v for k, v in changes.items()):
+        """Fill in what the visitor told (nothing new told: no write)."""
+        if all(details.get(k) in (None, "", getattr(visitor, k)) for k in DETAILS):
             return visitor
-        await self._writer.submit(lambda db: db.execute(
-            "UPDATE visitors SET name = ?, email = ?, page = ?, timezone = ? WHERE id = ?",
-            (*changes.values(), visitor.id)))
-        return replace(visitor, name=changes["name"], email=changes["email"],
-                       page=changes["page"], timezone=changes["timezone"])
+        return await self._writer.submit(
+            partial(writes.update_visitor, visitor_id=visitor.id, details=details))
 
     async def verify_visitor(self, visitor: Visitor, token: str, user_id: str, email: str,
                              name: str | None) -> Visitor:

@@ -7,10 +7,18 @@ Each runs inside the writer's transaction, so what it reads it may rely on until
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from chatserver.domain.clock import iso, now, parse
-from chatserver.domain.models import SYSTEM, Author, Conversation, Message, Visitor
+from chatserver.domain.models import (
+    DETAILS,
+    SYSTEM,
+    Author,
+    Conversation,
+    Message,
+    Visitor,
+    VisitorDetails,
+)
 from chatserver.store import rows
 
 
@@ -225,3 +233,17 @@ def _by_client_id(db: sqlite3.Connection, author: Author, client_id: str) -> Mes
         (author.sender_key, client_id),
     ).fetchone()
     return rows.message(row) if row else None
+
+
+def update_visitor(db: sqlite3.Connection, visitor_id: str, details: VisitorDetails) -> Visitor:
+    """Fill in what the visitor told over the visitor as stored, not over a caller's older
+    copy (another device may have verified them since); a verified email is never replaced."""
+    stored = rows.fetch_visitor(db, visitor_id)
+    assert stored is not None  # visitors are never deleted
+    changes = {k: details.get(k) or getattr(stored, k) for k in DETAILS}
+    if stored.verified:
+        changes["email"] = stored.email
+    db.execute("UPDATE visitors SET name = ?, email = ?, page = ?, timezone = ? WHERE id = ?",
+               (*changes.values(), visitor_id))
+    return replace(stored, name=changes["name"], email=changes["email"], page=changes["page"],
+                   timezone=changes["timezone"])

@@ -176,3 +176,14 @@ async def test_two_devices_verifying_one_identity_at_once_become_one_visitor(
     assert len({v.id for v in verified}) == 1 and len({v.customer_id for v in verified}) == 1
     on_phone, on_laptop = [await store.visitor_by_token(t) for t in (phone_token, laptop_token)]
     assert on_phone == on_laptop and on_phone is not None and on_phone.verified
+
+
+async def test_details_told_on_an_old_copy_of_a_visitor_never_overwrite_a_verified_identity(
+        store: Store) -> None:
+    vera, token = await store.create_visitor({"name": "Vera"})  # another socket keeps this
+    await store.verify_visitor(vera, token, "u-1", "vera@example.com", "Vera Lin")
+    updated = await store.update_visitor(vera, {"email": "other@example.com",
+                                                "page": "/help"})
+    found = await store.visitor(vera.id)
+    assert found == updated and found is not None
+    assert (found.email, found.name, found.page) == ("vera@example.com", "Vera Lin", "/help")
