@@ -218,17 +218,13 @@ class SqliteStore(ConsoleMethods, AdminMethods, CommerceMethods):
         return rows.visitor(row) if row else None
 
     async def create_visitor(self, details: VisitorDetails) -> tuple[Visitor, str]:
-        token, visitor_id = new_token("v_"), secrets.token_hex(8)
-        fields = {k: details.get(k) for k in DETAILS}
+        token = new_token("v_")
 
         def insert(db: sqlite3.Connection) -> Visitor:
-            stamp = iso(now())
-            db.execute("INSERT INTO visitors (id, name, email, page, timezone, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (visitor_id, *fields.values(), stamp))
+            visitor = writes.add_visitor(db, secrets.token_hex(8), details)
             db.execute("INSERT INTO visitor_tokens (token_hash, visitor_id, created_at) "
-                       "VALUES (?, ?, ?)", (token_hash(token), visitor_id, stamp))
-            return Visitor(visitor_id, name=fields["name"], email=fields["email"],
-                           page=fields["page"], timezone=fields["timezone"])
+                       "VALUES (?, ?, ?)", (token_hash(token), visitor.id, iso(now())))
+            return visitor
         return await self._writer.submit(insert), token
 
     async def update_visitor(self, visitor: Visitor, details: VisitorDetails) -> Visitor:
@@ -242,12 +238,21 @@ class SqliteStore(ConsoleMethods, AdminMethods, CommerceMethods):
                              name: str | None) -> Visitor:
         """Link the visitor to the customer with this user id (created if new). When the
         customer already has a verified visitor, this token now belongs to that one, so the
-        customer's past conversations follow them to this device."""
+        customer's past conversations follow them to this device. A visitor verified as
+        another customer (a shared browser) keeps their conversations: this token then
+        belongs to a new visitor."""
         def link(db: sqlite3.Connection) -> Visitor:
             customer_id = customers.by_identity(db, user_id, email, name)
             known = db.execute("SELECT id FROM visitors WHERE customer_id = ? AND verified = 1 "
                                "ORDER BY created_at LIMIT 1", (customer_id,)).fetchone()
-            target = known["id"] if known else visitor.id
+            stored = rows.fetch_visitor(db, visitor.id)
+            if known:
+                target = known["id"]
+            elif stored and stored.verified and stored.customer_id != customer_id:
+                target = writes.add_visitor(db, secrets.token_hex(8), {
+                    "page": stored.page, "timezone": stored.timezone}).id
+            else:
+                target = visitor.id
             db.execute("UPDATE visitors SET verified = 1, customer_id = ?, email = ?, "
                        "name = COALESCE(?, name) WHERE id = ?", (customer_id, email, name, target))
             db.execute("UPDATE conversations SET customer_id = ? WHERE visitor_id = ?",

@@ -247,3 +247,12 @@ def update_visitor(db: sqlite3.Connection, visitor_id: str, details: VisitorDeta
                (*changes.values(), visitor_id))
     return replace(stored, name=changes["name"], email=changes["email"], page=changes["page"],
                    timezone=changes["timezone"])
+
+
+def add_visitor(db: sqlite3.Connection, visitor_id: str, details: VisitorDetails) -> Visitor:
+    """A new visitor with the `DETAILS` given (other keys ignored)."""
+    fields = {k: details.get(k) for k in DETAILS}
+    db.execute("INSERT INTO visitors (id, name, email, page, timezone, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?)", (visitor_id, *fields.values(), iso(now())))
+    return Visitor(visitor_id, name=fields["name"], email=fields["email"], page=fields["page"],
+                   timezone=fields["timezone"])

@@ -327,3 +327,16 @@ async def test_visitors_writing_at_once_each_open_their_own_conversation(store: 
     assert all(r.opened is not None and r.message.seq == 1 for r in results)
     assert len({r.message.conversation_id for r in results}) == 10
     assert len(await store.open_conversations()) == 10
+
+
+async def test_an_agents_client_id_resent_after_the_close_gets_the_first_message_again(
+        store: Store) -> None:
+    visitor = await new_visitor(store)
+    conversation_id = await open_chat(store, visitor)
+    agent, staff = await new_agent(store)
+    await store.assign(conversation_id, agent.id, "Ann joined")
+    first = await store.post_agent_message(conversation_id, staff, "a1", "Hello!", False)
+    await store.close_conversation(conversation_id, "agent", "Ann closed the chat")
+    again = await store.post_agent_message(conversation_id, staff, "a1", "Hello!", False)
+    assert again.duplicate and again.message == first.message
+    assert await assert_gapless(store, conversation_id) == [1, 2, 3, 4]

@@ -187,3 +187,19 @@ async def test_details_told_on_an_old_copy_of_a_visitor_never_overwrite_a_verifi
     found = await store.visitor(vera.id)
     assert found == updated and found is not None
     assert (found.email, found.name, found.page) == ("vera@example.com", "Vera Lin", "/help")
+
+
+async def test_another_identity_verified_on_a_shared_browser_never_sees_the_first_ones_chats(
+        store: Store) -> None:
+    shared, token = await store.create_visitor({"page": "/help"})
+    ann = await store.verify_visitor(shared, token, "u-1", "ann@example.com", "Ann")
+    chat = await store.post_visitor_message(Author("visitor", "Ann", ann.id), "c1", "hi", 1.0)
+    bob = await store.verify_visitor(ann, token, "u-2", "bob@example.com", "Bob")
+    assert bob.id != ann.id and bob.customer_id != ann.customer_id
+    assert (bob.name, bob.email, bob.verified, bob.page) == (
+        "Bob", "bob@example.com", True, "/help")
+    assert await store.visitor_by_token(token) == bob
+    assert await store.current_conversation(bob.id) is None
+    first_chat = await store.conversation(chat.message.conversation_id)
+    assert first_chat is not None and first_chat.customer_id == ann.customer_id
+    assert await store.visitor(ann.id) == ann
