@@ -340,3 +340,9 @@ async def test_an_agents_client_id_resent_after_the_close_gets_the_first_message
     again = await store.post_agent_message(conversation_id, staff, "a1", "Hello!", False)
     assert again.duplicate and again.message == first.message
     assert await assert_gapless(store, conversation_id) == [1, 2, 3, 4]
+
+
+async def test_an_unknown_conversation_is_none_with_no_messages(store: Store) -> None:
+    assert await store.conversation(404) is None
+    assert await store.messages(404, notes=True) == []
+    assert await store.latest_closed("no such visitor") is None
