@@ -1,7 +1,7 @@
 """The Store's customers, orders and money, called directly: every backend keeps these.
 
-Written once and parametrized by backend (SQLite today). Money actions decide on the facts
-inside the transaction that writes them, so racing refunds never add up to more than the
+Written once and parametrized by backend (tests/store/conftest.py). Money actions decide on
+the facts inside the transaction that writes them, so racing refunds never add up to more than the
 order, and one Idempotency-Key never posts twice.
 """
 
@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import Agent, Author
-from chatserver.store import Store, open_store
+from chatserver.store import Store
 from chatserver.store.types import IdempotencyKey, Outcome
 
 LIMITS = Limits()
 FUTURE = 4_000_000_000  # webhook timestamps no receipt clean-up reaches in these tests
 ORDER = {"external_id": "1042", "email": "maya@example.com", "name": "Maya Lin",
          "product": "Course Pro", "amount_cents": 10000, "currency": "USD"}
-
-
-@pytest.fixture(params=["sqlite"])
-async def store(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Store]:
-    backends = {"sqlite": db_url}
-    store = await open_store(backends[request.param])
-    yield store
-    await store.close()
 
 
 async def staff(store: Store, role: str, email: str) -> Agent:

@@ -1,31 +1,21 @@
 """The Store's contract for the console and admins, through the interface alone (no SQL), so
 that it holds for every backend: inbox views and search, a visitor's other conversations,
-escalation, follow-ups, canned responses, agents and API tokens, the reports' facts, and
-storage failures as StorageError."""
+escalation, follow-ups, canned responses, agents and API tokens, the reports' facts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import Author, Message
-from chatserver.store import StorageError, Store, open_store
+from chatserver.store import Store
 from chatserver.store.base import INBOX_VIEWS, AgentChanges
 from tests.conftest import Clock
 
-BACKENDS = {"sqlite": lambda folder: f"sqlite:///{folder / 'chat.db'}"}
 LATER = "2999-01-01T09:00:00.000Z"  # a due date no test's clock reaches
-
-
-@pytest.fixture(params=list(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    store = await open_store(BACKENDS[request.param](tmp_path))
-    yield store
-    await store.close()
 
 
 async def open_chat(store: Store, name: str = "Vera", text: str = "hello") -> int:
@@ -127,6 +117,14 @@ async def test_a_follow_up_is_kept_told_to_the_visitor_and_done_once(store: Stor
     assert await store.follow_ups(None, include_done=True) == [done]
 
 
+async def test_a_follow_up_completed_twice_at_once_keeps_the_first_time(store: Store) -> None:
+    agent = await store.add_agent("ann@example.com", "Ann", "agent", 3, None)
+    found, _ = await store.add_follow_up(await open_chat(store), agent.id, LATER, "call", "")
+    first, second = await asyncio.gather(store.complete_follow_up(found["id"]),
+                                         store.complete_follow_up(found["id"]))
+    assert first == second == await store.follow_up(found["id"])
+
+
 async def test_follow_ups_are_listed_soonest_due_first_one_agents_or_everyones(
         store: Store) -> None:
     ann = await store.add_agent("ann@example.com", "Ann", "agent", 3, None)
@@ -160,6 +158,14 @@ async def test_canned_responses_are_listed_by_shortcut_each_shortcut_once(store:
     with pytest.raises(Refused) as gone:
         await store.delete_canned(hours["id"])
     assert gone.value.status == 404
+
+
+async def test_one_shortcut_added_twice_at_once_is_one_canned_response(store: Store) -> None:
+    results = await asyncio.gather(store.add_canned("hours", "9 to 5"),
+                                   store.add_canned("hours", "10 to 6"), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Refused)]
+    assert len(refused) == 1 and refused[0].status == 409
+    assert [c["shortcut"] for c in await store.canned()] == ["hours"]
 
 
 async def test_an_admin_adds_and_changes_agents_listed_by_name(store: Store) -> None:
@@ -221,9 +227,3 @@ async def test_the_report_facts_are_the_chats_started_in_the_range(
         (conversation_id, day, None)]
     assert money == []
     assert await store.report_facts(date(2026, 3, 3), date(2026, 3, 9)) == ([], [])
-
-
-async def test_a_store_that_cannot_be_opened_says_so_as_a_storage_error(tmp_path: Path) -> None:
-    with pytest.raises(StorageError) as failed:
-        await open_store(f"sqlite:///{tmp_path}")  # a folder, not a database file
-    assert failed.value.unavailable is None  # a fault, not a refusal for now

@@ -5,22 +5,12 @@ used: the same contract holds for any backend."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from chatserver.domain.models import Agent, Author, Conversation
-from chatserver.store import Store, open_store
+from chatserver.store import Store
 from chatserver.store.types import Changed, Stale
-
-
-@pytest.fixture(params=["sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    urls = {"sqlite": f"sqlite:///{tmp_path / 'chat.db'}"}
-    store = await open_store(urls[request.param])
-    yield store
-    await store.close()
 
 
 async def agent(store: Store, name: str) -> Agent:

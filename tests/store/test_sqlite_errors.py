@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from chatserver.domain.errors import Refused
-from chatserver.store import StorageError
+from chatserver.store import StorageError, open_store
 from chatserver.store.sqlite import SqliteStore
 
 
@@ -48,3 +49,9 @@ async def test_a_write_refused_by_the_full_disk_says_so(store: SqliteStore) -> N
 async def test_the_stores_own_refusals_reach_the_caller_as_they_are(store: SqliteStore) -> None:
     with pytest.raises(Refused):
         await store.delete_canned(404)
+
+
+async def test_a_store_that_cannot_be_opened_says_so_as_a_storage_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError) as failed:
+        await open_store(f"sqlite:///{tmp_path}")  # a folder, not a database file
+    assert failed.value.unavailable is None  # a fault, not a refusal for now
