@@ -81,8 +81,8 @@ class Committer:
             self.db.execute("BEGIN")
             self.db.executemany(INSERT, [row for row, _ in batch])
             self.db.execute("COMMIT")  # returns after its fsync (synchronous=FULL)
-        except sqlite3.Error as failed:
-            error = failed
+        except sqlite3.Error as failed:  # the whole batch fails: the benchmark sends no
+            error = failed                # duplicates, so this is a broken disk or file
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
         self.batches += 1
