@@ -6,7 +6,7 @@ JSON, no routing rules beyond "the least loaded agent". Same event loop (uvloop)
 settings as the server (no compression, 64 KiB frames), started the same way (pinned to a
 core, its own process).
 
-    python -m bench.floor --port 9000 [--stats FILE]
+    python -m bench.floor --port 9000 [--stats FILE] [--db FILE]
 
 `GET /ws/visitor`: `hello` -> `welcome` (a new random token); `message` -> the message to the
 visitor, to the conversation's agent, then `ack`; the first message opens a conversation and
@@ -14,6 +14,10 @@ gives it to the least loaded agent (`assigned`). `ping` -> `pong`.
 `GET /ws/agent` (any Bearer token): `welcome`, `queue`, `team`; `presence` is accepted.
 `GET /api/health`: 200, for the benchmark to see it is up. With `--stats FILE`, SIGUSR1
 writes the garbage collector's pauses to FILE, as the benchmark's server wrapper does.
+
+With `--db FILE` it is the *durable floor*: each visitor message is committed to that SQLite
+database by one group-commit thread (bench/committer.py) before it is relayed and
+acknowledged, and SIGUSR1 also writes the commits so far (`batches`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bench import stats
+from bench.committer import Committer
+
 MAX_FRAME = 64 * 1024
 
 
@@ -46,7 +53,8 @@ def stamp() -> str:
 
 
 class Floor:
-    def __init__(self) -> None:
+    def __init__(self, committer: Committer | None = None) -> None:
+        self.committer = committer  # None: nothing is stored
         self.agents: dict[ServerConnection, int] = {}  # agent socket -> its conversations
         self.conversation_ids = itertools.count(1)
         self.agent_ids = itertools.count(1)
@@ -93,10 +101,13 @@ class Floor:
                     agent = self.assign(conversation_id, visitor_id)
                     seq += 1  # the system message "X joined the chat."
                 seq += 1
-                client_id = frame["client_id"]
+                client_id, at = frame["client_id"], stamp()
                 message = {"type": "message", "conversation_id": conversation_id, "seq": seq,
-                           "author": author, "text": frame["text"], "at": stamp(),
+                           "author": author, "text": frame["text"], "at": at,
                            "client_id": client_id}
+                if self.committer is not None:
+                    await self.committer.commit((conversation_id, seq, f"visitor:{visitor_id}",
+                                                 client_id, frame["text"], at))
                 text = dumps(message)
                 if agent is not None:
                     await agent.send(text)
@@ -145,14 +156,19 @@ def health(connection: ServerConnection, request: Request) -> Response | None:
     return None
 
 
-async def main(host: str, port: int) -> None:
-    floor = Floor()
+async def main(host: str, port: int, db: str | None, stats_file: str | None) -> None:
+    committer = Committer(db) if db else None
+    if stats_file:
+        stats.install(stats_file, committer.counters if committer else None)
+    floor = Floor(committer)
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
     async with serve(floor.handler, host, port, compression=None, max_size=MAX_FRAME,
                      process_request=health, backlog=4096):
         await stop
+    if committer is not None:
+        committer.close()
 
 
 if __name__ == "__main__":
@@ -160,8 +176,6 @@ if __name__ == "__main__":
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--stats", help="write GC pauses here on SIGUSR1")
+    parser.add_argument("--db", help="the durable floor: commit each message to this file")
     args = parser.parse_args()
-    if args.stats:
-        from bench import stats
-        stats.install(args.stats)
-    uvloop.run(main(args.host, args.port))
+    uvloop.run(main(args.host, args.port, args.db, args.stats))

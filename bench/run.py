@@ -1,26 +1,29 @@
-"""The benchmark: the chat server and the floor under the same load, over real sockets.
+"""The benchmark: the chat server and the two floors under the same load, over real sockets.
 
     python -m bench.run            # the full run (a few minutes)
     python -m bench.run --quick    # a smoke run (well under a minute)
 
-Each target (`server`: `chatserver serve` on a fresh SQLite file; `floor`: bench/floor.py) is
-started as its own process pinned to core 0 (`taskset -c 0`); this process, the load
-generator, pins itself to core 1. For each target, in order:
+Each target (`server`: `chatserver serve` on a fresh SQLite file; `durable`: the bare relay
+committing each message to a fresh SQLite file before relaying it; `floor`: the bare relay,
+bench/floor.py; see bench/targets.py) is started as its own process pinned to core 0
+(`taskset -c 0`); this process, the load generator, pins itself to core 1. For each target,
+in order:
 
 1. `connections`: N new visitors (hello with token null -> welcome), C at a time; for the
    server, the `visitors` table must have grown by N.
 2. `latency`: V visitors each open a conversation (assigned to A agents), then an open-loop
    load of R messages/s spread over the V conversations for D seconds: visitor-to-agent
-   latency (send on the visitor socket -> `message` on the agent socket) and `ack` latency.
+   latency (send on the visitor socket -> `message` on the agent socket) and `ack` latency;
+   for the targets that store messages, every 10th must be readable when its `ack` arrives.
 3. `throughput`: the same V visitors keep W messages each unacknowledged; acks/s over D
-   seconds after a warm-up; for the server, every acked message must be in the database
-   with the acked `seq` (so each `ack` followed its commit), and the group commit's batch
-   count gives messages per commit.
+   seconds after a warm-up; for the targets that store messages, every acked message must
+   be in the database with the acked `seq` (so each `ack` followed its commit), and the
+   group commit's batch count gives messages per commit.
 4. `memory` (a fresh process): RSS before and after opening idle visitor sockets up to
    each step (1,000, 5,000, 10,000): per socket = growth / sockets.
 
-Results go to a JSON file and a table with each figure, its target, the floor's figure and
-the ratio to it.
+Results go to a JSON file and a table (bench/report.py) with each figure, its target, both
+floors' figures and the ratios to them.
 """
 
 from __future__ import annotations
@@ -30,186 +33,32 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from bench.loadgen import Load, core_ticks, rss_kib, settle, summary
-
-ROOT = Path(__file__).resolve().parent.parent
-SERVER_CORE, LOADGEN_CORE = 0, 1
-NOFILE = 65536
-
-
-@dataclass
-class Config:
-    agents: int = 10
-    visitors: int = 1000  # conversations for the latency and throughput phases
-    rate: float = 500.0  # offered messages/s in the latency phase
-    latency_seconds: float = 20.0
-    windows: list[int] = field(default_factory=lambda: [1, 4])
-    throughput_seconds: float = 10.0
-    warmup_seconds: float = 2.0
-    connections: int = 3000
-    connect_concurrency: int = 50
-    memory_steps: list[int] = field(default_factory=lambda: [1000, 5000, 10000])
-    memory_concurrency: int = 100
-    targets: list[str] = field(default_factory=lambda: ["server", "floor"])
-    pin: bool = True
-    profile: str | None = None  # a directory: py-spy profiles of the server per phase
-    profile_gil: bool = False  # sample only the thread holding the GIL (Python CPU)
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(agents=4, visitors=200, latency_seconds=3.0, windows=[1],
-                   throughput_seconds=3.0, warmup_seconds=1.0, connections=300,
-                   memory_steps=[500, 1000])
-
-
-# --- processes ----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def raise_nofile() -> None:
-    """As many file descriptors as allowed (more than 10,000 sockets need it)."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    for limit in (max(NOFILE, hard), hard):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-            return
-        except (ValueError, OSError):
-            continue
-
-
-def server_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATSERVER_")}
-    env.update({"CHATSERVER_ALLOWED_ORIGINS": "*", "CHATSERVER_VISITOR_MESSAGE_LIMIT": "0",
-                "CHATSERVER_VISITOR_SESSION_LIMIT": "0", "PYTHONUNBUFFERED": "1"})
-    return env
-
-
-class Target:
-    """A server process under test: started pinned, with its log in the work directory."""
-
-    def __init__(self, kind: str, work: Path, config: Config, name: str) -> None:
-        self.kind = kind
-        self.work = work
-        self.config = config
-        self.name = name
-        self.port = free_port()
-        self.db = work / f"{name}.db"
-        self.stats_file = work / f"{name}.stats.json"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.db}"
-
-    def command(self) -> list[str]:
-        if self.kind == "floor":
-            command = [sys.executable, "-m", "bench.floor", "--port", str(self.port),
-                       "--stats", str(self.stats_file)]
-        else:
-            command = [sys.executable, "-m", "bench.serve", str(self.stats_file), "serve",
-                       "--port", str(self.port), "--db", self.db_url]
-        if self.config.pin:
-            command = ["taskset", "-c", str(SERVER_CORE), *command]
-        return command
-
-    def start(self) -> int:
-        env = server_env()
-        log = open(self.work / f"{self.name}.log", "wb")  # noqa: SIM115 (kept by the child)
-        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=raise_nofile)
-        log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see "
-                                   f"{self.work / (self.name + '.log')}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return self.proc.pid
-            time.sleep(0.1)
-        self.stop(kill=True)
-        raise RuntimeError(f"{self.name} did not answer /api/health within 60 s")
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def stats(self) -> dict[str, Any] | None:
-        """GC pauses, and the group-commit writer's counters (server only), via SIGUSR1."""
-        if self.proc is None:
-            return None
-        with contextlib.suppress(FileNotFoundError):
-            self.stats_file.unlink()
-        os.kill(self.pid, signal.SIGUSR1)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                return dict(json.loads(self.stats_file.read_text()))
-            time.sleep(0.02)
-        return None
-
-    def stop(self, kill: bool = False) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            return self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
-
-
-class Profiler:
-    """py-spy (when installed and asked for) sampling the server during one phase."""
-
-    def __init__(self, config: Config, target: Target) -> None:
-        self.directory = Path(config.profile) if config.profile else None
-        self.gil = ["--gil"] if config.profile_gil else []
-        self.target = target
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @contextlib.contextmanager
-    def phase(self, name: str) -> Any:
-        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        if self.directory is None or self.target.kind != "server" or not Path(spy).exists():
-            yield
-            return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        out = self.directory / f"{self.target.name}-{name}.txt"
-        self.proc = subprocess.Popen([spy, "record", "--pid", str(self.target.pid), "--rate",
-                                      "200", "--format", "raw", "--output", str(out),
-                                      "--duration", "600", "--nonblocking", *self.gil],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            yield
-        finally:
-            self.proc.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(20)
+from bench.loadgen import Load, rss_kib, settle
+from bench.machine import filesystem, fsync_latency, load_average, machine, wait_for_quiet
+from bench.report import conditions, table, verdicts
+from bench.targets import (
+    KINDS,
+    LOADGEN_CORE,
+    ROOT,
+    Config,
+    Profiler,
+    Target,
+    raise_nofile,
+    server_env,
+)
 
 
 # --- setup through the command line ---------------------------------------------------------
@@ -253,7 +102,7 @@ class CommitProbe:
 def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dict[str, Any]:
     """Every acked message must be in the database with the acked conversation and seq."""
     rows = db_query(db, "SELECT client_id, conversation_id, seq FROM messages "
-                        "WHERE author_role = 'visitor' AND client_id LIKE ?", (prefix + "%",))
+                        "WHERE client_id LIKE ?", (prefix + "%",))
     stored = {cid: (conversation, seq) for cid, conversation, seq in rows}
     missing = sum(1 for cid in acked if cid not in stored)
     wrong = sum(1 for cid, place in acked.items() if cid in stored and stored[cid] != place)
@@ -293,6 +142,7 @@ def stats_delta(before: dict[str, Any] | None, after: dict[str, Any] | None,
     delta["server_gc"] = gc_delta
     if "batches" in after:
         delta["commits"] = after["batches"] - before["batches"]
+    if "batch_thread" in after:  # the server's writer, timed by bench/serve.py
         thread = after["batch_thread"]
         delta["writer_thread_per_batch"] = thread
         if thread["operations"]:
@@ -360,7 +210,7 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
         result["latency_visitors"] = opened
         result["conversations"] = await load.open_conversations(visitors)
         await settle(main.pid)
-        probe = CommitProbe(main.db) if kind == "server" else None
+        probe = CommitProbe(main.db) if main.stores_messages else None
         load.probe = probe
         try:
             async with Measured(main, profiler, "latency") as measured:
@@ -370,7 +220,7 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
             if probe is not None:
                 probe.close()
         latency.update(measured.extra)
-        if kind == "server":
+        if main.stores_messages:
             latency["stored"] = stored_acks(main.db, load.acked, "L")
             latency["messages_per_commit"] = round(latency["acked"] / latency["commits"], 1) \
                 if latency.get("commits") else None
@@ -389,7 +239,7 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
             run.update(measured.extra)
             if run.get("commits"):
                 run["messages_per_commit"] = round(run["acked"] / run["commits"], 1)
-            if kind == "server":
+            if main.stores_messages:
                 run["stored"] = stored_acks(main.db, load.acked, f"T{window}.")
             result["throughput"].append(run)
             log(f"[{kind}]   {run['acks_per_second']} acks/s")
@@ -416,175 +266,6 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
     return result
 
 
-# --- reporting -----------------------------------------------------------------------------
-def machine() -> dict[str, Any]:
-    def first(path: str, key: str) -> str | None:
-        with contextlib.suppress(OSError), open(path) as f:
-            for line in f:
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        return None
-
-    versions = {}
-    for package in ("uvicorn", "uvloop", "httptools", "starlette", "websockets", "aiosqlite",
-                    "orjson"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[package] = metadata.version(package)
-    return {"cpus": os.cpu_count(), "cpu_model": first("/proc/cpuinfo", "model name"),
-            "memory": first("/proc/meminfo", "MemTotal"), "kernel": platform.release(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "libraries": versions}
-
-
-def fsync_latency(directory: Path, count: int = 500) -> dict[str, Any]:
-    """What one durable commit costs on this disk at least: append 4 KiB, fsync."""
-    path = directory / "fsync.probe"
-    samples = []
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        for _ in range(count):
-            os.write(fd, b"x" * 4096)
-            started = time.perf_counter_ns()
-            os.fsync(fd)
-            samples.append(time.perf_counter_ns() - started)
-    finally:
-        os.close(fd)
-        path.unlink()
-    return summary(samples)
-
-
-def filesystem(directory: Path) -> str | None:
-    best_match, kind = "", None
-    with contextlib.suppress(OSError), open("/proc/mounts") as mounts:
-        for line in mounts:
-            device, point, fs = line.split()[:3]
-            if str(directory).startswith(point) and len(point) > len(best_match):
-                best_match, kind = point, f"{fs} on {device}"
-    return kind
-
-
-def wait_for_quiet(limit: float, busy: float = 0.10, window: float = 2.0) -> float:
-    """Wait (at most `limit` seconds) until both cores are less than `busy` busy over a
-    `window`; returns how long it waited."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        before = core_ticks()
-        time.sleep(window)
-        after = core_ticks()
-        ticks = os.sysconf("SC_CLK_TCK")
-        if all((after[c][0] - before[c][0]) / ticks / window < busy for c in after):
-            break
-    return round(time.monotonic() - started, 1)
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return max(runs, key=lambda r: r["acks_per_second"]) if runs else {}
-
-
-def figures(result: dict[str, Any]) -> dict[str, float | None]:
-    """The headline figures of one target."""
-    latency = result.get("latency", {})
-    top = best(result.get("throughput", []))
-    memory = result.get("memory", {})
-    points = memory.get("points", [{}])
-    return {
-        "visitor_to_agent_median_ms": latency.get("visitor_to_agent", {}).get("median_ms"),
-        "visitor_to_agent_p99_ms": latency.get("visitor_to_agent", {}).get("p99_ms"),
-        "ack_median_ms": latency.get("ack", {}).get("median_ms"),
-        "ack_p99_ms": latency.get("ack", {}).get("p99_ms"),
-        "acks_per_second": top.get("acks_per_second"),
-        "ack_p99_at_max_ms": top.get("ack", {}).get("p99_ms"),
-        "cpu_us_per_ack_at_max": top.get("server_cpu_us_per_ack"),
-        "kib_per_idle_socket": points[-1].get("per_socket_kib"),
-        "idle_sockets": memory.get("live_sockets"),
-        "connections_per_second": result.get("connections", {}).get("per_second"),
-        "hello_to_welcome_median_ms": result.get("connections", {}).get(
-            "hello_to_welcome", {}).get("median_ms"),
-    }
-
-
-def conditions(report: dict[str, Any]) -> dict[str, Any]:
-    """Was the machine ours? The most other programs used of each core in any phase, the
-    hypervisor's steal, and the disk's fsync: figures are preliminary when others ran."""
-    other = {"server_core": 0.0, "loadgen_core": 0.0, "steal": 0.0}
-    for result in report["results"].values():
-        phases = [result.get(k, {}) for k in ("connections", "latency", "memory")]
-        phases += result.get("throughput", [])
-        for phase in phases:
-            other["server_core"] = max(other["server_core"],
-                                       phase.get("other_load_server_core", 0.0))
-            other["loadgen_core"] = max(other["loadgen_core"],
-                                        phase.get("other_load_loadgen_core", 0.0))
-            other["steal"] = max(other["steal"], phase.get("steal_server_core", 0.0),
-                                 phase.get("steal_loadgen_core", 0.0))
-    fsync = report["machine"].get("fsync_4k", {})
-    return {"max_other_load_server_core": round(other["server_core"], 3),
-            "max_other_load_loadgen_core": round(other["loadgen_core"], 3),
-            "max_steal": round(other["steal"], 3),
-            "fsync_median_ms": fsync.get("median_ms"), "fsync_p99_ms": fsync.get("p99_ms"),
-            "preliminary": max(other.values()) > 0.05}
-
-
-ROWS = [  # key, label, target text, check(server, floor) -> bool | None, lower is better
-    ("visitor_to_agent_median_ms", "visitor->agent median (ms)", "<= 1.5x floor",
-     lambda s, f: s <= 1.5 * f if f else None, True),
-    ("visitor_to_agent_p99_ms", "visitor->agent p99 (ms)", "<= 10", lambda s, f: s <= 10, True),
-    ("ack_median_ms", "ack median (ms)", "", None, True),
-    ("ack_p99_ms", "ack p99 (ms)", "", None, True),
-    ("acks_per_second", "acked messages/s (max)", ">= 5000", lambda s, f: s >= 5000, False),
-    ("ack_p99_at_max_ms", "ack p99 at max (ms)", "", None, True),
-    ("cpu_us_per_ack_at_max", "CPU per acked message (us)", "", None, True),
-    ("kib_per_idle_socket", "KiB per idle visitor socket", "<= 28", lambda s, f: s <= 28, True),
-    ("idle_sockets", "idle sockets held", ">= 10000", lambda s, f: s >= 10000, False),
-    ("connections_per_second", "new visitors/s", ">= 600", lambda s, f: s >= 600, False),
-    ("hello_to_welcome_median_ms", "hello->welcome median (ms)", "", None, True),
-]
-
-
-def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
-    server = figures(report["results"].get("server", {}))
-    floor = figures(report["results"].get("floor", {}))
-    rows = []
-    for key, label, goal, check, _ in ROWS:
-        s, f = server.get(key), floor.get(key)
-        ok = check(s, f) if (check and s is not None) else None
-        rows.append({"figure": key, "label": label, "target": goal, "server": s, "floor": f,
-                     "ratio_to_floor": round(s / f, 2) if s is not None and f else None,
-                     "meets_target": ok})
-    stored = report["results"].get("server", {}).get("connections", {}).get("visitors_stored")
-    if stored is not None:
-        rows.append({"figure": "visitors_stored", "label": "new visitors stored",
-                     "target": "all", "server": stored, "floor": None, "ratio_to_floor": None,
-                     "meets_target": stored == report["config"]["connections"]})
-    return rows
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, bool):
-            return "yes" if value else "NO"
-        if isinstance(value, float):
-            return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
-
-    header = ["figure", "target", "server", "floor", "server/floor", "met"]
-    lines = [[r["label"], r["target"], cell(r["server"]), cell(r["floor"]),
-              cell(r["ratio_to_floor"]), cell(r["meets_target"])] for r in rows]
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                      for i, (c, w) in enumerate(zip(line, widths, strict=True)))
-            for line in lines]
-    return "\n".join(out)
-
-
 def log(text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
@@ -596,7 +277,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"),
                         help="where to write the JSON results (default bench/results.json)")
-    parser.add_argument("--targets", help="comma separated: server,floor (default both)")
+    parser.add_argument("--targets", help=f"comma separated, of {','.join(KINDS)} (default all)")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--visitors", type=int, help="conversations for latency/throughput")
     parser.add_argument("--rate", type=float, help="offered messages/s in the latency phase")
