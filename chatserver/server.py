@@ -33,6 +33,8 @@ def uvicorn_config(app: Any, settings: Settings, port: int | None = None) -> uvi
         ws_max_size=settings.max_frame_bytes,  # larger frames: close 1009
         ws_per_message_deflate=False,  # compression costs ~64 KiB per idle socket
         lifespan="on", log_level="info", server_header=False,
+        # behind nginx, the visitor's own address (X-Forwarded-For) counts for the limits
+        proxy_headers=True, forwarded_allow_ips=list(settings.forwarded_allow_ips),
     )
 
 
