@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatserver.config import (Limit, Settings, SettingsError, bus_kind, database_kind,
-                               parse_origins)
+from chatserver.config import Limit, Settings, SettingsError, bus_kind, database_kind, parse_origins
 
 
 def test_defaults_match_the_contract() -> None:
