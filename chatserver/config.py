@@ -72,9 +72,8 @@ def database_kind(url: str) -> str:
         return "sqlite"
     parts = _split(url)
     if parts is not None and parts.scheme in ("postgresql", "postgres"):
-        host = parts.hostname or dict(parse_qsl(parts.query)).get("host")  # ?host=/run/...
         database = parts.path.removeprefix("/")
-        if host and database and "/" not in database:
+        if parts.hostname and database and "/" not in database:
             return "postgresql"
     raise SettingsError("a database URL is sqlite:///PATH or "
                         f"postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, not {_shown(url)!r}")

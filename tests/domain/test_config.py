@@ -203,7 +203,7 @@ def test_settings_are_frozen_and_changed_by_copy() -> None:
     ("postgresql://chat:s3cret@db.internal:5432/chat", "postgresql"),
     ("postgres://chat@db.internal/chat", "postgresql"),
     ("postgresql://chat@[::1]:5433/chat?sslmode=require", "postgresql"),
-    ("postgresql:///chat?host=/run/postgresql", "postgresql"),  # a Unix socket
+    ("postgresql://chat@db.internal/chat?schema=eu&sslmode=verify-full", "postgresql"),
 ])
 def test_database_urls_name_sqlite_or_postgresql(url: str, kind: str) -> None:
     assert database_kind(url) == kind
@@ -213,7 +213,7 @@ def test_database_urls_name_sqlite_or_postgresql(url: str, kind: str) -> None:
     "sqlite:///", "sqlite://chat.db", "mysql://db/chat", "postgresql://db.internal",
     "postgresql://db.internal/", "postgresql://db.internal/chat/more",
     "postgresql://chat@db.internal:54x2/chat", "postgresql://chat@db.internal:99999/chat",
-    "postgresql:///chat", "chat.db",
+    "postgresql:///chat", "postgresql:///chat?host=/run/postgresql", "chat.db",
 ])
 def test_a_database_url_naming_no_database_is_a_settings_error(url: str) -> None:
     with pytest.raises(SettingsError, match="postgresql://USER"):
