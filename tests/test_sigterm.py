@@ -24,7 +24,7 @@ async def close_code(ws: Any) -> int | None:
             pass
     except websockets.ConnectionClosed:
         pass
-    return ws.close_code  # type: ignore[no-any-return]
+    return ws.close_code
 
 
 async def test_sigterm_mid_burst_closes_both_sockets_with_1012_and_keeps_what_it_acked(
