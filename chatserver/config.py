@@ -87,16 +87,21 @@ def bus_kind(url: str) -> str:
     if url == "memory://":
         return "memory"
     parts = _split(url)
-    if parts is not None and parts.scheme == "redis" and parts.hostname:
-        try:
-            options = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=True)
-        except ValueError:
-            options = [("", "")]
-        if (re.fullmatch(r"(/\d{1,2})?/?", parts.path) and len(options) <= 1
-                and all(k == "prefix" and BUS_PREFIX.fullmatch(v) for k, v in options)):
-            return "redis"
+    if (parts is not None and parts.scheme == "redis" and parts.hostname
+            and re.fullmatch(r"(/\d{1,2})?/?", parts.path) and _prefix_only(parts.query)):
+        return "redis"
     raise SettingsError("a bus URL is memory:// or redis://HOST[:PORT][/N][?prefix=P] (P: up "
                         f"to 64 letters, digits or _.:-), not {_shown(url)!r}")
+
+
+def _prefix_only(query: str) -> bool:
+    """No option, or one `prefix` (the only option a bus URL takes)."""
+    try:
+        options = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return False
+    return len(options) <= 1 and all(name == "prefix" and BUS_PREFIX.fullmatch(value)
+                                     for name, value in options)
 
 
 def _split(url: str) -> SplitResult | None:
@@ -111,7 +116,7 @@ def _split(url: str) -> SplitResult | None:
 
 def _shown(url: str) -> str:
     """The URL as an error may print it: without its password."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
 
 
 @dataclass(frozen=True)
