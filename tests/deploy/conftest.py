@@ -64,14 +64,10 @@ class Proxied:
 
     url: str
     servers: list[LiveServer]
-    folder: Path
 
     @property
     def ws(self) -> str:
         return self.url.replace("http://", "ws://")
-
-    def error_log(self) -> str:
-        return (self.folder / "error.log").read_text()
 
 
 def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
@@ -95,22 +91,22 @@ def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def proxied(db_url: str, tmp_path: Path) -> Iterator[Callable[..., Proxied]]:
-    """`proxied(servers=1, env={...})`: that many `chatserver serve` processes on one SQLite
+    """`proxied(count=1, env={...})`: that many `chatserver serve` processes on one SQLite
     database, and nginx in front of them."""
-    started: list[tuple[subprocess.Popen[bytes], list[LiveServer]]] = []
+    servers: list[LiveServer] = []
+    nginx: list[subprocess.Popen[bytes]] = []
 
-    def start(servers: int = 1, env: dict[str, str] | None = None) -> Proxied:
-        live = [start_server(db_url, tmp_path / f"server{n}.log", env=env)
-                for n in range(servers)]
+    def start(count: int = 1, env: dict[str, str] | None = None) -> Proxied:
+        for n in range(count):
+            servers.append(start_server(db_url, tmp_path / f"server{n}.log", env=env))
         folder = tmp_path / "nginx"
         folder.mkdir()
         port = free_port()
-        process = start_nginx(folder, render(folder, [s.port for s in live], port), port)
-        started.append((process, live))
-        return Proxied(f"http://127.0.0.1:{port}", live, folder)
+        nginx.append(start_nginx(folder, render(folder, [s.port for s in servers], port), port))
+        return Proxied(f"http://127.0.0.1:{port}", servers)
     yield start
-    for process, live in started:
+    for process in nginx:
         process.terminate()
         process.wait(10)
-        for server in live:
-            server.stop()
+    for server in servers:
+        server.stop()

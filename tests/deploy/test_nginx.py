@@ -1,6 +1,7 @@
-"""Through nginx, configured by deploy/: health, the visitor socket (its handshake kept the
-browser's Host, so the server's own origin may open it), each visitor's own address counted
-for the new-visitor limit, the body limit, and a rolling restart that drops no chat."""
+"""Through nginx, configured by deploy/: health, the visitor socket (its handshake keeps the
+browser's Host, so the proxy's origin is the server's own), each visitor's own address
+counted for the new-visitor limit and a forged X-Forwarded-For ignored, the body limit, and
+a rolling restart that drops no chat. Last, `nginx -t` of production's nginx.conf."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def test_nginx_refuses_a_body_over_the_servers_limit_in_the_apis_error_shape(
 
 async def test_a_rolling_restart_sends_visitors_to_another_process_where_they_resume(
         proxied: Callable[..., Proxied]) -> None:
-    proxy = proxied(servers=2, env={"CHATSERVER_VISITOR_SESSION_LIMIT": "0"})
+    proxy = proxied(count=2, env={"CHATSERVER_VISITOR_SESSION_LIMIT": "0"})
     visitor, welcome = await Visitor.connect(proxy)
     await visitor.send("message", client_id="m1", text="hello?")
     ack = await visitor.expect("ack")
