@@ -51,7 +51,11 @@ def tune_interpreter() -> None:
 
 
 async def serve(settings: Settings, shop_port: int | None = None) -> None:
-    """Serve until interrupted; with `shop_port`, also the demo shop from that port."""
+    """Serve until interrupted; with `shop_port`, also the demo shop from that port.
+
+    On SIGTERM uvicorn stops listening, closes every socket with 1012 (service restart: the
+    clients reconnect to another process and resume by seq), then the lifespan closes the
+    store, which finishes its writes (tests/test_sigterm.py)."""
     tune_interpreter()
     if shop_port is None:
         await uvicorn.Server(uvicorn_config(create_app(settings), settings)).serve()
