@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatserver.bus.base import Bus, Event, Subscription, SubscriptionOverflow
+from chatserver.bus.base import Bus, Event, Offer, Subscription, SubscriptionOverflow
 
 
 def open_bus(url: str) -> Bus:
@@ -14,4 +14,4 @@ def open_bus(url: str) -> Bus:
     raise ValueError(f"unsupported bus URL {url!r} (this version supports memory://)")
 
 
-__all__ = ["Bus", "Event", "Subscription", "SubscriptionOverflow", "open_bus"]
+__all__ = ["Bus", "Event", "Offer", "Subscription", "SubscriptionOverflow", "open_bus"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -58,6 +59,9 @@ class Event:
         return self._data
 
 
+Offer = Callable[["Event"], bool]
+
+
 class Subscription(Protocol):
     async def get(self) -> Event:
         """The next event, in publish order; raises SubscriptionOverflow when it fell behind
@@ -91,9 +95,15 @@ class Bus(Protocol):
         nobody hears, and on a closed bus."""
         ...
 
-    async def subscribe(self, topics: list[str], capacity: int = 256) -> Subscription:
+    async def subscribe(self, topics: list[str], capacity: int = 256,
+                        offer: Offer | None = None) -> Subscription:
         """A subscription to `topics`, confirmed by the time this returns (awaited, as a
-        broker's confirmation must be: a socket subscribes, then reads what it missed)."""
+        broker's confirmation must be: a socket subscribes, then reads what it missed).
+
+        `offer`, when given, is handed each event as it arrives while none waits for `get`:
+        True means it took the event (a socket sent it at once, without waking the task that
+        reads the subscription), False that the event waits for `get` like any other. So
+        order holds: nothing is offered while an earlier event waits."""
         ...
 
     async def close(self) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from chatserver.bus.base import Event, SubscriptionOverflow
+from chatserver.bus.base import Event, Offer, SubscriptionOverflow
 
 
 class MemorySubscription:
-    __slots__ = ("_bus", "_events", "_last_id", "_waiter", "capacity", "overflowed", "topics")
+    __slots__ = ("_bus", "_events", "_last_id", "_offer", "_waiter", "capacity", "overflowed",
+                 "topics")
 
-    def __init__(self, bus: MemoryBus, topics: list[str], capacity: int) -> None:
+    def __init__(self, bus: MemoryBus, topics: list[str], capacity: int,
+                 offer: Offer | None = None) -> None:
         self._bus = bus
+        self._offer = offer
         self.topics = topics
         self.capacity = capacity
         self._events: deque[Event] | None = None  # made when needed: most sockets idle
@@ -24,6 +27,8 @@ class MemorySubscription:
         if event.id == self._last_id:
             return  # the same event again, through another of its topics: heard once
         self._last_id = event.id
+        if not self._events and self._offer is not None and self._offer(event):
+            return
         if self._events is None:
             self._events = deque()
         if len(self._events) >= self.capacity:
@@ -62,8 +67,9 @@ class MemoryBus:
         for subscription in tuple(self._topics.get(topic, ())):
             subscription.push(event)
 
-    async def subscribe(self, topics: list[str], capacity: int = 256) -> MemorySubscription:
-        subscription = MemorySubscription(self, topics, capacity)
+    async def subscribe(self, topics: list[str], capacity: int = 256,
+                        offer: Offer | None = None) -> MemorySubscription:
+        subscription = MemorySubscription(self, topics, capacity, offer)
         for topic in topics:
             self._topics.setdefault(topic, set()).add(subscription)
         return subscription

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatserver.bus import Bus, Subscription
+from chatserver.bus import Bus, Offer, Subscription
 from chatserver.domain.models import Agent, Author, Message, Presence, Visitor
 from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic, conversation_card
 from chatserver.service.desk import Desk
@@ -41,14 +41,14 @@ class AgentDesk:
         integration = agent is None and await self.store.integration_by_token(token) is not None
         return agent, session_id, integration
 
-    async def subscribe(self, agent: Agent) -> Subscription:
+    async def subscribe(self, agent: Agent, offer: Offer | None = None) -> Subscription:
         """The news for this agent's connection: theirs, the team's, and the supervisors'
         when they oversee."""
         topics = [agent_topic(agent.id), AGENTS]
         if agent.can_oversee:
             topics.append(SUPERVISORS)
         # an agent hears every conversation they hold: room for whole commit batches of them
-        return await self.bus.subscribe(topics, capacity=AGENT_BACKLOG)
+        return await self.bus.subscribe(topics, capacity=AGENT_BACKLOG, offer=offer)
 
     async def connected(self, agent: Agent) -> dict[str, object]:
         """An agent connection is open; returns the queue as it stands for them."""

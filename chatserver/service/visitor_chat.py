@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chatserver.bus import Bus, Subscription
+from chatserver.bus import Bus, Offer, Subscription
 from chatserver.config import Settings
 from chatserver.domain.clock import now
 from chatserver.domain.identity import verify_identity
@@ -70,9 +70,9 @@ class VisitorChat:
             name if isinstance(name, str) else None)
         return Identified(visitor, token)
 
-    async def subscribe(self, visitor: Visitor) -> Subscription:
+    async def subscribe(self, visitor: Visitor, offer: Offer | None = None) -> Subscription:
         """The news for every tab of this visitor."""
-        return await self.bus.subscribe([visitor_topic(visitor.id)])
+        return await self.bus.subscribe([visitor_topic(visitor.id)], offer=offer)
 
     def connected(self, visitor: Visitor) -> None:
         self.missed_answers.connected(visitor.id)

@@ -38,7 +38,7 @@ class AgentSession(SocketSession):
         self.sent: dict[int, list[int]] = {}
 
     async def run(self) -> None:
-        subscription = await self.agent_desk.subscribe(self.agent)
+        subscription = await self.agent_desk.subscribe(self.agent, self.offer)
         try:
             conversations = await self.agent_desk.conversations(self.agent)
             for conversation in conversations:

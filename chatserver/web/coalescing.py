@@ -15,7 +15,7 @@ can make the server hold stays within the mark and one read's worth of answers. 
 unread, the keepalive closes it, and `CLOSE_LINGER` later it is gone.
 
 It offers the application a way past the ASGI layers for what it sends most, a text frame
-already encoded (the `chatserver.send_frame` scope extension): Starlette's and uvicorn's
+already encoded (the `chatserver.frames` scope extension: this protocol): Starlette's and uvicorn's
 `send` build a message dict and pass it through five coroutines, and the frame's text is
 decoded from orjson's bytes only to be encoded again.
 
@@ -40,7 +40,7 @@ FLUSH_AT = 64 * 1024
 # nothing would keep it (and its buffers) open for good.
 CLOSE_LINGER = 10.0
 # The scope extension through which the application sends encoded frames directly.
-SEND_FRAME = "chatserver.send_frame"
+FRAMES = "chatserver.frames"
 
 
 class CoalescingTransport:
@@ -91,28 +91,28 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # none when the handshake was refused
         if scope is not None:
-            scope["extensions"][SEND_FRAME] = self.send_frame
+            scope["extensions"][FRAMES] = self
 
-    def send_frame(self, data: bytes) -> bool:
-        """Send `data` (UTF-8 JSON) as one text frame now. True when it is sent, or dropped
-        because the connection is closing (what the client missed it gets on resume); False
-        while writes are held back: the caller then waits its turn through ASGI's `send`."""
-        if not self.writable.is_set():
-            return False
+    def can_send(self) -> bool:
+        """False while writes are held back: then a sender waits its turn in ASGI's `send`."""
+        return self.writable.is_set()
+
+    def send_frame(self, data: bytes) -> None:
+        """Send `data` (UTF-8 JSON) as one text frame now, or drop it when the connection is
+        closing (what the client missed it gets on resume)."""
         if self.disconnected or self.close_sent:
-            return True
+            return
         try:
             self.conn.send_text(data)
         except InvalidState:
-            return True
+            return
         self.transport.write(b"".join(self.conn.data_to_send()))
-        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         scope = getattr(self, "scope", None)
-        if scope is not None:  # the bound method would keep this protocol alive in a cycle
-            scope["extensions"].pop(SEND_FRAME, None)
+        if scope is not None:  # it would keep this protocol alive in a cycle
+            scope["extensions"].pop(FRAMES, None)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport))

@@ -1,9 +1,10 @@
 """What the visitor and agent sockets share: frame limits, the dispatch loop, the bus pump.
 
 A connection runs two loops: one reads client frames and handles them, one forwards bus
-events. Both send through `send_data`, each frame whole, so two frames never interleave:
-straight to the connection where the server offers that (web/coalescing.py), else through
-ASGI's `send`.
+events (or the bus hands an event to `offer`, which sends it at once when nothing waits
+ahead of it). All send through `send_data`, each frame whole, so two frames never
+interleave: straight to the connection where the server offers that (web/coalescing.py),
+else through ASGI's `send`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.domain.limits import TypingGate
 from chatserver.service.errors import ChatError
 from chatserver.store.base import unavailable
-from chatserver.web.coalescing import SEND_FRAME
+from chatserver.web.coalescing import FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,10 @@ class SocketSession:
         self.ws = websocket
         self.settings = settings
         self.typing = TypingGate()
-        self._send_frame: Callable[[bytes], bool] | None = websocket.scope.get(
-            "extensions", {}).get(SEND_FRAME)
+        # the connection itself, where the server offers it (web/coalescing.py)
+        self._frames: Any = websocket.scope.get("extensions", {}).get(FRAMES)
+        self._slow_sends = 0  # sends waiting their turn in ASGI's `send`
+        self._live = False  # serving: events may be sent as they are published
 
     # --- sending --------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
@@ -77,10 +80,30 @@ class SocketSession:
     async def send_data(self, data: bytes) -> None:
         """Send a frame's JSON, or drop it if the client has gone: what it missed it gets on
         resume, and the frames it sent before leaving are still handled."""
-        if self._send_frame is not None and self._send_frame(data):
+        if self._sends_now():
+            self._frames.send_frame(data)
             return
-        with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
-            await self.ws.send_text(data.decode())
+        self._slow_sends += 1
+        try:
+            with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
+                await self.ws.send_text(data.decode())
+        finally:
+            self._slow_sends -= 1
+
+    def _sends_now(self) -> bool:
+        return self._frames is not None and not self._slow_sends and self._frames.can_send()
+
+    def offer(self, event: Event) -> bool:
+        """The bus's offer of an event as it is published (see `Bus.subscribe`): sent at
+        once when nothing is ahead of it, saving the pump a turn of the loop."""
+        if not (self._live and self._sends_now()):
+            return False
+        try:
+            if self.forward(event):
+                self._frames.send_frame(event.data)
+        except EndSession:
+            return False  # the pump sends it and closes
+        return True
 
     async def error(self, code: str, message: str, client_id: str | None = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -116,6 +139,7 @@ class SocketSession:
     async def serve(self, subscription: Subscription) -> None:
         """Handle frames until the client goes; events flow meanwhile."""
         pump = asyncio.get_running_loop().create_task(self._pump(subscription))
+        self._live = True  # what waits in the subscription is still ahead of any offer
         try:
             while not pump.done():
                 parsed = await self.parse(await self.receive())

@@ -48,7 +48,7 @@ class VisitorSession(SocketSession):
         self.visitor = who.visitor
         # Subscribe before reading the snapshot: nothing committed in between is missed,
         # and what both carry is sent once (see `forward`).
-        subscription = await self.chat.subscribe(who.visitor)
+        subscription = await self.chat.subscribe(who.visitor, self.offer)
         try:
             conversation, messages = await self.chat.snapshot(
                 who.visitor, hello["conversation_id"], hello["last_seq"])

@@ -217,3 +217,34 @@ async def test_the_second_copy_is_dropped_even_once_the_first_was_read(bus: Bus)
     assert await drain(overseer, 1) == [1]
     bus.publish("agent:1", shared)
     assert await heard_before_a_mark(bus, overseer, "agent:1") == []
+
+
+
+async def test_an_offer_takes_events_at_once_and_none_is_offered_while_one_waits(
+        bus: Bus) -> None:
+    offered: list[int] = []
+    seen = {n: asyncio.Event() for n in (2, 4)}
+    accepting = True
+
+    def offer(event: Event) -> bool:
+        n = int(event.frame["n"])
+        offered.append(n)
+        if n in seen:
+            seen[n].set()
+        return accepting
+
+    subscription = await bus.subscribe(["t"], offer=offer)
+    bus.publish("t", event(1))
+    bus.publish("t", event(2))
+    await asyncio.wait_for(seen[2].wait(), PATIENCE)
+    assert offered == [1, 2]  # taken: nothing waits for `get`
+    assert not await holds_an_event(subscription)
+    accepting = False
+    bus.publish("t", event(3))
+    assert await next_n(subscription) == 3  # declined, so it waited for `get`
+    bus.publish("t", event(4))
+    await asyncio.wait_for(seen[4].wait(), PATIENCE)
+    accepting = True
+    bus.publish("t", event(5))  # 4 waits: 5 must not overtake it
+    assert await drain(subscription, 2) == [4, 5]
+    assert offered == [1, 2, 3, 4]
