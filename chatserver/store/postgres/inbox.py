@@ -4,8 +4,8 @@ methods (the class at the end) run them, each its namesake.
 
 Search: each word typed matches the start of a word of the transcript (PostgreSQL's text
 search with the `simple` configuration: words as written, any case, no stemming, as SQLite's
-FTS5 has them), through the expression index `messages_search`. A message is searchable as
-soon as it is committed.
+FTS5 has them), through the expression index `messages_search`; the snippet shown is cut as
+FTS5 cuts it (snippets.py). A message is searchable as soon as it is committed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from chatserver.store.base import Canned, FollowUp, InboxEntry
 from chatserver.store.postgres.connection import Connection, Runs
 from chatserver.store.postgres.conversations import insert_message
 from chatserver.store.postgres.rows import changed
+from chatserver.store.postgres.snippets import snippet
 from chatserver.store.types import OnCommit
 
 LIST_SELECT = """
@@ -86,18 +87,16 @@ async def conversations(db: Connection, view: str, agent_id: int, oversee: bool,
 
 async def matching_words(db: Connection, conversation_ids: list[int],
                          words: list[str]) -> dict[int, str]:
-    """The searched words in their context, by conversation: from the message that matches
-    best, a dozen words around them."""
+    """The searched words in their context, by conversation: a snippet (snippets.py) of the
+    message that matches best."""
     any_word = " | ".join(prefix_query(w) for w in words)
     found = await db.fetch(
-        "SELECT DISTINCT ON (m.conversation_id) m.conversation_id, "
-        "ts_headline('simple', m.text, q, 'StartSel=\"\", StopSel=\"\", MinWords=6, "
-        "MaxWords=12, MaxFragments=1, FragmentDelimiter=…') AS words "
+        "SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.text "
         f"FROM messages m, to_tsquery('simple', $1) q WHERE {SEARCHED} @@ q "
         "AND m.conversation_id = ANY($2::bigint[]) "
         f"ORDER BY m.conversation_id, ts_rank({SEARCHED}, q) DESC, m.id", any_word,
         conversation_ids)
-    return {r["conversation_id"]: r["words"] for r in found}
+    return {r["conversation_id"]: snippet(r["text"], words) for r in found}
 
 
 def numbered(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
