@@ -69,6 +69,20 @@ async def test_two_stores_starting_at_once_on_a_new_schema_migrate_it_once(
         await db.close()
 
 
+async def test_a_schema_newer_than_this_chatserver_is_refused_and_left_as_it_is(
+        schema_url: str) -> None:
+    await (await open_store(schema_url)).close()
+    db = await asyncpg.connect(POSTGRES, server_settings={
+        "search_path": postgres_target(schema_url).schema or ""})
+    try:
+        await db.execute("UPDATE schema_version SET version = $1", len(MIGRATIONS) + 1)
+        with pytest.raises(RuntimeError, match="newer than this chatserver"):
+            await open_store(schema_url)
+        assert await db.fetchval("SELECT version FROM schema_version") == len(MIGRATIONS) + 1
+    finally:
+        await db.close()
+
+
 async def test_each_schema_is_a_store_of_its_own(tmp_path: Path) -> None:
     async with postgres_schema(tmp_path) as one_url, postgres_schema(tmp_path) as other_url:
         one, other = await open_store(one_url), await open_store(other_url)
