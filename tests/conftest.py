@@ -41,9 +41,9 @@ class Clock:
 def store_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The store's clock, fixed: every conversation and message is stamped `.at` (T0 until
     a test moves it), in this process and in servers it runs in a thread."""
-    from chatserver.store.sqlite import conversations
+    from chatserver.store import clock
     fixed = Clock()
-    monkeypatch.setattr(conversations, "now", lambda: fixed.at)
+    monkeypatch.setattr(clock, "now", lambda: fixed.at)
     return fixed
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "chatserver"
 
 SQLITE_BACKEND = "chatserver.store.sqlite"
+POSTGRES_BACKEND = "chatserver.store.postgres"
+STORE_BACKENDS = {SQLITE_BACKEND, POSTGRES_BACKEND}
 STORE_URL_SWITCH = "chatserver.store"  # open_store imports the backend its URL names, lazily
-IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "socket", "smtplib", "aiosmtplib", "starlette",
-              "uvicorn", "websockets", "httpx"}
+IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "asyncpg", "socket", "smtplib", "aiosmtplib",
+              "starlette", "uvicorn", "websockets", "httpx"}
+# the start of a statement, in a string: SQL is written only inside a store backend
+SQL = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b")
 OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.service", "chatserver.web",
                "chatserver.app", "chatserver.cli", "chatserver.demo", "chatserver.server",
                "chatserver.mail"}
@@ -55,9 +60,23 @@ def test_only_the_sqlite_backend_imports_sqlite() -> None:
     assert offenders("chatserver", {"sqlite3", "aiosqlite"}, exempt={SQLITE_BACKEND}) == []
 
 
-def test_only_the_store_url_switch_names_the_sqlite_backend() -> None:
-    outside = offenders("chatserver", {SQLITE_BACKEND}, exempt={SQLITE_BACKEND})
-    assert [line for line in outside if not line.startswith(f"{STORE_URL_SWITCH} ")] == []
+def test_only_the_postgres_backend_imports_its_driver() -> None:
+    assert offenders("chatserver", {"asyncpg"}, exempt={POSTGRES_BACKEND}) == []
+
+
+def test_only_the_store_url_switch_names_a_backend_and_no_backend_names_another() -> None:
+    for backend in STORE_BACKENDS:
+        outside = offenders("chatserver", {backend}, exempt={backend})
+        assert [line for line in outside if not line.startswith(f"{STORE_URL_SWITCH} ")] == []
+
+
+def test_sql_is_written_only_inside_a_store_backend() -> None:
+    found = [f"{module_name(path)}: {node.value[:40]!r}" for path in sorted(PACKAGE.rglob("*.py"))
+             if not within(module_name(path), STORE_BACKENDS)
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Constant) and isinstance(node.value, str)
+             and SQL.match(node.value)]
+    assert found == []
 
 
 def test_the_domain_does_no_io_and_knows_no_outer_part() -> None:
@@ -66,8 +85,8 @@ def test_the_domain_does_no_io_and_knows_no_outer_part() -> None:
 
 def test_the_store_and_bus_interfaces_know_no_backend_and_no_caller() -> None:
     callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
-    assert offenders("chatserver.store.base", {SQLITE_BACKEND} | callers) == []
-    assert offenders("chatserver.store.types", {SQLITE_BACKEND} | callers) == []
+    for shared in ("base", "types", "records", "tokens", "clock"):
+        assert offenders(f"chatserver.store.{shared}", STORE_BACKENDS | callers) == []
     assert offenders("chatserver.bus.base", {"chatserver.bus.memory"} | callers) == []
 
 
@@ -82,6 +101,6 @@ def test_services_know_nothing_of_the_web() -> None:
 
 
 def test_the_web_and_services_use_no_backend_directly() -> None:
-    backends = {SQLITE_BACKEND, "chatserver.bus.memory"}
+    backends = STORE_BACKENDS | {"chatserver.bus.memory"}
     assert offenders("chatserver.web", backends) == []
     assert offenders("chatserver.service", backends) == []

@@ -1,4 +1,5 @@
-"""The Store: where conversations, messages and people are kept (SQLite by default)."""
+"""The Store: where conversations, messages and people are kept (SQLite by default, or
+PostgreSQL for several servers)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ from chatserver.store.base import AlreadyExists, StorageError, Store
 
 
 async def open_store(url: str) -> Store:
-    """A store from its URL: `sqlite:///PATH` (the default)."""
+    """A store from its URL: `sqlite:///PATH` (the default), or
+    `postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=NAME]` (also `postgres://`; see
+    store/postgres/connection.py)."""
     if url.startswith("sqlite:///"):
         from chatserver.store.sqlite import SqliteStore
 
         return await SqliteStore.open(url)
-    raise ValueError(f"unsupported database URL {url!r} (this version supports sqlite:///PATH)")
+    if url.startswith(("postgresql://", "postgres://")):
+        from chatserver.store.postgres import PostgresStore
+
+        return await PostgresStore.open(url)
+    raise ValueError(f"unsupported database URL {url!r} (this version supports sqlite:///PATH "
+                     "and postgresql://USER@HOST/DB)")
 
 
 __all__ = ["AlreadyExists", "StorageError", "Store", "open_store"]

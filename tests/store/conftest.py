@@ -1,22 +1,56 @@
 """The one backend fixture of the Store behaviour suite: every test that takes `store` runs
-once per backend in BACKENDS (the next backend is one more entry, nothing else)."""
+once per backend in BACKENDS (the next backend is one more entry, nothing else). Each entry
+gives a test a database of its own, as a URL, and removes it afterwards."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from chatserver.store import Store, open_store
 
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda folder: f"sqlite:///{folder / 'chat.db'}",
+# CI runs PostgreSQL here (trust authentication); a test must fail, not skip, without it
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@asynccontextmanager
+async def sqlite_file(folder: Path) -> AsyncIterator[str]:
+    yield f"sqlite:///{folder / 'chat.db'}"
+
+
+@asynccontextmanager
+async def postgres_schema(folder: Path) -> AsyncIterator[str]:
+    """A schema of its own in the test database (the store makes it), dropped afterwards."""
+    schema = f"test_{secrets.token_hex(6)}"
+    try:
+        yield f"{POSTGRES}?schema={schema}"
+    finally:
+        db = await asyncpg.connect(POSTGRES)
+        try:
+            await db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await db.close()
+
+
+BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[str]]] = {
+    "sqlite": sqlite_file,
+    "postgres": postgres_schema,
 }
 
 
 @pytest.fixture(params=list(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    store = await open_store(BACKENDS[request.param](tmp_path))
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with BACKENDS[request.param](tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    store = await open_store(store_url)
     yield store
     await store.close()

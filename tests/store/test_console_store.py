@@ -56,6 +56,20 @@ async def test_a_search_finds_a_message_committed_just_before_it_with_the_words_
     assert found["snippet"] is not None and "refund" in found["snippet"]
 
 
+async def test_a_search_matches_every_word_at_a_words_start_in_any_case_and_cuts_its_snippet(
+        store: Store) -> None:
+    long = await open_chat(store, "Vera", "Good morning! I ordered a blue jumper two weeks ago "
+                           "and my parcel still has not arrived, sadly.")
+    short = await open_chat(store, "Walt", "Where is my PARCEL?")
+    await open_chat(store, "Xena", "my sparcel is fine")  # inside a word: no match
+    found = await store.inbox("all", 0, True, "parc", 10)
+    assert [(c["id"], c["snippet"]) for c in found] == [
+        (short, "Where is my PARCEL?"),
+        (long, "…jumper two weeks ago and my parcel still has not arrived, sadly.")]
+    assert [c["id"] for c in await store.inbox("all", 0, True, "blue parcel", 10)] == [long]
+    assert await store.inbox("all", 0, True, "blue where", 10) == []  # one word each
+
+
 async def test_a_search_for_no_words_is_refused(store: Store) -> None:
     with pytest.raises(Refused) as refused:
         await store.inbox("all", 0, True, "?!", 10)

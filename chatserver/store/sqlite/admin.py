@@ -13,7 +13,7 @@ from chatserver.store.base import AgentAccount, AgentChanges, ApiToken, NewToken
 from chatserver.store.sqlite import rows
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.customers import audit
-from chatserver.store.sqlite.tokens import new_token, token_hash
+from chatserver.store.tokens import new_token, token_hash
 
 
 def agents(db: sqlite3.Connection) -> list[AgentAccount]:

@@ -10,7 +10,7 @@ from chatserver.domain.models import Agent, Integration
 from chatserver.store.base import AlreadyExists
 from chatserver.store.sqlite import rows
 from chatserver.store.sqlite.connection import Runs
-from chatserver.store.sqlite.tokens import new_token, token_hash
+from chatserver.store.tokens import new_token, token_hash
 
 
 class AgentMethods(Runs):

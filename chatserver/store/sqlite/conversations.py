@@ -11,8 +11,9 @@ from collections.abc import Awaitable
 from functools import partial
 
 from chatserver.domain import clock
-from chatserver.domain.clock import iso, now, parse
+from chatserver.domain.clock import iso, parse
 from chatserver.domain.models import SYSTEM, Author, Conversation, Message
+from chatserver.store import clock as store_clock
 from chatserver.store.sqlite import rows
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
@@ -52,7 +53,7 @@ def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Aut
 def open_conversation(db: sqlite3.Connection, visitor_id: str, rank: float) -> Conversation:
     """A new queued conversation, linked to the visitor's customer: the verified one, or the
     one their typed email names (shown to agents as unverified: it allows no refund)."""
-    stamp = iso(now())
+    stamp = iso(store_clock.now())
     customer = db.execute(
         "SELECT COALESCE(v.customer_id, (SELECT c.id FROM customers c WHERE c.email = v.email "
         "COLLATE NOCASE AND c.merged_into IS NULL ORDER BY c.id LIMIT 1)) FROM visitors v "
@@ -85,7 +86,7 @@ def insert_message(db: sqlite3.Connection, conversation_id: int, author: Author,
 
 def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
             note_seq: int | None, author: Author, text: str, client_id: str | None) -> Message:
-    stamp = iso(now())
+    stamp = iso(store_clock.now())
     db.execute(
         "INSERT INTO messages (conversation_id, seq, note_seq, author_role, author_id, "
         "author_name, sender_key, client_id, text, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -103,7 +104,7 @@ def assign(db: sqlite3.Connection, conversation_id: int, agent_id: int, note: st
     The transcript is read in the same transaction, so it holds exactly the messages
     announced before this change. The first assignment is kept apart: the visitor's wait
     ends there, whatever transfers follow."""
-    stamp = iso(now())
+    stamp = iso(store_clock.now())
     never_assigned = db.execute(
         "SELECT waiting_since FROM conversations WHERE id = ? AND first_assigned_at IS NULL",
         (conversation_id,)).fetchone()
@@ -148,7 +149,7 @@ def close(db: sqlite3.Connection, conversation_id: int, closed_by: str, note: st
     changed = db.execute(
         "UPDATE conversations SET status = 'closed', queue_rank = NULL, closed_at = ?, "
         "closed_by = ? WHERE id = ? AND status != 'closed'",
-        (iso(now()), closed_by, conversation_id),
+        (iso(store_clock.now()), closed_by, conversation_id),
     ).rowcount
     if not changed:
         raise Stale("that conversation is already closed",
@@ -186,7 +187,7 @@ def rate(db: sqlite3.Connection, conversation_id: int, score: int, comment: str 
     db.execute(
         "UPDATE conversations SET rating_score = ?, rating_comment = ?, rated_at = ? "
         "WHERE id = ?",
-        (score, comment, iso(now()), conversation_id),
+        (score, comment, iso(store_clock.now()), conversation_id),
     )
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
-from chatserver.domain.models import SYSTEM, Message, Visitor, shown_name
+from chatserver.domain.models import SYSTEM, Message
+from chatserver.store import records
 from chatserver.store.base import Canned, FollowUp, InboxEntry
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.conversations import insert_message
@@ -65,7 +66,7 @@ def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: boo
         args[f"n{n}"] = _word_start(term)
     found = db.execute(f"{LIST_SELECT} WHERE {' AND '.join(conditions)} ORDER BY {order} "
                        "LIMIT :limit", args)
-    rows = [_row(r) for r in found]
+    rows = [records.inbox_entry(r) for r in found]
     if terms:
         found_words = matching_words(db, [row["id"] for row in rows], terms)
         for row in rows:
@@ -120,32 +121,13 @@ def _word_start(term: str) -> str:
     return "% " + word.replace("_", "\\_") + "%"
 
 
-def _row(r: sqlite3.Row) -> InboxEntry:
-    return {
-        "id": r["id"], "status": r["status"], "created_at": r["created_at"],
-        "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
-        "escalated_at": r["escalated_at"], "escalation_note": r["escalation_note"],
-        "rating": r["rating_score"],
-        "customer_id": r["customer_id"],
-        "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
-        "visitor": Visitor(
-            id=r["visitor_id"], name=r["visitor_name"], email=r["visitor_email"],
-            verified=bool(r["visitor_verified"]), customer_id=r["visitor_customer_id"],
-            page=r["visitor_page"], timezone=r["visitor_timezone"],
-            customer_name=r["customer_name"],
-            purchase_verified=r["purchase_verified_at"] is not None).public(),
-        "last_message": r["last_text"],
-        "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
-    }
-
-
 def history(db: sqlite3.Connection, conversation_id: int) -> list[InboxEntry]:
     """The visitor's (and their customer's) other conversations, newest first."""
     found = db.execute(
         f"{LIST_SELECT} WHERE c.id != :id AND (c.visitor_id = (SELECT visitor_id FROM "
         "conversations WHERE id = :id) OR c.customer_id = (SELECT customer_id FROM "
         "conversations WHERE id = :id)) ORDER BY c.id DESC LIMIT 20", {"id": conversation_id})
-    return [_row(r) for r in found]
+    return [records.inbox_entry(r) for r in found]
 
 
 def escalate(db: sqlite3.Connection, conversation_id: int, note: str | None,
@@ -181,16 +163,7 @@ def follow_up(db: sqlite3.Connection, follow_up_id: int) -> FollowUp:
     row = db.execute(FOLLOW_UP_SELECT + "WHERE f.id = ?", (follow_up_id,)).fetchone()
     if row is None:
         raise Refused(404, "not_found", "no such follow-up")
-    return _follow_up(row)
-
-
-def _follow_up(r: sqlite3.Row) -> FollowUp:
-    return {"id": r["id"], "conversation_id": r["conversation_id"], "due_at": r["due_at"],
-            "note": r["note"], "created_at": r["created_at"], "done_at": r["done_at"],
-            "overdue": r["done_at"] is None and r["due_at"] < iso(now()),
-            "agent": {"id": r["agent_id"], "name": r["agent_name"]},
-            "visitor": {"name": shown_name(r["visitor_name"], r["customer_name"]),
-                        "email": r["visitor_email"]}}
+    return records.follow_up(row)
 
 
 def follow_ups(db: sqlite3.Connection, agent_id: int | None,
@@ -198,8 +171,8 @@ def follow_ups(db: sqlite3.Connection, agent_id: int | None,
     """Open follow-ups (and done ones if asked), soonest due first; one agent's or all."""
     where = "WHERE (? IS NULL OR f.agent_id = ?)" + ("" if include_done else
                                                      " AND f.done_at IS NULL")
-    return [_follow_up(r) for r in db.execute(FOLLOW_UP_SELECT + where + " ORDER BY f.due_at",
-                                              (agent_id, agent_id))]
+    found = db.execute(FOLLOW_UP_SELECT + where + " ORDER BY f.due_at", (agent_id, agent_id))
+    return [records.follow_up(r) for r in found]
 
 
 def complete_follow_up(db: sqlite3.Connection, follow_up_id: int) -> FollowUp:

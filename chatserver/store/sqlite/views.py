@@ -15,7 +15,7 @@ import orjson
 from chatserver.domain import ledger
 from chatserver.domain.ledger import PastRefund, Purchase, RefundFigures
 from chatserver.domain.money import Money
-from chatserver.payments import provider_named
+from chatserver.store import records
 
 ORDER_SELECT = (
     "SELECT o.*, "
@@ -35,19 +35,9 @@ def order(db: sqlite3.Connection, order_id: int) -> dict[str, Any]:
 
 
 def _order(row: sqlite3.Row, db: sqlite3.Connection) -> dict[str, Any]:
-    verified_in = [r[0] for r in db.execute(
+    return records.order(row, (r[0] for r in db.execute(
         "SELECT conversation_id FROM verifications WHERE order_id = ? ORDER BY conversation_id",
-        (row["id"],))]
-    return {
-        "id": row["id"], "external_id": row["external_id"], "customer_id": row["customer_id"],
-        "email": row["email"], "name": row["name"], "product": row["product"],
-        "amount_cents": row["amount_cents"], "currency": row["currency"],
-        "purchased_at": row["purchased_at"], "status": row["status"],
-        "refunded_cents": row["refunded"], "pending_cents": row["reserved"],
-        "refundable_cents": ledger.refundable(row["amount_cents"], row["refunded"],
-                                              row["reserved"]),
-        "verified_in_conversations": verified_in,
-    }
+        (row["id"],))))
 
 
 def entry(db: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
@@ -55,21 +45,12 @@ def entry(db: sqlite3.Connection, entry_id: int) -> dict[str, Any]:
         "SELECT l.*, a.name AS agent_name, o.external_id AS order_external_id FROM ledger l "
         "JOIN agents a ON a.id = l.agent_id LEFT JOIN orders o ON o.id = l.order_id "
         "WHERE l.id = ?", (entry_id,)).fetchone()
-    return _entry(row)
-
-
-def _entry(row: sqlite3.Row) -> dict[str, Any]:
-    found = {k: row[k] for k in ("id", "kind", "customer_id", "order_id", "order_external_id",
-                                 "conversation_id", "amount_cents", "currency", "reason",
-                                 "expires_at", "approval_id", "provider", "created_at")}
-    found["agent"] = {"id": row["agent_id"], "name": row["agent_name"]}
-    found["instructions"] = provider_named(row["provider"]).instructions(found)
-    return found
+    return records.entry(row)
 
 
 def approval(db: sqlite3.Connection, approval_id: int) -> dict[str, Any]:
     row = db.execute(APPROVAL_SELECT + "WHERE p.id = ?", (approval_id,)).fetchone()
-    return _approval(row)
+    return records.approval(row)
 
 
 APPROVAL_SELECT = (
@@ -79,22 +60,10 @@ APPROVAL_SELECT = (
     "LEFT JOIN orders o ON o.id = p.order_id ")
 
 
-def _approval(row: sqlite3.Row) -> dict[str, Any]:
-    found = {k: row[k] for k in ("id", "kind", "status", "customer_id", "order_id",
-                                 "order_external_id", "conversation_id", "amount_cents",
-                                 "currency", "reason", "expires_at", "created_at", "decided_at",
-                                 "note")}
-    found["why"] = [w for w in row["why"].split("; ") if w]
-    found["requested_by"] = {"id": row["requested_by"], "name": row["requested_by_name"]}
-    found["decided_by"] = ({"id": row["decided_by"], "name": row["decided_by_name"]}
-                           if row["decided_by"] else None)
-    return found
-
-
 def approvals(db: sqlite3.Connection, status: str | None,
               requested_by: int | None) -> list[dict[str, Any]]:
     """Approvals (of one status), all or those one agent asked for."""
-    return [_approval(r) for r in db.execute(
+    return [records.approval(r) for r in db.execute(
         APPROVAL_SELECT + "WHERE (?1 IS NULL OR p.status = ?1) AND (?2 IS NULL OR "
         "p.requested_by = ?2) ORDER BY p.id", (status, requested_by))]
 
@@ -122,7 +91,7 @@ def customer(db: sqlite3.Connection, customer_id: int) -> dict[str, Any]:
     """Everything about one customer: orders, ledger, balances, conversations, figures."""
     row = db.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
     at = datetime.now(UTC)
-    entries = [_entry(r) for r in db.execute(
+    entries = [records.entry(r) for r in db.execute(
         "SELECT l.*, a.name AS agent_name, o.external_id AS order_external_id FROM ledger l "
         "JOIN agents a ON a.id = l.agent_id LEFT JOIN orders o ON o.id = l.order_id "
         "WHERE l.customer_id = ? ORDER BY l.id", (customer_id,))]
@@ -135,7 +104,7 @@ def customer(db: sqlite3.Connection, customer_id: int) -> dict[str, Any]:
             (customer_id,))],
         "ledger": entries,
         "credit_balances": ledger.credit_balance(credits, at),
-        "approvals": [_approval(r) for r in db.execute(
+        "approvals": [records.approval(r) for r in db.execute(
             APPROVAL_SELECT + "WHERE p.customer_id = ? ORDER BY p.id", (customer_id,))],
         "conversations": [dict(r) for r in db.execute(
             "SELECT c.id, c.status, c.created_at, c.closed_at, a.name AS agent_name, "

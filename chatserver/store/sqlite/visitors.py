@@ -11,7 +11,7 @@ from chatserver.domain.clock import iso, now
 from chatserver.domain.models import DETAILS, Visitor, VisitorDetails
 from chatserver.store.sqlite import customers, rows
 from chatserver.store.sqlite.connection import Runs
-from chatserver.store.sqlite.tokens import new_token, token_hash
+from chatserver.store.tokens import new_token, token_hash
 
 
 def update_visitor(db: sqlite3.Connection, visitor_id: str, details: VisitorDetails) -> Visitor:

@@ -1,0 +1,116 @@
+"""Rows to what the Store returns, for every backend: a row is any mapping of column names
+(a `sqlite3.Row`, an asyncpg `Record`), named as the backends' SELECTs name them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chatserver.domain import ledger
+from chatserver.domain.clock import iso, now
+from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor, shown_name
+from chatserver.payments import provider_named
+from chatserver.store.base import FollowUp, InboxEntry
+
+Row = Any  # a mapping of column names
+
+
+def agent(row: Row) -> Agent:
+    return Agent(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+                 capacity=row["capacity"], status=row["status"], disabled=bool(row["disabled"]))
+
+
+def visitor(row: Row) -> Visitor:
+    """A visitor's row with `customer_name`, their customer's name."""
+    return Visitor(id=row["id"], name=row["name"], email=row["email"],
+                   verified=bool(row["verified"]), customer_id=row["customer_id"],
+                   page=row["page"], timezone=row["timezone"],
+                   customer_name=row["customer_name"],
+                   purchase_verified=row["purchase_verified_at"] is not None)
+
+
+def conversation(row: Row) -> Conversation:
+    return Conversation(
+        id=row["id"], visitor_id=row["visitor_id"], status=row["status"],
+        agent_id=row["agent_id"], agent_name=row["agent_name"], customer_id=row["customer_id"],
+        created_at=row["created_at"], waiting_since=row["waiting_since"],
+        last_seq=row["last_seq"], last_note_seq=row["last_note_seq"],
+        visitor_read_seq=row["visitor_read_seq"], agent_read_seq=row["agent_read_seq"],
+        closed_at=row["closed_at"], emailed_seq=row["emailed_seq"],
+    )
+
+
+def message(row: Row) -> Message:
+    return Message(
+        conversation_id=row["conversation_id"], seq=row["seq"], note_seq=row["note_seq"],
+        author=Author(row["author_role"], row["author_name"], row["author_id"]),
+        text=row["text"], at=row["created_at"], client_id=row["client_id"],
+    )
+
+
+def inbox_entry(r: Row) -> InboxEntry:
+    """A row of a backend's console list (its LIST_SELECT)."""
+    return {
+        "id": r["id"], "status": r["status"], "created_at": r["created_at"],
+        "waiting_since": r["waiting_since"], "closed_at": r["closed_at"],
+        "escalated_at": r["escalated_at"], "escalation_note": r["escalation_note"],
+        "rating": r["rating_score"],
+        "customer_id": r["customer_id"],
+        "agent": {"id": r["agent_id"], "name": r["agent_name"]} if r["agent_id"] else None,
+        "visitor": Visitor(
+            id=r["visitor_id"], name=r["visitor_name"], email=r["visitor_email"],
+            verified=bool(r["visitor_verified"]), customer_id=r["visitor_customer_id"],
+            page=r["visitor_page"], timezone=r["visitor_timezone"],
+            customer_name=r["customer_name"],
+            purchase_verified=r["purchase_verified_at"] is not None).public(),
+        "last_message": r["last_text"],
+        "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
+    }
+
+
+def follow_up(r: Row) -> FollowUp:
+    """A row of a backend's FOLLOW_UP_SELECT."""
+    return {"id": r["id"], "conversation_id": r["conversation_id"], "due_at": r["due_at"],
+            "note": r["note"], "created_at": r["created_at"], "done_at": r["done_at"],
+            "overdue": r["done_at"] is None and r["due_at"] < iso(now()),
+            "agent": {"id": r["agent_id"], "name": r["agent_name"]},
+            "visitor": {"name": shown_name(r["visitor_name"], r["customer_name"]),
+                        "email": r["visitor_email"]}}
+
+
+def order(row: Row, verified_in: Iterable[int]) -> dict[str, Any]:
+    """An order's row with what it had `refunded` and has `reserved` for approvals, and the
+    conversations it was verified in."""
+    return {
+        "id": row["id"], "external_id": row["external_id"], "customer_id": row["customer_id"],
+        "email": row["email"], "name": row["name"], "product": row["product"],
+        "amount_cents": row["amount_cents"], "currency": row["currency"],
+        "purchased_at": row["purchased_at"], "status": row["status"],
+        "refunded_cents": row["refunded"], "pending_cents": row["reserved"],
+        "refundable_cents": ledger.refundable(row["amount_cents"], row["refunded"],
+                                              row["reserved"]),
+        "verified_in_conversations": list(verified_in),
+    }
+
+
+def entry(row: Row) -> dict[str, Any]:
+    """A ledger row with its `agent_name` and `order_external_id`."""
+    found = {k: row[k] for k in ("id", "kind", "customer_id", "order_id", "order_external_id",
+                                 "conversation_id", "amount_cents", "currency", "reason",
+                                 "expires_at", "approval_id", "provider", "created_at")}
+    found["agent"] = {"id": row["agent_id"], "name": row["agent_name"]}
+    found["instructions"] = provider_named(row["provider"]).instructions(found)
+    return found
+
+
+def approval(row: Row) -> dict[str, Any]:
+    """An approval's row with who asked and decided, and its order's external id."""
+    found = {k: row[k] for k in ("id", "kind", "status", "customer_id", "order_id",
+                                 "order_external_id", "conversation_id", "amount_cents",
+                                 "currency", "reason", "expires_at", "created_at", "decided_at",
+                                 "note")}
+    found["why"] = [w for w in row["why"].split("; ") if w]
+    found["requested_by"] = {"id": row["requested_by"], "name": row["requested_by_name"]}
+    found["decided_by"] = ({"id": row["decided_by"], "name": row["decided_by_name"]}
+                           if row["decided_by"] else None)
+    return found
