@@ -8,10 +8,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "chatserver"
 
 SQLITE_BACKEND = "chatserver.store.sqlite"
+BUS_BACKENDS = {"chatserver.bus.memory", "chatserver.bus.redis", "chatserver.bus.redis_link"}
+RATE_LIMIT_BACKENDS = {"chatserver.ratelimit.memory", "chatserver.ratelimit.redis"}
+REDIS_BACKENDS = {"chatserver.bus.redis", "chatserver.bus.redis_link", "chatserver.ratelimit.redis"}
 STORE_URL_SWITCH = "chatserver.store"  # open_store imports the backend its URL names, lazily
 IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "socket", "smtplib", "aiosmtplib", "starlette",
               "uvicorn", "websockets", "httpx"}
-OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.service", "chatserver.web",
+OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.ratelimit",
+               "chatserver.redis_url", "chatserver.service", "chatserver.web",
                "chatserver.app", "chatserver.cli", "chatserver.demo", "chatserver.server",
                "chatserver.mail"}
 
@@ -55,6 +59,10 @@ def test_only_the_sqlite_backend_imports_sqlite() -> None:
     assert offenders("chatserver", {"sqlite3", "aiosqlite"}, exempt={SQLITE_BACKEND}) == []
 
 
+def test_only_the_redis_backends_import_redis() -> None:
+    assert offenders("chatserver", {"redis"}, exempt=REDIS_BACKENDS) == []
+
+
 def test_only_the_store_url_switch_names_the_sqlite_backend() -> None:
     outside = offenders("chatserver", {SQLITE_BACKEND}, exempt={SQLITE_BACKEND})
     assert [line for line in outside if not line.startswith(f"{STORE_URL_SWITCH} ")] == []
@@ -68,13 +76,15 @@ def test_the_store_and_bus_interfaces_know_no_backend_and_no_caller() -> None:
     callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
     assert offenders("chatserver.store.base", {SQLITE_BACKEND} | callers) == []
     assert offenders("chatserver.store.types", {SQLITE_BACKEND} | callers) == []
-    assert offenders("chatserver.bus.base", {"chatserver.bus.memory"} | callers) == []
+    assert offenders("chatserver.bus.base", BUS_BACKENDS | callers) == []
+    assert offenders("chatserver.ratelimit.base", RATE_LIMIT_BACKENDS | callers) == []
 
 
 def test_the_store_and_bus_know_nothing_of_services_or_the_web() -> None:
     callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
     assert offenders("chatserver.store", callers) == []
     assert offenders("chatserver.bus", callers) == []
+    assert offenders("chatserver.ratelimit", callers) == []
 
 
 def test_services_know_nothing_of_the_web() -> None:
@@ -82,6 +92,6 @@ def test_services_know_nothing_of_the_web() -> None:
 
 
 def test_the_web_and_services_use_no_backend_directly() -> None:
-    backends = {SQLITE_BACKEND, "chatserver.bus.memory"}
+    backends = {SQLITE_BACKEND} | BUS_BACKENDS | RATE_LIMIT_BACKENDS
     assert offenders("chatserver.web", backends) == []
     assert offenders("chatserver.service", backends) == []
