@@ -43,12 +43,14 @@ class RedisBus:
         self._links: list[PubSubLink] = []  # every one opened, to be closed at the end
         self._linking = asyncio.Lock()
         self._closed = False
+        self._dropping = False  # the outbox filled: events are dropped until Redis takes some
 
     def publish(self, topic: str, event: Event) -> None:
         if self._closed:
             return
         if len(self._outbox) >= OUTBOX_LIMIT:
             self._lose(f"more than {OUTBOX_LIMIT} events waited to be sent")
+            self._dropping = True
             return
         self._outbox.append((topic, event))
         if self._writer is None:
@@ -91,15 +93,16 @@ class RedisBus:
                 except (RedisError, OSError) as error:
                     log.warning("Redis unreachable for pub/sub: %s", error)
                     return None
-                self._links = [link for link in self._links if not link.lost]
+                self._links = [link for link in self._links if not link.finished]
                 self._links.append(self._link)
             return self._link
 
     def _lose(self, reason: str) -> None:
-        if self._link is not None:
+        """The news may be lost: every subscription here is cut off (and it is said once)."""
+        if self._link is not None and not self._link.lost:
             self._link.lose(reason)
-        else:
-            log.warning("Redis bus: %s; nobody here was listening", reason)
+        elif not self._dropping:
+            log.warning("Redis bus: %s", reason)
 
     async def _write(self) -> None:
         while not (self._closed and not self._outbox):
@@ -126,5 +129,5 @@ class RedisBus:
             await pipe.execute()
         except Exception as error:  # Redis unreachable, or an event that cannot be sent
             self._lose(f"publishing failed: {error}")
-        finally:
-            await pipe.reset()
+        else:
+            self._dropping = False

@@ -46,6 +46,11 @@ class PubSubLink:
         link._task = asyncio.get_running_loop().create_task(link._live())
         return link
 
+    @property
+    def finished(self) -> bool:
+        """Lost, and its connection closed."""
+        return self._task is not None and self._task.done()
+
     async def subscribe(self, topics: list[str], capacity: int) -> LocalSubscription:
         """A subscription confirmed by Redis (or cut off, if the link was lost meanwhile)."""
         subscription, new = self.topics.subscribe(topics, capacity)

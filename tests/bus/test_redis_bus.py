@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from chatserver.bus import Bus, Event, SubscriptionOverflow, open_bus
 from chatserver.bus.redis import OUTBOX_LIMIT, RedisBus
-from tests.bus.conftest import REDIS
 from tests.bus.test_bus import PATIENCE, drain, event, heard_before_a_mark, next_n
+from tests.redis_urls import REDIS
 
 
 @pytest.fixture
@@ -61,6 +61,8 @@ def test_a_redis_url_gives_the_redis_bus_and_a_bad_one_a_clear_error() -> None:
         open_bus("redis://127.0.0.1:6379/0?channel=chat")
     with pytest.raises(ValueError, match="database number"):
         open_bus("redis://127.0.0.1:6379/chat")
+    with pytest.raises(ValueError, match="no spaces"):
+        open_bus("redis://127.0.0.1:6379/0?prefix=my chat")
 
 
 async def test_losing_the_pubsub_connection_cuts_off_every_subscription(

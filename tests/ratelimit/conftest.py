@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from chatserver.ratelimit import RateLimits, open_rate_limits
-from tests.bus.conftest import REDIS, redis_url
+from tests.redis_urls import REDIS, redis_url
 
 # The next backend joins the suite by its URL here, and nowhere else.
 LIMITS_URLS = ["memory://", REDIS]

@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 from chatserver.config import Limit
 from chatserver.ratelimit import RateLimits, open_rate_limits
 from chatserver.ratelimit.redis import TTL_MARGIN
-from tests.bus.conftest import REDIS, redis_url
 from tests.ratelimit.test_windows import MESSAGES, T0, allowed
+from tests.redis_urls import REDIS, redis_url
 
 
 @pytest.fixture
