@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 ENV_PREFIX = "CHATSERVER_"
 
@@ -48,6 +51,74 @@ def parse_origins(text: str | None) -> tuple[str, ...] | None:
     return tuple(o.strip().rstrip("/") for o in text.split(",") if o.strip())
 
 
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """Addresses or networks (comma separated) whose X-Forwarded-For and -Proto are believed;
+    `*`: any; empty: none."""
+    proxies = tuple(p.strip() for p in text.split(",") if p.strip())
+    for proxy in proxies:
+        if proxy != "*":
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(f"{ENV_PREFIX}FORWARDED_ALLOW_IPS lists addresses or "
+                                    f"networks (like 127.0.0.1,10.0.0.0/8) or *, not {proxy!r}"
+                                    ) from None
+    return proxies
+
+
+def database_kind(url: str) -> str:
+    """`sqlite` or `postgresql`: the database a URL names (a SettingsError if it names none)."""
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return "sqlite"
+    parts = _split(url)
+    if parts is not None and parts.scheme in ("postgresql", "postgres"):
+        database = parts.path.removeprefix("/")
+        if parts.hostname and database and "/" not in database:
+            return "postgresql"
+    raise SettingsError("a database URL is sqlite:///PATH or "
+                        f"postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, not {_shown(url)!r}")
+
+
+BUS_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def bus_kind(url: str) -> str:
+    """`memory` or `redis`: the bus a URL names (a SettingsError if it names none)."""
+    if url == "memory://":
+        return "memory"
+    parts = _split(url)
+    if (parts is not None and parts.scheme == "redis" and parts.hostname
+            and re.fullmatch(r"(/\d{1,2})?/?", parts.path) and _prefix_only(parts.query)):
+        return "redis"
+    raise SettingsError("a bus URL is memory:// or redis://HOST[:PORT][/N][?prefix=P] (P: up "
+                        f"to 64 letters, digits or _.:-), not {_shown(url)!r}")
+
+
+def _prefix_only(query: str) -> bool:
+    """No option, or one `prefix` (the only option a bus URL takes)."""
+    try:
+        options = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return False
+    return len(options) <= 1 and all(name == "prefix" and BUS_PREFIX.fullmatch(value)
+                                     for name, value in options)
+
+
+def _split(url: str) -> SplitResult | None:
+    """The URL's parts, or None when its port is not a number in range."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return None
+    return parts
+
+
+def _shown(url: str) -> str:
+    """The URL as an error may print it: without its password."""
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./chatserver.db"
@@ -59,6 +130,8 @@ class Settings:
     identity_secret: str | None = None
     webhook_secret: str | None = None
     smtp_url: str | None = None
+    # proxies (nginx) whose X-Forwarded-For counts as the client's address
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
     visitor_message_limit: Limit = Limit(20, 10.0)
     visitor_session_limit: Limit = Limit(30, 60.0)
     transcript_email_limit: Limit = Limit(5, 3600.0)  # per visitor, and per address
@@ -84,10 +157,24 @@ class Settings:
         values: dict[str, Any] = {}
         for field in fields(cls):
             raw = environ.get(ENV_PREFIX + field.name.upper())
-            if raw is not None:
-                values[field.name] = _convert(field.name, str(field.type), raw)
+            value = None if raw is None else _convert(field.name, str(field.type), raw)
+            if value is not None:  # set but empty: the default (a URL, a secret)
+                values[field.name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        settings.check_backends()
+        return settings
+
+    def check_backends(self) -> None:
+        """Both URLs name a backend, and the two make one server: SQLite is served by one
+        process, so only with the in-process bus."""
+        database, bus = database_kind(self.database_url), bus_kind(self.bus_url)
+        if database == "sqlite" and bus != "memory":
+            raise SettingsError(
+                f"a SQLite database takes the bus memory:// only, not {_shown(self.bus_url)!r}: "
+                "processes sharing one SQLite file, each routing on its own, would split one "
+                "server into several that do not hear each other (use a postgresql:// "
+                "DATABASE_URL for several processes)")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -111,4 +198,6 @@ def _convert(name: str, kind: str, raw: str) -> Any:
         return Limit.parse(raw)
     if name == "allowed_origins":
         return parse_origins(raw)
+    if name == "forwarded_allow_ips":
+        return parse_trusted_proxies(raw)
     return raw or None

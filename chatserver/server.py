@@ -33,6 +33,8 @@ def uvicorn_config(app: Any, settings: Settings, port: int | None = None) -> uvi
         ws_max_size=settings.max_frame_bytes,  # larger frames: close 1009
         ws_per_message_deflate=False,  # compression costs ~64 KiB per idle socket
         lifespan="on", log_level="info", server_header=False,
+        # behind nginx, the visitor's own address (X-Forwarded-For) counts for the limits
+        proxy_headers=True, forwarded_allow_ips=list(settings.forwarded_allow_ips),
     )
 
 
@@ -49,7 +51,11 @@ def tune_interpreter() -> None:
 
 
 async def serve(settings: Settings, shop_port: int | None = None) -> None:
-    """Serve until interrupted; with `shop_port`, also the demo shop from that port."""
+    """Serve until interrupted; with `shop_port`, also the demo shop from that port.
+
+    On SIGTERM uvicorn stops listening, closes every socket with 1012 (service restart: the
+    clients reconnect to another process and resume by seq), then the lifespan closes the
+    store, which finishes its writes (tests/test_sigterm.py)."""
     tune_interpreter()
     if shop_port is None:
         await uvicorn.Server(uvicorn_config(create_app(settings), settings)).serve()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +73,39 @@ def test_bad_arguments_give_one_line_and_status_2(db_url: str, tmp_path: Path) -
         assert result.returncode == 2, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
         assert result.stdout == ""
+
+
+def chatserver_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chatserver", *args], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **env})
+
+
+def test_serve_refuses_sqlite_with_a_redis_bus_in_one_line_before_touching_the_database(
+        tmp_path: Path) -> None:
+    database = tmp_path / "x.db"
+    result = chatserver_with_env({"CHATSERVER_BUS_URL": "redis://127.0.0.1:6379/0"},
+                                 "serve", "--port", str(free_port()),
+                                 "--db", f"sqlite:///{database}")
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "SQLite" in line and "memory://" in line and "do not hear each other" in line
+    assert result.stdout == "" and not database.exists()
+
+
+def test_bad_database_and_bus_urls_give_one_line_and_status_2_without_the_password(
+        db_url: str) -> None:
+    for env, args in (({}, ["serve", "--db", "mysql://chat@db/chat"]),
+                      ({}, ["tokens", "create", "--integration",
+                            "--db", "postgresql://chat:s3cret@db:port/chat"]),
+                      ({"CHATSERVER_DATABASE_URL": "postgres://chat:s3cret@db"},
+                       ["agents", "add", "x@example.com", "--name", "X"]),
+                      ({"CHATSERVER_BUS_URL": "redis://:s3cret@cache/0?prefix=a b"},
+                       ["serve", "--db", "postgresql://chat@db/chat"]),
+                      ({"CHATSERVER_BUS_URL": "rabbitmq://cache"}, ["serve", "--db", db_url])):
+        result = chatserver_with_env(env, *args)
+        assert result.returncode == 2, (env, args, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert "URL is" in line and "s3cret" not in line, line
 
 
 def test_adding_the_same_agent_twice_is_refused_and_keeps_the_first(db_url: str) -> None:

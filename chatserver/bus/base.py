@@ -39,23 +39,23 @@ class Event:
     `id` says which events are the same one: a fresh id for a new event, the original's
     for a copy rebuilt on the other side of a process boundary. It is not part of the frame."""
 
-    __slots__ = ("_text", "frame", "id")
+    __slots__ = ("_data", "frame", "id")
 
     def __init__(self, frame: dict[str, Any], event_id: str | None = None) -> None:
         self.frame = frame
         self.id = event_id if event_id is not None else _event_ids.next()
-        self._text: str | None = None
+        self._data: bytes | None = None
 
     @property
     def type(self) -> str:
         return str(self.frame["type"])
 
     @property
-    def text(self) -> str:
-        """The frame as JSON text, ready for a WebSocket text frame."""
-        if self._text is None:
-            self._text = orjson.dumps(self.frame).decode()
-        return self._text
+    def data(self) -> bytes:
+        """The frame as UTF-8 JSON, ready for a WebSocket text frame."""
+        if self._data is None:
+            self._data = orjson.dumps(self.frame)
+        return self._data
 
 
 class Subscription(Protocol):

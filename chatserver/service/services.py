@@ -13,6 +13,7 @@ from chatserver.service.announcer import Announcer
 from chatserver.service.commerce import Commerce
 from chatserver.service.console import Console
 from chatserver.service.desk import Desk
+from chatserver.service.health import Health
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
 from chatserver.service.rate_windows import RateWindows
@@ -35,6 +36,7 @@ class Services:
     supervision: Supervision
     team: Team
     console: Console
+    health: Health
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
@@ -54,6 +56,7 @@ class Services:
                    supervision=Supervision(store, agent_desk, news, settings.unanswered_alert),
                    team=Team(store, agent_desk),
                    console=Console(store, desk),
+                   health=Health(settings, store),
                    desk=desk)
 
     async def start(self) -> None:

@@ -8,12 +8,21 @@ from starlette.routing import Route
 
 from chatserver.domain.models import Conversation, Message
 from chatserver.domain.transcript import entry
+from chatserver.store.base import RETRY_AFTER_SECONDS
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
 from chatserver.web.services import services
 
 
 async def health(request: Request) -> Response:
-    return json_response({"status": "ok"})
+    """200 while this process can serve; 503 while its database cannot be reached (a
+    balancer then sends no one here)."""
+    health = services(request).health
+    if await health.database_answers():
+        return json_response({"status": "ok", **health.backends})
+    return json_response({"status": "unavailable", **health.backends,
+                          "error": {"code": "unavailable",
+                                    "message": "the database cannot be reached"}},
+                         503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _transcript(request: Request) -> tuple[Conversation, list[Message]]:

@@ -13,6 +13,14 @@ that sent pings and never read grew the server by 200 MB in 9 s. While the send 
 over its high-water mark nothing more is read, of any frame type, so what one connection
 can make the server hold stays within the mark and one read's worth of answers. Its pongs
 unread, the keepalive closes it, and `CLOSE_LINGER` later it is gone.
+
+It offers the application a way past the ASGI layers for what it sends most, a text frame
+already encoded (the `chatserver.send_frame` scope extension): Starlette's and uvicorn's
+`send` build a message dict and pass it through five coroutines, and the frame's text is
+decoded from orjson's bytes only to be encoded again.
+
+And it holds less per idle connection: a leaner queue and flag (`lean_waits.py`), and not
+the handshake once it is answered.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ import asyncio
 from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+
+from chatserver.web.lean_waits import Flag, ReceiveQueue
 
 # More than this waiting leaves at once, so that the transport's flow control sees it: one
 # turn of the loop may read a client's socket many times over (32 reads of 256 KiB).
@@ -28,6 +39,8 @@ FLUSH_AT = 64 * 1024
 # How long a closed connection may take to send what it still holds: a client that reads
 # nothing would keep it (and its buffers) open for good.
 CLOSE_LINGER = 10.0
+# The scope extension through which the application sends encoded frames directly.
+SEND_FRAME = "chatserver.send_frame"
 
 
 class CoalescingTransport:
@@ -68,6 +81,39 @@ class CoalescingTransport:
 
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = ReceiveQueue()  # type: ignore[assignment]
+        self.writable = Flag()  # type: ignore[assignment]
+        self.writable.set()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # none when the handshake was refused
+        if scope is not None:
+            scope["extensions"][SEND_FRAME] = self.send_frame
+
+    def send_frame(self, data: bytes) -> bool:
+        """Send `data` (UTF-8 JSON) as one text frame now. True when it is sent, or dropped
+        because the connection is closing (what the client missed it gets on resume); False
+        while writes are held back: the caller then waits its turn through ASGI's `send`."""
+        if not self.writable.is_set():
+            return False
+        if self.disconnected or self.close_sent:
+            return True
+        try:
+            self.conn.send_text(data)
+        except InvalidState:
+            return True
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        scope = getattr(self, "scope", None)
+        if scope is not None:  # the bound method would keep this protocol alive in a cycle
+            scope["extensions"].pop(SEND_FRAME, None)
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         coalescing = CoalescingTransport(cast(asyncio.Transport, transport))
         super().connection_made(cast(asyncio.Transport, coalescing))
@@ -93,3 +139,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             # A refusal (401, 403) answers the handshake too; uvicorn's protocol does not
             # count it as one and would log an error for every refused socket.
             self.handshake_complete = True
+        elif message["type"] == "websocket.accept":
+            # The handshake's headers (2 KiB) are not needed again. websockets' parser keeps
+            # the request in its generator's frame for the connection's life: empty it.
+            self.request.headers.clear()
+            self.request = self.response = None  # type: ignore[assignment]

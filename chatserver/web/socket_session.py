@@ -1,8 +1,9 @@
 """What the visitor and agent sockets share: frame limits, the dispatch loop, the bus pump.
 
 A connection runs two loops: one reads client frames and handles them, one forwards bus
-events. Both send through `send_text`; an ASGI server sends each message whole, so two
-frames never interleave.
+events. Both send through `send_data`, each frame whole, so two frames never interleave:
+straight to the connection where the server offers that (web/coalescing.py), else through
+ASGI's `send`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.domain.limits import TypingGate
 from chatserver.service.errors import ChatError
 from chatserver.store.base import unavailable
+from chatserver.web.coalescing import SEND_FRAME
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +67,20 @@ class SocketSession:
         self.ws = websocket
         self.settings = settings
         self.typing = TypingGate()
+        self._send_frame: Callable[[bytes], bool] | None = websocket.scope.get(
+            "extensions", {}).get(SEND_FRAME)
 
     # --- sending --------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
-        await self.send_text(orjson.dumps(frame).decode())
+        await self.send_data(orjson.dumps(frame))
 
-    async def send_text(self, text: str) -> None:
-        """Send, or drop the frame if the client has gone: what it missed it gets on resume,
-        and the frames it sent before leaving are still handled."""
+    async def send_data(self, data: bytes) -> None:
+        """Send a frame's JSON, or drop it if the client has gone: what it missed it gets on
+        resume, and the frames it sent before leaving are still handled."""
+        if self._send_frame is not None and self._send_frame(data):
+            return
         with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):
-            await self.ws.send_text(text)
+            await self.ws.send_text(data.decode())
 
     async def error(self, code: str, message: str, client_id: str | None = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
@@ -154,11 +160,11 @@ class SocketSession:
             while True:
                 event = await subscription.get()
                 if self.forward(event):
-                    await self.send_text(event.text)
+                    await self.send_data(event.data)
         except SubscriptionOverflow:
             await self.close(CLOSE_TRY_AGAIN)
         except EndSession as end:
-            await self.send_text(end.event.text)
+            await self.send_data(end.event.data)
             await self.close(end.code)
 
     def forward(self, event: Event) -> bool:

@@ -10,8 +10,9 @@ from chatserver.bus import Event
 def test_an_event_is_encoded_once_as_json() -> None:
     shared = Event({"type": "message", "text": "héllo", "seq": 3})
     assert shared.type == "message"
-    assert shared.text == '{"type":"message","text":"héllo","seq":3}'  # the id is not sent
-    assert shared.text is shared.text
+    expected = '{"type":"message","text":"héllo","seq":3}'  # the id is not sent
+    assert shared.data == expected.encode()
+    assert shared.data is shared.data
 
 
 def test_every_new_event_has_an_id_of_its_own() -> None:

@@ -57,12 +57,11 @@ async def channels(plain: Redis, prefix: str) -> set[str]:
 
 def test_a_redis_url_gives_the_redis_bus_and_a_bad_one_a_clear_error() -> None:
     assert isinstance(open_bus("redis://127.0.0.1:6379/0?prefix=chat:"), RedisBus)
-    with pytest.raises(ValueError, match="takes only"):
-        open_bus("redis://127.0.0.1:6379/0?channel=chat")
-    with pytest.raises(ValueError, match="database number"):
-        open_bus("redis://127.0.0.1:6379/chat")
-    with pytest.raises(ValueError, match="no spaces"):
-        open_bus("redis://127.0.0.1:6379/0?prefix=my chat")
+    for bad in ("redis://127.0.0.1:6379/0?channel=chat", "redis://127.0.0.1:6379/chat",
+                "redis://127.0.0.1:6379/0?prefix=my chat", "redis://:secret@127.0.0.1/x"):
+        with pytest.raises(ValueError, match=r"redis://HOST\[:PORT\]\[/N\]\[\?prefix=P\]") as error:
+            open_bus(bad)
+        assert "secret" not in str(error.value)
 
 
 async def test_losing_the_pubsub_connection_cuts_off_every_subscription(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatserver.config import Limit, Settings, SettingsError, parse_origins
+from chatserver.config import Limit, Settings, SettingsError, bus_kind, database_kind, parse_origins
 
 
 def test_defaults_match_the_contract() -> None:
@@ -26,7 +26,7 @@ def test_defaults_match_the_contract() -> None:
 
 def test_every_documented_variable_is_read() -> None:
     settings = Settings.from_env({
-        "CHATSERVER_DATABASE_URL": "sqlite:////var/lib/chat.db",
+        "CHATSERVER_DATABASE_URL": "postgresql://chat@db.internal:5432/chat",
         "CHATSERVER_BUS_URL": "redis://localhost:6379/0",
         "CHATSERVER_HOST": "0.0.0.0",
         "CHATSERVER_PORT": "9000",
@@ -39,14 +39,16 @@ def test_every_documented_variable_is_read() -> None:
         "CHATSERVER_VISITOR_SESSION_LIMIT": "100/3600",
         "CHATSERVER_GRACE_SECONDS": "30",
         "CHATSERVER_HELLO_TIMEOUT": "2.5",
+        "CHATSERVER_FORWARDED_ALLOW_IPS": "10.0.0.5, 192.168.0.0/16",
     })
 
     assert settings == Settings(
-        database_url="sqlite:////var/lib/chat.db", bus_url="redis://localhost:6379/0",
+        database_url="postgresql://chat@db.internal:5432/chat", bus_url="redis://localhost:6379/0",
         host="0.0.0.0", port=9000, allowed_origins=("https://shop.example",),
         secret_key="k", identity_secret="i", webhook_secret="w",
         smtp_url="smtp://mail.example:25", visitor_message_limit=Limit(5, 1.0),
-        visitor_session_limit=Limit(100, 3600.0), grace_seconds=30.0, hello_timeout=2.5)
+        visitor_session_limit=Limit(100, 3600.0), grace_seconds=30.0, hello_timeout=2.5,
+        forwarded_allow_ips=("10.0.0.5", "192.168.0.0/16"))
 
 
 def test_process_environment_is_read_when_none_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,3 +193,97 @@ def test_settings_are_frozen_and_changed_by_copy() -> None:
     with pytest.raises(AttributeError):
         settings.port = 1234  # type: ignore[misc]
     assert (settings.port, changed.port) == (8000, 1234)
+
+
+# --- backends: database and bus URLs --------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("sqlite:///./chatserver.db", "sqlite"),
+    ("sqlite:////var/lib/chat.db", "sqlite"),
+    ("postgresql://chat:s3cret@db.internal:5432/chat", "postgresql"),
+    ("postgres://chat@db.internal/chat", "postgresql"),
+    ("postgresql://chat@[::1]:5433/chat?sslmode=require", "postgresql"),
+    ("postgresql://chat@db.internal/chat?schema=eu&sslmode=verify-full", "postgresql"),
+])
+def test_database_urls_name_sqlite_or_postgresql(url: str, kind: str) -> None:
+    assert database_kind(url) == kind
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///", "sqlite://chat.db", "mysql://db/chat", "postgresql://db.internal",
+    "postgresql://db.internal/", "postgresql://db.internal/chat/more",
+    "postgresql://chat@db.internal:54x2/chat", "postgresql://chat@db.internal:99999/chat",
+    "postgresql:///chat", "postgresql:///chat?host=/run/postgresql", "chat.db",
+])
+def test_a_database_url_naming_no_database_is_a_settings_error(url: str) -> None:
+    with pytest.raises(SettingsError, match="postgresql://USER"):
+        Settings.from_env({"CHATSERVER_DATABASE_URL": url})
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("memory://", "memory"),
+    ("redis://localhost", "redis"),
+    ("redis://redis.internal:6380/2", "redis"),
+    ("redis://:s3cret@redis.internal:6379/0?prefix=shop-eu", "redis"),
+    ("redis://127.0.0.1/?prefix=chat:1", "redis"),
+])
+def test_bus_urls_name_memory_or_redis(url: str, kind: str) -> None:
+    assert bus_kind(url) == kind
+
+
+@pytest.mark.parametrize("url", [
+    "memory://elsewhere", "redis://", "redis://:6379/0", "redis://host:port/0",
+    "redis://host/zero", "redis://host/0/1", "redis://host/0?prefix=", "redis://host/0?db=1",
+    "redis://host?prefix=a&prefix=b", "redis://host?prefix=with space", "amqp://host",
+])
+def test_a_bus_url_naming_no_bus_is_a_settings_error(url: str) -> None:
+    with pytest.raises(SettingsError, match=r"redis://HOST\[:PORT\]"):
+        bus_kind(url)
+
+
+def test_a_bad_url_is_shown_in_the_error_without_its_password() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"CHATSERVER_DATABASE_URL": "postgresql://chat:s3cret@db:0x/chat"})
+    assert "s3cret" not in str(refused.value) and "chat:***@db" in str(refused.value)
+    with pytest.raises(SettingsError) as refused:
+        bus_kind("redis://:s3cret@redis.internal/0?x=1")
+    assert "s3cret" not in str(refused.value)
+
+
+def test_an_empty_url_variable_means_the_default() -> None:
+    settings = Settings.from_env({"CHATSERVER_DATABASE_URL": "", "CHATSERVER_BUS_URL": ""})
+    assert (settings.database_url, settings.bus_url) == ("sqlite:///./chatserver.db", "memory://")
+
+
+def test_postgresql_with_redis_makes_several_processes_one_server() -> None:
+    settings = Settings.from_env({"CHATSERVER_BUS_URL": "redis://localhost/0?prefix=t1"},
+                                 database_url="postgres://chat@localhost/chat")
+    assert (settings.database_url, settings.bus_url) == (
+        "postgres://chat@localhost/chat", "redis://localhost/0?prefix=t1")
+
+
+def test_sqlite_with_a_bus_other_than_memory_is_refused_as_a_split_server() -> None:
+    with pytest.raises(SettingsError, match="do not hear each other"):
+        Settings.from_env({"CHATSERVER_BUS_URL": "redis://localhost"},
+                          database_url="sqlite:///chat.db")
+
+
+# --- the proxy in front ---------------------------------------------------------------------
+
+def test_only_loopback_proxies_are_believed_by_default() -> None:
+    assert Settings.from_env({}).forwarded_allow_ips == ("127.0.0.1", "::1")
+
+
+@pytest.mark.parametrize(("text", "proxies"), [
+    ("10.0.0.5", ("10.0.0.5",)), ("*", ("*",)), ("", ()),
+    (" 10.0.0.0/8 ,fd00::1, ", ("10.0.0.0/8", "fd00::1")),
+])
+def test_trusted_proxies_are_addresses_or_networks(text: str, proxies: tuple[str, ...]) -> None:
+    assert Settings.from_env({"CHATSERVER_FORWARDED_ALLOW_IPS": text}
+                             ).forwarded_allow_ips == proxies
+
+
+@pytest.mark.parametrize("text", ["nginx", "10.0.0.300", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_no_address_is_a_settings_error(text: str) -> None:
+    with pytest.raises(SettingsError, match="FORWARDED_ALLOW_IPS"):
+        Settings.from_env({"CHATSERVER_FORWARDED_ALLOW_IPS": text})

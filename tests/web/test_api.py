@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
+import pytest
 
+from chatserver.service import health
+from chatserver.store import StorageError
 from tests.conftest import query
 from tests.web.conftest import InProcessServer, agent, visitor
 
 
-def test_health_needs_no_token(server: InProcessServer) -> None:
+def test_health_needs_no_token_and_names_the_backends(server: InProcessServer) -> None:
     response = httpx.get(server.url + "/api/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "sqlite", "bus": "memory"}
+
+
+async def _refuses(name: str) -> str | None:
+    raise StorageError("unable to open database file")
+
+
+async def _hangs(name: str) -> str | None:
+    await asyncio.Event().wait()  # a database behind a dead network link
+    return None
+
+
+@pytest.mark.parametrize("unreachable", [_refuses, _hangs], ids=["refusing", "silent"])
+def test_health_answers_503_while_the_database_cannot_be_reached_and_200_once_it_can(
+        server: InProcessServer, monkeypatch: pytest.MonkeyPatch,
+        unreachable: Callable[[str], Awaitable[str | None]]) -> None:
+    monkeypatch.setattr(health, "PROBE_SECONDS", 0.2)
+    store = server.app.state.services.health.store
+    monkeypatch.setattr(store, "setting", unreachable)
+    down = httpx.get(server.url + "/api/health", timeout=5)
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "database": "sqlite", "bus": "memory",
+                           "error": {"code": "unavailable",
+                                     "message": "the database cannot be reached"}}
+    assert down.headers["retry-after"] == "10"
+    monkeypatch.undo()
+    assert httpx.get(server.url + "/api/health", timeout=5).status_code == 200
 
 
 async def test_transcript_has_every_message_with_client_ids_and_notes(

@@ -15,7 +15,7 @@ import websockets
 from chatserver.config import Settings
 from chatserver.web import coalescing
 from chatserver.web.coalescing import CoalescingTransport, CoalescingWebSocketProtocol
-from tests.web.conftest import InProcessServer
+from tests.web.conftest import InProcessServer, visitor
 
 
 class Recording:
@@ -80,6 +80,26 @@ async def test_a_refused_socket_is_answered_without_an_error_in_the_log(
     finally:
         uvicorn_log.removeHandler(handler)
     assert logged == []
+
+
+async def test_frames_go_straight_to_the_connection_whole_and_in_order(
+        server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    direct: list[bytes] = []
+    send_frame = CoalescingWebSocketProtocol.send_frame
+
+    def recording(self: CoalescingWebSocketProtocol, data: bytes) -> bool:
+        direct.append(data)
+        return send_frame(self, data)
+    monkeypatch.setattr(CoalescingWebSocketProtocol, "send_frame", recording)
+    peer, _ = await visitor(server)
+    texts = [f"héllo {n} — ✓" for n in range(1, 4)]
+    for n, text in enumerate(texts, 1):
+        await peer.send("message", client_id=f"c{n}", text=text)
+    acks = [await peer.expect("ack") for _ in texts]
+    assert [ack["seq"] for ack in acks] == [1, 2, 3]
+    echoes = [frame for frame in peer.seen if frame["type"] == "message"]
+    assert [echo["text"] for echo in echoes] == texts
+    assert sum(b'"type":"ack"' in data for data in direct) == 3  # past the ASGI layers
 
 
 # --- a client that does not read -----------------------------------------------------------

@@ -122,14 +122,34 @@ class Writer:
             if not self._run(batch, isolated=False):
                 await self._begin(loop)
                 self._run(batch, isolated=True)
-            await asyncio.shield(loop.run_in_executor(self._thread, self._commit))
-        except Exception as error:  # the commit itself failed: nothing of the batch stands
-            for op in batch:
-                op.error = op.error or error
+        except Exception as error:  # nothing of the batch stands
+            self._settle(batch, error)
+            return
+        settled = loop.create_future()
+        self._thread.submit(self._commit_then_settle, loop, batch, settled)
+        await settled
+
+    def _commit_then_settle(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending],
+                            settled: asyncio.Future[None]) -> None:
+        """On the writer thread: COMMIT, then have the loop settle the batch. The loop runs
+        `_settle` itself as soon as it wakes (not a task resuming a turn later), so the
+        news and the callers' answers leave one turn of the loop sooner."""
+        error: Exception | None = None
+        try:
+            self._commit()
+        except Exception as failed:  # the commit itself failed: nothing of the batch stands
+            error = failed
+        loop.call_soon_threadsafe(self._settle, batch, error, settled)
+
+    def _settle(self, batch: list[_Pending], error: Exception | None,
+                settled: asyncio.Future[None] | None = None) -> None:
+        """Announce what was committed, in submit order, and answer every caller. (Even when
+        the writer was cancelled meanwhile: what is committed is announced.)"""
         self.batches += 1
         for op in batch:
+            op.error = op.error or error
             if op.error is None and op.on_commit is not None:
-                try:  # even when the caller has gone: what is committed is announced
+                try:  # even when the caller has gone
                     op.on_commit(op.result)
                 except Exception:
                     log.exception("announcing a committed write failed")
@@ -139,6 +159,8 @@ class Writer:
                 op.future.set_exception(self._for_caller(op.error))
             else:
                 op.future.set_result(op.result)
+        if settled is not None and not settled.done():
+            settled.set_result(None)
 
     async def _begin(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
