@@ -18,6 +18,7 @@ from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.domain.throttle import SignInThrottle
+from chatserver.ratelimit import open_rate_limits
 from chatserver.service.services import Services
 from chatserver.store import StorageError, open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
@@ -53,7 +54,8 @@ def create_app(settings: Settings) -> ChatApp:
     async def lifespan(app: ChatApp) -> AsyncIterator[None]:
         store = await open_store(settings.database_url)
         bus = open_bus(settings.bus_url)
-        app.state.services = services = Services.of(settings, store, bus)
+        limits = open_rate_limits(settings.bus_url)  # shared where the news are
+        app.state.services = services = Services.of(settings, store, bus, limits)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
             app.state.sessions = Sessions(secret, services.team)
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> ChatApp:
             yield
         finally:
             await services.stop()
+            await limits.close()
             await bus.close()
             await store.close()
 

@@ -11,12 +11,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "chatserver"
 SQLITE_BACKEND = "chatserver.store.sqlite"
 POSTGRES_BACKEND = "chatserver.store.postgres"
 STORE_BACKENDS = {SQLITE_BACKEND, POSTGRES_BACKEND}
+BUS_BACKENDS = {"chatserver.bus.memory", "chatserver.bus.redis", "chatserver.bus.redis_link"}
+RATE_LIMIT_BACKENDS = {"chatserver.ratelimit.memory", "chatserver.ratelimit.redis"}
+REDIS_BACKENDS = {"chatserver.bus.redis", "chatserver.bus.redis_link", "chatserver.ratelimit.redis"}
 STORE_URL_SWITCH = "chatserver.store"  # open_store imports the backend its URL names, lazily
-IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "asyncpg", "socket", "smtplib", "aiosmtplib",
-              "starlette", "uvicorn", "websockets", "httpx"}
+IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "asyncpg", "redis", "socket", "smtplib",
+              "aiosmtplib", "starlette", "uvicorn", "websockets", "httpx"}
 # the start of a statement, in a string: SQL is written only inside a store backend
 SQL = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b")
-OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.service", "chatserver.web",
+OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.ratelimit",
+               "chatserver.redis_url", "chatserver.service", "chatserver.web",
                "chatserver.app", "chatserver.cli", "chatserver.demo", "chatserver.server",
                "chatserver.mail"}
 
@@ -64,6 +68,10 @@ def test_only_the_postgres_backend_imports_its_driver() -> None:
     assert offenders("chatserver", {"asyncpg"}, exempt={POSTGRES_BACKEND}) == []
 
 
+def test_only_the_redis_backends_import_redis() -> None:
+    assert offenders("chatserver", {"redis"}, exempt=REDIS_BACKENDS) == []
+
+
 def test_only_the_store_url_switch_names_a_backend_and_no_backend_names_another() -> None:
     for backend in STORE_BACKENDS:
         outside = offenders("chatserver", {backend}, exempt={backend})
@@ -87,13 +95,15 @@ def test_the_store_and_bus_interfaces_know_no_backend_and_no_caller() -> None:
     callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
     for shared in ("base", "types", "records", "tokens", "clock"):
         assert offenders(f"chatserver.store.{shared}", STORE_BACKENDS | callers) == []
-    assert offenders("chatserver.bus.base", {"chatserver.bus.memory"} | callers) == []
+    assert offenders("chatserver.bus.base", BUS_BACKENDS | callers) == []
+    assert offenders("chatserver.ratelimit.base", RATE_LIMIT_BACKENDS | callers) == []
 
 
 def test_the_store_and_bus_know_nothing_of_services_or_the_web() -> None:
     callers = {"chatserver.service", "chatserver.web", "chatserver.app", "chatserver.cli"}
     assert offenders("chatserver.store", callers) == []
     assert offenders("chatserver.bus", callers) == []
+    assert offenders("chatserver.ratelimit", callers) == []
 
 
 def test_services_know_nothing_of_the_web() -> None:
@@ -101,6 +111,6 @@ def test_services_know_nothing_of_the_web() -> None:
 
 
 def test_the_web_and_services_use_no_backend_directly() -> None:
-    backends = STORE_BACKENDS | {"chatserver.bus.memory"}
+    backends = STORE_BACKENDS | BUS_BACKENDS | RATE_LIMIT_BACKENDS
     assert offenders("chatserver.web", backends) == []
     assert offenders("chatserver.service", backends) == []

@@ -6,12 +6,20 @@ from chatserver.bus.base import Bus, Event, Offer, Subscription, SubscriptionOve
 
 
 def open_bus(url: str) -> Bus:
-    """A bus from its URL; `memory://` is the in-process default."""
+    """A bus from its URL: `memory://` (in-process, the default) or `redis://HOST[:PORT][/N]
+    [?prefix=P]` (several processes; needs the `redis` extra)."""
     if url.startswith("memory://"):
         from chatserver.bus.memory import MemoryBus
 
         return MemoryBus()
-    raise ValueError(f"unsupported bus URL {url!r} (this version supports memory://)")
+    if url.startswith("redis://"):
+        from chatserver.bus.redis import RedisBus
+        from chatserver.redis_url import RedisUrl
+
+        return RedisBus(RedisUrl.parse(url))
+    scheme = url.partition("://")[0]
+    raise ValueError(f"unsupported bus URL scheme {scheme!r} (this version supports memory:// "
+                     "and redis://)")
 
 
 __all__ = ["Bus", "Event", "Offer", "Subscription", "SubscriptionOverflow", "open_bus"]

@@ -23,12 +23,20 @@ class SlidingWindow:
             if len(self._hits) >= self.max_keys:
                 self._forget_idle(now)
             hits = self._hits[key] = deque(maxlen=self.limit.count)
-        while hits and now - hits[0] >= self.limit.seconds:
+        cutoff = now - self.limit.seconds  # a hit at or before it has left the window
+        while hits and hits[0] <= cutoff:
             hits.popleft()
         if len(hits) >= self.limit.count:
             return False
         hits.append(now)
         return True
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds from `now` until `key` may have one more event."""
+        hits = self._hits.get(key)
+        if self.limit.off or hits is None or len(hits) < self.limit.count:
+            return 0.0
+        return max(0.0, hits[0] + self.limit.seconds - now)
 
     def undo(self, key: str, at: float) -> None:
         """Take back the event counted at `at` (it turned out not to be a new one)."""
@@ -38,7 +46,8 @@ class SlidingWindow:
 
     def _forget_idle(self, now: float) -> None:
         """Bound memory: drop keys whose every hit has left the window."""
-        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= self.limit.seconds]:
+        cutoff = now - self.limit.seconds
+        for key in [k for k, h in self._hits.items() if not h or h[-1] <= cutoff]:
             del self._hits[key]
 
 

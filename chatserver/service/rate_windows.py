@@ -1,24 +1,32 @@
-"""This process's rate-limit windows, in one place: several servers will share them (see
-SCALING.md), so whoever counts asks here."""
+"""The rate-limit windows, in one place: this process's, or shared by every process through
+Redis (`chatserver/ratelimit`), whoever counts asks here."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from chatserver.config import Settings
-from chatserver.domain.limits import SlidingWindow
+from chatserver.ratelimit import RateLimits, Window
 
 
 @dataclass(frozen=True)
 class RateWindows:
-    visitor_messages: SlidingWindow  # by visitor id
-    new_visitors: SlidingWindow  # by address
-    transcripts_by_visitor: SlidingWindow  # by visitor id
-    transcripts_to: SlidingWindow  # by address mailed
+    visitor_messages: Window  # by visitor id
+    new_visitors: Window  # by address
+    transcripts_by_visitor: Window  # by visitor id
+    transcripts_to: Window  # by address mailed
 
     @classmethod
-    def of(cls, settings: Settings) -> RateWindows:
-        return cls(SlidingWindow(settings.visitor_message_limit),
-                   SlidingWindow(settings.visitor_session_limit),
-                   SlidingWindow(settings.transcript_email_limit),
-                   SlidingWindow(settings.transcript_email_limit))
+    def of(cls, settings: Settings, limits: RateLimits) -> RateWindows:
+        return cls(limits.window("visitor_messages", settings.visitor_message_limit),
+                   limits.window("new_visitors", settings.visitor_session_limit),
+                   limits.window("transcripts_by_visitor", settings.transcript_email_limit),
+                   limits.window("transcripts_to", settings.transcript_email_limit))
+
+
+def try_again_in(seconds: float) -> str:
+    """When a refused visitor may try again, in words."""
+    if seconds <= 90:
+        return f"try again in {max(1, math.ceil(seconds))} s"
+    return f"try again in {math.ceil(seconds / 60)} min"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from chatserver.bus import Bus
 from chatserver.config import Settings
 from chatserver.mail import Mailer
+from chatserver.ratelimit import RateLimits
 from chatserver.service.agent_desk import AgentDesk
 from chatserver.service.announcer import Announcer
 from chatserver.service.commerce import Commerce
@@ -39,11 +40,11 @@ class Services:
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
-    def of(cls, settings: Settings, store: Store, bus: Bus) -> Services:
+    def of(cls, settings: Settings, store: Store, bus: Bus, limits: RateLimits) -> Services:
         desk = Desk(settings, store, Announcer(bus))
         news = ConversationNews(desk.announce, desk)
         site = Site(settings, store, Mailer(settings.smtp_url))
-        windows = RateWindows.of(settings)
+        windows = RateWindows.of(settings, limits)
         missed = MissedAnswers(settings, store, site)
         agent_desk = AgentDesk(store, bus, desk, news, missed)
         return cls(site=site,

@@ -8,7 +8,7 @@ from chatserver.domain.clock import now
 from chatserver.domain.frames import recipient
 from chatserver.domain.models import Visitor
 from chatserver.service.errors import ChatError
-from chatserver.service.rate_windows import RateWindows
+from chatserver.service.rate_windows import RateWindows, try_again_in
 from chatserver.service.site import Site
 from chatserver.store import Store
 
@@ -27,7 +27,7 @@ class Transcripts:
         conversation = await self.store.current_conversation(visitor.id)
         if conversation is None:
             raise ChatError("not_found", "there is no conversation to send")
-        self._count(visitor, to)
+        await self._count(visitor, to)
         if not await self._send(conversation.id, to):
             raise ChatError("unavailable", "the email could not be sent; try again later")
         return conversation.id, to
@@ -48,11 +48,14 @@ class Transcripts:
             raise ChatError("bad_request",
                             f"the address to send the transcript to {reason}") from None
 
-    def _count(self, visitor: Visitor, to: str) -> None:
+    async def _count(self, visitor: Visitor, to: str) -> None:
         at = now()
-        if not self.windows.transcripts_by_visitor.allow(visitor.id, at):
-            raise ChatError("rate_limited", "too many transcripts emailed; try again later")
-        if not self.windows.transcripts_to.allow(to.lower(), at):
-            self.windows.transcripts_by_visitor.undo(visitor.id, at)
+        by_visitor = await self.windows.transcripts_by_visitor.hit(visitor.id, at)
+        if not by_visitor.allowed:
+            raise ChatError("rate_limited", "too many transcripts emailed; "
+                            + try_again_in(by_visitor.retry_after))
+        to_address = await self.windows.transcripts_to.hit(to.lower(), at)
+        if not to_address.allowed:
+            await by_visitor.undo()
             raise ChatError("rate_limited", "too many transcripts emailed to that address; "
-                            "try again later")
+                            + try_again_in(to_address.retry_after))

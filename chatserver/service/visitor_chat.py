@@ -21,7 +21,7 @@ from chatserver.service.desk import Desk
 from chatserver.service.errors import ChatError, routed
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
-from chatserver.service.rate_windows import RateWindows
+from chatserver.service.rate_windows import RateWindows, try_again_in
 from chatserver.store import Store
 from chatserver.store.types import Posted
 
@@ -53,9 +53,10 @@ class VisitorChat:
         token = frame["token"]
         visitor = await self.store.visitor_by_token(token) if token else None
         if visitor is None:  # no token, or one we never issued: a new visitor, never another's
-            if not self.windows.new_visitors.allow(address, now()):
+            hit = await self.windows.new_visitors.hit(address, now())
+            if not hit.allowed:
                 raise ChatError("rate_limited", "too many new chats from this address; "
-                                "try again in a minute")
+                                + try_again_in(hit.retry_after))
             visitor, token = await self.store.create_visitor(frame)
         else:
             visitor = await self.store.update_visitor(visitor, frame)
@@ -104,11 +105,12 @@ class VisitorChat:
         limit: a resent one is answered with its first `ack` whatever the rate."""
         author = Author("visitor", visitor.name or "Visitor", visitor.id)
         at = now()
-        window = self.windows.visitor_messages
-        if not window.allow(visitor.id, at):
+        hit = await self.windows.visitor_messages.hit(visitor.id, at)
+        if not hit.allowed:
             first = await self.store.message_by_client_id(author, client_id)
             if first is None:
-                raise ChatError("rate_limited", "you are sending messages too fast; slow down")
+                raise ChatError("rate_limited", "you are sending messages too fast; "
+                                + try_again_in(hit.retry_after))
             return Posted(first, duplicate=True)
 
         def at_commit(posted: Posted) -> None:
@@ -119,10 +121,10 @@ class VisitorChat:
             posted = await self.store.post_visitor_message(author, client_id, text, at,
                                                            on_commit=at_commit)
         except BaseException:
-            window.undo(visitor.id, at)
+            await hit.undo()
             raise
         if posted.duplicate:
-            window.undo(visitor.id, at)
+            await hit.undo()
         return posted
 
     async def typing(self, visitor: Visitor, active: bool) -> None:

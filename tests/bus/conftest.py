@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatserver.bus import Bus, open_bus
+from tests.redis_urls import REDIS, redis_url
 
 # The next backend joins the suite by its URL here, and nowhere else.
-BUS_URLS = ["memory://"]
+BUS_URLS = ["memory://", REDIS]
 
 
 @pytest.fixture(params=BUS_URLS)
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
-    opened = open_bus(request.param)
+    url = redis_url(request.param) if request.param.startswith("redis://") else request.param
+    opened = open_bus(url)
     yield opened
     await opened.close()

@@ -234,6 +234,7 @@ async def test_an_offer_takes_events_at_once_and_none_is_offered_while_one_waits
         return accepting
 
     subscription = await bus.subscribe(["t"], offer=offer)
+    witness = await bus.subscribe(["t"])  # hears each event when `subscription` does
     bus.publish("t", event(1))
     bus.publish("t", event(2))
     await asyncio.wait_for(seen[2].wait(), PATIENCE)
@@ -246,5 +247,6 @@ async def test_an_offer_takes_events_at_once_and_none_is_offered_while_one_waits
     await asyncio.wait_for(seen[4].wait(), PATIENCE)
     accepting = True
     bus.publish("t", event(5))  # 4 waits: 5 must not overtake it
+    assert await drain(witness, 5) == [1, 2, 3, 4, 5]
     assert await drain(subscription, 2) == [4, 5]
     assert offered == [1, 2, 3, 4]

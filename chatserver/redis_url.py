@@ -1,0 +1,25 @@
+"""A Redis URL as the bus and the shared rate limits take it: `redis://HOST[:PORT][/N]`,
+optionally `?prefix=P`, which starts every channel and key name (one Redis may serve several
+deployments, or test runs: pub/sub ignores the database number)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from chatserver.config import bus_kind
+
+
+@dataclass(frozen=True)
+class RedisUrl:
+    address: str  # the URL without its query, as redis-py takes it
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> RedisUrl:
+        """The URL's parts; a SettingsError (config's, a ValueError) if it is no Redis URL."""
+        if bus_kind(url) != "redis":
+            raise ValueError("a Redis URL is redis://HOST[:PORT][/N][?prefix=P]")
+        parts = urlsplit(url)
+        prefix = dict(parse_qsl(parts.query, keep_blank_values=True)).get("prefix", "")
+        return cls(urlunsplit(parts._replace(query="", fragment="")), prefix)
