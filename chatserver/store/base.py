@@ -10,6 +10,7 @@ several servers implements the same (see docs/architecture.md).
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
@@ -30,6 +31,7 @@ from chatserver.store.types import (
     OnCommit,
     OrderChange,
     Outcome,
+    Picture,
     Posted,
 )
 
@@ -151,6 +153,39 @@ class ReportFacts(NamedTuple):
     money: list[Money]
 
 
+class Routing(Protocol):
+    """One routing change (Store.routing): a transaction that took the routing lock first,
+    so routing changes of every process happen one at a time. Its writes are the Store's
+    guarded ones; their `on_commit` runs once the whole change is committed."""
+
+    version: int  # the routing version this change raised it to
+    now: float  # the database clock, read once the lock was taken
+
+    async def picture(self) -> Picture: ...
+    async def connect(self, process_id: int, agent_id: int) -> None:
+        """A live connection of the agent through that process (their grace is over)."""
+        ...
+    async def disconnect(self, process_id: int, agent_id: int) -> bool:
+        """One of the agent's connections through that process gone; True when it was their
+        last live one anywhere (their grace period starts now)."""
+        ...
+    async def set_presence(self, agent_id: int, status: str) -> None: ...
+    async def reap(self, silent_for: float) -> list[int]:
+        """Forget the processes silent (no heartbeat) for longer than `silent_for` seconds
+        and their connections; the agents left with no live connection (grace starts)."""
+        ...
+    async def end_process(self, process_id: int) -> list[int]:
+        """A process stops: as `reap`, for that one."""
+        ...
+    async def assign(self, conversation_id: int, agent_id: int, note: str,
+                     from_agent: int | None = None,
+                     on_commit: OnCommit[Changed] = None) -> Changed: ...
+    async def requeue(self, conversation_id: int, from_agent: int, rank: float, note: str,
+                      on_commit: OnCommit[Changed] = None) -> Changed: ...
+    async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
+                                 on_commit: OnCommit[Changed] = None) -> Changed: ...
+
+
 class Store(Protocol):
     async def close(self) -> None: ...
 
@@ -223,6 +258,22 @@ class Store(Protocol):
     async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
                                  on_commit: OnCommit[Changed] = None) -> Changed:
         """Close an open conversation (a second close changes nothing)."""
+        ...
+    # routing across processes: the registry of live server processes and their agents'
+    # connections (heartbeats by the database clock), and the routing transaction
+    def routing(self) -> AbstractAsyncContextManager[Routing]: ...
+    async def routing_picture(self) -> Picture:
+        """The routing picture as last committed (a read: no lock taken)."""
+        ...
+    async def register_process(self) -> int:
+        """A new server process, alive now; its id."""
+        ...
+    async def heartbeat(self, process_id: int) -> bool:
+        """The process is alive now; False when it had been reaped as dead (it is back in
+        the registry, without connections: the caller records its own again)."""
+        ...
+    async def live_processes(self, within: float) -> list[int]:
+        """The processes that heartbeat within the last `within` seconds."""
         ...
     async def mark_read(self, conversation_id: int, role: str, seq: int) -> int: ...
     async def set_emailed(self, conversation_id: int, seq: int) -> None: ...

@@ -96,6 +96,22 @@ class Writer:
         async with self._turn:
             yield
 
+    @asynccontextmanager
+    async def own_transaction(self) -> AsyncIterator[sqlite3.Connection]:
+        """A transaction of the caller's own on the writer's connection, between batches:
+        reads, decisions and writes that must stand or fall together (a routing change).
+        Committed (fsync'd) when the block ends, rolled back when it raises."""
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            await self._begin(loop)
+            try:
+                yield self._db
+            except BaseException as error:
+                release_statements(error)
+                _roll_back(self._db)
+                raise
+            await asyncio.shield(loop.run_in_executor(self._thread, self._commit))
+
     async def close(self) -> None:
         """Finish what was submitted (answering every caller), then stop."""
         self._closing = True
