@@ -25,7 +25,7 @@ from chatserver.domain.routing import Assignment, Router, RoutingError
 from chatserver.service.announcer import Announcer, assigned_frame
 from chatserver.service.desk_news import DeskNews
 from chatserver.service.routing_picture import router_of
-from chatserver.service.server_life import ServerLife
+from chatserver.service.server_life import DEAD_AFTER, HEARTBEAT_SECONDS, ServerLife
 from chatserver.store import Store
 from chatserver.store.base import Routing
 from chatserver.store.types import Changed, Picture, Stale
@@ -37,7 +37,8 @@ EARLY = 0.05  # a grace timer (monotonic) may fire this much early by the databa
 
 class Desk(DeskNews):
     def __init__(self, settings: Settings, store: Store, announcer: Announcer,
-                 heartbeat_seconds: float = 2.0, dead_after: float = 10.0) -> None:
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 dead_after: float = DEAD_AFTER) -> None:
         self.settings = settings
         self.store = store
         self.announce = announcer

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROUTING = "routing"  # the bus topic of routing news; no socket hears it
+HEARTBEAT_SECONDS = 2.0
+DEAD_AFTER = 10.0  # seconds without a heartbeat that make a process dead
 
 
 class ServerLife:
