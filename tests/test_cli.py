@@ -99,7 +99,7 @@ async def test_serve_with_the_memory_bus_refuses_a_postgresql_database_another_p
     async with postgres_schema(tmp_path) as url:
         store = await open_store(url)
         try:
-            await store.register_process()  # alive: it heartbeat just now
+            await store.register_process("elsewhere:8000")  # alive: it heartbeat just now
             result = chatserver_with_env({"CHATSERVER_BUS_URL": "memory://"},
                                          "serve", "--port", str(free_port()), "--db", url)
         finally:

@@ -170,11 +170,14 @@ class Desk(DeskNews):
         self.announce_team()
         return agent
 
-    async def sweep(self, dead_after: float) -> None:
-        """Forget the processes silent for `dead_after` seconds (their agents' grace starts),
-        and carry out any grace period that ran out while nobody's timer watched it."""
+    async def sweep(self, dead_after: float, restarted: bool = False) -> None:
+        """Forget the processes silent for `dead_after` seconds (and, `restarted`, this
+        server's earlier self): their agents' grace starts. Carry out any grace period that
+        ran out while nobody's timer watched it."""
         async with self.routing() as tx:
-            if await tx.reap(dead_after):
+            assert self.life.process_id is not None, "the desk is not started"
+            replaced = await tx.replace_process(self.life.process_id) if restarted else []
+            if await tx.reap(dead_after) or replaced:
                 self._wrote = True
                 await self._load(await tx.picture())
             for agent_id, slot in list(self.router.agents.items()):

@@ -1,5 +1,6 @@
 """This server process in the registry every process shares (the database): registered at
-start, a heartbeat every `heartbeat_seconds`, each beat a sweep that forgets the processes
+start (under its host and port: its earlier self's connections, if it died unnoticed, go
+at once), a heartbeat every `heartbeat_seconds`, each beat a sweep that forgets the processes
 silent for `dead_after` seconds (their agents' grace period starts), removed at stop. And
 the routing news between processes: a routing change's version published on the bus, on
 which every desk refreshes its caches.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import TYPE_CHECKING
 
 from chatserver.bus import Event, Subscription, SubscriptionOverflow
@@ -33,8 +35,12 @@ class ServerLife:
 
     async def start(self) -> None:
         self._news = await self.desk.announce.bus.subscribe([ROUTING])
-        self.process_id = await self.desk.store.register_process()
-        await self.desk.sweep(self.dead_after)  # the picture, and any grace left running
+        settings = self.desk.settings
+        name = f"{socket.gethostname()}:{settings.port}"  # the same when restarted
+        self.process_id = await self.desk.store.register_process(name)
+        # the picture, and the grace periods of agents left by whatever died, this
+        # server's earlier self included: no agent connected elsewhere is disturbed
+        await self.desk.sweep(self.dead_after, restarted=True)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._beat(), name="heartbeat"),
                        loop.create_task(self._hear(), name="routing news")]

@@ -177,6 +177,10 @@ class Routing(Protocol):
     async def end_process(self, process_id: int) -> list[int]:
         """A process stops: as `reap`, for that one."""
         ...
+    async def replace_process(self, process_id: int) -> list[int]:
+        """A process (re)started: as `reap`, for the earlier ones of its name (the same
+        server restarted before it was taken for dead)."""
+        ...
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      from_agent: int | None = None,
                      on_commit: OnCommit[Changed] = None) -> Changed: ...
@@ -265,8 +269,9 @@ class Store(Protocol):
     async def routing_picture(self) -> Picture:
         """The routing picture as last committed (a read: no lock taken)."""
         ...
-    async def register_process(self) -> int:
-        """A new server process, alive now; its id."""
+    async def register_process(self, name: str) -> int:
+        """A new server process, alive now, under a name that stays the same when it is
+        restarted (host and port); its id."""
         ...
     async def heartbeat(self, process_id: int) -> bool:
         """The process is alive now; False when it had been reaped as dead (it is back in

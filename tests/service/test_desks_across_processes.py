@@ -40,7 +40,7 @@ class Cluster:
     async def start(self, grace_seconds: float = 60.0, heartbeat_seconds: float = 2.0,
                     dead_after: float = 10.0) -> Desk:
         settings = Settings(database_url=self.database_url, bus_url=self.bus_url,
-                            grace_seconds=grace_seconds)
+                            grace_seconds=grace_seconds, port=8000 + len(self.processes))
         store, bus = await open_store(self.database_url), open_bus(self.bus_url)
         desk = Desk(settings, store, Announcer(bus), heartbeat_seconds, dead_after)
         self.processes.append(Process(store, bus, desk))

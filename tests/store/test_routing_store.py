@@ -43,7 +43,7 @@ async def connections(store: Store) -> dict[int, int]:
 async def test_connections_through_several_processes_count_until_the_last_one_goes(
         store: Store) -> None:
     ann = await agent_id(store, "Ann")
-    first, second = await store.register_process(), await store.register_process()
+    first, second = await store.register_process("a:1"), await store.register_process("b:1")
     async with store.routing() as tx:
         await tx.connect(first, ann)
         await tx.connect(first, ann)
@@ -71,12 +71,12 @@ async def test_connections_through_several_processes_count_until_the_last_one_go
 async def test_a_silent_process_is_reaped_with_its_connections_and_a_live_one_kept(
         store: Store) -> None:
     ann, bob = await agent_id(store, "Ann"), await agent_id(store, "Bob")
-    silent = await store.register_process()
+    silent = await store.register_process("a:1")
     async with store.routing() as tx:
         await tx.connect(silent, ann)
         await tx.connect(silent, bob)
     await asyncio.sleep(0.6)  # the silent process ages; the live one beats just before the sweep
-    live = await store.register_process()
+    live = await store.register_process("b:1")
     async with store.routing() as tx:
         await tx.connect(live, bob)
         assert await tx.reap(silent_for=0.4) == [ann]  # Bob is still connected elsewhere
@@ -91,10 +91,24 @@ async def test_a_silent_process_is_reaped_with_its_connections_and_a_live_one_ke
     assert (await store.routing_picture()).connections == {bob: 1}
 
 
+async def test_a_restarted_process_ends_its_earlier_selfs_connections_and_no_others(
+        store: Store) -> None:
+    ann, bob = await agent_id(store, "Ann"), await agent_id(store, "Bob")
+    earlier, other = await store.register_process("a:1"), await store.register_process("b:1")
+    async with store.routing() as tx:
+        await tx.connect(earlier, ann)
+        await tx.connect(other, bob)
+    restarted = await store.register_process("a:1")  # before the earlier one fell silent
+    async with store.routing() as tx:
+        assert await tx.replace_process(restarted) == [ann]
+    assert await connections(store) == {bob: 1}
+    assert await store.live_processes(10) == [other, restarted]
+
+
 async def test_each_routing_change_raises_the_version_and_a_failed_one_writes_nothing(
         store: Store) -> None:
     ann = await agent_id(store, "Ann")
-    process = await store.register_process()
+    process = await store.register_process("a:1")
     before = (await store.routing_picture()).version
     async with store.routing() as tx:
         await tx.connect(process, ann)

@@ -87,6 +87,10 @@ class PostgresRouting:
     async def end_process(self, process_id: int) -> list[int]:
         return await drop_processes(self._db, "id = $1", process_id, self.now)
 
+    async def replace_process(self, process_id: int) -> list[int]:
+        return await drop_processes(self._db, "name = (SELECT name FROM server_processes "
+                                    "WHERE id = $1) AND id <> $1", process_id, self.now)
+
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      from_agent: int | None = None,
                      on_commit: OnCommit[Changed] = None) -> Changed:
@@ -147,9 +151,9 @@ class RoutingMethods(Runs):
             return await picture(db, row[0], row[1])
         return await self.read(read)
 
-    async def register_process(self) -> int:
-        row = await self._one(f"INSERT INTO server_processes (started_at, heartbeat_at) "
-                              f"VALUES ({NOW}, {NOW}) RETURNING id")
+    async def register_process(self, name: str) -> int:
+        row = await self._one(f"INSERT INTO server_processes (name, started_at, heartbeat_at) "
+                              f"VALUES ($1, {NOW}, {NOW}) RETURNING id", name)
         assert row is not None
         return int(row[0])
 
@@ -157,8 +161,9 @@ class RoutingMethods(Runs):
         """An UPDATE, or (reaped meanwhile) the row made again under its old id."""
         row = await self._one(
             f"WITH beat AS (UPDATE server_processes SET heartbeat_at = {NOW} WHERE id = $1 "
-            "RETURNING id) INSERT INTO server_processes (id, started_at, heartbeat_at) "
-            f"SELECT $1, {NOW}, {NOW} WHERE NOT EXISTS (SELECT 1 FROM beat) RETURNING id",
+            "RETURNING id) INSERT INTO server_processes (id, name, started_at, heartbeat_at) "
+            f"SELECT $1, '#' || $1, {NOW}, {NOW} WHERE NOT EXISTS (SELECT 1 FROM beat) "
+            "RETURNING id",
             process_id)
         return row is None
 

@@ -281,6 +281,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO routing (id, version) VALUES (1, 0);
     CREATE TABLE server_processes (
         id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
         started_at REAL NOT NULL,
         heartbeat_at REAL NOT NULL
     );
@@ -290,6 +291,7 @@ MIGRATIONS: list[str] = [
         agent_id INTEGER NOT NULL REFERENCES agents(id)
     );
     CREATE INDEX agent_connections_process ON agent_connections (process_id);
+    CREATE INDEX server_processes_name ON server_processes (name);
     CREATE INDEX agent_connections_agent ON agent_connections (agent_id);
     ALTER TABLE agents ADD COLUMN disconnected_at REAL;
     ALTER TABLE agents ADD COLUMN last_assigned_at REAL;

@@ -87,6 +87,10 @@ class SqliteRouting:
     async def end_process(self, process_id: int) -> list[int]:
         return drop_processes(self._db, "id = ?", (process_id,), self.now)
 
+    async def replace_process(self, process_id: int) -> list[int]:
+        return drop_processes(self._db, "name = (SELECT name FROM server_processes WHERE "
+                              "id = ?) AND id != ?", (process_id, process_id), self.now)
+
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      from_agent: int | None = None,
                      on_commit: OnCommit[Changed] = None) -> Changed:
@@ -129,11 +133,11 @@ class RoutingMethods(Runs):
         now = store_clock.now()
         return await self.read(lambda db: picture(db, version(db), now))
 
-    async def register_process(self) -> int:
+    async def register_process(self, name: str) -> int:
         now = store_clock.now()
         return await self._writer.submit(lambda db: int(db.execute(
-            "INSERT INTO server_processes (started_at, heartbeat_at) VALUES (?, ?) "
-            "RETURNING id", (now, now)).fetchone()[0]))
+            "INSERT INTO server_processes (name, started_at, heartbeat_at) VALUES (?, ?, ?) "
+            "RETURNING id", (name, now, now)).fetchone()[0]))
 
     async def heartbeat(self, process_id: int) -> bool:
         now = store_clock.now()
@@ -142,8 +146,8 @@ class RoutingMethods(Runs):
             if db.execute("UPDATE server_processes SET heartbeat_at = ? WHERE id = ?",
                           (now, process_id)).rowcount:
                 return True
-            db.execute("INSERT INTO server_processes (id, started_at, heartbeat_at) "
-                       "VALUES (?, ?, ?)", (process_id, now, now))
+            db.execute("INSERT INTO server_processes (id, name, started_at, heartbeat_at) "
+                       "VALUES (?, ?, ?, ?)", (process_id, f"#{process_id}", now, now))
             return False
         return await self._writer.submit(beat)
 
