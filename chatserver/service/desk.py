@@ -106,6 +106,13 @@ class Desk(DeskNews):
             self._arm_grace()
 
     async def _load(self, picture: Picture) -> None:
+        """The caches from the picture: the visitors of new conversations read first, so
+        the owners never show a conversation whose visitor is not known yet."""
+        for conversation, _rank in picture.open:
+            if conversation.id not in self.visitor_of:
+                visitor = await self.store.visitor(conversation.visitor_id)
+                if visitor is not None:
+                    self.visitor_of[conversation.id] = visitor
         self.router = router_of(picture)
         self.version, self.now = max(self.version, picture.version), picture.now
         self.agents = {a.id: a for a in picture.agents}
@@ -116,10 +123,6 @@ class Desk(DeskNews):
         self._open = open_ids
         for conversation, _rank in picture.open:
             self.waiting_since[conversation.id] = conversation.waiting_since
-            if conversation.id not in self.visitor_of:
-                visitor = await self.store.visitor(conversation.visitor_id)
-                if visitor is not None:
-                    self.visitor_of[conversation.id] = visitor
 
     def _arm_grace(self) -> None:
         """A timer for each agent whose grace period runs (rule 3), wherever they were

@@ -76,11 +76,22 @@ class ServerLife:
             assert self._news is not None
             try:
                 event = await self._news.get()
-            except SubscriptionOverflow:  # fell behind: hear again, and read the picture
-                self._news = await self.desk.announce.bus.subscribe([ROUTING])
-                await self.desk.refresh(self.desk.version + 1)
-                continue
-            try:
                 await self.desk.refresh(int(event.frame["version"]))
+            except SubscriptionOverflow:  # fell behind, or the bus lost its link
+                await self._hear_again()
             except Exception:
                 log.exception("refreshing the routing picture failed")
+
+    async def _hear_again(self) -> None:
+        """Subscribe again (waiting for the bus to come back), then read the picture: news
+        may have been missed meanwhile. (The sweep reads it every beat anyway.)"""
+        while True:
+            try:
+                assert self._news is not None
+                self._news.close()
+                self._news = await self.desk.announce.bus.subscribe([ROUTING])
+                break
+            except Exception:
+                log.warning("routing news cannot be heard; trying again", exc_info=True)
+                await asyncio.sleep(self.heartbeat_seconds)
+        await self.desk.refresh(self.desk.version + 1)

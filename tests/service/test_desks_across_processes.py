@@ -115,6 +115,38 @@ async def test_a_chat_opened_through_one_process_goes_once_to_an_agent_of_the_ot
     assert await joined(cluster.store, chat) == ["Ann joined the chat."]
 
 
+async def test_a_process_starting_disturbs_no_agent_connected_through_another(
+        cluster: Cluster) -> None:
+    one = await cluster.start()
+    ann = await available(cluster.store, "Ann")
+    await one.agent_connected(ann)
+    chat, visitor = await visitor_says(cluster.store, "Vera")
+    one.opened((await cluster.store.conversation(chat)) or pytest.fail(), visitor)
+    await until(lambda: one.owner(chat) == ann.id)
+
+    two = await cluster.start()
+
+    assert two.owner(chat) == ann.id and two.router.agents[ann.id].online
+    picture = await cluster.store.routing_picture()
+    assert picture.connections == {ann.id: 1} and picture.disconnected_at == {}
+
+
+async def test_chats_opened_through_two_processes_at_once_never_exceed_capacity_in_order(
+        cluster: Cluster) -> None:
+    one, two = await cluster.start(), await cluster.start()
+    ann = await available(cluster.store, "Ann", capacity=2)
+    await one.agent_connected(ann)
+    await two.agent_connected(ann)  # a second tab, through the other process
+    opened = [await visitor_says(cluster.store, f"V{n}") for n in range(6)]
+    for n, (chat, visitor) in enumerate(opened):  # each routed at once, by either process
+        (one, two)[n % 2].opened((await cluster.store.conversation(chat)) or pytest.fail(),
+                                 visitor)
+    await until(lambda: not one._tasks and not two._tasks)  # every routing task done
+
+    assignments = await cluster.store.agent_conversations(ann.id)
+    assert [c.id for c in assignments] == [chat for chat, _visitor in opened[:2]]
+
+
 async def test_agents_of_two_processes_racing_to_claim_one_chat_make_one_winner(
         cluster: Cluster) -> None:
     one, two = await cluster.start(), await cluster.start()
