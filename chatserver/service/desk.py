@@ -1,13 +1,11 @@
 """The routing desk: carries out the Router's decisions, keeps them on record, announces them.
 
-Every change of who has what, in any server process, is one routing transaction of the
-store (`Store.routing`): it takes the routing lock, the desk loads the routing picture from
-the database into the Router, the Router decides, the desk writes the decisions (guarded
-writes, `Stale` when a conversation is not as planned) and, once committed, tells the
-parties and publishes routing news stamped with the new version on the bus. Desks in other
-processes refresh their caches (owners, visitors, queue places) from that news, so the
-message path reads them from memory. Presence lives in the database: this process's
-agent connections, its heartbeat (ServerLife), and when an agent's last connection went.
+Every change of who has what, in any server process, is one routing transaction
+(`Store.routing`): under the routing lock the desk loads the database's picture into the
+Router, writes the Router's decisions (guarded writes), and once committed tells the parties
+and publishes routing news with the new version. Desks of other processes refresh their
+caches (owners, visitors, queue places) from that news: the message path reads memory.
+Presence lives in the database: connections per process, heartbeats (ServerLife).
 """
 
 from __future__ import annotations
@@ -259,10 +257,12 @@ class Desk(DeskNews):
             raise RoutingError("conflict", "that conversation is not waiting in the queue")
 
     async def transfer(self, conversation_id: int, agent: Agent, to_agent_id: int | None) -> None:
-        self._owned_by(conversation_id, agent)
+        was_theirs = self.owner(conversation_id) == agent.id  # as far as this process knew
         async with self.routing() as tx:
-            if self.router.owner.get(conversation_id) != agent.id:  # moved meanwhile
-                raise RoutingError("conflict", "that conversation is no longer assigned to you")
+            if self.router.owner.get(conversation_id) != agent.id:
+                raise RoutingError("conflict", "that conversation is no longer assigned to "
+                                   "you") if was_theirs else RoutingError(
+                    "forbidden", "that conversation is not assigned to you")
             self.router.transfer(conversation_id, to_agent_id, self.now)
             if to_agent_id is None:
                 await self._requeue(tx, conversation_id, agent.id, "transferred",
@@ -299,20 +299,17 @@ class Desk(DeskNews):
             await self._plan(tx)
         self.announce_team()
 
-    def visitor_changed(self, visitor: Visitor) -> None:
-        """The visitor's record changed (a verified purchase named them): what agents are
-        told from now on shows it."""
-        for conversation_id, known in self.visitor_of.items():
-            if known.id == visitor.id:
-                self.visitor_of[conversation_id] = visitor
-        self._queue_changed()
-
     def owner(self, conversation_id: int) -> int | None:
         return self.router.owner.get(conversation_id)
 
-    def _owned_by(self, conversation_id: int, agent: Agent) -> None:
-        if self.router.owner.get(conversation_id) != agent.id:
-            raise RoutingError("forbidden", "that conversation is not assigned to you")
+    async def owns(self, conversation_id: int, agent_id: int) -> bool:
+        """The cache's yes, or on a no the store's word: another process's routing news may
+        come a moment after the agent's own frame (they act on an `assigned` at once)."""
+        if self.owner(conversation_id) == agent_id:
+            return True
+        current = await self.store.conversation(conversation_id)
+        return current is not None and current.status == "active" and (
+            current.agent_id == agent_id)
 
     # --- decisions into records (inside a routing transaction) ---------------------------
     async def _plan(self, tx: Routing) -> None:

@@ -34,6 +34,14 @@ class DeskNews:
             self._after.append(tell)
 
     # --- news ---------------------------------------------------------------------------
+    def visitor_changed(self, visitor: Visitor) -> None:
+        """The visitor's record changed (a verified purchase named them): what agents are
+        told from now on shows it."""
+        for conversation_id, known in self.visitor_of.items():
+            if known.id == visitor.id:
+                self.visitor_of[conversation_id] = visitor
+        self._queue_changed()
+
     def _announce_message(self, changed: Changed, visitor: Visitor | None,
                           agent_id: int | None) -> None:
         owner = self.router.owner.get(changed.message.conversation_id)

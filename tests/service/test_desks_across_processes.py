@@ -189,3 +189,16 @@ async def test_a_dead_processs_agents_are_reaped_and_their_chats_requeued_after_
         "Your agent was disconnected; you are back at the front of the queue.",
         "Bob joined the chat."]
     assert await cluster.store.live_processes(10) == [one.life.process_id]
+
+
+async def test_an_agent_acting_before_the_news_arrives_is_taken_at_the_stores_word(
+        cluster: Cluster) -> None:
+    one = await cluster.start()
+    ann = await available(cluster.store, "Ann")
+    chat, _visitor = await visitor_says(cluster.store, "Vera")
+    async with cluster.store.routing() as tx:  # another process's change, its news not out
+        await tx.assign(chat, ann.id, "Ann joined the chat.")
+
+    assert one.owner(chat) is None  # the cache, a moment behind
+    assert await one.owns(chat, ann.id) is True
+    assert await one.owns(chat, ann.id + 1) is False
