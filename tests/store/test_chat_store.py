@@ -203,6 +203,19 @@ async def test_a_client_id_resent_after_the_conversation_closed_is_not_stored_ag
     assert await store.open_conversations() == []
 
 
+async def test_an_old_client_id_resent_into_a_new_conversation_takes_no_number_there(
+        store: Store) -> None:
+    visitor = await new_visitor(store)
+    first = await open_chat(store, visitor)
+    await store.close_conversation(first, "visitor", "Vera left")
+    second = await store.post_visitor_message(visitor, "second", "me again", 1.0)
+    again = await store.post_visitor_message(visitor, "first", "hello", 1.0)
+    assert again.duplicate and again.message.conversation_id == first
+    later = await store.post_visitor_message(visitor, "third", "still me", 1.0)
+    assert later.message.conversation_id == second.message.conversation_id
+    assert await assert_gapless(store, second.message.conversation_id) == [1, 2]
+
+
 async def test_a_message_after_the_close_opens_a_new_conversation(store: Store) -> None:
     visitor = await new_visitor(store)
     first = await open_chat(store, visitor)
