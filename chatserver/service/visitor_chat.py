@@ -92,6 +92,11 @@ class VisitorChat:
         return conversation, await self.store.messages(conversation.id,
                                                        last_seq if resume and last_seq else 0)
 
+    async def messages_after(self, conversation_id: int, seq: int) -> list[Message]:
+        """A conversation's messages numbered after `seq`: what a socket that heard of a later
+        one has not been sent (its events were late, or lost with the process publishing)."""
+        return await self.store.messages(conversation_id, seq)
+
     def agents_online(self) -> int:
         return self.desk.agents_online()
 
