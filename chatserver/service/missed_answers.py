@@ -53,15 +53,19 @@ class MissedAnswers:
             return False
         if self.online(visitor.id):
             return False  # they are reading it live
-        after = max(conversation.visitor_read_seq, conversation.emailed_seq)
-        answers = [m for m in await self.store.messages(conversation_id, after)
+        seen = conversation.emailed_seq
+        answers = [m for m in await self.store.messages(
+            conversation_id, max(conversation.visitor_read_seq, seen))
                    if m.author.role == "agent"]
         if not answers:
             return False
+        upto = answers[-1].seq or 0
+        if not await self.store.claim_emailed(conversation_id, seen, upto):
+            return False  # another server process is emailing them
         subject, body = emails.missed_answers(self.site.title, answers)
         if not await self.mailer.send(visitor.email, subject, body, self.site.title):
+            await self.store.claim_emailed(conversation_id, upto, seen)  # the next answer tries
             return False
-        await self.store.set_emailed(conversation_id, answers[-1].seq or 0)
         return True
 
     async def stop(self) -> None:
