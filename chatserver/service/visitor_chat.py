@@ -75,11 +75,11 @@ class VisitorChat:
         """The news for every tab of this visitor."""
         return await self.bus.subscribe([visitor_topic(visitor.id)], offer=offer)
 
-    def connected(self, visitor: Visitor) -> None:
-        self.missed_answers.connected(visitor.id)
+    async def connected(self, visitor: Visitor) -> None:
+        await self.missed_answers.online.connected(visitor.id)
 
-    def disconnected(self, visitor: Visitor) -> None:
-        self.missed_answers.disconnected(visitor.id)
+    async def disconnected(self, visitor: Visitor) -> None:
+        await self.missed_answers.online.disconnected(visitor.id)
 
     async def snapshot(self, visitor: Visitor, conversation_id: int | None,
                        last_seq: int | None) -> tuple[Conversation | None, list[Message]]:

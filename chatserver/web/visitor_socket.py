@@ -70,11 +70,11 @@ class VisitorSession(SocketSession):
         except BaseException:
             subscription.close()
             raise
-        self.chat.connected(who.visitor)
+        await self.chat.connected(who.visitor)
         try:
             await self.serve(subscription)
         finally:
-            self.chat.disconnected(who.visitor)
+            await self.chat.disconnected(who.visitor)
 
     async def _identify(self, hello: dict[str, Any]) -> Identified | None:
         """Who said hello; None after telling them why not and closing the socket."""
