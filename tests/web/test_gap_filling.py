@@ -4,20 +4,10 @@ are published straight on the server's bus, as that other process would."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from chatserver.domain.models import Author, Message
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
-
-T = TypeVar("T")
-
-
-async def on_server(server: InProcessServer, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` on the server's own loop (its store and bus live there)."""
-    loop = server.server.servers[0].get_loop()
-    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
 
 
 async def committed_unannounced(server: InProcessServer, conversation_id: int, agent_id: int,
@@ -29,7 +19,7 @@ async def committed_unannounced(server: InProcessServer, conversation_id: int, a
     async def post() -> list[Message]:
         return [(await store.post_agent_message(conversation_id, author, f"late-{text}", text,
                                                 private)).message for text in texts]
-    return await on_server(server, post)
+    return await server.on_loop(post)
 
 
 async def announce(server: InProcessServer, message: Message, visitor_id: str,
@@ -39,7 +29,7 @@ async def announce(server: InProcessServer, message: Message, visitor_id: str,
 
     async def publish() -> None:
         announcer.message(message, visitor_id, {agent_id})
-    await on_server(server, publish)
+    await server.on_loop(publish)
 
 
 async def chat(server: InProcessServer) -> tuple[Peer, Peer, int, int, str]:
