@@ -20,6 +20,7 @@ from tests.redis_urls import redis_url
 from tests.store.conftest import postgres_schema
 from tests.web.conftest import InProcessServer, Peer, agent
 from tests.web.test_agent_changes import PASSWORD, agent_id, close_code, staff
+from tests.web.test_gap_filling import announce, committed_unannounced, numbered
 
 SHOP = "https://shop.example"
 Pair = tuple[InProcessServer, InProcessServer]
@@ -155,3 +156,19 @@ async def test_a_visitor_connected_to_one_process_is_online_for_the_other(pair: 
     async def offline() -> bool:
         return not await online()
     await eventually(offline)
+
+
+async def test_a_visitor_gets_messages_another_process_stored_in_order_though_one_was_never_told(
+        pair: Pair) -> None:
+    one, other = pair
+    peer, welcome = await shop_visitor(other)
+    await peer.send("message", client_id="v1", text="anyone?")
+    conversation_id = (await peer.expect("ack", client_id="v1"))["conversation_id"]
+    await peer.expect("message", seq=1)
+    ann_id = agent_id(one, staff(one)["ada"], "ann@example.com")
+    late = await committed_unannounced(one, conversation_id, ann_id, ["two", "three"])
+    await announce(one, late[-1], welcome["visitor_id"], ann_id)  # the news of "two" is lost
+    assert numbered([await peer.expect("message"), await peer.expect("message")]) == [
+        (2, "two"), (3, "three")]
+    await announce(one, late[0], welcome["visitor_id"], ann_id)  # or it comes late after all
+    assert numbered(await peer.quiet(0.5)) == []
