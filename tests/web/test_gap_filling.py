@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+import websockets
+
 from chatserver.domain.models import Author, Message
+from chatserver.store import StorageError
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 
@@ -100,3 +104,19 @@ async def test_an_agent_gets_private_notes_ahead_of_a_gap_in_order(
     await announce(server, notes[0], visitor_id, ann)  # late: already sent
     assert numbered(await staff.quiet(0.5), "note_seq") == []
     assert numbered(await peer.quiet(0.3)) == []  # notes never reach the visitor
+
+
+async def test_a_gap_that_cannot_be_read_closes_the_socket_to_resume_later(
+        server: InProcessServer) -> None:
+    _, peer, conversation_id, ann, visitor_id = await chat(server)
+    late = await committed_unannounced(server, conversation_id, ann, ["two", "three"])
+    store = server.app.state.services.agent_desk.store
+
+    async def unavailable(*args: Any, **options: Any) -> list[Message]:
+        raise StorageError("busy", unavailable="the database is busy")
+    store.messages = unavailable
+    await announce(server, late[-1], visitor_id, ann)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:  # nothing out of order arrives before the close
+            assert (await peer.recv())["type"] != "message"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
