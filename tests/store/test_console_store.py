@@ -241,3 +241,17 @@ async def test_the_report_facts_are_the_chats_started_in_the_range(
         (conversation_id, day, None)]
     assert money == []
     assert await store.report_facts(date(2026, 3, 3), date(2026, 3, 9)) == ([], [])
+
+
+async def test_an_alert_is_raised_by_the_first_of_those_who_claim_it(store: Store) -> None:
+    claims = await asyncio.gather(*(store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+                                    for _ in range(5)))
+    assert claims.count(True) == 1
+    assert not await store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+
+
+async def test_alerts_of_another_kind_subject_or_mark_are_claimed_apart(store: Store) -> None:
+    assert await store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+    assert await store.claim_alert("unanswered", 7, "2026-03-02T00:05:00Z")  # waiting anew
+    assert await store.claim_alert("unanswered", 8, "2026-03-02T00:00:00Z")
+    assert await store.claim_alert("overdue", 7, "2026-03-02T00:00:00Z")

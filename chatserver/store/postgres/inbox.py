@@ -238,6 +238,11 @@ class ConsoleMethods(Runs):
     async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
         return await self.transaction(lambda db: complete_follow_up(db, follow_up_id))
 
+    async def claim_alert(self, kind: str, subject: int, mark: str) -> bool:
+        return bool(changed(await self._run(
+            "INSERT INTO alerts_raised (kind, subject, mark, raised_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING", kind, subject, mark, iso(now()))))
+
     async def canned(self) -> list[Canned]:
         return [Canned(id=r["id"], shortcut=r["shortcut"], text=r["text"]) for r in
                 await self._all("SELECT id, shortcut, text FROM canned_responses "

@@ -237,6 +237,11 @@ class ConsoleMethods(Runs):
         return await self.transaction(partial(complete_follow_up,
                                               follow_up_id=follow_up_id))
 
+    async def claim_alert(self, kind: str, subject: int, mark: str) -> bool:
+        return bool(await self.transaction(lambda db: db.execute(
+            "INSERT OR IGNORE INTO alerts_raised (kind, subject, mark, raised_at) "
+            "VALUES (?, ?, ?, ?)", (kind, subject, mark, iso(now()))).rowcount))
+
     async def canned(self) -> list[Canned]:
         return await self.read(canned)
 
