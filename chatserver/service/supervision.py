@@ -98,12 +98,10 @@ class Supervision:
         follow-ups past due, to their agent and the supervisors. Every server process looks;
         the store says which one raises each alert."""
         due: list[tuple[tuple[str, int, str], dict[str, Any], int | None]] = []
-        waiting = await self.store.inbox("open", agent_id=0, oversee=True, query=None,
-                                         limit=10_000)
-        for row in waiting:
+        late = await self.store.unanswered(clock.iso(now() - self.unanswered_after), 10_000)
+        for row in late:
             since = row["unanswered_since"]
-            if since is not None and now() - clock.parse(since) >= self.unanswered_after:
-                # a new wait (answered, then asked again) is a new alert
+            if since is not None:  # a new wait (answered, then asked again) is a new alert
                 due.append((("unanswered", row["id"], since),
                             {"type": "unanswered", "conversation": row},
                             row["agent"]["id"] if row["agent"] else None))

@@ -272,6 +272,10 @@ class Store(Protocol):
         (raises Refused 422 for a query that is no words, or too long), each with its
         snippet. Every message committed before the call is searched."""
         ...
+    async def unanswered(self, before: str, limit: int) -> list[InboxEntry]:
+        """Open conversations whose visitor has waited unanswered since `before` (ISO time)
+        or longer, as `inbox` shows them: the watch's question, without reading them all."""
+        ...
     async def history(self, conversation_id: int) -> list[InboxEntry]:
         """The visitor's (and their customer's) other conversations, newest first."""
         ...
