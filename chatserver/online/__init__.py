@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from chatserver.online.base import VisitorsOnline
+from chatserver.redis_url import by_bus_url
 
 
 def open_visitors_online(url: str) -> VisitorsOnline:
     """The record that goes with a bus URL: this process's with `memory://`, Redis's (shared
     by every process on that URL) with `redis://`."""
-    if url.startswith("memory://"):
-        from chatserver.online.memory import MemoryVisitorsOnline
-
-        return MemoryVisitorsOnline()
-    if url.startswith("redis://"):
-        from chatserver.online.redis import RedisVisitorsOnline
-        from chatserver.redis_url import RedisUrl
-
-        return RedisVisitorsOnline(RedisUrl.parse(url))
-    scheme = url.partition("://")[0]
-    raise ValueError(f"no record of visitors online for a bus URL scheme {scheme!r} (this "
-                     "version supports memory:// and redis://)")
-
+    online: VisitorsOnline = by_bus_url(url, "record of visitors online",
+                                        "chatserver.online.memory:MemoryVisitorsOnline",
+                                        "chatserver.online.redis:RedisVisitorsOnline")
+    return online
 
 __all__ = ["VisitorsOnline", "open_visitors_online"]
