@@ -330,7 +330,17 @@ MIGRATIONS: list[str] = [
         RETURN result;
     END $$;
     """,
-    # 3: routing across processes (SQLite's eleventh step): its lock and version, the live
+    # 3: alerts raised once each, by whichever server process claims them first
+    """
+    CREATE TABLE alerts_raised (
+        kind TEXT NOT NULL,
+        subject BIGINT NOT NULL,
+        mark TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, mark)
+    );
+    """,
+    # 4: routing across processes (SQLite's twelfth step): its lock and version, the live
     # server processes and the agents' connections through each, when an agent's last
     # connection went and when they were last given one (epoch seconds, database clock)
     """

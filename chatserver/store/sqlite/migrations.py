@@ -273,7 +273,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
     """,
-    # 11: routing across processes: its lock and version, the live server processes and
+    # 11: alerts raised once each, by whichever server process claims them first
+    """
+    CREATE TABLE alerts_raised (
+        kind TEXT NOT NULL,
+        subject INTEGER NOT NULL,
+        mark TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, mark)
+    ) WITHOUT ROWID;
+    """,
+    # 12: routing across processes: its lock and version, the live server processes and
     # the agents' connections through each, when an agent's last connection went and when
     # they were last given a conversation (times in epoch seconds, by the store's clock)
     """
