@@ -181,6 +181,9 @@ class Desk(DeskNews):
             if await tx.reap(dead_after) or replaced:
                 self._wrote = True
                 await self._load(await tx.picture())
+                # its agents are offline now (or in grace): everyone is told, once
+                self._announce_positions(force=True)
+                self.announce_team()
             for agent_id, slot in list(self.router.agents.items()):
                 if slot.conversations and self.router.grace_expired(
                         agent_id, self.now + EARLY, self.settings.grace_seconds):
