@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 
 from chatserver.store.sqlite.migrations import MIGRATIONS
-from tests.conftest import LiveServer, chatserver, free_port, query, start_server
+from tests.backends import query
+from tests.conftest import LiveServer, chatserver, free_port, start_server
 
 
 def test_agents_add_and_tokens_create(db_url: str) -> None:
