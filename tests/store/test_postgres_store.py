@@ -15,7 +15,8 @@ from chatserver.domain.models import Author
 from chatserver.store import StorageError, Store, open_store
 from chatserver.store.postgres import PostgresStore, postgres_target
 from chatserver.store.postgres.migrations import MIGRATIONS
-from tests.store.conftest import POSTGRES, postgres_schema
+from tests.backends import POSTGRES
+from tests.store.conftest import postgres_schema
 
 
 @pytest.fixture
