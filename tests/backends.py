@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+import pytest
 
 from chatserver.config import database_kind
 from chatserver.store.postgres.connection import postgres_target
@@ -70,6 +71,14 @@ SERVER_BACKENDS: dict[str, Callable[[Path], AbstractContextManager[Backend]]] = 
     "sqlite+memory": sqlite_memory,
     "postgres+redis": postgres_redis,
 }
+
+
+@pytest.fixture(params=list(SERVER_BACKENDS), name="backend")
+def every_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The `backend` of a suite that runs on each (a conftest imports it): every test there
+    runs on SQLite with the in-process bus, and on PostgreSQL with Redis."""
+    with SERVER_BACKENDS[request.param](tmp_path) as chosen:
+        yield chosen
 
 
 def blocking(work: Coroutine[Any, Any, T]) -> T:

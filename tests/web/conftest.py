@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -22,18 +21,10 @@ from chatserver.config import Settings
 from chatserver.server import uvicorn_config
 from chatserver.store import Store, open_store
 from chatserver.web.auth import hash_password
-from tests.backends import SERVER_BACKENDS, Backend
+from tests.backends import every_backend as every_backend  # these tests run on each
 from tests.conftest import add_agent, free_port
 
 T = TypeVar("T")
-
-
-@pytest.fixture(params=list(SERVER_BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    """Every test here runs on each backend: SQLite with the in-process bus, PostgreSQL with
-    Redis."""
-    with SERVER_BACKENDS[request.param](tmp_path) as chosen:
-        yield chosen
 
 
 class InProcessServer:
