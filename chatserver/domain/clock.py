@@ -21,4 +21,4 @@ def parse(text: str) -> float:
 
 def iso(ts: float) -> str:
     """`2026-11-25T15:40:00.123Z`: sorts as text in time order."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"

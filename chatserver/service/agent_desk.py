@@ -134,6 +134,16 @@ class AgentDesk:
             raise ChatError("not_found", f"no conversation {conversation_id}")
         return messages
 
+    async def messages_after(self, conversation_id: int, seq: int, note_seq: int,
+                             notes: bool) -> list[Message]:
+        """The messages numbered after `seq` (and with `notes`, the notes after `note_seq`),
+        in commit order: what a socket that heard of a later one has not been sent."""
+        if not notes:
+            return await self.store.messages(conversation_id, seq)
+        # notes are not anchored to a seq: read them all and keep the later ones
+        return [m for m in await self.store.messages(conversation_id, 0, notes=True)
+                if ((m.note_seq or 0) > note_seq if m.private else (m.seq or 0) > seq)]
+
     async def presence(self, agent: Agent, status: Presence) -> Agent:
         return await self.desk.set_presence(agent, status)
 

@@ -203,6 +203,19 @@ async def test_a_client_id_resent_after_the_conversation_closed_is_not_stored_ag
     assert await store.open_conversations() == []
 
 
+async def test_an_old_client_id_resent_into_a_new_conversation_takes_no_number_there(
+        store: Store) -> None:
+    visitor = await new_visitor(store)
+    first = await open_chat(store, visitor)
+    await store.close_conversation(first, "visitor", "Vera left")
+    second = await store.post_visitor_message(visitor, "second", "me again", 1.0)
+    again = await store.post_visitor_message(visitor, "first", "hello", 1.0)
+    assert again.duplicate and again.message.conversation_id == first
+    later = await store.post_visitor_message(visitor, "third", "still me", 1.0)
+    assert later.message.conversation_id == second.message.conversation_id
+    assert await assert_gapless(store, second.message.conversation_id) == [1, 2]
+
+
 async def test_a_message_after_the_close_opens_a_new_conversation(store: Store) -> None:
     visitor = await new_visitor(store)
     first = await open_chat(store, visitor)
@@ -271,11 +284,23 @@ async def test_a_read_mark_only_rises_and_never_past_the_last_message(store: Sto
     assert await store.mark_read(conversation_id + 1, "agent", 1) == 0  # no such conversation
 
 
-async def test_the_emailed_mark_only_rises(store: Store) -> None:
+async def test_emailing_answers_is_claimed_by_one_of_those_who_try_at_once(
+        store: Store) -> None:
     conversation_id = await open_chat(store, await new_visitor(store))
-    await store.set_emailed(conversation_id, 3)
-    await store.set_emailed(conversation_id, 2)
+    claims = await asyncio.gather(*(store.claim_emailed(conversation_id, 0, 3)
+                                    for _ in range(5)))
+    assert claims.count(True) == 1
     assert (await stored(store, conversation_id)).emailed_seq == 3
+    assert not await store.claim_emailed(conversation_id, 0, 4)  # a stale look claims nothing
+    assert (await stored(store, conversation_id)).emailed_seq == 3
+
+
+async def test_a_claim_to_email_answers_can_be_given_back(store: Store) -> None:
+    conversation_id = await open_chat(store, await new_visitor(store))
+    assert await store.claim_emailed(conversation_id, 0, 3)
+    assert await store.claim_emailed(conversation_id, 3, 0)  # the mail could not be sent
+    assert (await stored(store, conversation_id)).emailed_seq == 0
+    assert await store.claim_emailed(conversation_id, 0, 4)
 
 
 async def test_a_rating_is_kept_and_a_later_one_replaces_it(store: Store) -> None:

@@ -330,6 +330,16 @@ MIGRATIONS: list[str] = [
         RETURN result;
     END $$;
     """,
+    # 3: alerts raised once each, by whichever server process claims them first
+    """
+    CREATE TABLE alerts_raised (
+        kind TEXT NOT NULL,
+        subject BIGINT NOT NULL,
+        mark TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, mark)
+    );
+    """,
 ]
 
 

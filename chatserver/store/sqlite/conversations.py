@@ -21,19 +21,29 @@ from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
 
 def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
                          rank: float) -> Posted:
-    """A visitor's message goes to their open conversation, or opens one (queued)."""
-    first = _by_client_id(db, author, client_id)
-    if first is not None:
-        return Posted(first, duplicate=True)
+    """A visitor's message goes to their open conversation, or opens one (queued). A resend
+    (its `client_id` stored before) is answered with the first, and changes nothing."""
     # one statement finds the open conversation and takes its next seq
     numbered = db.execute(
         "UPDATE conversations SET last_seq = last_seq + 1 WHERE visitor_id = ? "
         "AND status != 'closed' RETURNING id, last_seq", (author.id,)).fetchone()
     if numbered is None:
+        first = _by_client_id(db, author, client_id)
+        if first is not None:
+            return Posted(first, duplicate=True)
         opened = open_conversation(db, str(author.id), rank)
         return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened,
                       visitor=rows.fetch_visitor(db, str(author.id)))
-    return Posted(_insert(db, numbered[0], numbered[1], None, author, text, client_id))
+    conversation_id, seq = numbered
+    try:  # the unique index finds a resend: a lookup before every insert cost a statement
+        return Posted(_insert(db, conversation_id, seq, None, author, text, client_id))
+    except sqlite3.IntegrityError:
+        first = _by_client_id(db, author, client_id)
+        if first is None:
+            raise
+        db.execute("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?",
+                   (conversation_id,))  # the number goes back: no gap
+        return Posted(first, duplicate=True)
 
 
 def post_agent_message(db: sqlite3.Connection, conversation_id: int, author: Author,
@@ -292,11 +302,10 @@ class ConversationMethods(Runs):
         return await self._writer.submit(
             partial(mark_read, conversation_id=conversation_id, role=role, seq=seq))
 
-    async def set_emailed(self, conversation_id: int, seq: int) -> None:
-        """Answers up to `seq` were emailed to the visitor."""
-        await self._writer.submit(lambda db: db.execute(
-            "UPDATE conversations SET emailed_seq = MAX(emailed_seq, ?) WHERE id = ?",
-            (seq, conversation_id)))
+    async def claim_emailed(self, conversation_id: int, seen: int, upto: int) -> bool:
+        return bool(await self._writer.submit(lambda db: db.execute(
+            "UPDATE conversations SET emailed_seq = ? WHERE id = ? AND emailed_seq = ?",
+            (upto, conversation_id, seen)).rowcount))
 
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
         await self._writer.submit(partial(rate, conversation_id=conversation_id,

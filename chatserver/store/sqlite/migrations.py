@@ -273,6 +273,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
     """,
+    # 11: alerts raised once each, by whichever server process claims them first
+    """
+    CREATE TABLE alerts_raised (
+        kind TEXT NOT NULL,
+        subject INTEGER NOT NULL,
+        mark TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, mark)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 
