@@ -6,7 +6,6 @@ import email
 import email.policy
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from chatserver.config import Settings
-from chatserver.store.sqlite import sqlite_path
+from tests.backends import Backend, sqlite_memory
 
 
 def free_port() -> int:
@@ -48,13 +47,22 @@ def store_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'chat.db'}"
+def backend(tmp_path: Path) -> Iterator[Backend]:
+    """A SQLite file and the in-process bus; the service and socket suites (their conftests)
+    run on every backend in SERVER_BACKENDS instead."""
+    with sqlite_memory(tmp_path) as chosen:
+        yield chosen
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, allowed_origins=("*",), hello_timeout=2.0)
+def db_url(backend: Backend) -> str:
+    return backend.database_url
+
+
+@pytest.fixture
+def settings(backend: Backend) -> Settings:
+    return Settings(database_url=backend.database_url, bus_url=backend.bus_url,
+                    allowed_origins=("*",), hello_timeout=2.0)
 
 
 def chatserver(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -87,15 +95,6 @@ def integration_token(db_url: str) -> str:
     created = chatserver("tokens", "create", "--integration", "--label", "shop", "--db", db_url)
     assert created.returncode == 0, created.stderr
     return created.stdout.strip()
-
-
-def query(db_url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Read the database directly, as another process would."""
-    db = sqlite3.connect(sqlite_path(db_url))
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 @dataclass

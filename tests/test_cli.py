@@ -14,7 +14,8 @@ import httpx
 
 from chatserver.store import open_store
 from chatserver.store.sqlite.migrations import MIGRATIONS
-from tests.conftest import LiveServer, chatserver, free_port, query, start_server
+from tests.backends import query
+from tests.conftest import LiveServer, chatserver, free_port, start_server
 from tests.store.conftest import postgres_schema
 
 

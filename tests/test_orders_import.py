@@ -12,7 +12,8 @@ import orjson
 import pytest
 
 from chatserver.store.sqlite import sqlite_path
-from tests.conftest import chatserver, query
+from tests.backends import query
+from tests.conftest import chatserver
 
 SUMMARY = re.compile(r"(\d+) created, (\d+) updated, (\d+) unchanged, (\d+) bad")
 

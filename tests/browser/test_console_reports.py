@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from websockets.sync.client import ClientConnection, connect
 
+from tests.backends import query
 from tests.browser.conftest import new_context, screenshot
 from tests.browser.test_console import (
     XSS,
@@ -26,7 +27,7 @@ from tests.browser.test_console import (
     sign_in,
     visitors,  # noqa: F401  (a fixture used by these tests)
 )
-from tests.conftest import LiveServer, add_agent, query
+from tests.conftest import LiveServer, add_agent
 
 PASSWORD = "correct horse battery staple"
 SUPERVISOR, AGENT, ADMIN = "sam@example.com", "ann@example.com", "ada@example.com"

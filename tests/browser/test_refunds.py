@@ -17,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from tests.backends import query
 from tests.browser.conftest import axe_faults, screenshot
 from tests.browser.test_console import (
     EMAIL,
@@ -28,7 +29,7 @@ from tests.browser.test_console import (
     transcript_message,
     visitors,  # noqa: F401  (a fixture used by these tests)
 )
-from tests.conftest import LiveServer, add_agent, integration_token, query
+from tests.conftest import LiveServer, add_agent, integration_token
 
 SUPERVISOR = "sam@example.com"
 ADMIN = "alan@example.com"

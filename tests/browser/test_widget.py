@@ -28,9 +28,10 @@ from websockets.sync.client import ClientConnection, connect
 
 from chatserver.domain.clock import iso
 from chatserver.store.sqlite import sqlite_path
+from tests.backends import query
 from tests.browser.conftest import screenshot
 from tests.browser.test_console import XSS, VisitorClient
-from tests.conftest import LiveServer, add_agent, free_port, query, start_server
+from tests.conftest import LiveServer, add_agent, free_port, start_server
 
 Frame = dict[str, Any]
 

@@ -15,6 +15,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from chatserver.config import Settings
 from chatserver.store.sqlite import connection as sqlite_connection
 from chatserver.store.sqlite import sqlite_path
+from tests.backends import query
 from tests.browser import test_widget
 from tests.browser.conftest import screenshot
 from tests.browser.test_widget import (
@@ -26,7 +27,7 @@ from tests.browser.test_widget import (
     say,
     write,
 )
-from tests.conftest import Inbox, LiveServer, add_agent, query
+from tests.conftest import Inbox, LiveServer, add_agent
 from tests.web.conftest import InProcessServer
 
 # The same fixtures as there: a host site on its own origin, chat servers, socket agents.

@@ -14,9 +14,10 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page, expect
 
 from chatserver.domain.identity import sign_identity
+from tests.backends import query
 from tests.browser import test_widget
 from tests.browser.test_widget import AgentClient, HostSite, bubble, open_widget, part, say
-from tests.conftest import LiveServer, add_agent, query
+from tests.conftest import LiveServer, add_agent
 
 host = test_widget.host
 serve = test_widget.serve

@@ -17,7 +17,7 @@ import orjson
 import pytest
 import websockets
 
-from tests.conftest import query
+from tests.backends import query
 from tests.deploy.conftest import DEPLOY, Proxied, nginx_binary
 
 ONE_VISITOR_PER_ADDRESS = {"CHATSERVER_VISITOR_SESSION_LIMIT": "1/3600",

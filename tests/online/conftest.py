@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chatserver.online import VisitorsOnline, open_visitors_online
-from tests.ratelimit.conftest import forget
-from tests.redis_urls import REDIS, redis_url
+from tests.redis_urls import REDIS, forget, redis_url
 
 # The next backend joins the suite by its URL here, and nowhere else.
 ONLINE_URLS = ["memory://", REDIS]

@@ -8,8 +8,7 @@ import pytest
 
 from chatserver.online import VisitorsOnline, open_visitors_online
 from chatserver.online import redis as online_redis
-from tests.ratelimit.conftest import forget
-from tests.redis_urls import redis_url
+from tests.redis_urls import forget, redis_url
 
 
 @pytest.fixture

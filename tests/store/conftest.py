@@ -4,18 +4,14 @@ gives a test a database of its own, as a URL, and removes it afterwards."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from chatserver.store import Store, open_store
-
-# CI runs PostgreSQL here (trust authentication); a test must fail, not skip, without it
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.backends import drop_schema, postgres_url
 
 
 @asynccontextmanager
@@ -26,15 +22,11 @@ async def sqlite_file(folder: Path) -> AsyncIterator[str]:
 @asynccontextmanager
 async def postgres_schema(folder: Path) -> AsyncIterator[str]:
     """A schema of its own in the test database (the store makes it), dropped afterwards."""
-    schema = f"test_{secrets.token_hex(6)}"
+    url = postgres_url()
     try:
-        yield f"{POSTGRES}?schema={schema}"
+        yield url
     finally:
-        db = await asyncpg.connect(POSTGRES)
-        try:
-            await db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        finally:
-            await db.close()
+        await drop_schema(url)
 
 
 BACKENDS: dict[str, Callable[[Path], AbstractAsyncContextManager[str]]] = {

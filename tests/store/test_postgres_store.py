@@ -13,9 +13,11 @@ import pytest
 
 from chatserver.domain.models import Author
 from chatserver.store import StorageError, Store, open_store
-from chatserver.store.postgres import PostgresStore, postgres_target
+from chatserver.store.postgres import PostgresStore, customers, postgres_target
 from chatserver.store.postgres.migrations import MIGRATIONS
-from tests.store.conftest import POSTGRES, postgres_schema
+from tests.backends import POSTGRES
+from tests.store.conftest import postgres_schema
+from tests.store.test_commerce_store import ORDER
 
 
 @pytest.fixture
@@ -91,6 +93,28 @@ async def test_each_schema_is_a_store_of_its_own(tmp_path: Path) -> None:
             assert await other.conversation(conversation_id) is None
             assert await other.open_conversations() == []
         finally:
+            await one.close()
+            await other.close()
+
+
+async def test_stores_in_schemas_of_one_database_make_the_same_customer_without_waiting(
+        tmp_path: Path) -> None:
+    """One customer per email is made one at a time (a lock held to COMMIT), in each store:
+    a store in another schema of the database does not wait for it."""
+    async with postgres_schema(tmp_path) as one_url, postgres_schema(tmp_path) as other_url:
+        one, other = await open_store(one_url), await open_store(other_url)
+        target = postgres_target(one_url)
+        making = await asyncpg.connect(target.dsn,
+                                       server_settings={"search_path": str(target.schema)})
+        try:
+            async with making.transaction():  # the first store making Maya, not committed yet
+                await customers.by_email(making, ORDER["email"], "Maya Lin")
+                made = await asyncio.wait_for(other.upsert_order(ORDER), 5)
+            assert made.change == "created"
+            assert [c["email"] for c in await other.customers_by_email(ORDER["email"])] == [
+                ORDER["email"]]
+        finally:
+            await making.close()
             await one.close()
             await other.close()
 

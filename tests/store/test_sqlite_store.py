@@ -21,7 +21,8 @@ from chatserver.domain.reports import report
 from chatserver.store.sqlite import SqliteStore, inbox, sqlite_path
 from chatserver.store.sqlite import reports as report_rows
 from chatserver.store.sqlite.migrations import MIGRATIONS
-from tests.conftest import T0, Clock, query
+from tests.backends import query
+from tests.conftest import T0, Clock
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from chatserver.config import Settings
 from chatserver.server import uvicorn_config
 from chatserver.store import Store, open_store
 from chatserver.web.auth import hash_password
+from tests.backends import every_backend as every_backend  # these tests run on each
 from tests.conftest import add_agent, free_port
 
 T = TypeVar("T")

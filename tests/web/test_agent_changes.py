@@ -5,14 +5,13 @@ refused)."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from chatserver.store.sqlite import sqlite_path
+from tests.backends import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 PASSWORD = "pa55word-long"
@@ -71,12 +70,8 @@ async def anns_chat(server: InProcessServer, ann: Peer) -> int:
 
 def set_role(server: InProcessServer, email: str, role: str) -> None:
     """Change a role in the database directly, as another process would."""
-    db = sqlite3.connect(sqlite_path(server.settings.database_url))
-    try:
-        with db:
-            db.execute("UPDATE agents SET role = ? WHERE email = ?", (role, email))
-    finally:
-        db.close()
+    query(server.settings.database_url, "UPDATE agents SET role = ? WHERE email = ?", role,
+          email)
 
 
 @pytest.mark.parametrize("change", [{"role": "agent"}, {"password": "a-new-password"},

@@ -8,16 +8,25 @@ from collections.abc import Awaitable, Callable, Iterator
 import httpx
 import pytest
 
+from chatserver.config import bus_kind, database_kind
 from chatserver.service import health
 from chatserver.store import StorageError
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer, agent, visitor
+
+
+def backends(server: InProcessServer) -> dict[str, str]:
+    """What health names: `sqlite` and `memory`, or `postgresql` and `redis`."""
+    return {"database": database_kind(server.settings.database_url),
+            "bus": bus_kind(server.settings.bus_url)}
 
 
 def test_health_needs_no_token_and_names_the_backends(server: InProcessServer) -> None:
     response = httpx.get(server.url + "/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "sqlite", "bus": "memory"}
+    assert response.json() == {"status": "ok", **backends(server)}
+    assert backends(server) in ({"database": "sqlite", "bus": "memory"},
+                                {"database": "postgresql", "bus": "redis"})
 
 
 async def _refuses(name: str) -> str | None:
@@ -38,7 +47,7 @@ def test_health_answers_503_while_the_database_cannot_be_reached_and_200_once_it
     monkeypatch.setattr(store, "setting", unreachable)
     down = httpx.get(server.url + "/api/health", timeout=5)
     assert down.status_code == 503
-    assert down.json() == {"status": "unavailable", "database": "sqlite", "bus": "memory",
+    assert down.json() == {"status": "unavailable", **backends(server),
                            "error": {"code": "unavailable",
                                      "message": "the database cannot be reached"}}
     assert down.headers["retry-after"] == "10"

@@ -97,8 +97,9 @@ async def test_frames_go_straight_to_the_connection_whole_and_in_order(
         await peer.send("message", client_id=f"c{n}", text=text)
     acks = [await peer.expect("ack") for _ in texts]
     assert [ack["seq"] for ack in acks] == [1, 2, 3]
-    echoes = [frame for frame in peer.seen if frame["type"] == "message"]
+    echoes = [await peer.expect("message", seq=seq) for seq in (1, 2, 3)]
     assert [echo["text"] for echo in echoes] == texts
+    assert [f["seq"] for f in peer.seen if f["type"] == "message"] == [1, 2, 3]  # in order
     assert sum(b'"type":"ack"' in data for data in direct) == 3  # past the ASGI layers
 
 

@@ -22,7 +22,7 @@ import pytest
 import websockets
 
 from chatserver.domain.identity import sign_identity
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 WEBHOOK_SECRET = "whsec-test"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer
 from tests.web.test_commerce_api import staff
 

@@ -15,8 +15,7 @@ import pytest
 import websockets
 
 from chatserver.config import Settings
-from tests.ratelimit.conftest import forget
-from tests.redis_urls import redis_url
+from tests.redis_urls import forget, redis_url
 from tests.store.conftest import postgres_schema
 from tests.web.conftest import InProcessServer, Peer, agent
 from tests.web.test_agent_changes import PASSWORD, agent_id, close_code, staff

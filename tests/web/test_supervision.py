@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chatserver.service import supervision
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer, Peer, agent
 from tests.web.test_console_api import (
     Team,

@@ -13,7 +13,7 @@ import websockets
 from chatserver.config import Limit
 from chatserver.domain.identity import sign_identity
 from chatserver.web import socket_session
-from tests.conftest import query
+from tests.backends import query
 from tests.web.conftest import InProcessServer, Peer, agent, visitor
 
 

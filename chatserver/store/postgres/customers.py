@@ -27,8 +27,10 @@ BY_EMAIL = ("SELECT id FROM customers WHERE lower(email) = lower($1) AND merged_
 
 
 async def by_email(db: Connection, email: str, name: str | None) -> int:
-    """The customer with this email (made if new: one at a time per email)."""
-    await db.execute("SELECT pg_advisory_xact_lock(hashtext('customer ' || lower($1)))", email)
+    """The customer with this email (made if new: one at a time per email, in this schema;
+    advisory locks are the database's, so another schema's store must not share ours)."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ' customer ' "
+                     "|| lower($1)))", email)
     found = await db.fetchval(BY_EMAIL.format(""), email)
     if found is not None:
         return int(found)

@@ -1,13 +1,17 @@
 """Storage that cannot take a write (another process holds the lock past the busy timeout,
 or the disk is full) refuses it as `unavailable`, saying which: an error frame on either
 socket, which stays open, and a 503 with Retry-After from the API. Nothing acknowledged is
-lost, and the same write goes through once storage is back."""
+lost, and the same write goes through once storage is back.
+
+The faults are made the SQLite way (a lock, a page limit), so these tests run on SQLite only;
+the PostgreSQL store's faults are tested in tests/store/test_postgres_store.py."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,12 +27,18 @@ from chatserver.store import StorageError
 from chatserver.store.sqlite import connection as sqlite_connection
 from chatserver.store.sqlite import sqlite_path
 from chatserver.web.http import storage_error
-from tests.conftest import query
+from tests.backends import Backend, query, sqlite_memory
 from tests.web.conftest import InProcessServer, visitor
 from tests.web.test_visitor_socket import chat_with_ann
 
 BUSY = "the server's storage is busy; try again in a moment"
 FULL = "the server's storage is full; try again later"
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Iterator[Backend]:
+    with sqlite_memory(tmp_path) as chosen:
+        yield chosen
 
 
 @pytest.fixture
