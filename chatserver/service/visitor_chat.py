@@ -123,7 +123,7 @@ class VisitorChat:
                 self.desk.opened(posted.opened, posted.visitor or visitor)
             self.news.posted(posted)
         try:
-            posted = await self.store.post_visitor_message(author, client_id, text, at,
+            posted = await self.store.post_visitor_message(author, client_id, text, None,
                                                            on_commit=at_commit)
         except BaseException:
             await hit.undo()

@@ -16,6 +16,7 @@ from chatserver.store import StorageError, Store, open_store
 from chatserver.store.postgres import PostgresStore, customers, postgres_target
 from chatserver.store.postgres.migrations import MIGRATIONS
 from tests.backends import POSTGRES
+from tests.conftest import Clock
 from tests.store.conftest import postgres_schema
 from tests.store.test_commerce_store import ORDER
 
@@ -192,3 +193,22 @@ async def test_a_database_gone_away_is_unavailable_storage(schema_url: str) -> N
 async def test_acknowledging_before_durability_is_refused_at_start(schema_url: str) -> None:
     with pytest.raises(RuntimeError, match="synchronous_commit"):
         await open_store(f"{schema_url}&synchronous_commit=off")
+
+
+async def test_a_chat_opened_without_a_rank_queues_by_the_databases_clock_not_the_process(
+        schema_url: str, store_clock: Clock) -> None:
+    store_clock.at = 1e9  # this process's clock says 2001
+    store = await open_store(schema_url)
+    try:
+        visitor, _ = await store.create_visitor({"name": "Vera"})
+        await store.post_visitor_message(Author("visitor", "Vera", visitor.id), "c1", "hi",
+                                         None)
+        [(_, rank)] = await store.open_conversations()
+    finally:
+        await store.close()
+    db = await asyncpg.connect(POSTGRES)
+    try:
+        database_now = await db.fetchval("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
+    finally:
+        await db.close()
+    assert rank is not None and abs(float(database_now) - rank) < 60

@@ -158,7 +158,8 @@ class ConversationMethods(Runs):
         return records.message(row) if row else None
 
     # --- conversations and messages: writes ---------------------------------------------
-    def post_visitor_message(self, author: Author, client_id: str, text: str, rank: float,
+    def post_visitor_message(self, author: Author, client_id: str, text: str,
+                             rank: float | None,
                              on_commit: OnCommit[Posted] = None) -> Awaitable[Posted]:
         return self.statement(POST_VISITOR, (
             author.id, author.name, author.sender_key, client_id, text, rank,

@@ -287,7 +287,8 @@ MIGRATIONS: list[str] = [
                 created_at, waiting_since)
             SELECT v.id, COALESCE(v.customer_id, (SELECT c.id FROM customers c
                 WHERE lower(c.email) = lower(v.email) AND c.merged_into IS NULL
-                ORDER BY c.id LIMIT 1)), 'queued', p_rank, p_at, p_at
+                ORDER BY c.id LIMIT 1)), 'queued',
+                COALESCE(p_rank, EXTRACT(EPOCH FROM clock_timestamp())), p_at, p_at
             FROM visitors v WHERE v.id = p_visitor
             RETURNING id INTO open_id;
             SELECT to_jsonb(c) || jsonb_build_object('agent_name', NULL) INTO result.opened

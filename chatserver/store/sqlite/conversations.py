@@ -20,7 +20,7 @@ from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
 
 
 def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str, text: str,
-                         rank: float) -> Posted:
+                         rank: float | None) -> Posted:
     """A visitor's message goes to their open conversation, or opens one (queued). A resend
     (its `client_id` stored before) is answered with the first, and changes nothing."""
     # one statement finds the open conversation and takes its next seq
@@ -31,7 +31,8 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
         first = _by_client_id(db, author, client_id)
         if first is not None:
             return Posted(first, duplicate=True)
-        opened = open_conversation(db, str(author.id), rank)
+        opened = open_conversation(db, str(author.id),
+                                   store_clock.now() if rank is None else rank)
         return Posted(insert_message(db, opened.id, author, text, client_id), opened=opened,
                       visitor=rows.fetch_visitor(db, str(author.id)))
     conversation_id, seq = numbered
@@ -265,7 +266,8 @@ class ConversationMethods(Runs):
         return rows.message(row) if row else None
 
     # --- conversations and messages: writes ---------------------------------------------
-    def post_visitor_message(self, author: Author, client_id: str, text: str, rank: float,
+    def post_visitor_message(self, author: Author, client_id: str, text: str,
+                             rank: float | None,
                              on_commit: OnCommit[Posted] = None
                              ) -> Awaitable[Posted]:
         return self._writer.submit(
