@@ -88,11 +88,11 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
     services = Services() if kind in PROCESSES else None
     try:
         result = await bench_main(kind, config, work, services)
-        if services is None and config.memory_steps:
-            result["memory"] = await bench_memory(kind, config, work)
-        else:
+        if services is not None:
             log(f"[{kind}] memory: not measured on PostgreSQL + Redis")
             result["services"] = await describe()
+        elif config.memory_steps:
+            result["memory"] = await bench_memory(kind, config, work)
         return result
     finally:
         if services is not None:
