@@ -18,6 +18,7 @@ from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
 from chatserver.domain.throttle import SignInThrottle
+from chatserver.online import open_visitors_online
 from chatserver.ratelimit import open_rate_limits
 from chatserver.service.services import Services
 from chatserver.store import StorageError, open_store
@@ -55,7 +56,8 @@ def create_app(settings: Settings) -> ChatApp:
         store = await open_store(settings.database_url)
         bus = open_bus(settings.bus_url)
         limits = open_rate_limits(settings.bus_url)  # shared where the news are
-        app.state.services = services = Services.of(settings, store, bus, limits)
+        online = open_visitors_online(settings.bus_url)  # likewise
+        app.state.services = services = Services.of(settings, store, bus, limits, online)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
             app.state.sessions = Sessions(secret, services.team)
@@ -63,6 +65,7 @@ def create_app(settings: Settings) -> ChatApp:
             yield
         finally:
             await services.stop()
+            await online.close()
             await limits.close()
             await bus.close()
             await store.close()

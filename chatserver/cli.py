@@ -11,8 +11,9 @@ from typing import Any, NoReturn, TypeVar
 
 import uvloop
 
-from chatserver.config import Settings, SettingsError
+from chatserver.config import Settings, SettingsError, bus_kind, database_kind
 from chatserver.domain.models import ROLES
+from chatserver.service.server_life import DEAD_AFTER
 from chatserver.store import AlreadyExists, StorageError, Store, open_store
 
 
@@ -192,6 +193,21 @@ async def migrated(store: Store) -> None:
     """Nothing more: opening the store migrated it."""
 
 
+def alone_or_shared(settings: Settings) -> Callable[[Store], Awaitable[None]]:
+    """The check before serving: with the in-process bus this process hears no other, so
+    no other may serve the same PostgreSQL database (one that heartbeat lately is alive)."""
+    async def check(store: Store) -> None:
+        if bus_kind(settings.bus_url) != "memory" or (
+                database_kind(settings.database_url) != "postgresql"):
+            return
+        if await store.live_processes(DEAD_AFTER):
+            raise UsageError(
+                f"another chatserver process serves this database (a heartbeat within "
+                f"{DEAD_AFTER:g} s) and the bus is memory://: the two would not hear each "
+                "other; give every process the same redis:// CHATSERVER_BUS_URL")
+    return check
+
+
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from chatserver.demo import seed
     from chatserver.server import serve
@@ -200,7 +216,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     shop_port = None
     # The store is opened (and its schema migrated) here first, so that a database that
     # cannot be opened is a one-line error, not a failed start-up with a traceback.
-    logins = with_store(settings, seed if demo else migrated)
+    async def prepare(store: Store) -> Any:
+        await alone_or_shared(settings)(store)
+        return await (seed if demo else migrated)(store)
+    logins = with_store(settings, prepare)
     if demo:
         shop_port = settings.port + 1 if args.shop_port is None else args.shop_port or None
         for who, email, password in logins:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from chatserver.store import open_store
 from chatserver.store.sqlite.migrations import MIGRATIONS
 from tests.conftest import LiveServer, chatserver, free_port, query, start_server
+from tests.store.conftest import postgres_schema
 
 
 def test_agents_add_and_tokens_create(db_url: str) -> None:
@@ -90,6 +92,22 @@ def test_serve_refuses_sqlite_with_a_redis_bus_in_one_line_before_touching_the_d
     [line] = result.stderr.strip().splitlines()
     assert "SQLite" in line and "memory://" in line and "do not hear each other" in line
     assert result.stdout == "" and not database.exists()
+
+
+async def test_serve_with_the_memory_bus_refuses_a_postgresql_database_another_process_serves(
+        tmp_path: Path) -> None:
+    async with postgres_schema(tmp_path) as url:
+        store = await open_store(url)
+        try:
+            await store.register_process("elsewhere:8000")  # alive: it heartbeat just now
+            result = chatserver_with_env({"CHATSERVER_BUS_URL": "memory://"},
+                                         "serve", "--port", str(free_port()), "--db", url)
+        finally:
+            await store.close()
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "another chatserver process serves this database" in line and "redis://" in line
+    assert result.stdout == ""
 
 
 def test_bad_database_and_bus_urls_give_one_line_and_status_2_without_the_password(

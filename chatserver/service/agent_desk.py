@@ -87,7 +87,7 @@ class AgentDesk:
     async def message(self, agent: Agent, conversation_id: int, client_id: str, text: str,
                       private: bool) -> Posted:
         author = Author("agent", agent.name, str(agent.id))
-        if self.desk.owner(conversation_id) != agent.id and not (
+        if not await self.desk.owns(conversation_id, agent.id) and not (
                 private and await self.oversees(agent)):
             # a resend after the conversation closed or left them still gets its first ack
             first = await self.store.message_by_client_id(author, client_id)
@@ -108,7 +108,7 @@ class AgentDesk:
 
     async def typing(self, agent: Agent, conversation_id: int, active: bool,
                      private: bool) -> None:
-        self._assigned(agent, conversation_id)
+        await self._assigned(agent, conversation_id)
         visitor = self.desk.visitor_of.get(conversation_id)
         if not private and visitor is not None:
             self.news.announce.to_visitor(visitor.id, {
@@ -121,7 +121,7 @@ class AgentDesk:
             if conversation and conversation.status == "closed" and \
                     conversation.agent_id == agent.id:
                 return  # a read mark crossing the close: nothing left to mark
-        self._assigned(agent, conversation_id)
+        await self._assigned(agent, conversation_id)
         visitor = self.desk.visitor_of.get(conversation_id)
         mark = await self.store.mark_read(conversation_id, "agent", seq)
         self.news.read(conversation_id, "agent", mark, visitor.id if visitor else None)
@@ -134,6 +134,16 @@ class AgentDesk:
             raise ChatError("not_found", f"no conversation {conversation_id}")
         return messages
 
+    async def messages_after(self, conversation_id: int, seq: int, note_seq: int,
+                             notes: bool) -> list[Message]:
+        """The messages numbered after `seq` (and with `notes`, the notes after `note_seq`),
+        in commit order: what a socket that heard of a later one has not been sent."""
+        if not notes:
+            return await self.store.messages(conversation_id, seq)
+        # notes are not anchored to a seq: read them all and keep the later ones
+        return [m for m in await self.store.messages(conversation_id, 0, notes=True)
+                if ((m.note_seq or 0) > note_seq if m.private else (m.seq or 0) > seq)]
+
     async def presence(self, agent: Agent, status: Presence) -> Agent:
         return await self.desk.set_presence(agent, status)
 
@@ -144,7 +154,7 @@ class AgentDesk:
         await routed(self.desk.transfer(conversation_id, agent, to_agent_id))
 
     async def close(self, agent: Agent, conversation_id: int) -> None:
-        self._assigned(agent, conversation_id)
+        await self._assigned(agent, conversation_id)
         await routed(self.desk.close(conversation_id, Author("agent", agent.name, str(agent.id))))
 
     def owner(self, conversation_id: int) -> int | None:
@@ -158,7 +168,7 @@ class AgentDesk:
     # --- oversight ------------------------------------------------------------------
     async def in_charge(self, agent: Agent, conversation_id: int) -> bool:
         """Whether the agent holds the conversation, or oversees everyone's."""
-        return self.desk.owner(conversation_id) == agent.id or await self.oversees(agent)
+        return await self.desk.owns(conversation_id, agent.id) or await self.oversees(agent)
 
     async def oversees(self, agent: Agent) -> bool:
         """Whether `agent` may act in others' conversations, by their role as stored now: a
@@ -167,6 +177,6 @@ class AgentDesk:
         current = await self.store.agent(agent.id)
         return current is not None and not current.disabled and current.can_oversee
 
-    def _assigned(self, agent: Agent, conversation_id: int) -> None:
-        if self.desk.owner(conversation_id) != agent.id:
+    async def _assigned(self, agent: Agent, conversation_id: int) -> None:
+        if not await self.desk.owns(conversation_id, agent.id):
             raise ChatError("forbidden", "that conversation is not assigned to you")

@@ -4,34 +4,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 
 from chatserver.config import Settings
 from chatserver.domain import emails
+from chatserver.online import VisitorsOnline
 from chatserver.service.site import Site
 from chatserver.store import Store
 
 
 class MissedAnswers:
-    def __init__(self, settings: Settings, store: Store, site: Site) -> None:
+    def __init__(self, settings: Settings, store: Store, site: Site,
+                 online: VisitorsOnline) -> None:
         self.delay = settings.email_delay
         self.store = store
         self.site = site
         self.mailer = site.mailer
-        self._connected: Counter[str] = Counter()  # visitor id -> open sockets
+        self.online = online  # visitors with a socket open, in any process
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[bool]] = set()
-
-    def connected(self, visitor_id: str) -> None:
-        self._connected[visitor_id] += 1
-
-    def disconnected(self, visitor_id: str) -> None:
-        self._connected[visitor_id] -= 1
-        if self._connected[visitor_id] <= 0:
-            del self._connected[visitor_id]
-
-    def online(self, visitor_id: str) -> bool:
-        return self._connected[visitor_id] > 0
 
     def answered(self, conversation_id: int) -> None:
         """An agent answered: if it is still unread after the delay and the visitor has
@@ -51,17 +41,21 @@ class MissedAnswers:
         visitor = await self.store.visitor(conversation.visitor_id) if conversation else None
         if conversation is None or visitor is None or not visitor.email:
             return False
-        if self.online(visitor.id):
+        if await self.online.online(visitor.id):
             return False  # they are reading it live
-        after = max(conversation.visitor_read_seq, conversation.emailed_seq)
-        answers = [m for m in await self.store.messages(conversation_id, after)
+        seen = conversation.emailed_seq
+        answers = [m for m in await self.store.messages(
+            conversation_id, max(conversation.visitor_read_seq, seen))
                    if m.author.role == "agent"]
         if not answers:
             return False
+        upto = answers[-1].seq or 0
+        if not await self.store.claim_emailed(conversation_id, seen, upto):
+            return False  # another server process is emailing them
         subject, body = emails.missed_answers(self.site.title, answers)
         if not await self.mailer.send(visitor.email, subject, body, self.site.title):
+            await self.store.claim_emailed(conversation_id, upto, seen)  # the next answer tries
             return False
-        await self.store.set_emailed(conversation_id, answers[-1].seq or 0)
         return True
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from chatserver.bus import Bus
 from chatserver.config import Settings
 from chatserver.mail import Mailer
+from chatserver.online import VisitorsOnline
 from chatserver.ratelimit import RateLimits
 from chatserver.service.agent_desk import AgentDesk
 from chatserver.service.announcer import Announcer
@@ -40,12 +41,13 @@ class Services:
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
-    def of(cls, settings: Settings, store: Store, bus: Bus, limits: RateLimits) -> Services:
+    def of(cls, settings: Settings, store: Store, bus: Bus, limits: RateLimits,
+           online: VisitorsOnline) -> Services:
         desk = Desk(settings, store, Announcer(bus))
         news = ConversationNews(desk.announce, desk)
-        site = Site(settings, store, Mailer(settings.smtp_url))
+        site = Site(settings, store, bus, Mailer(settings.smtp_url))
         windows = RateWindows.of(settings, limits)
-        missed = MissedAnswers(settings, store, site)
+        missed = MissedAnswers(settings, store, site, online)
         agent_desk = AgentDesk(store, bus, desk, news, missed)
         return cls(site=site,
                    visitor_chat=VisitorChat(settings, store, bus, desk, news, windows, missed),
@@ -67,4 +69,5 @@ class Services:
     async def stop(self) -> None:
         await self.supervision.stop()
         await self.missed_answers.stop()
+        await self.site.stop()
         await self.desk.stop()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from chatserver.domain import clock
 from chatserver.domain.clock import now
@@ -33,8 +34,8 @@ class Supervision:
         self.agent_desk = agent_desk
         self.news = news
         self.unanswered_after = unanswered_after
-        self._flagged: set[int] = set()  # conversations already flagged as unanswered
-        self._overdue: set[int] = set()  # follow-ups already announced as overdue
+        # alerts this process has claimed or seen claimed (see `_first`): not asked again
+        self._raised: set[tuple[str, int, str]] = set()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -94,21 +95,28 @@ class Supervision:
 
     async def look(self) -> None:
         """Flag, once each, conversations whose visitor has waited unanswered too long and
-        follow-ups past due, to their agent and the supervisors."""
-        waiting = await self.store.inbox("open", agent_id=0, oversee=True, query=None,
-                                              limit=10_000)
-        for row in waiting:
+        follow-ups past due, to their agent and the supervisors. Every server process looks;
+        the store says which one raises each alert."""
+        due: list[tuple[tuple[str, int, str], dict[str, Any], int | None]] = []
+        late = await self.store.unanswered(clock.iso(now() - self.unanswered_after), 10_000)
+        for row in late:
             since = row["unanswered_since"]
-            late = since is not None and now() - clock.parse(since) >= self.unanswered_after
-            if late and row["id"] not in self._flagged:
-                self._flagged.add(row["id"])
-                owner = row["agent"]["id"] if row["agent"] else None
-                self.news.announce.to_overseers({"type": "unanswered", "conversation": row},
-                                                owner)
-            elif not late:
-                self._flagged.discard(row["id"])
+            if since is not None:  # a new wait (answered, then asked again) is a new alert
+                due.append((("unanswered", row["id"], since),
+                            {"type": "unanswered", "conversation": row},
+                            row["agent"]["id"] if row["agent"] else None))
         for item in await self.store.follow_ups(agent_id=None, include_done=False):
-            if item["overdue"] and item["id"] not in self._overdue:
-                self._overdue.add(item["id"])
-                self.news.announce.to_overseers({"type": "follow_up", "follow_up": item},
-                                                item["agent"]["id"])
+            if item["overdue"]:
+                due.append((("overdue", item["id"], item["due_at"]),
+                            {"type": "follow_up", "follow_up": item}, item["agent"]["id"]))
+        self._raised &= {alert for alert, _, _ in due}  # forget what is no longer due
+        for alert, frame, agent_id in due:
+            if await self._first(alert):
+                self.news.announce.to_overseers(frame, agent_id)
+
+    async def _first(self, alert: tuple[str, int, str]) -> bool:
+        """Whether this process raises `alert`: the first to claim it in the store."""
+        if alert in self._raised:
+            return False
+        self._raised.add(alert)
+        return await self.store.claim_alert(*alert)

@@ -75,11 +75,11 @@ class VisitorChat:
         """The news for every tab of this visitor."""
         return await self.bus.subscribe([visitor_topic(visitor.id)], offer=offer)
 
-    def connected(self, visitor: Visitor) -> None:
-        self.missed_answers.connected(visitor.id)
+    async def connected(self, visitor: Visitor) -> None:
+        await self.missed_answers.online.connected(visitor.id)
 
-    def disconnected(self, visitor: Visitor) -> None:
-        self.missed_answers.disconnected(visitor.id)
+    async def disconnected(self, visitor: Visitor) -> None:
+        await self.missed_answers.online.disconnected(visitor.id)
 
     async def snapshot(self, visitor: Visitor, conversation_id: int | None,
                        last_seq: int | None) -> tuple[Conversation | None, list[Message]]:
@@ -91,6 +91,11 @@ class VisitorChat:
         resume = conversation_id == conversation.id and last_seq is not None
         return conversation, await self.store.messages(conversation.id,
                                                        last_seq if resume and last_seq else 0)
+
+    async def messages_after(self, conversation_id: int, seq: int) -> list[Message]:
+        """A conversation's messages numbered after `seq`: what a socket that heard of a later
+        one has not been sent (its events were late, or lost with the process publishing)."""
+        return await self.store.messages(conversation_id, seq)
 
     def agents_online(self) -> int:
         return self.desk.agents_online()

@@ -10,6 +10,7 @@ several servers implements the same (see docs/architecture.md).
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
@@ -30,6 +31,7 @@ from chatserver.store.types import (
     OnCommit,
     OrderChange,
     Outcome,
+    Picture,
     Posted,
 )
 
@@ -151,6 +153,43 @@ class ReportFacts(NamedTuple):
     money: list[Money]
 
 
+class Routing(Protocol):
+    """One routing change (Store.routing): a transaction that took the routing lock first,
+    so routing changes of every process happen one at a time. Its writes are the Store's
+    guarded ones; their `on_commit` runs once the whole change is committed."""
+
+    version: int  # the routing version this change raised it to
+    now: float  # the database clock, read once the lock was taken
+
+    async def picture(self) -> Picture: ...
+    async def connect(self, process_id: int, agent_id: int) -> None:
+        """A live connection of the agent through that process (their grace is over)."""
+        ...
+    async def disconnect(self, process_id: int, agent_id: int) -> bool:
+        """One of the agent's connections through that process gone; True when it was their
+        last live one anywhere (their grace period starts now)."""
+        ...
+    async def set_presence(self, agent_id: int, status: str) -> None: ...
+    async def reap(self, silent_for: float) -> list[int]:
+        """Forget the processes silent (no heartbeat) for longer than `silent_for` seconds
+        and their connections; the agents left with no live connection (grace starts)."""
+        ...
+    async def end_process(self, process_id: int) -> list[int]:
+        """A process stops: as `reap`, for that one."""
+        ...
+    async def replace_process(self, process_id: int) -> list[int]:
+        """A process (re)started: as `reap`, for the earlier ones of its name (the same
+        server restarted before it was taken for dead)."""
+        ...
+    async def assign(self, conversation_id: int, agent_id: int, note: str,
+                     from_agent: int | None = None,
+                     on_commit: OnCommit[Changed] = None) -> Changed: ...
+    async def requeue(self, conversation_id: int, from_agent: int, rank: float, note: str,
+                      on_commit: OnCommit[Changed] = None) -> Changed: ...
+    async def close_conversation(self, conversation_id: int, closed_by: str, note: str,
+                                 on_commit: OnCommit[Changed] = None) -> Changed: ...
+
+
 class Store(Protocol):
     async def close(self) -> None: ...
 
@@ -224,8 +263,29 @@ class Store(Protocol):
                                  on_commit: OnCommit[Changed] = None) -> Changed:
         """Close an open conversation (a second close changes nothing)."""
         ...
+    # routing across processes: the registry of live server processes and their agents'
+    # connections (heartbeats by the database clock), and the routing transaction
+    def routing(self) -> AbstractAsyncContextManager[Routing]: ...
+    async def routing_picture(self) -> Picture:
+        """The routing picture as last committed (a read: no lock taken)."""
+        ...
+    async def register_process(self, name: str) -> int:
+        """A new server process, alive now, under a name that stays the same when it is
+        restarted (host and port); its id."""
+        ...
+    async def heartbeat(self, process_id: int) -> bool:
+        """The process is alive now; False when it had been reaped as dead (it is back in
+        the registry, without connections: the caller records its own again)."""
+        ...
+    async def live_processes(self, within: float) -> list[int]:
+        """The processes that heartbeat within the last `within` seconds."""
+        ...
     async def mark_read(self, conversation_id: int, role: str, seq: int) -> int: ...
-    async def set_emailed(self, conversation_id: int, seq: int) -> None: ...
+    async def claim_emailed(self, conversation_id: int, seen: int, upto: int) -> bool:
+        """Move the conversation's `emailed_seq` from `seen` to `upto` if it is still `seen`:
+        whether this caller won the right to email those answers (every server process may
+        try; one wins). Claiming back from `upto` to `seen` gives the right up again."""
+        ...
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None: ...
 
     # customers, orders and money (the ledger and approvals): each write is one transaction
@@ -268,6 +328,10 @@ class Store(Protocol):
         (raises Refused 422 for a query that is no words, or too long), each with its
         snippet. Every message committed before the call is searched."""
         ...
+    async def unanswered(self, before: str, limit: int) -> list[InboxEntry]:
+        """Open conversations whose visitor has waited unanswered since `before` (ISO time)
+        or longer, as `inbox` shows them: the watch's question, without reading them all."""
+        ...
     async def history(self, conversation_id: int) -> list[InboxEntry]:
         """The visitor's (and their customer's) other conversations, newest first."""
         ...
@@ -291,6 +355,11 @@ class Store(Protocol):
         ...
     async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
         """Done (once: the first time stays); Refused 404 when there is no such follow-up."""
+        ...
+    async def claim_alert(self, kind: str, subject: int, mark: str) -> bool:
+        """Whether this caller is the first to raise the alert `kind` about `subject` (a
+        conversation, a follow-up) at `mark` (say, since when it waits): each is raised
+        once, however many server processes notice it."""
         ...
     async def canned(self) -> list[Canned]: ...
     async def add_canned(self, shortcut: str, text: str) -> Canned:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from chatserver.domain.models import Conversation, Message, Visitor
+from chatserver.domain.models import Agent, Conversation, Message, Visitor
 
 T = TypeVar("T")
 
@@ -77,3 +77,19 @@ class Posted:
     duplicate: bool = False  # the client_id was seen before: `message` is the first one
     opened: Conversation | None = None  # the conversation this message opened
     visitor: Visitor | None = None  # with `opened`: the visitor as stored (their customer's)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What routing decides from, as the database holds it (Store.routing_picture, or inside
+    a routing transaction): `version` counts routing changes, `now` is the database clock.
+    Connections are the live ones of every server process; `disconnected_at` says when an
+    agent's last one went (their grace period runs from there)."""
+
+    version: int
+    now: float
+    agents: tuple[Agent, ...]
+    connections: dict[int, int]  # agent id -> live connections
+    disconnected_at: dict[int, float]
+    last_assigned: dict[int, float]  # agent id -> when they were last given a conversation
+    open: tuple[tuple[Conversation, float | None], ...]  # queued and active, with queue rank

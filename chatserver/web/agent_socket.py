@@ -19,6 +19,7 @@ from chatserver.web.socket_session import (
     EndSession,
     Handler,
     SocketSession,
+    Verdict,
     refuse,
 )
 
@@ -61,12 +62,12 @@ class AgentSession(SocketSession):
             marks[0] = max(marks[0], m.get("seq") or 0)
             marks[1] = max(marks[1], m.get("note_seq") or 0)
 
-    def forward(self, event: Event) -> bool:
+    def forward(self, event: Event) -> Verdict:
         frame = event.frame
         if event.type == "signed_out":
             if self._signed_out_by(frame):
                 raise EndSession(CLOSE_SIGNED_OUT, event)
-            return False  # another session's news: this one stays signed in
+            return Verdict.DROP  # another session's news: this one stays signed in
         if event.type == "assigned":
             conversation = frame["conversation"]
             self.sent.pop(conversation["id"], None)
@@ -74,14 +75,32 @@ class AgentSession(SocketSession):
         elif event.type == "unassigned":
             self.sent.pop(frame["conversation_id"], None)
         elif event.type == "message":
-            marks = self.sent.get(frame["conversation_id"])
-            if marks is None:
-                return False
-            index, number = (1, frame["note_seq"]) if frame["private"] else (0, frame["seq"])
-            if number <= marks[index]:
-                return False
-            marks[index] = number
-        return True
+            return self._numbered(frame)
+        return Verdict.SEND
+
+    def _numbered(self, frame: dict[str, Any]) -> Verdict:
+        """A message or a note: sent in order of its number (seq or note_seq), once each."""
+        marks = self.sent.get(frame["conversation_id"])
+        if marks is None:
+            return Verdict.DROP
+        index, number = (1, frame["note_seq"]) if frame["private"] else (0, frame["seq"])
+        if number <= marks[index]:
+            return Verdict.DROP
+        if number > marks[index] + 1:
+            return Verdict.GAP
+        marks[index] = number
+        return Verdict.SEND
+
+    async def fill(self, event: Event) -> None:
+        conversation_id = event.frame["conversation_id"]
+        marks = self.sent[conversation_id]  # a gap is only ever found in one it holds
+        missed = await self.agent_desk.messages_after(conversation_id, marks[0], marks[1],
+                                                      notes=event.frame["private"])
+        for message in missed:
+            index, number = (1, message.note_seq) if message.private else (0, message.seq)
+            if number is not None and number > marks[index]:
+                await self.send({"type": "message", **message.for_agent()})
+                marks[index] = number
 
     def _signed_out_by(self, frame: dict[str, Any]) -> bool:
         return frame["session_id"] in (None, self.session_id) and \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, ClassVar
@@ -45,6 +46,14 @@ class TooLarge(Exception):
     pass
 
 
+class Verdict(enum.Enum):
+    """What `forward` makes of an event."""
+
+    SEND = "send"  # this connection's next news: send it (noted as sent)
+    DROP = "drop"  # already sent, or not this connection's business
+    GAP = "gap"  # ahead of what was sent: `fill` the gap from the store first (nothing noted)
+
+
 class EndSession(Exception):
     """Raised by `forward`: send `event`, then close the connection with `code`."""
 
@@ -72,6 +81,7 @@ class SocketSession:
         self._frames: Any = websocket.scope.get("extensions", {}).get(FRAMES)
         self._slow_sends = 0  # sends waiting their turn in ASGI's `send`
         self._live = False  # serving: events may be sent as they are published
+        self._filling = False  # the pump is sending a gap: later events wait behind it
 
     # --- sending --------------------------------------------------------------------
     async def send(self, frame: dict[str, Any]) -> None:
@@ -96,13 +106,16 @@ class SocketSession:
     def offer(self, event: Event) -> bool:
         """The bus's offer of an event as it is published (see `Bus.subscribe`): sent at
         once when nothing is ahead of it, saving the pump a turn of the loop."""
-        if not (self._live and self._sends_now()):
+        if not self._live or self._filling or not self._sends_now():
             return False
         try:
-            if self.forward(event):
-                self._frames.send_frame(event.data)
+            verdict = self.forward(event)
         except EndSession:
             return False  # the pump sends it and closes
+        if verdict is Verdict.GAP:
+            return False  # the pump reads the gap from the store, which takes an await
+        if verdict is Verdict.SEND:
+            self._frames.send_frame(event.data)
         return True
 
     async def error(self, code: str, message: str, client_id: str | None = None) -> None:
@@ -183,17 +196,38 @@ class SocketSession:
         try:
             while True:
                 event = await subscription.get()
-                if self.forward(event):
+                verdict = self.forward(event)
+                if verdict is Verdict.GAP:
+                    verdict = await self._after_gap(event)
+                if verdict is Verdict.SEND:
                     await self.send_data(event.data)
         except SubscriptionOverflow:
             await self.close(CLOSE_TRY_AGAIN)
         except EndSession as end:
             await self.send_data(end.event.data)
             await self.close(end.code)
+        except Exception as error:  # the gap could not be read: the client resumes by seq
+            if unavailable(error) is None:
+                log.exception("forwarding an event failed")
+            await self.close(CLOSE_TRY_AGAIN)
 
-    def forward(self, event: Event) -> bool:
-        """Whether this connection should send `event` (and note what it has sent)."""
-        return True
+    async def _after_gap(self, event: Event) -> Verdict:
+        self._filling = True
+        try:
+            await self.fill(event)
+        finally:
+            self._filling = False
+        return self.forward(event)
+
+    def forward(self, event: Event) -> Verdict:
+        """Whether this connection should send `event`, noting what it sends. Messages are
+        numbered, and their events may come out of order (several processes publish) or not
+        at all (a process died): an event ahead of the next number is a GAP, said without
+        noting anything, so that `offer` may decline it and the pump `fill` first."""
+        return Verdict.SEND
+
+    async def fill(self, event: Event) -> None:
+        """Send what `event` is ahead of, read from the store (see `forward`)."""
 
     async def close(self, code: int) -> None:
         with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, OSError):

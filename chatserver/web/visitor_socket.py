@@ -23,6 +23,7 @@ from chatserver.web.socket_session import (
     Handler,
     SocketSession,
     TooLarge,
+    Verdict,
     refuse,
 )
 
@@ -69,11 +70,11 @@ class VisitorSession(SocketSession):
         except BaseException:
             subscription.close()
             raise
-        self.chat.connected(who.visitor)
+        await self.chat.connected(who.visitor)
         try:
             await self.serve(subscription)
         finally:
-            self.chat.disconnected(who.visitor)
+            await self.chat.disconnected(who.visitor)
 
     async def _identify(self, hello: dict[str, Any]) -> Identified | None:
         """Who said hello; None after telling them why not and closing the socket."""
@@ -115,13 +116,24 @@ class VisitorSession(SocketSession):
         await self.close(CLOSE_POLICY)
         return None
 
-    def forward(self, event: Event) -> bool:
-        if event.type == "message":
-            conversation_id, seq = event.frame["conversation_id"], event.frame["seq"]
-            if seq <= self.sent_seq.get(conversation_id, 0):
-                return False
-            self.sent_seq[conversation_id] = seq
-        return True
+    def forward(self, event: Event) -> Verdict:
+        if event.type != "message":
+            return Verdict.SEND
+        conversation_id, seq = event.frame["conversation_id"], event.frame["seq"]
+        sent = self.sent_seq.get(conversation_id, 0)
+        if seq <= sent:
+            return Verdict.DROP
+        if seq > sent + 1:
+            return Verdict.GAP
+        self.sent_seq[conversation_id] = seq
+        return Verdict.SEND
+
+    async def fill(self, event: Event) -> None:
+        conversation_id = event.frame["conversation_id"]
+        for message in await self.chat.messages_after(conversation_id,
+                                                      self.sent_seq.get(conversation_id, 0)):
+            await self.send({"type": "message", **message.for_visitor()})
+            self.sent_seq[conversation_id] = message.seq or 0
 
     @property
     def me(self) -> Visitor:

@@ -284,11 +284,23 @@ async def test_a_read_mark_only_rises_and_never_past_the_last_message(store: Sto
     assert await store.mark_read(conversation_id + 1, "agent", 1) == 0  # no such conversation
 
 
-async def test_the_emailed_mark_only_rises(store: Store) -> None:
+async def test_emailing_answers_is_claimed_by_one_of_those_who_try_at_once(
+        store: Store) -> None:
     conversation_id = await open_chat(store, await new_visitor(store))
-    await store.set_emailed(conversation_id, 3)
-    await store.set_emailed(conversation_id, 2)
+    claims = await asyncio.gather(*(store.claim_emailed(conversation_id, 0, 3)
+                                    for _ in range(5)))
+    assert claims.count(True) == 1
     assert (await stored(store, conversation_id)).emailed_seq == 3
+    assert not await store.claim_emailed(conversation_id, 0, 4)  # a stale look claims nothing
+    assert (await stored(store, conversation_id)).emailed_seq == 3
+
+
+async def test_a_claim_to_email_answers_can_be_given_back(store: Store) -> None:
+    conversation_id = await open_chat(store, await new_visitor(store))
+    assert await store.claim_emailed(conversation_id, 0, 3)
+    assert await store.claim_emailed(conversation_id, 3, 0)  # the mail could not be sent
+    assert (await stored(store, conversation_id)).emailed_seq == 0
+    assert await store.claim_emailed(conversation_id, 0, 4)
 
 
 async def test_a_rating_is_kept_and_a_later_one_replaces_it(store: Store) -> None:

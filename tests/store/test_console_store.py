@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import Author, Message
 from chatserver.store import Store
@@ -40,6 +41,23 @@ async def test_queued_conversations_are_listed_for_everyone_who_oversees_and_clo
     assert (entry["status"], entry["last_message"], entry["visitor"]["name"]) == (
         "queued", "hello", "Vera")
     assert entry["agent"] is None and entry["unanswered_since"] is not None
+
+
+async def test_unanswered_lists_the_open_chats_waiting_for_an_answer_since_a_time_or_longer(
+        store: Store, store_clock: Clock) -> None:
+    agent = await store.add_agent("ann@example.com", "Ann", "agent", 3, None)
+    ann = Author("agent", "Ann", str(agent.id))
+    long_waiting = await open_chat(store, "Vera")
+    answered = await open_chat(store, "Walt")
+    await store.assign(answered, agent.id, "Ann joined")
+    await store.post_agent_message(answered, ann, "a1", "Hello Walt", private=False)
+    closed = await open_chat(store, "Xena")
+    await store.close_conversation(closed, "visitor", "Xena left")
+    store_clock.at += 600
+    await open_chat(store, "Yuri")  # waiting, but not for long
+    before = iso(store_clock.at - 300)
+    assert [c["id"] for c in await store.unanswered(before, 10)] == [long_waiting]
+    assert len(await store.unanswered(iso(store_clock.at), 10)) == 2
 
 
 async def test_every_view_the_interface_names_can_be_listed(store: Store) -> None:
@@ -241,3 +259,17 @@ async def test_the_report_facts_are_the_chats_started_in_the_range(
         (conversation_id, day, None)]
     assert money == []
     assert await store.report_facts(date(2026, 3, 3), date(2026, 3, 9)) == ([], [])
+
+
+async def test_an_alert_is_raised_by_the_first_of_those_who_claim_it(store: Store) -> None:
+    claims = await asyncio.gather(*(store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+                                    for _ in range(5)))
+    assert claims.count(True) == 1
+    assert not await store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+
+
+async def test_alerts_of_another_kind_subject_or_mark_are_claimed_apart(store: Store) -> None:
+    assert await store.claim_alert("unanswered", 7, "2026-03-02T00:00:00Z")
+    assert await store.claim_alert("unanswered", 7, "2026-03-02T00:05:00Z")  # waiting anew
+    assert await store.claim_alert("unanswered", 8, "2026-03-02T00:00:00Z")
+    assert await store.claim_alert("overdue", 7, "2026-03-02T00:00:00Z")

@@ -49,6 +49,11 @@ class InProcessServer:
         self.server.should_exit = True
         self.thread.join(10)
 
+    async def on_loop(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work` on the server's own loop, where its services, store and bus live."""
+        loop = self.server.servers[0].get_loop()
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), loop))
+
     def agent(self, email: str, name: str, **options: Any) -> str:
         """A new agent; returns their API token."""
         return add_agent(self.settings.database_url, email, name, **options)

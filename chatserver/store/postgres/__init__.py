@@ -20,11 +20,12 @@ from chatserver.store.postgres.inbox import ConsoleMethods
 from chatserver.store.postgres.ledger import LedgerMethods
 from chatserver.store.postgres.migrations import migrate
 from chatserver.store.postgres.reports import ReportMethods
+from chatserver.store.postgres.routing import RoutingMethods
 from chatserver.store.postgres.visitors import VisitorMethods
 
 
 class PostgresStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
-                    CustomerMethods, LedgerMethods, AdminMethods, ReportMethods):
+                    CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods):
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
         target = postgres_target(url)

@@ -15,6 +15,7 @@ process's own announcements in order, as SQLite's writer does.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 from collections.abc import Callable
@@ -25,30 +26,34 @@ from chatserver.domain.models import Message
 
 log = logging.getLogger(__name__)
 
+Group = tuple[int, bool]  # a conversation, and whether it is its notes' numbering
 
-@dataclass
+
+@dataclass(order=True)
 class _Held:
-    message: Message
-    waits_for: set[int]
-    announce: Callable[[], None]
-    order: tuple[int, bool, int] = field(init=False)
-
-    def __post_init__(self) -> None:  # a note is numbered apart: it goes after notes only
-        private = self.message.seq is None
-        self.order = (self.message.conversation_id, private,
-                      (self.message.note_seq if private else self.message.seq) or 0)
+    number: int
+    waits_upto: int = field(compare=False)  # the last ticket in flight when it came back
+    announce: Callable[[], None] = field(compare=False)
 
 
 class Announcer:
+    """Tickets count up, so "every write in flight when this one came back has come back"
+    is "the oldest ticket still in flight is newer than the newest then": two heaps make
+    each step a few comparisons, however many writes are in flight or held."""
+
     def __init__(self) -> None:
         self._tickets = itertools.count()
+        self._last = -1  # the newest ticket given
         self._in_flight: set[int] = set()
-        self._held: list[_Held] = []
+        self._oldest: list[int] = []  # a heap of tickets, some no longer in flight
+        self._held: dict[Group, list[_Held]] = {}  # each a heap, lowest number first
+        self._heads: list[tuple[int, int, Group]] = []  # (waits_upto, number, group) heap
 
     def start(self) -> int:
         """A write is sent: its ticket."""
-        ticket = next(self._tickets)
+        ticket = self._last = next(self._tickets)
         self._in_flight.add(ticket)
+        heapq.heappush(self._oldest, ticket)
         return ticket
 
     def failed(self, ticket: int) -> None:
@@ -63,19 +68,34 @@ class Announcer:
         if message is None:
             announce()
         else:
-            self._held.append(_Held(message, set(self._in_flight), announce))
+            private = message.seq is None
+            group = (message.conversation_id, private)
+            # those then in flight are all at most the newest ticket given
+            held = _Held((message.note_seq if private else message.seq) or 0, self._last,
+                         announce)
+            queue = self._held.setdefault(group, [])
+            heapq.heappush(queue, held)
+            if queue[0] is held:  # a new head for its group
+                heapq.heappush(self._heads, (held.waits_upto, held.number, group))
         self._release()
 
     def _release(self) -> None:
-        while True:
-            ready = [h for h in self._held if not h.waits_for & self._in_flight
-                     and not any(o.order[:2] == h.order[:2] and o.order[2] < h.order[2]
-                                 for o in self._held)]
-            if not ready:
-                return
-            for held in sorted(ready, key=lambda h: h.order):
-                self._held.remove(held)
-                held.announce()
+        oldest = self._oldest_in_flight()
+        while self._heads and self._heads[0][0] < oldest:
+            _, number, group = heapq.heappop(self._heads)
+            queue = self._held.get(group)
+            if not queue or queue[0].number != number:
+                continue  # an entry for a head that has gone or been overtaken
+            heapq.heappop(queue).announce()
+            if queue:
+                heapq.heappush(self._heads, (queue[0].waits_upto, queue[0].number, group))
+            else:
+                del self._held[group]
+
+    def _oldest_in_flight(self) -> float:
+        while self._oldest and self._oldest[0] not in self._in_flight:
+            heapq.heappop(self._oldest)
+        return self._oldest[0] if self._oldest else float("inf")
 
 
 def _announce(on_commit: Callable[[Any], None], result: Any) -> None:

@@ -195,10 +195,10 @@ class ConversationMethods(Runs):
             f"WHERE id = $2 RETURNING {column}", seq, conversation_id)
         return int(row[0]) if row else 0
 
-    async def set_emailed(self, conversation_id: int, seq: int) -> None:
-        """Answers up to `seq` were emailed to the visitor."""
-        await self._run("UPDATE conversations SET emailed_seq = GREATEST(emailed_seq, $1) "
-                        "WHERE id = $2", seq, conversation_id)
+    async def claim_emailed(self, conversation_id: int, seen: int, upto: int) -> bool:
+        return bool(rows.changed(await self._run(
+            "UPDATE conversations SET emailed_seq = $1 WHERE id = $2 AND emailed_seq = $3",
+            upto, conversation_id, seen)))
 
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
         await self._run("UPDATE conversations SET rating_score = $1, rating_comment = $2, "

@@ -26,7 +26,11 @@ from chatserver.store.postgres.rows import changed
 from chatserver.store.postgres.snippets import snippet
 from chatserver.store.types import OnCommit
 
-LIST_SELECT = """
+# the oldest visitor message no agent has answered yet
+UNANSWERED_SINCE = """(SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
+            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
+            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
+LIST_SELECT = f"""
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
        c.escalation_note,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
@@ -35,10 +39,7 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
        v.purchase_verified_at, v.customer_id AS visitor_customer_id, cu.name AS customer_name,
        (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
             AND author_role <> 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
-       (SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
-            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
-            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
-           AS unanswered_since
+       {UNANSWERED_SINCE} AS unanswered_since
 FROM conversations c JOIN visitors v ON v.id = c.visitor_id
 LEFT JOIN customers cu ON cu.id = v.customer_id
 LEFT JOIN agents a ON a.id = c.agent_id
@@ -47,6 +48,8 @@ VIEWS = {
     "mine": ("c.status = 'active' AND c.agent_id = :agent", "c.id"),
     "queued": ("c.status = 'queued'", "c.queue_rank"),
     "open": ("c.status <> 'closed'", "c.id"),
+    # open, its visitor unanswered since :before or longer (the watch of supervision.py)
+    "unanswered": (f"c.status <> 'closed' AND {UNANSWERED_SINCE} <= :before", "c.id"),
     "closed": ("c.status = 'closed' AND (:oversee OR c.agent_id = :agent)", "c.closed_at DESC"),
     "all": (":oversee OR c.agent_id = :agent", "c.id DESC"),
 }
@@ -57,12 +60,14 @@ MAX_SEARCH_WORDS = 10
 
 
 async def conversations(db: Connection, view: str, agent_id: int, oversee: bool,
-                        query: str | None, limit: int) -> list[InboxEntry]:
+                        query: str | None, limit: int, before: str | None = None
+                        ) -> list[InboxEntry]:
     """A view of conversations; with `query`, only those whose transcript or customer's name
     (of a verified visitor) matches every word of it, each with the `snippet` that matches."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
-    params: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
+    params: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit,
+                              "before": before}
     words = search_words(query) if query else []
     for n, word in enumerate(words):
         # each word anywhere in the transcript or the name of the customer the visitor is
@@ -212,6 +217,10 @@ class ConsoleMethods(Runs):
         return await self.read(
             lambda db: conversations(db, view, agent_id, oversee, query, limit))
 
+    async def unanswered(self, before: str, limit: int) -> list[InboxEntry]:
+        return await self.read(
+            lambda db: conversations(db, "unanswered", 0, True, None, limit, before))
+
     async def history(self, conversation_id: int) -> list[InboxEntry]:
         return await self.read(lambda db: history(db, conversation_id))
 
@@ -237,6 +246,11 @@ class ConsoleMethods(Runs):
 
     async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
         return await self.transaction(lambda db: complete_follow_up(db, follow_up_id))
+
+    async def claim_alert(self, kind: str, subject: int, mark: str) -> bool:
+        return bool(changed(await self._run(
+            "INSERT INTO alerts_raised (kind, subject, mark, raised_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING", kind, subject, mark, iso(now()))))
 
     async def canned(self) -> list[Canned]:
         return [Canned(id=r["id"], shortcut=r["shortcut"], text=r["text"]) for r in

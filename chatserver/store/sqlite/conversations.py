@@ -302,11 +302,10 @@ class ConversationMethods(Runs):
         return await self._writer.submit(
             partial(mark_read, conversation_id=conversation_id, role=role, seq=seq))
 
-    async def set_emailed(self, conversation_id: int, seq: int) -> None:
-        """Answers up to `seq` were emailed to the visitor."""
-        await self._writer.submit(lambda db: db.execute(
-            "UPDATE conversations SET emailed_seq = MAX(emailed_seq, ?) WHERE id = ?",
-            (seq, conversation_id)))
+    async def claim_emailed(self, conversation_id: int, seen: int, upto: int) -> bool:
+        return bool(await self._writer.submit(lambda db: db.execute(
+            "UPDATE conversations SET emailed_seq = ? WHERE id = ? AND emailed_seq = ?",
+            (upto, conversation_id, seen)).rowcount))
 
     async def rate(self, conversation_id: int, score: int, comment: str | None) -> None:
         await self._writer.submit(partial(rate, conversation_id=conversation_id,

@@ -19,7 +19,11 @@ from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.conversations import insert_message
 from chatserver.store.types import OnCommit
 
-LIST_SELECT = """
+# the oldest visitor message no agent has answered yet
+UNANSWERED_SINCE = """(SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
+            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
+            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
+LIST_SELECT = f"""
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
        c.escalation_note,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
@@ -28,10 +32,7 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
        v.purchase_verified_at, v.customer_id AS visitor_customer_id, cu.name AS customer_name,
        (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
             AND author_role != 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
-       (SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
-            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
-            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
-           AS unanswered_since
+       {UNANSWERED_SINCE} AS unanswered_since
 FROM conversations c JOIN visitors v ON v.id = c.visitor_id
 LEFT JOIN customers cu ON cu.id = v.customer_id
 LEFT JOIN agents a ON a.id = c.agent_id
@@ -40,18 +41,22 @@ VIEWS = {
     "mine": ("c.status = 'active' AND c.agent_id = :agent", "c.id"),
     "queued": ("c.status = 'queued'", "c.queue_rank"),
     "open": ("c.status != 'closed'", "c.id"),
+    # open, its visitor unanswered since :before or longer (the watch of supervision.py)
+    "unanswered": (f"c.status != 'closed' AND {UNANSWERED_SINCE} <= :before", "c.id"),
     "closed": ("c.status = 'closed' AND (:oversee OR c.agent_id = :agent)", "c.closed_at DESC"),
     "all": (":oversee OR c.agent_id = :agent", "c.id DESC"),
 }
 
 
 def conversations(db: sqlite3.Connection, view: str, agent_id: int, oversee: bool,
-                  query: str | None, limit: int) -> list[InboxEntry]:
+                  query: str | None, limit: int, before: str | None = None
+                  ) -> list[InboxEntry]:
     """A view of conversations; with `query`, only those whose transcript or customer's name
     (of a verified visitor) matches it, each with the `snippet` that matches."""
     view_where, order = VIEWS[view]
     conditions = [f"({view_where})"]
-    args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit}
+    args: dict[str, Any] = {"agent": agent_id, "oversee": oversee, "limit": limit,
+                            "before": before}
     terms = search_terms(query) if query else []
     for n, term in enumerate(terms):
         # each word anywhere in the transcript or the name of the customer the visitor is
@@ -210,6 +215,10 @@ class ConsoleMethods(Runs):
         return await self.read(partial(conversations, view=view, agent_id=agent_id,
                                        oversee=oversee, query=query, limit=limit))
 
+    async def unanswered(self, before: str, limit: int) -> list[InboxEntry]:
+        return await self.read(partial(conversations, view="unanswered", agent_id=0,
+                                       oversee=True, query=None, limit=limit, before=before))
+
     async def history(self, conversation_id: int) -> list[InboxEntry]:
         return await self.read(partial(history, conversation_id=conversation_id))
 
@@ -236,6 +245,11 @@ class ConsoleMethods(Runs):
     async def complete_follow_up(self, follow_up_id: int) -> FollowUp:
         return await self.transaction(partial(complete_follow_up,
                                               follow_up_id=follow_up_id))
+
+    async def claim_alert(self, kind: str, subject: int, mark: str) -> bool:
+        return bool(await self.transaction(lambda db: db.execute(
+            "INSERT OR IGNORE INTO alerts_raised (kind, subject, mark, raised_at) "
+            "VALUES (?, ?, ?, ?)", (kind, subject, mark, iso(now()))).rowcount))
 
     async def canned(self) -> list[Canned]:
         return await self.read(canned)

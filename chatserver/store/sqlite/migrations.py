@@ -273,6 +273,39 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE conversations ADD COLUMN escalation_note TEXT;
     """,
+    # 11: alerts raised once each, by whichever server process claims them first
+    """
+    CREATE TABLE alerts_raised (
+        kind TEXT NOT NULL,
+        subject INTEGER NOT NULL,
+        mark TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, mark)
+    ) WITHOUT ROWID;
+    """,
+    # 12: routing across processes: its lock and version, the live server processes and
+    # the agents' connections through each, when an agent's last connection went and when
+    # they were last given a conversation (times in epoch seconds, by the store's clock)
+    """
+    CREATE TABLE routing (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+    INSERT INTO routing (id, version) VALUES (1, 0);
+    CREATE TABLE server_processes (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        heartbeat_at REAL NOT NULL
+    );
+    CREATE TABLE agent_connections (
+        id INTEGER PRIMARY KEY,
+        process_id INTEGER NOT NULL REFERENCES server_processes(id) ON DELETE CASCADE,
+        agent_id INTEGER NOT NULL REFERENCES agents(id)
+    );
+    CREATE INDEX agent_connections_process ON agent_connections (process_id);
+    CREATE INDEX server_processes_name ON server_processes (name);
+    CREATE INDEX agent_connections_agent ON agent_connections (agent_id);
+    ALTER TABLE agents ADD COLUMN disconnected_at REAL;
+    ALTER TABLE agents ADD COLUMN last_assigned_at REAL;
+    """,
 ]
 
 
