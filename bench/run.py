@@ -5,7 +5,8 @@
 
 Each target (`server`: `chatserver serve` on a fresh SQLite file; `durable`: the bare relay
 committing each message to a fresh SQLite file before relaying it; `floor`: the bare relay,
-bench/floor.py; see bench/targets.py) is started as its own process pinned to core 0
+bench/floor.py; and, only with `--targets pg1,pg2`, `chatserver serve` on PostgreSQL + Redis in
+1 and 2 processes; see bench/targets.py) is started as its own process pinned to core 0
 (`taskset -c 0`); this process, the load generator, pins itself to core 1. For each target,
 in order:
 
