@@ -1,12 +1,13 @@
 """The load generator: visitors and agents speaking the contract's protocol over real sockets.
 
-One process, asyncio on uvloop, the `websockets` library's client protocol without
-compression. Each frame is handled as it arrives: its first bytes say what it is, and only
-the frames a measurement needs are parsed. Every phase is bounded in count and in time.
+One process, asyncio on uvloop; the parties (bench/parties.py) handle each frame as it
+arrives: its first bytes say what it is, and only the frames a measurement needs are parsed.
+Every phase is bounded in count and in time.
 
 Timestamps are `time.perf_counter_ns()` of this process: a visitor's message carries its send
 time in its text (`L <ns> <n>`), so the agent's socket measures visitor-to-agent latency
-without any clock shared with the server.
+without any clock shared with the server. With several server processes, visitors and
+agents alternate between them, so most messages cross from one process to another.
 """
 
 from __future__ import annotations
@@ -14,162 +15,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import math
-import os
 import random
-import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import orjson
-from websockets.client import ClientProtocol
-from websockets.frames import Close, Frame, Opcode
-from websockets.http11 import Response
-from websockets.uri import parse_uri
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from bench.meter import CpuMeter, Source, per_operation, rss_kib, settle, summary
+from bench.parties import Agent, Visitor, now_ns
+
+# (visitor id, client id, seq) -> is it committed? (or an awaitable of that answer)
+Probe = Callable[[str, str, int], "bool | Awaitable[bool]"]
 
 
 def dumps(frame: dict[str, Any]) -> str:
     return orjson.dumps(frame).decode()
-
-
-def now_ns() -> int:
-    return time.perf_counter_ns()
-
-
-def summary(values_ns: Iterable[int]) -> dict[str, Any]:
-    """Nearest-rank percentiles of nanosecond samples, in milliseconds."""
-    ordered = sorted(values_ns)
-    if not ordered:
-        return {"count": 0}
-
-    def rank(p: float) -> float:
-        index = min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))
-        return round(ordered[index] / 1e6, 3)
-
-    return {"count": len(ordered), "median_ms": rank(50), "p90_ms": rank(90),
-            "p99_ms": rank(99), "p999_ms": rank(99.9), "max_ms": round(ordered[-1] / 1e6, 3),
-            "mean_ms": round(sum(ordered) / len(ordered) / 1e6, 3)}
-
-
-# --- the server process, seen from outside ------------------------------------------------
-def process_cpu_seconds(pid: int, system: bool | None = None) -> float:
-    """User + system CPU of a process (all its threads) so far; only one with `system`."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    user, kernel = int(fields[11]), int(fields[12])
-    ticks = user + kernel if system is None else (kernel if system else user)
-    return ticks / CLOCK_TICKS
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def runqueue_wait_seconds(pid: int) -> float:
-    """Time the process's threads spent ready to run but waiting for a CPU (other load on
-    the machine shows here), from /proc/<pid>/task/*/schedstat."""
-    total = 0
-    with contextlib.suppress(FileNotFoundError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(FileNotFoundError, IndexError, ValueError), \
-                    open(f"/proc/{pid}/task/{task}/schedstat") as stat:
-                total += int(stat.read().split()[1])
-    return total / 1e9
-
-
-def core_ticks() -> dict[int, tuple[int, int, int]]:
-    """Per core, from /proc/stat: (user + nice + system, steal, all) in clock ticks."""
-    cores = {}
-    with open("/proc/stat") as stat:
-        for line in stat:
-            if line.startswith("cpu") and line[3].isdigit():
-                name, *values = line.split()
-                v = [int(x) for x in values]
-                cores[int(name[3:])] = (v[0] + v[1] + v[2], v[7] if len(v) > 7 else 0, sum(v))
-    return cores
-
-
-class CpuMeter:
-    """How busy the server and this load generator were over a stretch of wall time, in
-    cores (1.0 = one core all the time; near 1.0 for the generator: it may be the limit),
-    and how long each waited for a CPU while ready to run (other load on the machine)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.wall = time.perf_counter()
-        self.server = process_cpu_seconds(pid)
-        self.server_system = process_cpu_seconds(pid, system=True)
-        self.own = own_cpu_seconds()
-        self.server_wait = runqueue_wait_seconds(pid)
-        self.own_wait = runqueue_wait_seconds(os.getpid())
-        self.cores = core_ticks()
-
-    def read(self) -> dict[str, Any]:
-        wall = time.perf_counter() - self.wall
-        server = process_cpu_seconds(self.pid) - self.server
-        own = own_cpu_seconds() - self.own
-        return {"wall_seconds": round(wall, 3),
-                "server_cpu": round(server / wall, 3),
-                "server_cpu_seconds": round(server, 3),
-                "server_system_share": round(
-                    (process_cpu_seconds(self.pid, True) - self.server_system) / server, 3)
-                if server else None,
-                "loadgen_cpu_seconds": round(own, 3),
-                "server_runqueue_wait": round(
-                    (runqueue_wait_seconds(self.pid) - self.server_wait) / wall, 3),
-                "loadgen_cpu": round(own / wall, 3),
-                "loadgen_runqueue_wait": round(
-                    (runqueue_wait_seconds(os.getpid()) - self.own_wait) / wall, 3),
-                **self._other_load(server, own, wall)}
-
-    def _other_load(self, server: float, own: float, wall: float) -> dict[str, float]:
-        """Busy time on the server's core (0) and the generator's core (1) that was not the
-        server's or the generator's: other programs on the machine (an estimate: kernel
-        work for our own sockets can land on either core), and the hypervisor's steal."""
-        now = core_ticks()
-        if 0 not in now or 1 not in now or 0 not in self.cores or 1 not in self.cores:
-            return {}
-        busy = {c: (now[c][0] - self.cores[c][0]) / CLOCK_TICKS / wall for c in (0, 1)}
-        steal = {c: (now[c][1] - self.cores[c][1]) / CLOCK_TICKS / wall for c in (0, 1)}
-        return {"other_load_server_core": round(max(0.0, busy[0] - server / wall), 3),
-                "other_load_loadgen_core": round(max(0.0, busy[1] - own / wall), 3),
-                "steal_server_core": round(steal[0], 3),
-                "steal_loadgen_core": round(steal[1], 3)}
-
-
-def per_operation(cpu: dict[str, Any], count: int, name: str) -> dict[str, float | None]:
-    """The server's CPU per operation, and the rate one whole core would give if CPU were
-    the only limit: figures that other load on the machine disturbs much less than
-    wall-clock rates do."""
-    seconds, own = cpu["server_cpu_seconds"], cpu["loadgen_cpu_seconds"]
-    return {f"server_cpu_us_per_{name}": round(seconds / count * 1e6, 1) if count else None,
-            f"cpu_bound_{name}s_per_second": round(count / seconds, 1) if seconds else None,
-            f"loadgen_cpu_us_per_{name}": round(own / count * 1e6, 1) if count else None}
-
-
-async def settle(pid: int, idle: float = 0.03, window: float = 0.25, limit: float = 10.0) -> None:
-    """Wait until the server uses less than `idle` of a core (or `limit` seconds passed)."""
-    end = time.perf_counter() + limit
-    before = process_cpu_seconds(pid)
-    while time.perf_counter() < end:
-        await asyncio.sleep(window)
-        after = process_cpu_seconds(pid)
-        if (after - before) / window < idle:
-            return
-        before = after
 
 
 @contextlib.contextmanager
@@ -184,192 +46,16 @@ def paused_gc() -> Iterator[None]:
         gc.enable()
 
 
-# --- the parties --------------------------------------------------------------------------
-class Socket(asyncio.Protocol):
-    """One client WebSocket: the `websockets` library's sans-I/O `ClientProtocol` (no
-    extensions, so no compression) on an asyncio transport. Frames are handed to `on_text` as
-    they are parsed, inside `data_received`: no task, queue or future per frame, so the
-    generator spends its time on the protocol rather than on asyncio bookkeeping."""
-
-    def __init__(self, url: str, headers: dict[str, str], owner: Visitor | Agent) -> None:
-        self.protocol = ClientProtocol(parse_uri(url), max_size=None)
-        self.request = self.protocol.connect()
-        for name, value in headers.items():
-            self.request.headers[name] = value
-        self.owner = owner
-        self.transport: asyncio.Transport | None = None
-        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.close_code: int | None = None
-        self.closed = False
-
-    @classmethod
-    async def open(cls, url: str, owner: Visitor | Agent, headers: dict[str, str] | None = None,
-                   timeout: float = 60) -> Socket:
-        uri = parse_uri(url)
-        loop = asyncio.get_running_loop()
-        async with asyncio.timeout(timeout):
-            _, sock = await loop.create_connection(lambda: cls(url, headers or {}, owner),
-                                                   uri.host, uri.port)
-            await sock.opened
-        return sock
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.protocol.send_request(self.request)
-        self._flush()
-
-    def data_received(self, data: bytes) -> None:
-        protocol = self.protocol
-        protocol.receive_data(data)
-        for event in protocol.events_received():
-            if isinstance(event, Response):
-                if event.status_code == 101 and protocol.handshake_exc is None:
-                    self.opened.set_result(None)
-                else:
-                    self.opened.set_exception(RuntimeError(
-                        f"handshake refused: HTTP {event.status_code}"))
-            elif not isinstance(event, Frame):
-                continue
-            elif event.opcode is Opcode.TEXT:
-                self.owner.on_text(bytes(event.data).decode())
-            elif event.opcode is Opcode.CLOSE:
-                self.close_code = Close.parse(event.data).code if event.data else 1005
-        self._flush()
-
-    def send_text(self, text: str) -> None:
-        if not self.closed:
-            self.protocol.send_text(text.encode())
-            self._flush()
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for chunk in self.protocol.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            elif self.transport.can_write_eof():
-                self.transport.write_eof()
-
-    def eof_received(self) -> bool | None:
-        self.protocol.receive_eof()
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(ConnectionError(f"connection lost: {exc}"))
-        elif not self.closed:  # the server closed it, not us
-            self.owner.lost(self.close_code)
-        self.closed = True
-
-    def abort(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.abort()
-
-
-class Visitor:
-    __slots__ = ("conversation_id", "index", "load", "sock", "token", "visitor_id", "welcome")
-
-    def __init__(self, load: Load, index: int) -> None:
-        self.load = load
-        self.index = index
-        self.sock: Socket | None = None
-        self.token: str | None = None
-        self.visitor_id: str | None = None
-        self.conversation_id: int | None = None
-        self.welcome: asyncio.Future[dict[str, Any]] | None = None
-
-    async def open(self) -> tuple[int, int]:
-        """Connect, say hello (a new visitor), wait for welcome; returns the nanoseconds of
-        the handshake and of hello -> welcome."""
-        start = now_ns()
-        self.welcome = asyncio.get_running_loop().create_future()
-        self.sock = sock = await Socket.open(self.load.url + "/ws/visitor", self)
-        connected = now_ns()
-        sock.send_text('{"type":"hello","token":null}')
-        async with asyncio.timeout(60):
-            frame = await self.welcome
-        self.token, self.visitor_id = frame["token"], frame["visitor_id"]
-        return connected - start, now_ns() - connected
-
-    def on_text(self, raw: str) -> None:
-        load = self.load
-        if raw[:13] == '{"type":"ack"':
-            follow = load.visitor_ack(self, orjson.loads(raw))
-            if follow is not None:
-                self.send(follow)
-        elif raw[:15] == '{"type":"error"':
-            frame = orjson.loads(raw)
-            if self.welcome is not None and not self.welcome.done():
-                self.welcome.set_exception(RuntimeError(f"hello refused: {frame}"))
-            else:
-                load.visitor_error(frame)
-        elif raw[:17] == '{"type":"welcome"' and self.welcome is not None \
-                and not self.welcome.done():
-            self.welcome.set_result(orjson.loads(raw))
-
-    def send(self, text: str) -> None:
-        assert self.sock is not None
-        if self.sock.closed:
-            self.load.events["send on a closed visitor socket"] += 1
-        self.sock.send_text(text)
-
-    def lost(self, code: int | None) -> None:
-        self.load.events[f"visitor socket closed by the server ({code})"] += 1
-
-    @property
-    def open_now(self) -> bool:
-        return self.sock is not None and not self.sock.closed
-
-    def abort(self) -> None:
-        if self.sock is not None:
-            self.sock.abort()
-
-
-class Agent:
-    __slots__ = ("assigned", "index", "load", "sock", "welcome")
-
-    def __init__(self, load: Load, index: int) -> None:
-        self.load = load
-        self.index = index
-        self.sock: Socket | None = None
-        self.assigned = 0
-        self.welcome: asyncio.Future[None] | None = None
-
-    async def open(self, token: str) -> None:
-        self.welcome = asyncio.get_running_loop().create_future()
-        self.sock = await Socket.open(self.load.url + "/ws/agent", self,
-                                      {"Authorization": f"Bearer {token}"})
-        async with asyncio.timeout(60):
-            await self.welcome
-        self.sock.send_text('{"type":"presence","status":"available"}')
-
-    def on_text(self, raw: str) -> None:
-        if raw[:17] == '{"type":"message"':
-            self.load.agent_message(raw)
-        elif raw[:18] == '{"type":"assigned"':
-            self.assigned += 1
-            self.load.assigned.add(orjson.loads(raw)["conversation"]["id"])
-        elif raw[:17] == '{"type":"welcome"':
-            if self.welcome is not None and not self.welcome.done():
-                self.welcome.set_result(None)
-        elif raw[:15] == '{"type":"error"':
-            self.load.events[f"agent error {orjson.loads(raw).get('code')}"] += 1
-
-    def lost(self, code: int | None) -> None:
-        self.load.events[f"agent socket closed by the server ({code})"] += 1
-
-    def abort(self) -> None:
-        if self.sock is not None:
-            self.sock.abort()
-
-
 # --- the load -----------------------------------------------------------------------------
 class Load:
-    """One target server (the chat server or the floor) and the parties talking to it."""
+    """One target (the chat server in one or more processes, or a floor) and the parties
+    talking to it; `services` are the other processes whose CPU the target's work costs."""
 
-    def __init__(self, port: int, pid: int) -> None:
-        self.url = f"ws://127.0.0.1:{port}"
-        self.pid = pid
+    def __init__(self, ports: list[int], pids: list[int],
+                 services: dict[str, Source] | None = None) -> None:
+        self.urls = [f"ws://127.0.0.1:{port}" for port in ports]
+        self.pids = pids
+        self.services = services or {}
         self.agents: list[Agent] = []
         self.visitors: list[Visitor] = []
         self.assigned: set[int] = set()
@@ -377,7 +63,7 @@ class Load:
         self.mode = "idle"
         # (visitor id, client id, seq) -> is it committed? Asked as the ack arrives, for a
         # sample of acks in the latency phase (the server only: the floor stores nothing)
-        self.probe: Callable[[str, str, int], bool] | None = None
+        self.probe: Probe | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -393,6 +79,7 @@ class Load:
         self.measured_acks = 0
         self.counters: dict[int, int] = {}
         self.probed = self.probe_failed = 0
+        self.probes: set[asyncio.Future[bool]] = set()  # asynchronous answers still due
         self.drained = asyncio.Event()
 
     # --- frames in ----------------------------------------------------------------------
@@ -410,8 +97,13 @@ class Load:
             self.drained.set()
         if self.mode == "latency" and self.probe is not None and len(self.ack_ns) % 10 == 1:
             self.probed += 1  # read-after-ack: a committed message is visible to a new reader
-            if not self.probe(visitor.visitor_id or "", client_id, frame["seq"]):
-                self.probe_failed += 1
+            answer = self.probe(visitor.visitor_id or "", client_id, frame["seq"])
+            if isinstance(answer, bool):
+                self.probe_failed += not answer
+            else:  # asked at once, answered when the database replies
+                future = asyncio.ensure_future(answer)
+                self.probes.add(future)
+                future.add_done_callback(self._probe_answered)
         if self.mode != "throughput":
             return None
         if self.measure[0] <= at < self.measure[1]:
@@ -419,6 +111,18 @@ class Load:
         if at >= self.stop_at:
             return None
         return self._throughput_message(visitor)
+
+    def _probe_answered(self, future: asyncio.Future[bool]) -> None:
+        self.probes.discard(future)
+        if future.cancelled() or future.exception() is not None or not future.result():
+            self.probe_failed += 1
+
+    def url_for(self, index: int) -> str:
+        """The server process party number `index` talks to: they alternate."""
+        return self.urls[index % len(self.urls)]
+
+    def meter(self) -> CpuMeter:
+        return CpuMeter(self.pids, self.services)
 
     def visitor_error(self, frame: dict[str, Any]) -> None:
         self.events[f"error {frame.get('code')}"] += 1
@@ -488,7 +192,7 @@ class Load:
                 hello.append(welcome)
                 opened.append(visitor)
 
-        meter = CpuMeter(self.pid)
+        meter = self.meter()
         start = time.perf_counter()
         async with asyncio.timeout(timeout):
             await asyncio.gather(*(worker() for _ in range(min(concurrency, count))))
@@ -508,7 +212,7 @@ class Load:
         self.mode = "open"
         self._reset()
         start = time.perf_counter()
-        meter = CpuMeter(self.pid)
+        meter = self.meter()
         for visitor in visitors:
             visitor.send(self._send(visitor, f"o{visitor.index}", "hello, anyone?"))
         acked = await self.drain(timeout)
@@ -538,7 +242,7 @@ class Load:
         order = list(range(len(visitors)))
         random.Random(7).shuffle(order)
         lag: list[int] = []
-        meter = CpuMeter(self.pid)
+        meter = self.meter()
         start = now_ns()
         sent = 0
         while sent < total:
@@ -557,6 +261,8 @@ class Load:
             await asyncio.sleep(max(0.0, (next_at - now_ns()) / 1e9))
         cpu = meter.read()
         acked = await self.drain(10)
+        if self.probes:
+            await asyncio.wait(set(self.probes), timeout=30)
         deadline = time.perf_counter() + 10
         while self.agent_received < total and time.perf_counter() < deadline:
             await asyncio.sleep(0.02)
@@ -589,7 +295,7 @@ class Load:
             for visitor in visitors:
                 visitor.send(self._throughput_message(visitor))
         await asyncio.sleep(warmup)
-        meter = CpuMeter(self.pid)
+        meter = self.meter()
         await asyncio.sleep(max(0.0, (self.measure[1] - now_ns()) / 1e9))
         cpu = meter.read()
         acked = await self.drain(30)
@@ -605,16 +311,16 @@ class Load:
 
     async def memory(self, steps: list[int], concurrency: int) -> dict[str, Any]:
         """Server RSS before and after opening idle visitor sockets (up to welcome)."""
-        await settle(self.pid)
-        base = rss_kib(self.pid)
-        meter = CpuMeter(self.pid)
+        await settle(self.pids)
+        base = rss_kib(self.pids[0])
+        meter = self.meter()
         points = []
         opening = []
         for step in steps:
             _, opened = await self.open_visitors(step - len(self.visitors), concurrency)
             opening.append(opened)
-            await settle(self.pid)
-            rss = rss_kib(self.pid)
+            await settle(self.pids)
+            rss = rss_kib(self.pids[0])
             points.append({"sockets": len(self.visitors), "rss_kib": rss,
                            "delta_kib": rss - base,
                            "per_socket_kib": round((rss - base) / max(1, len(self.visitors)), 2)})

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import core_ticks, summary
+from bench.meter import core_ticks, summary
 
 
 def machine() -> dict[str, Any]:

@@ -102,21 +102,18 @@ def verdicts(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, bool):
-            return "yes" if value else "NO"
-        if isinstance(value, float):
-            return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
-        return f"{value:,}" if isinstance(value, int) else str(value)
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
-    header = ["figure", "target", "server", "durable floor", "floor", "server/durable",
-              "server/floor", "met"]
-    lines = [[r["label"], r["target"], *(cell(r[k]) for k in (
-        "server", "durable_floor", "floor", "ratio_to_durable_floor", "ratio_to_floor",
-        "meets_target"))] for r in rows]
+
+def layout(header: list[str], lines: list[list[str]]) -> str:
+    """Columns as wide as their widest cell, the first to the left, the others right."""
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=True)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
@@ -126,3 +123,51 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def table(rows: list[dict[str, Any]]) -> str:
+    header = ["figure", "target", "server", "durable floor", "floor", "server/durable",
+              "server/floor", "met"]
+    lines = [[r["label"], r["target"], *(cell(r[k]) for k in (
+        "server", "durable_floor", "floor", "ratio_to_durable_floor", "ratio_to_floor",
+        "meets_target"))] for r in rows]
+    return layout(header, lines)
+
+
+CPU_KINDS = ["server", "pg1", "pg2"]  # the chat server on SQLite, on PostgreSQL + Redis
+CPU_COLUMNS = [("server", "server"), ("postgres", "postgres backends"),
+               ("pg_background", "postgres other"), ("redis", "redis-server"),
+               ("total", "total"), ("loadgen", "generator")]
+
+
+def cpu_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """For the chat server's targets: CPU microseconds per acknowledged message of each kind
+    of process, in the latency phase (per message, offered load) and at the best window of
+    the throughput phase (per acknowledged message)."""
+    rows = []
+    for kind in CPU_KINDS:
+        result = report["results"].get(kind)
+        if not result:
+            continue
+        for phase, run, unit in (("latency", result.get("latency", {}), "message"),
+                                 ("throughput", best(result.get("throughput", [])), "ack")):
+            if not run:
+                continue
+            cpu = {name: run.get(f"{name}_cpu_us_per_{unit}") for name, _ in CPU_COLUMNS}
+            if cpu["total"] is None:  # SQLite: the server is the whole target
+                cpu["total"] = cpu["server"]
+            rows.append({"target": kind, "processes": result.get("server_processes", 1),
+                         "phase": phase + (f" W={run['window']}" if "window" in run else ""),
+                         "acks_per_second": run.get("acks_per_second"),
+                         "visitor_to_agent_p99_ms": run.get("visitor_to_agent", {}).get(
+                             "p99_ms"),
+                         "ack_median_ms": run.get("ack", {}).get("median_ms"),
+                         "cpu_us": cpu})
+    return rows
+
+
+def cpu_table(rows: list[dict[str, Any]]) -> str:
+    header = ["target", "phase", "acks/s", "v->a p99 ms", "ack median ms",
+              *(f"{label} us" for _, label in CPU_COLUMNS)]
+    lines = [[r["target"], r["phase"], *(cell(r[k]) for k in (
+        "acks_per_second", "visitor_to_agent_p99_ms", "ack_median_ms")),
+        *(cell(r["cpu_us"][name]) for name, _ in CPU_COLUMNS)] for r in rows]
+    return layout(header, lines)

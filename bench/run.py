@@ -5,7 +5,8 @@
 
 Each target (`server`: `chatserver serve` on a fresh SQLite file; `durable`: the bare relay
 committing each message to a fresh SQLite file before relaying it; `floor`: the bare relay,
-bench/floor.py; see bench/targets.py) is started as its own process pinned to core 0
+bench/floor.py; and, only with `--targets pg1,pg2`, `chatserver serve` on PostgreSQL + Redis in
+1 and 2 processes; see bench/targets.py) is started as its own process pinned to core 0
 (`taskset -c 0`); this process, the load generator, pins itself to core 1. For each target,
 in order:
 
@@ -29,13 +30,11 @@ floors' figures and the ratios to them.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import resource
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,12 +45,17 @@ from typing import Any
 
 import uvloop
 
-from bench.loadgen import Load, rss_kib, settle
+from bench.loadgen import Load
 from bench.machine import filesystem, fsync_latency, load_average, machine, wait_for_quiet
-from bench.report import conditions, table, verdicts
+from bench.measured import Measured
+from bench.meter import rss_kib, settle
+from bench.report import conditions, cpu_rows, cpu_table, table, verdicts
+from bench.services import Services, describe
+from bench.stores import PostgresView, SqliteView
 from bench.targets import (
     KINDS,
     LOADGEN_CORE,
+    PROCESSES,
     ROOT,
     Config,
     Profiler,
@@ -78,156 +82,86 @@ def create_agents(target: Target, count: int) -> list[str]:
     return tokens
 
 
-def db_query(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as c:
-        return c.execute(sql, args).fetchall()
-
-
-class CommitProbe:
-    """Is this acknowledged message in the database already? Asked the moment its `ack`
-    arrives (a read-only connection sees every committed transaction)."""
-
-    def __init__(self, db: Path) -> None:
-        self.db = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-
-    def __call__(self, visitor_id: str, client_id: str, seq: int) -> bool:
-        row = self.db.execute("SELECT seq FROM messages WHERE sender_key = ? AND client_id = ?",
-                              (f"visitor:{visitor_id}", client_id)).fetchone()
-        return row is not None and row[0] == seq
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def stored_acks(db: Path, acked: dict[str, tuple[int, int]], prefix: str) -> dict[str, Any]:
-    """Every acked message must be in the database with the acked conversation and seq."""
-    rows = db_query(db, "SELECT client_id, conversation_id, seq FROM messages "
-                        "WHERE client_id LIKE ?", (prefix + "%",))
-    stored = {cid: (conversation, seq) for cid, conversation, seq in rows}
-    missing = sum(1 for cid in acked if cid not in stored)
-    wrong = sum(1 for cid, place in acked.items() if cid in stored and stored[cid] != place)
-    return {"acked": len(acked), "stored": len(stored), "acked_not_stored": missing,
-            "acked_with_other_seq": wrong}
-
-
 # --- one target ------------------------------------------------------------------------------
-def net_counters() -> dict[str, int]:
-    """Machine-wide TCP trouble counters (loopback included): retransmissions, timeouts,
-    and connections the listen queue dropped."""
-    wanted = {"RetransSegs", "ListenOverflows", "ListenDrops", "TCPTimeouts"}
-    found: dict[str, int] = {}
-    for path in ("/proc/net/snmp", "/proc/net/netstat"):
-        with contextlib.suppress(OSError), open(path) as f:
-            lines = f.read().splitlines()
-        for names, values in zip(lines[::2], lines[1::2], strict=False):
-            for name, value in zip(names.split()[1:], values.split()[1:], strict=False):
-                if name in wanted:
-                    found[name] = int(value)
-    return found
-
-
-def stats_delta(before: dict[str, Any] | None, after: dict[str, Any] | None,
-                net: dict[str, int]) -> dict[str, Any]:
-    """What a phase cost in commits, garbage-collector pauses and TCP trouble."""
-    delta: dict[str, Any] = {"tcp": {k: v - net.get(k, 0) for k, v in net_counters().items()}}
-    if not before or not after:
-        return delta
-    gc_delta = {}
-    for generation, stats in after["gc"].items():
-        first = before["gc"][generation]
-        gc_delta[f"gen{generation}"] = {
-            "collections": stats["collections"] - first["collections"],
-            "total_ms": round(stats["total_ms"] - first["total_ms"], 1),
-            "max_ms": stats["max_ms"]}
-    delta["server_gc"] = gc_delta
-    if "batches" in after:
-        delta["commits"] = after["batches"] - before["batches"]
-    if "batch_thread" in after:  # the server's writer, timed by bench/serve.py
-        thread = after["batch_thread"]
-        delta["writer_thread_per_batch"] = thread
-        if thread["operations"]:
-            delta["writer_thread_cpu_us_per_write"] = round(
-                thread["cpu_seconds"] / thread["operations"] * 1e6, 1)
-    return delta
-
-
-class Measured:
-    """Around a phase: the server's profile (if asked), counters before and after."""
-
-    def __init__(self, target: Target, profiler: Profiler, name: str) -> None:
-        self.target = target
-        self.profiler = profiler
-        self.name = name
-        self.extra: dict[str, Any] = {}
-
-    async def __aenter__(self) -> Measured:
-        self.net = net_counters()
-        self.before = self.target.stats()
-        self.profile = self.profiler.phase(self.name)
-        self.profile.__enter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.profile.__exit__(None, None, None)
-        self.extra = stats_delta(self.before, self.target.stats(), self.net)
-
-
 async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    main = Target(kind, work, config, f"{kind}-main")
-    tokens = create_agents(main, config.agents) if kind == "server" else (
-        [f"floor-{i}" for i in range(config.agents)])
-    log(f"[{kind}] starting")
-    main.start()
-    profiler = Profiler(config, main)
-    load = Load(main.port, main.pid)
+    """One target's phases; for `pg1` and `pg2`, in a fresh schema and bus prefix that are
+    dropped at the end."""
+    services = Services() if kind in PROCESSES else None
     try:
-        result["start_rss_kib"] = rss_kib(main.pid)
+        result = await bench_main(kind, config, work, services)
+        if services is not None:
+            log(f"[{kind}] memory: not measured on PostgreSQL + Redis")
+            result["services"] = await describe()
+        elif config.memory_steps:
+            result["memory"] = await bench_memory(kind, config, work)
+        return result
+    finally:
+        if services is not None:
+            await services.drop()
+
+
+async def bench_main(kind: str, config: Config, work: Path, services: Services | None
+                     ) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    count = PROCESSES.get(kind, 1)
+    mains = [Target(kind, work, config, f"{kind}-main" + (f"-{i}" if count > 1 else ""),
+                    services) for i in range(1, count + 1)]
+    main = mains[0]
+    tokens = create_agents(main, config.agents) if main.chatserver else (
+        [f"floor-{i}" for i in range(config.agents)])
+    log(f"[{kind}] starting {count} process(es)")
+    pids = [target.start() for target in mains]
+    result["server_processes"] = count
+    profiler = Profiler(config, main)
+    load = Load([t.port for t in mains], pids, services.sources(lambda: pids) if services
+                else None)
+    view: SqliteView | PostgresView | None = None
+    if services is not None:
+        view = await PostgresView(services.database_url).open()
+    elif main.stores_messages:
+        view = SqliteView(main.db)
+    try:
+        result["start_rss_kib"] = [rss_kib(pid) for pid in pids]
         await load.connect_agents(tokens)
-        await settle(main.pid)
+        await settle(pids)
 
         log(f"[{kind}] connections: {config.connections} new visitors, "
             f"{config.connect_concurrency} at a time")
-        before = db_query(main.db, "SELECT COUNT(*) FROM visitors")[0][0] if kind == "server" \
-            else 0
+        before = await view.visitors() if view and main.chatserver else 0
         async with Measured(main, profiler, "connections") as measured:
             churn, connections = await load.open_visitors(config.connections,
                                                           config.connect_concurrency)
         connections.update(measured.extra)
-        if kind == "server":
-            connections["visitors_stored"] = db_query(
-                main.db, "SELECT COUNT(*) FROM visitors")[0][0] - before
+        if view and main.chatserver:
+            connections["visitors_stored"] = await view.visitors() - before
         result["connections"] = connections
         log(f"[{kind}]   {connections['per_second']}/s")
         for visitor in churn:  # they leave: the next phases have their own visitors
             visitor.abort()
         load.visitors.clear()
-        await settle(main.pid)
+        await settle(pids)
 
         log(f"[{kind}] latency: {config.visitors} conversations, {config.rate:g} msg/s "
             f"for {config.latency_seconds:g} s")
         visitors, opened = await load.open_visitors(config.visitors, config.connect_concurrency)
         result["latency_visitors"] = opened
         result["conversations"] = await load.open_conversations(visitors)
-        await settle(main.pid)
-        probe = CommitProbe(main.db) if main.stores_messages else None
-        load.probe = probe
+        await settle(pids)
+        load.probe = view.probe if view else None
         try:
             async with Measured(main, profiler, "latency") as measured:
                 latency = await load.latency(visitors, config.rate, config.latency_seconds)
         finally:
             load.probe = None
-            if probe is not None:
-                probe.close()
         latency.update(measured.extra)
-        if main.stores_messages:
-            latency["stored"] = stored_acks(main.db, load.acked, "L")
+        if view:
+            latency["stored"] = await view.stored_acks(load.acked, "L")
             latency["messages_per_commit"] = round(latency["acked"] / latency["commits"], 1) \
                 if latency.get("commits") else None
         result["latency"] = latency
         log(f"[{kind}]   visitor->agent median {latency['visitor_to_agent'].get('median_ms')} "
             f"ms, p99 {latency['visitor_to_agent'].get('p99_ms')} ms")
-        await settle(main.pid)
+        await settle(pids)
 
         result["throughput"] = []
         for window in config.windows:
@@ -239,27 +173,31 @@ async def bench_target(kind: str, config: Config, work: Path) -> dict[str, Any]:
             run.update(measured.extra)
             if run.get("commits"):
                 run["messages_per_commit"] = round(run["acked"] / run["commits"], 1)
-            if main.stores_messages:
-                run["stored"] = stored_acks(main.db, load.acked, f"T{window}.")
+            if view:
+                run["stored"] = await view.stored_acks(load.acked, f"T{window}.")
             result["throughput"].append(run)
             log(f"[{kind}]   {run['acks_per_second']} acks/s")
-            await settle(main.pid)
-        result["end_rss_kib"] = rss_kib(main.pid)
+            await settle(pids)
+        result["end_rss_kib"] = [rss_kib(pid) for pid in pids]
         result["events"] = dict(load.events)
     finally:
         load.abort_all()
-        main.stop()
+        if view:
+            await view.close()
+        result["exit_codes"] = [target.stop() for target in mains]
+    return result
 
+
+async def bench_memory(kind: str, config: Config, work: Path) -> dict[str, Any]:
     memory = Target(kind, work, config, f"{kind}-memory")
     log(f"[{kind}] memory: idle visitor sockets {config.memory_steps} (a fresh process)")
-    memory.start()
-    load = Load(memory.port, memory.pid)
+    load = Load([memory.port], [memory.start()])
     try:
         async with Measured(memory, Profiler(config, memory), "memory") as measured:
-            result["memory"] = await load.memory(config.memory_steps, config.memory_concurrency)
-        result["memory"].update(measured.extra)
-        result["memory"]["events"] = dict(load.events)
-        log(f"[{kind}]   {result['memory']['points'][-1]['per_socket_kib']} KiB per socket")
+            result = await load.memory(config.memory_steps, config.memory_concurrency)
+        result.update(measured.extra)
+        result["events"] = dict(load.events)
+        log(f"[{kind}]   {result['points'][-1]['per_socket_kib']} KiB per socket")
     finally:
         memory.stop(kill=True)  # no need to say goodbye to 10,000 sockets one by one
         load.abort_all()
@@ -277,7 +215,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"),
                         help="where to write the JSON results (default bench/results.json)")
-    parser.add_argument("--targets", help=f"comma separated, of {','.join(KINDS)} (default all)")
+    parser.add_argument("--targets", help=f"comma separated, of {','.join(KINDS + list(PROCESSES))}"
+                        f" (default {','.join(KINDS)})")
     parser.add_argument("--agents", type=int)
     parser.add_argument("--visitors", type=int, help="conversations for latency/throughput")
     parser.add_argument("--rate", type=float, help="offered messages/s in the latency phase")
@@ -286,6 +225,7 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument("--throughput-seconds", type=float)
     parser.add_argument("--connections", type=int)
     parser.add_argument("--memory-steps", help="comma separated socket counts")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory phase")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to cores 0 and 1")
     parser.add_argument("--profile", metavar="DIR", help="py-spy profiles of the server")
     parser.add_argument("--profile-gil", action="store_true",
@@ -303,6 +243,8 @@ def parse_args(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
         config.windows = [int(x) for x in args.windows.split(",")]
     if args.memory_steps:
         config.memory_steps = [int(x) for x in args.memory_steps.split(",")]
+    if args.no_memory:
+        config.memory_steps = []
     if args.targets:
         config.targets = [t.strip() for t in args.targets.split(",")]
     config.profile_gil = args.profile_gil
@@ -337,10 +279,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     report["summary"] = verdicts(report)
+    report["cpu_per_ack"] = cpu = cpu_rows(report)
     report["conditions"] = found = conditions(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report["summary"]))
+    if set(config.targets) & set(KINDS):
+        print(table(report["summary"]))
+    if cpu:
+        print("\nCPU microseconds per acknowledged message, per kind of process:")
+        print(cpu_table(cpu))
     shared = " (PRELIMINARY: the machine was shared)" if found["preliminary"] else ""
     print(f"\ndisk fsync (4 KiB) median {found['fsync_median_ms']} ms, p99 "
           f"{found['fsync_p99_ms']} ms; other programs used up to "

@@ -4,7 +4,10 @@ Each target is its own process, pinned to the server's core, started with the sa
 environment and a raised file descriptor limit, and asked for its counters over SIGUSR1
 (bench/stats.py). `server` is `chatserver serve` on a fresh SQLite file (bench/serve.py);
 `floor` is the bare relay (bench/floor.py); `durable` is that relay committing each message
-to a fresh SQLite file first (bench/floor.py --db, bench/committer.py).
+to a fresh SQLite file first (bench/floor.py --db, bench/committer.py). `pg1` and `pg2` (only
+when asked for) are `chatserver serve` on PostgreSQL and Redis (a fresh schema and key
+prefix, bench/services.py) in 1 and 2 processes, each process pinned to the server's core
+like `server` (the services are the machine's own and are not pinned).
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.services import Services
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, LOADGEN_CORE = 0, 1
 NOFILE = 65536
-KINDS = ["server", "durable", "floor"]  # in the order they run
+KINDS = ["server", "durable", "floor"]  # in the order they run by default
+PROCESSES = {"pg1": 1, "pg2": 2}  # chatserver on PostgreSQL + Redis, in so many processes
 
 
 @dataclass
@@ -83,8 +89,10 @@ def server_env() -> dict[str, str]:
 class Target:
     """A server process under test: started pinned, with its log in the work directory."""
 
-    def __init__(self, kind: str, work: Path, config: Config, name: str) -> None:
+    def __init__(self, kind: str, work: Path, config: Config, name: str,
+                 services: Services | None = None) -> None:
         self.kind = kind
+        self.services = services
         self.work = work
         self.config = config
         self.name = name
@@ -95,7 +103,11 @@ class Target:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db}"
+        return self.services.database_url if self.services else f"sqlite:///{self.db}"
+
+    @property
+    def chatserver(self) -> bool:
+        return self.kind == "server" or self.kind in PROCESSES
 
     @property
     def stores_messages(self) -> bool:
@@ -103,7 +115,7 @@ class Target:
         return self.kind != "floor"
 
     def command(self) -> list[str]:
-        if self.kind == "server":
+        if self.chatserver:
             command = [sys.executable, "-m", "bench.serve", str(self.stats_file), "serve",
                        "--port", str(self.port), "--db", self.db_url]
         else:
@@ -117,6 +129,8 @@ class Target:
 
     def start(self) -> int:
         env = server_env()
+        if self.services:
+            env["CHATSERVER_BUS_URL"] = self.services.bus_url
         log = open(self.work / f"{self.name}.log", "wb")  # noqa: SIM115 (kept by the child)
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -177,7 +191,7 @@ class Profiler:
     @contextlib.contextmanager
     def phase(self, name: str) -> Any:
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        if self.directory is None or self.target.kind != "server" or not Path(spy).exists():
+        if self.directory is None or not self.target.chatserver or not Path(spy).exists():
             yield
             return
         self.directory.mkdir(parents=True, exist_ok=True)
