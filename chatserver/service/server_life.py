@@ -14,6 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 from chatserver.bus import Event, Subscription, SubscriptionOverflow
+from chatserver.config import database_kind
 
 if TYPE_CHECKING:
     from chatserver.service.desk import Desk
@@ -42,8 +43,12 @@ class ServerLife:
         # server's earlier self included: no agent connected elsewhere is disturbed
         await self.desk.sweep(self.dead_after, restarted=True)
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._beat(), name="heartbeat"),
-                       loop.create_task(self._hear(), name="routing news")]
+        self._tasks = [loop.create_task(self._hear(), name="routing news")]
+        if database_kind(settings.database_url) != "sqlite":
+            # One process serves a SQLite database (config.py refuses a shared bus there):
+            # no other process to notice, and its own timers keep the grace periods. Its
+            # beat would read the whole routing picture every 2 s, the writer held meanwhile.
+            self._tasks.append(loop.create_task(self._beat(), name="heartbeat"))
 
     async def stop(self) -> None:
         for task in self._tasks:
