@@ -83,30 +83,31 @@ async def test_racing_claims_from_three_processes_have_one_winner(cluster: Clust
 
 async def test_chats_go_to_agents_on_other_processes_first_come_first_served_within_capacity(
         cluster: Cluster) -> None:
+    """20 visitors against 3 agents of capacity 2, each on a process of their own."""
     staff = [await agent(cluster.servers[n], cluster.agent(f"{name}@example.com", name,
                                                           capacity=2))
-             for n, name in enumerate(["Ann", "Bob"])]
+             for n, name in enumerate(["Ann", "Bob", "Cat"])]
     tabs, opened = [], []
-    for n in range(6):  # one after another: the order they queue in
+    for n in range(20):  # one after another: the order they queue in
         tab = await visitor(cluster.servers[n % 3])
         await tab.send("message", client_id="c1", text=f"visitor {n} here")
         opened.append((await acked(tab, 1))[0]["conversation_id"])
         tabs.append(tab)
-    for tab in tabs[:4]:
+    for tab in tabs[:6]:
         await tab.until(lambda f: f["type"] == "status" and f["status"] == "active", "an agent")
-    for position, tab in enumerate(tabs[4:], 1):
+    for position, tab in enumerate(tabs[6:], 1):
         await tab.until(lambda f, p=position: f["type"] == "status" and
                         f["queue_position"] == p, f"queue position {position}")
     loads = await cluster.rows("SELECT agent_id, COUNT(*) FROM conversations WHERE status = "
                                "'active' GROUP BY agent_id")
-    assert sorted(count for _, count in loads) == [2, 2]
+    assert sorted(count for _, count in loads) == [2, 2, 2]
     active = await cluster.rows("SELECT id FROM conversations WHERE status = 'active'")
-    assert sorted(row["id"] for row in active) == sorted(opened[:4])
+    assert sorted(row["id"] for row in active) == sorted(opened[:6])
     ann_chat = next(f["conversation"]["id"] for f in staff[0].frames if f["type"] == "assigned")
     await staff[0].send("close", conversation_id=ann_chat)
-    await tabs[4].until(lambda f: f["type"] == "status" and f["status"] == "active",
+    await tabs[6].until(lambda f: f["type"] == "status" and f["status"] == "active",
                         "the next in the queue taken")
-    assert tabs[5].of_type("status")[-1]["status"] == "queued"
+    assert tabs[7].of_type("status")[-1]["status"] == "queued"
 
 
 async def test_a_process_killed_mid_burst_loses_nothing_acked_and_is_noticed_within_10_s(

@@ -91,14 +91,16 @@ def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
 
 @pytest.fixture
 def proxied(db_url: str, tmp_path: Path) -> Iterator[Callable[..., Proxied]]:
-    """`proxied(count=1, env={...})`: that many `chatserver serve` processes on one SQLite
-    database, and nginx in front of them."""
+    """`proxied(count=1, env={...}, database=URL)`: that many `chatserver serve` processes
+    on one database (the test's SQLite file unless named), and nginx in front of them."""
     servers: list[LiveServer] = []
     nginx: list[subprocess.Popen[bytes]] = []
 
-    def start(count: int = 1, env: dict[str, str] | None = None) -> Proxied:
+    def start(count: int = 1, env: dict[str, str] | None = None,
+              database: str | None = None) -> Proxied:
         for n in range(count):
-            servers.append(start_server(db_url, tmp_path / f"server{n}.log", env=env))
+            servers.append(start_server(database or db_url, tmp_path / f"server{n}.log",
+                                        env=env))
         folder = tmp_path / "nginx"
         folder.mkdir()
         port = free_port()

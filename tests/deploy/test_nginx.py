@@ -18,7 +18,10 @@ import pytest
 import websockets
 
 from tests.backends import query
+from tests.conftest import add_agent
 from tests.deploy.conftest import DEPLOY, Proxied, nginx_binary
+from tests.redis_urls import redis_url
+from tests.store.conftest import postgres_schema
 
 ONE_VISITOR_PER_ADDRESS = {"CHATSERVER_VISITOR_SESSION_LIMIT": "1/3600",
                            "CHATSERVER_ALLOWED_ORIGINS": ""}  # only the server's own origin
@@ -137,6 +140,37 @@ async def test_a_rolling_restart_sends_visitors_to_another_process_where_they_re
     await resumed.send("message", client_id="m1", text="hello?")  # resent: the first ack
     assert (await resumed.expect("ack"))["seq"] == ack["seq"]
     await resumed.ws.close()
+
+
+async def test_a_chat_through_nginx_in_front_of_two_processes_on_postgresql_and_redis(
+        proxied: Callable[..., Proxied], tmp_path: Path) -> None:
+    async with postgres_schema(tmp_path) as database:
+        proxy = proxied(count=2, database=database,
+                        env={"CHATSERVER_BUS_URL": redis_url(),
+                             "CHATSERVER_VISITOR_SESSION_LIMIT": "0"})
+        token = add_agent(database, "ann@example.com", "Ann")
+        ann = await websockets.connect(proxy.ws + "/ws/agent",
+                                       additional_headers={"Authorization": f"Bearer {token}"})
+        try:
+            await ann.send(orjson.dumps({"type": "presence", "status": "available"}).decode())
+            visitor, _ = await Visitor.connect(proxy)  # least_conn: the other process
+            await visitor.send("message", client_id="m1", text="where is my parcel?")
+            conversation_id = (await visitor.expect("ack"))["conversation_id"]
+            while (frame := orjson.loads(await asyncio.wait_for(ann.recv(), 10)))["type"] \
+                    != "assigned":
+                pass
+            assert frame["conversation"]["messages"][0]["text"] == (
+                "where is my parcel?")
+            await ann.send(orjson.dumps({"type": "message", "conversation_id": conversation_id,
+                                         "client_id": "a1", "text": "On its way!"}).decode())
+            while (said := await visitor.expect("message"))["text"] != "On its way!":
+                pass
+            assert said["author"]["name"] == "Ann"
+            served = [s for s in proxy.servers if "/ws/visitor" in s.log.read_text()]
+            assert len(served) == 1 and "/ws/agent" not in served[0].log.read_text()
+            await visitor.ws.close()
+        finally:
+            await ann.close()
 
 
 def test_the_production_nginx_conf_with_its_tls_server_is_valid(tmp_path: Path) -> None:
