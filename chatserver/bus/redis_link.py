@@ -23,6 +23,10 @@ from chatserver.bus.local import LocalSubscription, Topics
 log = logging.getLogger(__name__)
 
 CONFIRM_PATIENCE = 10.0  # seconds Redis has to confirm a subscription before it counts as lost
+# A link that went quiet without closing (a peer gone, no RST) would hear nothing for good:
+# it is pinged every PING_EVERY seconds, and lost when nothing came back for SILENCE_LIMIT.
+PING_EVERY = 5.0
+SILENCE_LIMIT = 15.0
 
 
 class PubSubLink:
@@ -38,6 +42,7 @@ class PubSubLink:
         self._confirming: dict[bytes, deque[asyncio.Future[None]]] = {}
         self.lost = False
         self._task: asyncio.Task[None] | None = None
+        self._heard_at = 0.0  # the loop's time of the last reply of any kind
 
     @classmethod
     async def open(cls, connection: AbstractConnection, prefix: str) -> PubSubLink:
@@ -115,15 +120,29 @@ class PubSubLink:
         self._send("UNSUBSCRIBE", topics)
 
     async def _live(self) -> None:
-        sender = asyncio.get_running_loop().create_task(self._write_commands())
+        loop = asyncio.get_running_loop()
+        self._heard_at = loop.time()
+        helpers = [loop.create_task(self._write_commands()), loop.create_task(self._keep_alive())]
         try:
             await self._read()
         except Exception as error:  # the connection failed, or what came was not ours
             self.lose(str(error) or type(error).__name__)
         finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             await self._connection.disconnect(nowait=True)
+
+    async def _keep_alive(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(PING_EVERY)
+            if loop.time() - self._heard_at > SILENCE_LIMIT:
+                self.lose(f"no answer from Redis for {SILENCE_LIMIT:g} s")
+                return
+            if not self.lost:
+                self._commands.append(["PING"])
+                self._has_commands.set()
 
     async def _write_commands(self) -> None:
         try:
@@ -143,6 +162,7 @@ class PubSubLink:
         while True:
             # a message is a push in RESP3 (redis-py's default from 8.0), a reply in RESP2
             reply: list[Any] = await self._connection.read_response(push_request=True)
+            self._heard_at = asyncio.get_running_loop().time()  # a PONG too
             kind = reply[0]
             if kind == b"message":
                 self._heard(reply[1], reply[2])

@@ -5,6 +5,7 @@ subscriptions confirmed by Redis, and several processes hearing one another."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 
@@ -152,3 +153,62 @@ async def test_an_outbox_redis_cannot_keep_up_with_cuts_off_every_subscription(
         bus.publish("visitor:1", event(n))
     with pytest.raises(SubscriptionOverflow):
         await next_n(subscription)
+
+
+class FreezingProxy:
+    """A TCP relay to Redis that can go quiet without closing: a peer gone, no RST."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+        self.server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._pipes: list[asyncio.Task[None]] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", 6379)
+        self._writers += [writer, upstream_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                if not self.frozen:  # dropped, and the link kept open
+                    sink.write(data)
+        self._pipes += [asyncio.ensure_future(pipe(reader, upstream_writer)),
+                        asyncio.ensure_future(pipe(upstream_reader, writer))]
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in self._pipes:
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        for writer in self._writers:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        await self.server.wait_closed()
+
+
+async def test_a_link_gone_quiet_without_closing_cuts_off_every_subscription(
+        prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatserver.bus import redis_link
+    monkeypatch.setattr(redis_link, "PING_EVERY", 0.1)
+    monkeypatch.setattr(redis_link, "SILENCE_LIMIT", 1.0)
+    proxy = FreezingProxy()
+    bus = open_bus(f"redis://127.0.0.1:{await proxy.start()}/0?prefix={prefix}")
+    try:
+        subscription = await bus.subscribe(["visitor:1"])
+        bus.publish("visitor:1", event(1))
+        assert await next_n(subscription) == 1
+        await asyncio.sleep(1.5)  # longer than the limit, pings answered: still there
+        bus.publish("visitor:1", event(2))
+        assert await next_n(subscription) == 2
+        proxy.frozen = True
+        with pytest.raises(SubscriptionOverflow):
+            await asyncio.wait_for(subscription.get(), PATIENCE)
+    finally:
+        await bus.close()
+        await proxy.close()
