@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain import reports
@@ -20,8 +19,8 @@ from chatserver.domain.models import ROLES
 from chatserver.domain.money import Money
 from chatserver.domain.widget_settings import DEFAULTS as WIDGET_DEFAULTS
 from chatserver.web import charts
-from chatserver.web.auth import Session
-from chatserver.web.console import SECURITY_HEADERS, signed_in
+from chatserver.web.console import signed_in
+from chatserver.web.console_views.base import render, to_login
 from chatserver.web.services import services
 
 PRESETS = (7, 30, 90)
@@ -32,17 +31,6 @@ TIMES = (("first_response_seconds", "First response time",
          ("waiting_seconds", "Waiting time",
           "Time in the queue before the first agent took the chat (transfers do not count)."),
          ("resolution_seconds", "Resolution time", "From the first message to the chat closing."))
-
-
-def render(request: Request, template: str, session: Session, status: int = 200,
-           **context: Any) -> Response:
-    return request.app.state.templates.TemplateResponse(
-        request, template, {"agent": session.agent, "csrf": session.csrf, **context},
-        status_code=status, headers=SECURITY_HEADERS)
-
-
-def to_login(request: Request) -> Response:
-    return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
 
 
 def today() -> date:

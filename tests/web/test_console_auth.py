@@ -134,3 +134,17 @@ async def test_revoking_a_token_closes_the_sockets_opened_with_it(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
     await other.send("ping")
     await other.expect("pong")  # the agent's other token still works
+
+
+def test_console_pages_load_htmx_under_the_strict_policy_with_the_csrf_header_set_once(
+        server: InProcessServer) -> None:
+    server.agent("ann@example.com", "Ann", password="pa55word", role="admin")
+    cookie = sign_in(server, "ann@example.com", "pa55word")
+    for path in ("/console", "/console/admin", "/console/reports"):
+        page = httpx.get(server.url + path, cookies={"chatserver_session": cookie or ""})
+        assert '<script src="/static/vendor/htmx.min.js" defer></script>' in page.text, path
+        config = re.search(r'<meta name="htmx-config" content=\'([^\']*)\'>', page.text)
+        assert config is not None, path
+        assert '"allowEval":false' in config[1] and '"includeIndicatorStyles":false' in config[1]
+        headers = re.search(r'hx-headers=\'\{"X-CSRF-Token": "([^"]+)"\}\'', page.text)
+        assert headers is not None and 'name="csrf" value="%s"' % headers[1] in page.text, path
