@@ -27,6 +27,7 @@ from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.body_limit import BodyLimit
 from chatserver.web.console_pages import routes as console_pages_routes
+from chatserver.web.console_views import routes as console_views_routes
 from chatserver.web.headers import no_sniffing
 from chatserver.web.http import http_error, storage_error
 from chatserver.web.visitor_socket import visitor_socket
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> ChatApp:
             *console_api.routes,
             *console.routes(),
             *console_pages_routes(),
+            *console_views_routes(),
             *pages.routes(),
         ],
         lifespan=lifespan,

@@ -147,4 +147,4 @@ def test_console_pages_load_htmx_under_the_strict_policy_with_the_csrf_header_se
         assert config is not None, path
         assert '"allowEval":false' in config[1] and '"includeIndicatorStyles":false' in config[1]
         headers = re.search(r'hx-headers=\'\{"X-CSRF-Token": "([^"]+)"\}\'', page.text)
-        assert headers is not None and 'name="csrf" value="%s"' % headers[1] in page.text, path
+        assert headers is not None and f'name="csrf" value="{headers[1]}"' in page.text, path
