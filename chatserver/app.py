@@ -17,10 +17,10 @@ from starlette.websockets import WebSocket
 from chatserver.assets import asset_dir
 from chatserver.bus import open_bus
 from chatserver.config import Settings
-from chatserver.domain.throttle import SignInThrottle
 from chatserver.online import open_visitors_online
 from chatserver.ratelimit import open_rate_limits
 from chatserver.service.services import Services
+from chatserver.signins import open_sign_ins
 from chatserver.store import StorageError, open_store
 from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
 from chatserver.web.agent_socket import agent_socket
@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> ChatApp:
         bus = open_bus(settings.bus_url)
         limits = open_rate_limits(settings.bus_url)  # shared where the news are
         online = open_visitors_online(settings.bus_url)  # likewise
+        app.state.sign_ins = sign_ins = open_sign_ins(settings.bus_url)  # likewise
         app.state.services = services = Services.of(settings, store, bus, limits, online)
         try:
             secret = settings.secret_key or await store.secret("secret_key")
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> ChatApp:
             yield
         finally:
             await services.stop()
+            await sign_ins.close()
             await online.close()
             await limits.close()
             await bus.close()
@@ -88,6 +90,5 @@ def create_app(settings: Settings) -> ChatApp:
         middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
     )
     app.state.settings = settings
-    app.state.sign_ins = SignInThrottle()  # this process's; see domain/throttle.py
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])
     return app

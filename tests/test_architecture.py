@@ -14,14 +14,16 @@ STORE_BACKENDS = {SQLITE_BACKEND, POSTGRES_BACKEND}
 BUS_BACKENDS = {"chatserver.bus.memory", "chatserver.bus.redis", "chatserver.bus.redis_link"}
 RATE_LIMIT_BACKENDS = {"chatserver.ratelimit.memory", "chatserver.ratelimit.redis"}
 ONLINE_BACKENDS = {"chatserver.online.memory", "chatserver.online.redis"}
+SIGN_IN_BACKENDS = {"chatserver.signins.memory", "chatserver.signins.redis"}
 REDIS_BACKENDS = {"chatserver.bus.redis", "chatserver.bus.redis_link", "chatserver.ratelimit.redis",
-                  "chatserver.online.redis"}
+                  "chatserver.online.redis", "chatserver.signins.redis"}
 STORE_URL_SWITCH = "chatserver.store"  # open_store imports the backend its URL names, lazily
 IO_MODULES = {"asyncio", "sqlite3", "aiosqlite", "asyncpg", "redis", "socket", "smtplib",
               "aiosmtplib", "starlette", "uvicorn", "websockets", "httpx"}
 # the start of a statement, in a string: SQL is written only inside a store backend
 SQL = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE TABLE)\b")
 OUTER_PARTS = {"chatserver.store", "chatserver.bus", "chatserver.ratelimit", "chatserver.online",
+               "chatserver.signins",
                "chatserver.redis_url", "chatserver.service", "chatserver.web",
                "chatserver.app", "chatserver.cli", "chatserver.demo", "chatserver.server",
                "chatserver.mail"}
@@ -100,6 +102,7 @@ def test_the_store_and_bus_interfaces_know_no_backend_and_no_caller() -> None:
     assert offenders("chatserver.bus.base", BUS_BACKENDS | callers) == []
     assert offenders("chatserver.ratelimit.base", RATE_LIMIT_BACKENDS | callers) == []
     assert offenders("chatserver.online.base", ONLINE_BACKENDS | callers) == []
+    assert offenders("chatserver.signins.base", SIGN_IN_BACKENDS | callers) == []
 
 
 def test_the_store_and_bus_know_nothing_of_services_or_the_web() -> None:
@@ -108,6 +111,7 @@ def test_the_store_and_bus_know_nothing_of_services_or_the_web() -> None:
     assert offenders("chatserver.bus", callers) == []
     assert offenders("chatserver.ratelimit", callers) == []
     assert offenders("chatserver.online", callers) == []
+    assert offenders("chatserver.signins", callers) == []
 
 
 def test_services_know_nothing_of_the_web() -> None:
@@ -115,6 +119,7 @@ def test_services_know_nothing_of_the_web() -> None:
 
 
 def test_the_web_and_services_use_no_backend_directly() -> None:
-    backends = STORE_BACKENDS | BUS_BACKENDS | RATE_LIMIT_BACKENDS | ONLINE_BACKENDS
+    backends = (STORE_BACKENDS | BUS_BACKENDS | RATE_LIMIT_BACKENDS | ONLINE_BACKENDS
+                | SIGN_IN_BACKENDS)
     assert offenders("chatserver.web", backends) == []
     assert offenders("chatserver.service", backends) == []

@@ -10,13 +10,22 @@ over, and a success clears its account's failures. An address that has signed in
 account before is held back only by its own failures, not by the account's: whoever keeps an
 account locked from elsewhere does not lock its agent out. An address allows more failures
 than an account: one address may be a whole office. Time is passed in (seconds).
+
+These are the rules; where the failures are kept (this process, or Redis for several) is
+`chatserver/signins/`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_KEYS = 100_000  # accounts, addresses and (account, address) pairs remembered, each
+
+@dataclass(frozen=True)
+class Failures:
+    """A key's failures in a row, and when the last one was."""
+
+    count: int
+    last: float
 
 
 @dataclass(frozen=True)
@@ -32,91 +41,45 @@ class Policy:
             return 0.0
         return min(self.max_delay, self.first_delay * 2.0 ** min(failures - self.free, 64))
 
+    def current(self, found: Failures | None, now: float) -> Failures | None:
+        """`found`, unless a quiet spell has made it forgotten."""
+        if found is None or now - found.last >= self.forget_after:
+            return None
+        return found
+
+    def wait(self, found: Failures | None, now: float) -> float:
+        """Seconds the key stays locked."""
+        current = self.current(found, now)
+        if current is None:
+            return 0.0
+        return max(0.0, current.last + self.delay(current.count) - now)
+
+    def failed(self, found: Failures | None, now: float) -> Failures:
+        current = self.current(found, now)
+        return Failures(current.count + 1 if current else 1, now)
+
 
 ACCOUNT = Policy()
 ADDRESS = Policy(free=20)
 
 
-@dataclass
-class Failures:
-    count: int
-    last: float
+def account_key(email: str) -> str:
+    """Accounts are one whatever the case their email is typed in."""
+    return email.lower()
 
 
-class Locks:
-    """Failures in a row per key, and the lock they put on it."""
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self._failures: dict[str, Failures] = {}
-
-    def wait(self, key: str, now: float) -> float:
-        found = self._current(key, now)
-        if found is None:
-            return 0.0
-        return max(0.0, found.last + self.policy.delay(found.count) - now)
-
-    def failed(self, key: str, now: float) -> None:
-        found = self._current(key, now)
-        if found is None:
-            self._make_room(now)
-            self._failures[key] = Failures(1, now)
-        else:
-            found.count, found.last = found.count + 1, now
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def forgive(self, key: str) -> None:
-        """Take back one failure (a try counted before it turned out right)."""
-        found = self._failures.get(key)
-        if found is not None:
-            found.count -= 1
-            if found.count <= 0:
-                del self._failures[key]
-
-    def _current(self, key: str, now: float) -> Failures | None:
-        found = self._failures.get(key)
-        if found is not None and now - found.last >= self.policy.forget_after:
-            del self._failures[key]
-            return None
-        return found
-
-    def _make_room(self, now: float) -> None:
-        """Bound memory: forget the keys past `forget_after`; if there are none, the oldest."""
-        if len(self._failures) < MAX_KEYS:
-            return
-        stale = [k for k, f in self._failures.items()
-                 if now - f.last >= self.policy.forget_after]
-        for key in stale or [next(iter(self._failures))]:
-            del self._failures[key]
+def wait_before_try(account: Failures | None, address: Failures | None, trusted: bool,
+                    now: float) -> float:
+    """Seconds before a try may be made, given the account's and the address's failures and
+    whether the address has signed in to the account before; 0: try now."""
+    waits = [ADDRESS.wait(address, now)]
+    if not trusted:
+        waits.append(ACCOUNT.wait(account, now))
+    return max(waits)
 
 
-class SignInThrottle:
-    def __init__(self, account: Policy = ACCOUNT, address: Policy = ADDRESS) -> None:
-        self.accounts = Locks(account)
-        self.addresses = Locks(address)
-        self._trusted: dict[tuple[str, str], None] = {}  # (account, address), oldest first
-
-    def attempt(self, email: str, address: str, now: float) -> float:
-        """Seconds before `address` may try to sign in as `email`; 0: try now, and the try
-        counts as a failure until it `succeeded` (so tries made at once are counted at once)."""
-        account = email.lower()
-        waits = [self.addresses.wait(address, now)]
-        if (account, address) not in self._trusted:
-            waits.append(self.accounts.wait(account, now))
-        if max(waits) > 0:
-            return max(waits)
-        self.addresses.failed(address, now)
-        self.accounts.failed(account, now)
-        return 0.0
-
-    def succeeded(self, email: str, address: str) -> None:
-        """The try was right: the account starts over and trusts this address."""
-        pair = (email.lower(), address)
-        self.accounts.clear(pair[0])
-        self.addresses.forgive(address)
-        self._trusted.pop(pair, None)
-        if len(self._trusted) >= MAX_KEYS:
-            del self._trusted[next(iter(self._trusted))]
-        self._trusted[pair] = None
+def forgiven(found: Failures | None) -> Failures | None:
+    """One failure taken back (a try counted before it turned out right)."""
+    if found is None or found.count <= 1:
+        return None
+    return Failures(found.count - 1, found.last)

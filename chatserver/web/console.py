@@ -110,7 +110,7 @@ async def login(request: Request) -> Response:
                                 next_page)
     email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
     throttle, address = request.app.state.sign_ins, client_address(request)
-    if (wait := throttle.attempt(email, address, now())) > 0:
+    if (wait := await throttle.attempt(email, address, now())) > 0:
         return await too_many_tries(request, wait, next_page)
     found = await services(request).team.login(email)
     agent, password_hash = found if found and not found[0].disabled else (None, None)
@@ -118,7 +118,7 @@ async def login(request: Request) -> Response:
     # would otherwise stall every socket of the server
     if not await asyncio.to_thread(check_password, password_hash, password) or agent is None:
         return await login_page(request, "That email and password do not match.", 401, next_page)
-    throttle.succeeded(email, address)
+    await throttle.succeeded(email, address, now())
     response = RedirectResponse(next_page, status_code=303)
     cookie = await sessions_of(request).start(agent)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=SESSION_MAX_AGE, httponly=True,

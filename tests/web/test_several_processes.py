@@ -15,6 +15,8 @@ import pytest
 import websockets
 
 from chatserver.config import Settings
+from chatserver.domain.throttle import ACCOUNT
+from chatserver.web import console
 from tests.redis_urls import forget, redis_url
 from tests.store.conftest import postgres_schema
 from tests.web.conftest import InProcessServer, Peer, agent
@@ -75,6 +77,19 @@ async def test_widget_settings_changed_in_one_process_are_served_by_the_other(
     await eventually(served)
     _, welcome = await shop_visitor(other)
     assert welcome["widget"]["title"] == "Ask Maya"
+
+
+async def test_wrong_passwords_spread_over_both_processes_lock_the_account_in_both(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console, "now", lambda: 1_000_000.0)  # the lock never runs out here
+    one, other = pair
+    staff(one)
+    answers = [(one, other)[n % 2].try_sign_in("ann@example.com", f"guess-{n}").status_code
+               for n in range(ACCOUNT.free + 2)]
+    assert answers == [401] * ACCOUNT.free + [429] * 2
+    for server in pair:
+        refused = server.try_sign_in("ann@example.com", PASSWORD)
+        assert refused.status_code == 429 and "chatserver_session" not in refused.cookies
 
 
 async def test_an_origin_allowed_in_one_process_may_open_sockets_in_the_other(
