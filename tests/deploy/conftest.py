@@ -64,10 +64,19 @@ class Proxied:
 
     url: str
     servers: list[LiveServer]
+    nginx: subprocess.Popen[bytes]
 
     @property
     def ws(self) -> str:
         return self.url.replace("http://", "ws://")
+
+    def stop(self) -> None:
+        """nginx and the servers stopped (again: harmless), so that their database may go."""
+        if self.nginx.poll() is None:
+            self.nginx.terminate()
+            self.nginx.wait(10)
+        for server in self.servers:
+            server.stop()
 
 
 def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
@@ -93,8 +102,8 @@ def start_nginx(folder: Path, conf: Path, port: int) -> subprocess.Popen[bytes]:
 def proxied(db_url: str, tmp_path: Path) -> Iterator[Callable[..., Proxied]]:
     """`proxied(count=1, env={...}, database=URL)`: that many `chatserver serve` processes
     on one database (the test's SQLite file unless named), and nginx in front of them."""
+    started: list[Proxied] = []
     servers: list[LiveServer] = []
-    nginx: list[subprocess.Popen[bytes]] = []
 
     def start(count: int = 1, env: dict[str, str] | None = None,
               database: str | None = None) -> Proxied:
@@ -104,11 +113,11 @@ def proxied(db_url: str, tmp_path: Path) -> Iterator[Callable[..., Proxied]]:
         folder = tmp_path / "nginx"
         folder.mkdir()
         port = free_port()
-        nginx.append(start_nginx(folder, render(folder, [s.port for s in servers], port), port))
-        return Proxied(f"http://127.0.0.1:{port}", servers)
+        nginx = start_nginx(folder, render(folder, [s.port for s in servers], port), port)
+        started.append(Proxied(f"http://127.0.0.1:{port}", servers, nginx))
+        return started[-1]
     yield start
-    for process in nginx:
-        process.terminate()
-        process.wait(10)
-    for server in servers:
+    for proxy in started:
+        proxy.stop()
+    for server in servers:  # started before nginx failed to
         server.stop()

@@ -171,6 +171,7 @@ async def test_a_chat_through_nginx_in_front_of_two_processes_on_postgresql_and_
             await visitor.ws.close()
         finally:
             await ann.close()
+            proxy.stop()  # before the schema goes: a server still querying it would deadlock
 
 
 def test_the_production_nginx_conf_with_its_tls_server_is_valid(tmp_path: Path) -> None:
