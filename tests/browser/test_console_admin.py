@@ -348,13 +348,12 @@ def test_changes_without_the_csrf_token_are_refused(
     assert not [t for t in api.get("/api/tokens").json()["tokens"] if t["label"] == "forged"]
 
     # A page whose token is wrong shows the refusal, and nothing is added.
-    page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'forged'")
+    page.evaluate("""document.body.setAttribute('hx-headers', '{"X-CSRF-Token": "forged"}')""")
     form = page.get_by_test_id("add-canned")
     form.get_by_test_id("new-canned-shortcut").fill("hello")
     form.get_by_test_id("new-canned-text").fill("Hello!")
     form.get_by_test_id("new-canned-submit").click()
-    expect(form.locator("[data-error]")).to_have_text(
-        "The X-CSRF-Token header is missing or wrong")
+    expect(page.get_by_text("Your session's form token is missing or wrong")).to_be_visible()
     assert api.get("/api/canned").json()["canned"] == []
 
     # With the page's real token, the same form works.
@@ -376,11 +375,11 @@ def test_non_admins_are_refused(live_server: LiveServer, team: dict[str, str],
     response = page.goto(live_server.url + "/console/admin")
     assert response is not None and response.status == 403
     expect(page.get_by_test_id("forbidden")).to_contain_text("Admin is for admins")
-    expect(page.locator("form[data-api-url]")).to_have_count(0)
+    expect(page.locator("[hx-post], [hx-put], [hx-delete]")).to_have_count(0)
     expect(page.get_by_role("link", name="Admin")).to_have_count(0)
     # Their session with its real CSRF token still cannot change what an admin does.
     status = page.evaluate("""async () => {
-        const csrf = document.querySelector('meta[name=csrf-token]').content;
+        const csrf = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token'];
         const r = await fetch('/api/canned', {method: 'POST', credentials: 'same-origin',
             headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
             body: JSON.stringify({shortcut: 'mine', text: 'x'})});
