@@ -190,6 +190,7 @@ def test_an_admin_manages_canned_responses_the_widget_and_allowed_origins(
     item.get_by_test_id("canned-delete").click()
     expect(canned.get_by_test_id("canned")).to_have_count(0)
     expect(canned.locator("[data-notice]")).to_have_text("/refund-policy deleted.")
+    expect(canned.get_by_role("heading", name="Canned responses")).to_be_focused()
     assert api.get("/api/canned").json()["canned"] == []
 
     # The widget: colour, title, greeting, pre-chat form, reply time, business hours.
@@ -265,6 +266,7 @@ def test_an_admin_creates_a_token_shown_once_that_works_until_revoked(
     secret_box = page.get_by_test_id("token-secret")
     expect(secret_box).to_be_visible()
     expect(secret_box).to_contain_text("shown only once")
+    expect(page.get_by_test_id("token-secret-value")).to_be_focused()
     secret = page.get_by_test_id("token-secret-value").input_value()
     assert re.fullmatch(r"cs_[A-Za-z0-9_-]{20,}", secret), secret
     page.get_by_test_id("token-copy").click()
@@ -285,6 +287,7 @@ def test_an_admin_creates_a_token_shown_once_that_works_until_revoked(
     # Never shown again: not after "Done", not in the page when it is read again.
     page.get_by_role("button", name="Done").click()
     expect(secret_box).to_be_hidden()
+    expect(tokens.get_by_role("heading", name="API tokens")).to_be_focused()
     page.reload()
     expect(page.get_by_test_id("token-secret")).to_be_hidden()
     assert secret not in page.content()

@@ -61,14 +61,16 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
         ada: httpx.Client) -> None:
     page = ada.get("/console/admin")
     assert page.status_code == 200
-    for name in ("agents", "canned", "widget", "origins", "tokens"):
-        assert (f'id="{name}" aria-labelledby="{name}-h" data-section="{name}"\n'
-                f'         hx-target="this" hx-swap="outerHTML">') in page.text
+    sections = re.findall(r'<section [^>]*data-section="(\w+)"[^>]*hx-target="this" '
+                          r'hx-swap="outerHTML"', page.text)
+    assert sections == ["agents", "canned", "widget", "origins", "tokens"]
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
         '<script src="/console/assets/admin.js" defer>']
     assert "style=" not in page.text and "hx-on" not in page.text
-    assert "data-api-url" not in page.text
+    assert "data-api-url" not in page.text and "autofocus" not in page.text
+    forms = re.findall(r"<form [^>]*>", page.text)
+    assert forms and all('method="post"' in form for form in forms)  # nothing typed in a URL
 
 
 def test_a_section_is_read_again_on_its_own(ada: httpx.Client) -> None:
@@ -192,6 +194,7 @@ def test_canned_responses_are_added_refused_and_deleted_in_place(ada: httpx.Clie
     deleted = ada.delete(f"{PARTS}/canned/{canned_id[1]}")
     assert deleted.status_code == 200 and notice(deleted.text) == "/refund-policy deleted."
     assert 'data-testid="canned-empty"' in deleted.text
+    assert '<h2 id="canned-h" tabindex="-1" autofocus>' in deleted.text  # its button is gone
     gone = ada.delete(f"{PARTS}/canned/{canned_id[1]}")
     assert gone.status_code == 404 and refusal(gone.text) == "No such canned response"
 
@@ -235,7 +238,8 @@ def test_a_new_tokens_secret_is_shown_once_and_never_stored_by_the_browser(
     secret = re.search(r'value="(cs_[^"]+)" autofocus', made.text)
     assert secret is not None
     assert server.get("/api/reports", secret[1]).status_code == 200
-    assert secret[1] not in ada.get(f"{PARTS}/tokens").text  # "Done"
+    done = ada.get(f"{PARTS}/tokens?focus").text
+    assert secret[1] not in done and '<h2 id="tokens-h" tabindex="-1" autofocus>' in done
     assert secret[1] not in ada.get("/console/admin").text
     shop = ada.post(f"{PARTS}/tokens", data={"integration": "true", "label": "Shop"})
     assert notice(shop.text) == "Integration token created."
@@ -247,6 +251,7 @@ def test_a_new_tokens_secret_is_shown_once_and_never_stored_by_the_browser(
     assert token_id is not None
     revoked = ada.delete(f"{PARTS}/tokens/{token_id[1]}")
     assert revoked.status_code == 200 and notice(revoked.text) == "Token revoked."
+    assert '<h2 id="tokens-h" tabindex="-1" autofocus>' in revoked.text
     assert server.get("/api/reports", secret[1]).status_code == 401
 
 

@@ -55,7 +55,8 @@ async def tokens_facts(found: Services) -> dict[str, Any]:
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
                               "tokens": tokens_facts}
-SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {}, "secret": None}
+SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
+                         "secret": None, "focus_heading": False}
 
 
 def admins_only(view: View) -> Callable[[Request], Awaitable[Response]]:
@@ -181,7 +182,7 @@ async def delete_canned(request: Request, session: Session) -> Response:
         shortcut = next((c["shortcut"] for c in await console.canned() if c["id"] == canned_id),
                         None)
         await console.delete_canned(canned_id)
-        return {"notice": f"/{shortcut} deleted."}
+        return {"notice": f"/{shortcut} deleted.", "focus_heading": True}
     return await acted(request, session, "canned", act, "list")
 
 
@@ -231,7 +232,7 @@ async def revoke_token(request: Request, session: Session) -> Response:
     async def act() -> dict[str, Any]:
         await services(request).team.revoke_token(path_id(request, "token"), None,
                                                   session.agent.id)
-        return {"notice": "Token revoked."}
+        return {"notice": "Token revoked.", "focus_heading": True}
     return await acted(request, session, "tokens", act, "list")
 
 
@@ -240,7 +241,7 @@ async def show_section(request: Request, session: Session) -> Response:
     name = request.path_params["section"]
     if name not in SECTIONS:
         return Response("No such section.", 404, media_type="text/plain")
-    return await section(request, session, name)
+    return await section(request, session, name, focus_heading="focus" in request.query_params)
 
 
 routes: list[BaseRoute] = [
