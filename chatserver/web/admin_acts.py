@@ -4,6 +4,7 @@ its spec below and refuses, as `Refused`, what a rule forbids."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
@@ -14,22 +15,41 @@ from chatserver.store.base import AgentAccount, AgentChanges, Canned, NewToken
 from chatserver.web.auth import hash_password
 from chatserver.web.http import ApiError
 
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of what an admin types: the checks below hold them, and the admin page's
+    fields are rendered with them (maxlength, min, max)."""
+
+    name: int = 100
+    password: tuple[int, int] = (8, 200)
+    capacity: tuple[int, int] = (0, 1000)
+    default_capacity: int = 3
+    shortcut: int = 40
+    canned_text: int = 4000
+    label: int = 100
+
+
+LIMITS = Limits()
+PASSWORD = nullable(string(LIMITS.password[1], LIMITS.password[0]))
 NEW_AGENT = {
-    "email": (email, True, None), "name": (string(100), True, None),
-    "role": (one_of(*ROLES), False, "agent"), "capacity": (integer(0, 1000), False, 3),
-    "password": (nullable(string(200, 8)), False, None),
+    "email": (email, True, None), "name": (string(LIMITS.name), True, None),
+    "role": (one_of(*ROLES), False, "agent"),
+    "capacity": (integer(*LIMITS.capacity), False, LIMITS.default_capacity),
+    "password": (PASSWORD, False, None),
 }
 AGENT_CHANGES = {
-    "name": (nullable(string(100)), False, None), "role": (nullable(one_of(*ROLES)), False, None),
-    "capacity": (nullable(integer(0, 1000)), False, None),
+    "name": (nullable(string(LIMITS.name)), False, None),
+    "role": (nullable(one_of(*ROLES)), False, None),
+    "capacity": (nullable(integer(*LIMITS.capacity)), False, None),
     "disabled": (nullable(boolean), False, None),
-    "password": (nullable(string(200, 8)), False, None),
+    "password": (PASSWORD, False, None),
 }
-CANNED = {"shortcut": (string(40), True, None), "text": (string(4000), True, None)}
+CANNED = {"shortcut": (string(LIMITS.shortcut), True, None),
+          "text": (string(LIMITS.canned_text), True, None)}
 NEW_TOKEN = {"agent_id": (nullable(ID), False, None),
-             "label": (nullable(string(100)), False, None),
+             "label": (nullable(string(LIMITS.label)), False, None),
              "integration": (boolean, False, False)}
-
 
 def origins_list(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(o, str) for o in value):

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from chatserver.domain.widget_settings import LENGTHS, PRECHAT
+from chatserver.web.admin_acts import LIMITS
 from tests.web.conftest import InProcessServer
 
 PASSWORD = "pa55word-long"
@@ -71,6 +73,21 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
     assert "data-api-url" not in page.text and "autofocus" not in page.text
     forms = re.findall(r"<form [^>]*>", page.text)
     assert forms and all('method="post"' in form for form in forms)  # nothing typed in a URL
+
+
+def test_the_fields_are_bounded_by_the_servers_own_limits(ada: httpx.Client) -> None:
+    page = ada.get("/console/admin").text
+    for field in (f'id="new-agent-name" name="name" required maxlength="{LIMITS.name}"',
+                  f'name="capacity" type="number" min="{LIMITS.capacity[0]}" '
+                  f'max="{LIMITS.capacity[1]}" value="{LIMITS.default_capacity}"',
+                  f'minlength="{LIMITS.password[0]}" maxlength="{LIMITS.password[1]}"',
+                  f'name="shortcut" required maxlength="{LIMITS.shortcut}"',
+                  f'name="text" required maxlength="{LIMITS.canned_text}"',
+                  f'name="label" maxlength="{LIMITS.label}"',
+                  f'name="title" required maxlength="{LENGTHS["title"][1]}"',
+                  f'name="offline_message" maxlength="{LENGTHS["offline_message"][1]}"'):
+        assert field in page, field
+    assert re.findall(r'<option value="(\w+)"[^>]*>\w+: ', page) == list(PRECHAT)
 
 
 def test_a_section_is_read_again_on_its_own(ada: httpx.Client) -> None:

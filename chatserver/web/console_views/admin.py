@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chatserver.domain import widget_settings
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import ROLES
-from chatserver.domain.widget_settings import DEFAULTS as WIDGET_DEFAULTS
 from chatserver.service.services import Services
 from chatserver.web import admin_acts
 from chatserver.web.auth import Session
@@ -32,15 +32,16 @@ Act = Callable[[], Awaitable[dict[str, Any]]]  # the change; what the section ad
 
 
 async def agents_facts(found: Services) -> dict[str, Any]:
-    return {"agents": await found.team.accounts(), "roles": ROLES}
+    return {"agents": await found.team.accounts(), "roles": ROLES, "limits": admin_acts.LIMITS}
 
 
 async def canned_facts(found: Services) -> dict[str, Any]:
-    return {"canned": await found.console.canned()}
+    return {"canned": await found.console.canned(), "limits": admin_acts.LIMITS}
 
 
 async def widget_facts(found: Services) -> dict[str, Any]:
-    return {"widget": {**WIDGET_DEFAULTS, **found.site.widget}}
+    return {"widget": {**widget_settings.DEFAULTS, **found.site.widget},
+            "lengths": widget_settings.LENGTHS, "prechat": widget_settings.PRECHAT}
 
 
 async def origins_facts(found: Services) -> dict[str, Any]:
@@ -49,7 +50,8 @@ async def origins_facts(found: Services) -> dict[str, Any]:
 
 
 async def tokens_facts(found: Services) -> dict[str, Any]:
-    return {"tokens": await found.team.tokens(None), "agents": await found.team.accounts()}
+    return {"tokens": await found.team.tokens(None), "agents": await found.team.accounts(),
+            "limits": admin_acts.LIMITS}
 
 
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
