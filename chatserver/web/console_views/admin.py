@@ -40,7 +40,7 @@ async def canned_facts(found: Services) -> dict[str, Any]:
 
 
 async def widget_facts(found: Services) -> dict[str, Any]:
-    return {"widget": {**widget_settings.DEFAULTS, **found.site.widget},
+    return {"widget": found.site.widget,
             "lengths": widget_settings.LENGTHS, "prechat": widget_settings.PRECHAT}
 
 
@@ -58,7 +58,7 @@ SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
                               "tokens": tokens_facts}
 SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
-                         "secret": None, "focus_heading": False}
+                         "secret": None, "focus_heading": False, "agents_changed": False}
 
 
 def admins_only(view: View) -> Callable[[Request], Awaitable[Response]]:
