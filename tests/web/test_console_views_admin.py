@@ -17,6 +17,7 @@ from tests.web.conftest import InProcessServer
 PASSWORD = "pa55word-long"
 MARKUP = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+EMAIL_MARKUP = "<svg/onload=alert(1)>@example.com"  # an email by the server's check
 PARTS = "/console/parts/admin"
 
 
@@ -105,7 +106,7 @@ def test_every_field_the_sections_show_is_escaped(
     server.staff(("ada@example.com", "Ada", "admin"), password=PASSWORD)
     with console_client(server, "ada@example.com") as ada:
         assert ada.post(f"{PARTS}/agents", data={
-            "name": MARKUP, "email": "x@example.com", "role": "agent", "capacity": "3"}
+            "name": MARKUP, "email": EMAIL_MARKUP, "role": "agent", "capacity": "3"}
         ).status_code == 200
         assert ada.post(f"{PARTS}/canned", data={"shortcut": "x", "text": MARKUP}
                         ).status_code == 200
@@ -126,8 +127,9 @@ def test_every_field_the_sections_show_is_escaped(
             ada.put(f"{PARTS}/origins", data={"origins": MARKUP}).text,
         ]
     for html in (page, made.text, *parts, *refused):
-        assert MARKUP not in html and "<img" not in html
+        assert MARKUP not in html and "<img" not in html and "<svg" not in html
     assert page.count(ESCAPED) >= 8  # agent (name, row labels, confirm), canned, widget, token
+    assert "&lt;svg/onload=alert(1)&gt;@example.com" in page
     assert all(ESCAPED in html for html in refused)
 
 
