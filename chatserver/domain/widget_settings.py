@@ -29,14 +29,14 @@ def color(value: Any) -> str:
     return value.lower()
 
 
+PRECHAT = ("off", "optional", "required")
+# the texts' lengths, fewest and most characters (the admin page's fields are rendered with them)
+LENGTHS = {"title": (1, 80), "greeting": (0, 300), "reply_time": (0, 200),
+           "business_hours": (0, 200), "offline_message": (0, 300)}
 FIELDS = {
     "color": (color, False, None),
-    "title": (string(80), False, None),
-    "greeting": (string(300, 0), False, None),
-    "prechat": (one_of("off", "optional", "required"), False, None),
-    "reply_time": (string(200, 0), False, None),
-    "business_hours": (string(200, 0), False, None),
-    "offline_message": (string(300, 0), False, None),
+    "prechat": (one_of(*PRECHAT), False, None),
+    **{name: (string(most, least), False, None) for name, (least, most) in LENGTHS.items()},
 }
 
 

@@ -4,7 +4,6 @@ the admin's agents, API tokens and allowed origins."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,25 +11,18 @@ from starlette.routing import Route
 
 from chatserver.domain import reports
 from chatserver.domain.clock import iso, now
-from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
-from chatserver.domain.models import ROLES
+from chatserver.domain.frames import string
 from chatserver.domain.orders import timestamp
-from chatserver.store.base import INBOX_VIEWS, AgentChanges
-from chatserver.web.auth import hash_password
+from chatserver.store.base import INBOX_VIEWS
+from chatserver.web import admin_acts
+from chatserver.web.admin_acts import admin_only
 from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
 from chatserver.web.services import services
-
-SHORTCUT = string(40)
 
 
 def oversee(caller: Caller) -> None:
     if not caller.agent.can_oversee:
         raise ApiError(403, "forbidden", "this is for supervisors and admins")
-
-
-def admin_only(caller: Caller) -> None:
-    if caller.agent.role != "admin":
-        raise ApiError(403, "forbidden", "this is for admins")
 
 
 # --- inbox -------------------------------------------------------------------------------
@@ -83,9 +75,6 @@ async def complete_follow_up(request: Request, caller: Caller) -> Response:
 
 
 # --- canned responses --------------------------------------------------------------------
-CANNED = {"shortcut": (SHORTCUT, True, None), "text": (string(4000), True, None)}
-
-
 @authenticated
 async def canned(request: Request, caller: Caller) -> Response:
     return json_response({"canned": await services(request).console.canned()})
@@ -93,18 +82,15 @@ async def canned(request: Request, caller: Caller) -> Response:
 
 @authenticated
 async def add_canned(request: Request, caller: Caller) -> Response:
-    admin_only(caller)
-    body = await json_body(request, CANNED)
-    shortcut = body["shortcut"].lstrip("/").lower()
-    if not shortcut.replace("-", "").isalnum():
-        raise ApiError(422, "invalid", "a shortcut is letters, digits and dashes")
-    found = await services(request).console.add_canned(shortcut, body["text"])
+    admin_only(caller.agent)
+    body = await json_body(request, admin_acts.CANNED)
+    found = await admin_acts.add_canned(services(request), body)
     return json_response({"canned": found}, 201)
 
 
 @authenticated
 async def delete_canned(request: Request, caller: Caller) -> Response:
-    admin_only(caller)
+    admin_only(caller.agent)
     await services(request).console.delete_canned(path_id(request, "canned response"))
     return Response(status_code=204)
 
@@ -123,19 +109,6 @@ async def report(request: Request, caller: Caller) -> Response:
 
 
 # --- agents, tokens, origins (admin) ----------------------------------------------------
-NEW_AGENT = {
-    "email": (email, True, None), "name": (string(100), True, None),
-    "role": (one_of(*ROLES), False, "agent"), "capacity": (integer(0, 1000), False, 3),
-    "password": (nullable(string(200, 8)), False, None),
-}
-AGENT_CHANGES = {
-    "name": (nullable(string(100)), False, None), "role": (nullable(one_of(*ROLES)), False, None),
-    "capacity": (nullable(integer(0, 1000)), False, None),
-    "disabled": (nullable(boolean), False, None),
-    "password": (nullable(string(200, 8)), False, None),
-}
-
-
 @authenticated
 async def agents(request: Request, caller: Caller) -> Response:
     return json_response({"agents": await services(request).team.accounts()})
@@ -143,31 +116,19 @@ async def agents(request: Request, caller: Caller) -> Response:
 
 @authenticated
 async def add_agent(request: Request, caller: Caller) -> Response:
-    admin_only(caller)
-    body = await json_body(request, NEW_AGENT)
-    password = body["password"]
-    found = await services(request).team.add_account(
-        body["email"], body["name"], body["role"], body["capacity"],
-        hash_password(password) if password else None, caller.agent.id)
+    admin_only(caller.agent)
+    body = await json_body(request, admin_acts.NEW_AGENT)
+    found = await admin_acts.add_agent(services(request), caller.agent, body)
     return json_response({"agent": found}, 201)
 
 
 @authenticated
 async def change_agent(request: Request, caller: Caller) -> Response:
-    admin_only(caller)
+    admin_only(caller.agent)
     agent_id = path_id(request, "agent")
-    body = await json_body(request, AGENT_CHANGES)
-    password = body["password"]
-    changes = AgentChanges(name=body["name"], role=body["role"], capacity=body["capacity"],
-                           disabled=body["disabled"],
-                           password_hash=hash_password(password) if password else None)
-    if agent_id == caller.agent.id and (changes["disabled"]
-                                        or changes["role"] not in (None, "admin")):
-        raise ApiError(409, "conflict", "an admin cannot disable or demote themselves")
-    # signed out everywhere but here when it signs them out
-    found = await services(request).team.change_account(
-        agent_id, changes, caller.agent.id,
-        kept=caller.session_id if agent_id == caller.agent.id else None)
+    body = await json_body(request, admin_acts.AGENT_CHANGES)
+    found = await admin_acts.change_agent(services(request), caller.agent, agent_id, body,
+                                          caller.session_id)
     return json_response({"agent": found})
 
 
@@ -177,22 +138,10 @@ async def tokens(request: Request, caller: Caller) -> Response:
     return json_response({"tokens": await services(request).team.tokens(mine)})
 
 
-NEW_TOKEN = {"agent_id": (nullable(ID), False, None), "label": (nullable(string(100)), False,
-                                                                  None),
-             "integration": (boolean, False, False)}
-
-
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:
-    """A token for oneself, for another agent (admins), or for the shop's systems (admins)."""
-    body = await json_body(request, NEW_TOKEN)
-    agent_id = None if body["integration"] else body["agent_id"] or caller.agent.id
-    if agent_id != caller.agent.id:
-        admin_only(caller)
-    if body["integration"] and body["agent_id"] is not None:
-        raise ApiError(422, "invalid", "an integration token acts for no agent: give agent_id "
-                       "or integration, not both")
-    found = await services(request).team.issue_token(agent_id, body["label"], caller.agent.id)
+    body = await json_body(request, admin_acts.NEW_TOKEN)
+    found = await admin_acts.create_token(services(request), caller.agent, body)
     return json_response({"token": found}, 201)
 
 
@@ -204,25 +153,12 @@ async def revoke_token(request: Request, caller: Caller) -> Response:
     return Response(status_code=204)
 
 
-def origins_list(value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
-        raise ValueError("must be a list of origins like https://shop.example")
-    cleaned = [o.strip().rstrip("/").lower() for o in value if o.strip()]
-    if any(not o.startswith(("http://", "https://")) or "/" in o.split("://", 1)[1]
-           for o in cleaned):
-        raise ValueError("must be origins like https://shop.example (no path)")
-    return cleaned
-
-
-ORIGINS = {"origins": (origins_list, True, None)}
-
-
 @authenticated
 async def allowed_origins(request: Request, caller: Caller) -> Response:
     site = services(request).site
     if request.method == "PUT":
-        admin_only(caller)
-        body = await json_body(request, ORIGINS)
+        admin_only(caller.agent)
+        body = await json_body(request, admin_acts.ORIGINS)
         await site.set_allowed_origins(body["origins"])
     return json_response({"origins": site.extra_origins,
                           "from_environment": list(site.environment_origins())})

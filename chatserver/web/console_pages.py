@@ -1,8 +1,8 @@
-"""The console's Reports and Admin pages, rendered on the server.
+"""The console's Reports page, rendered on the server (the Admin page is in
+`console_views.admin`).
 
 Reports are computed by the same code as `GET /api/reports` (the store's rows, then
-`chatserver.domain.reports.report`). The Admin page lists what an admin manages; its forms
-change things through the REST API (console/assets/admin.js sends the CSRF header).
+`chatserver.domain.reports.report`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain import reports
-from chatserver.domain.models import ROLES
 from chatserver.domain.money import Money
-from chatserver.domain.widget_settings import DEFAULTS as WIDGET_DEFAULTS
 from chatserver.web import charts
 from chatserver.web.console import signed_in
 from chatserver.web.console_views.base import render, to_login
@@ -109,20 +107,5 @@ async def reports_page(request: Request) -> Response:
         missed_share=(f"{total['missed'] / total['chats']:.0%}" if total["chats"] else None))
 
 
-async def admin_page(request: Request) -> Response:
-    session = await signed_in(request)
-    if session is None:
-        return to_login(request)
-    if session.agent.role != "admin":
-        return render(request, "admin.html", session, 403, forbidden=True)
-    found = services(request)
-    return render(
-        request, "admin.html", session,
-        agents=await found.team.accounts(), canned=await found.console.canned(),
-        tokens=await found.team.tokens(None),
-        widget={**WIDGET_DEFAULTS, **found.site.widget}, origins=found.site.extra_origins,
-        env_origins=list(found.site.environment_origins()), roles=ROLES)
-
-
 def routes() -> list[Route]:
-    return [Route("/console/reports", reports_page), Route("/console/admin", admin_page)]
+    return [Route("/console/reports", reports_page)]

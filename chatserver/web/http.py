@@ -155,9 +155,10 @@ async def json_body(request: Request, spec: Fields) -> dict[str, Any]:
     return checked(body, spec)
 
 
-def checked(body: dict[str, Any], spec: Fields) -> dict[str, Any]:
+def checked(body: dict[str, Any], spec: Fields, context: str = "body") -> dict[str, Any]:
+    """`body` checked against `spec`; 422 naming `context` and the field otherwise."""
     try:
-        return check_fields(body, spec, "body")
+        return check_fields(body, spec, context)
     except FrameError as error:
         raise ApiError(422, "invalid", error.message) from None
 

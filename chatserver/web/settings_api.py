@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from chatserver.service.errors import ChatError
+from chatserver.web.admin_acts import change_widget
 from chatserver.web.http import ApiError, Caller, authenticated, json_response
 from chatserver.web.services import services
 
@@ -31,10 +31,7 @@ async def change_widget_settings(request: Request, caller: Caller) -> Response:
         raise ApiError(422, "invalid", "the body is not valid JSON") from None
     if not isinstance(changes, dict):
         raise ApiError(422, "invalid", "the body must be a JSON object")
-    try:
-        widget = await services(request).site.set_widget_settings(changes)
-    except ChatError as error:
-        raise ApiError(422, "invalid", error.message) from None
+    widget = await change_widget(services(request), changes)
     return json_response({"widget": widget})
 
 
