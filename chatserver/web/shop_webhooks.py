@@ -14,6 +14,7 @@ from starlette.routing import Route
 from chatserver.domain import shops
 from chatserver.domain.errors import Refused
 from chatserver.service.commerce import Commerce
+from chatserver.web.commerce_api import record_body
 from chatserver.web.http import error_response, json_response
 from chatserver.web.services import services
 
@@ -35,7 +36,8 @@ def payload(raw: bytes) -> dict[str, Any]:
 async def saved(request: Request, order: shops.ShopOrder, signature: str) -> Response:
     status, found = await commerce(request).webhook_order(order.fields, order.changed_at,
                                                           signature)
-    return json_response({"ignored": True} if found is None else {"order": found}, status)
+    return json_response({"ignored": True} if found is None else record_body("order", found),
+                         status)
 
 
 async def shopify(request: Request) -> Response:
@@ -53,7 +55,8 @@ async def shopify(request: Request) -> Response:
             refund = shops.shopify_refund(payload(raw))
             found = await commerce(request).refund_elsewhere(refund)
             # an order not seen yet brings its refunds along when it comes
-            return json_response({"ignored": True} if found is None else {"order": found})
+            return json_response({"ignored": True} if found is None
+                                 else record_body("order", found))
     except Refused as error:
         return error_response(error.status, error.code, error.message)
     return json_response({"ignored": True})

@@ -84,7 +84,7 @@ def test_a_woocommerce_order_is_its_number_with_its_refunds() -> None:
     order = shops.woocommerce_order(payload)
     assert order.fields == {
         "external_id": "727", "email": "john.doe@example.com", "name": "John Doe",
-        "product": "Woo Single #1 (2), Ship Your Idea – Color: Black, Size: M Test",
+        "product": "Woo Single #1 (2), Ship Your Idea - Color: Black, Size: M Test",
         "amount_cents": 2935, "currency": "USD", "purchased_at": "2026-11-20T19:49:02.000Z",
         "status": "processing", "shop_refunded_cents": None, "shop_ref": "woocommerce:727",
         "shop_refunds": {"726": 500}}
