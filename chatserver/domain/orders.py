@@ -111,11 +111,15 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     for row in reader:
         values = {k.strip(): (v.strip() or None) if isinstance(v, str) else v
                   for k, v in row.items() if k}
-        amount = values.get("amount_cents")
-        if isinstance(amount, str):
-            try:
-                values["amount_cents"] = int(amount)
-            except ValueError:
-                yield reader.line_num, "amount_cents must be a whole number of minor units"
-                continue
+        problem = None
+        for key in ("amount_cents", "shop_refunded_cents"):
+            cell = values.get(key)
+            if isinstance(cell, str):
+                try:
+                    values[key] = int(cell)
+                except ValueError:
+                    problem = f"{key} must be a whole number of minor units"
+        if problem is not None:
+            yield reader.line_num, problem
+            continue
         yield reader.line_num, {k: v for k, v in values.items() if v is not None}
