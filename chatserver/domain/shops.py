@@ -1,8 +1,10 @@
 """Orders from Shopify and WooCommerce webhooks, in each platform's own payload and signature,
 as our orders (`orders.ORDER`, plus the platform's reference and the refunds it reports).
 
-Sources for the shapes and signatures:
-- Shopify: https://shopify.dev/docs/apps/build/webhooks/subscribe/https (X-Shopify-Hmac-Sha256
+Sources for the shapes and signatures (the signature schemes also as restated in
+https://www.skills.sh/hookdeck/webhook-skills/shopify-webhooks and
+https://www.onsitewp.com/woocommerce-webhooks-secret-key/):
+- Shopify: https://shopify.dev/docs/apps/build/webhooks (X-Shopify-Hmac-Sha256
   is the base64 HMAC-SHA256 of the raw body keyed with the app's or the store's webhook
   secret; X-Shopify-Topic names the topic), and the Order and Refund resources of the Admin
   REST API (https://shopify.dev/docs/api/admin-rest/latest/resources/order, .../refund):

@@ -198,3 +198,14 @@ def test_a_woocommerce_order_never_paid_has_nothing_to_refund(shops: Shops) -> N
     failed = {**load("woocommerce_order"), "status": "failed", "date_paid_gmt": None,
               "number": "W-9"}
     assert shops.order(shops.woocommerce(failed, "order.created"))["refundable_cents"] == 0
+
+
+def test_a_shops_refunds_may_also_come_as_a_total_in_our_own_order_body(shops: Shops) -> None:
+    body = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
+            "amount_cents": 10000, "currency": "USD", "shop_refunded_cents": 4000}
+    headers = {"Authorization": f"Bearer {shops.admin}"}
+    created = shops.client.post("/api/orders", json=body, headers=headers)
+    assert shops.order(created)["refundable_cents"] == 6000
+    body.pop("shop_refunded_cents")
+    kept = shops.client.post("/api/orders", json={**body, "status": "shipped"}, headers=headers)
+    assert shops.order(kept)["shop_refunded_cents"] == 4000
