@@ -77,6 +77,12 @@ class ShopRefund:
     cents: int
 
 
+class NoBuyer(Exception):
+    """An order with no buyer's email (a sale at a shop's till, say): no chat could verify
+    it, so it is acknowledged and not saved (refusing it would only make the platform retry,
+    and in the end drop the webhook)."""
+
+
 def invalid(message: str) -> Refused:
     return Refused(422, "invalid", message)
 
@@ -155,6 +161,8 @@ def woocommerce_order(payload: Mapping[str, Any]) -> ShopOrder:
 
 def _order(fields: dict[str, Any], shop_ref: str, refunds: dict[str, int]) -> dict[str, Any]:
     """Checked as any order is (lengths, email, times), with the platform's facts added."""
+    if not fields.get("email"):
+        raise NoBuyer(f"order {fields.get('external_id')} has no email")
     try:
         checked = check_fields({k: v for k, v in fields.items() if v not in (None, "")},
                                ORDER, "order")

@@ -33,11 +33,14 @@ def payload(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def ignored(why: str | None = None) -> Response:
+    return json_response({"ignored": True, **({"why": why} if why else {})})
+
+
 async def saved(request: Request, order: shops.ShopOrder, signature: str) -> Response:
     status, found = await commerce(request).webhook_order(order.fields, order.changed_at,
                                                           signature)
-    return json_response({"ignored": True} if found is None else record_body("order", found),
-                         status)
+    return ignored() if found is None else json_response(record_body("order", found), status)
 
 
 async def shopify(request: Request) -> Response:
@@ -55,11 +58,12 @@ async def shopify(request: Request) -> Response:
             refund = shops.shopify_refund(payload(raw))
             found = await commerce(request).refund_elsewhere(refund)
             # an order not seen yet brings its refunds along when it comes
-            return json_response({"ignored": True} if found is None
-                                 else record_body("order", found))
+            return ignored() if found is None else json_response(record_body("order", found))
+    except shops.NoBuyer as reason:
+        return ignored(str(reason))
     except Refused as error:
         return error_response(error.status, error.code, error.message)
-    return json_response({"ignored": True})
+    return ignored()
 
 
 async def woocommerce(request: Request) -> Response:
@@ -74,9 +78,11 @@ async def woocommerce(request: Request) -> Response:
                      "X-WC-Webhook-Signature")
         if request.headers.get("x-wc-webhook-topic") in shops.WOOCOMMERCE_ORDER_TOPICS:
             return await saved(request, shops.woocommerce_order(payload(raw)), str(signature))
+    except shops.NoBuyer as reason:
+        return ignored(str(reason))
     except Refused as error:
         return error_response(error.status, error.code, error.message)
-    return json_response({"ignored": True})
+    return ignored()
 
 
 routes = [

@@ -103,8 +103,8 @@ def test_a_woocommerce_order_cancelled_after_payment_keeps_what_was_paid() -> No
 
 
 @pytest.mark.parametrize("change", [
-    {"email": None}, {"currency": "XXX"}, {"total_price": 598.94}, {"updated_at": "soon"},
-    {"id": None}, {"name": None, "order_number": None},
+    {"email": "not an address"}, {"currency": "XXX"}, {"total_price": 598.94},
+    {"updated_at": "soon"}, {"id": None}, {"name": None, "order_number": None},
 ])
 def test_a_shopify_payload_missing_what_an_order_needs_is_refused(change: dict) -> None:
     payload = load("shopify_order", **change)
@@ -112,6 +112,13 @@ def test_a_shopify_payload_missing_what_an_order_needs_is_refused(change: dict) 
     with pytest.raises(Refused) as error:
         shops.shopify_order(payload)
     assert error.value.status == 422
+
+
+def test_an_order_without_a_buyers_email_is_no_order_for_the_chat() -> None:
+    with pytest.raises(shops.NoBuyer):
+        shops.shopify_order({**load("shopify_order"), "email": None, "customer": None})
+    with pytest.raises(shops.NoBuyer):
+        shops.woocommerce_order({**load("woocommerce_order"), "billing": {"email": ""}})
 
 
 def test_a_signature_is_the_base64_hmac_of_the_raw_body() -> None:
