@@ -138,6 +138,15 @@ async def test_a_refund_the_shop_reports_twice_counts_once(store: Store) -> None
     assert await store.refund_elsewhere("shopify:1", "r1", 2500) is None  # no such order
 
 
+async def test_refunds_the_shop_reports_at_once_are_all_counted(store: Store) -> None:
+    customer_id = (await store.upsert_order(SHOP_ORDER)).order["customer_id"]
+    await asyncio.gather(*(store.refund_elsewhere("shopify:450789469", f"r{n}", 100)
+                           for n in range(8)), store.webhook_order(
+        {**SHOP_ORDER, "shop_refunds": {"r0": 100, "r9": 100}}, FUTURE, "sig-1"))
+    [found] = (await store.customer(customer_id) or {})["orders"]
+    assert (found["shop_refunded_cents"], found["refundable_cents"]) == (900, 9100)
+
+
 async def test_shop_refunds_sent_as_a_total_are_kept_when_left_out(store: Store) -> None:
     order = (await store.upsert_order({**ORDER, "shop_refunded_cents": 12000})).order
     assert (order["shop_refunded_cents"], order["refundable_cents"]) == (12000, 0)
