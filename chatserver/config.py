@@ -129,6 +129,9 @@ class Settings:
     secret_key: str | None = None
     identity_secret: str | None = None
     webhook_secret: str | None = None
+    # the secrets Shopify and WooCommerce sign their order webhooks with (docs/shops.md)
+    shopify_webhook_secret: str | None = None
+    woocommerce_webhook_secret: str | None = None
     smtp_url: str | None = None
     # proxies (nginx) whose X-Forwarded-For counts as the client's address
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")

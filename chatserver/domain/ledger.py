@@ -174,17 +174,22 @@ class LedgerError(Refused):
     """A money action refused outright: `status` is the HTTP status, `code` the error code."""
 
 
-def refundable(order_cents: int, refunded: int, reserved: int) -> int:
-    """What may still be refunded: the order less what is refunded or waiting for approval."""
-    return max(0, order_cents - refunded - reserved)
+def refundable(order_cents: int, refunded: int, reserved: int, shop_refunded: int = 0) -> int:
+    """What may still be refunded: the order less what is refunded or waiting for approval.
+    `shop_refunded` is what the shop's platform (Shopify, WooCommerce) reports refunded: a
+    refund given in the chat with the `manual` provider is carried out by a person in that
+    platform and then shows up there too, so the two overlap and the shop's count only beyond
+    ours."""
+    return max(0, order_cents - max(refunded, shop_refunded) - reserved)
 
 
-def check_refund(order: Money, asked: Money, refunded: int, reserved: int) -> None:
+def check_refund(order: Money, asked: Money, refunded: int, reserved: int,
+                 shop_refunded: int = 0) -> None:
     """Never more in all than the order's amount, and only in the order's currency."""
     if asked.currency != order.currency:
         raise LedgerError(422, "currency_mismatch",
                           f"the order is in {order.currency}, not {asked.currency}")
-    left = refundable(order.cents, refunded, reserved)
+    left = refundable(order.cents, refunded, reserved, shop_refunded)
     if asked.cents > left:
         raise LedgerError(409, "over_refundable",
                           f"only {Money(left, order.currency)} of this order can be refunded")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 # ISO 4217's circulating currencies (not its funds, metals or test codes like XXX)
 ISO_4217 = """
@@ -60,3 +61,19 @@ class Money:
             return f"{sign}{abs(self.cents):,} {self.currency}"
         whole, part = divmod(abs(self.cents), 10**digits)
         return f"{sign}{whole:,}.{part:0{digits}d} {self.currency}"
+
+
+def minor_units(amount: object, code: str) -> int:
+    """A decimal amount as a shop's platform writes it ("19.99", "1500" in JPY) in the
+    currency's minor units, exactly (Decimal, never a float); more decimals than the
+    currency has, or a negative amount, is refused."""
+    try:
+        value = Decimal(amount) if isinstance(amount, str) else None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise MoneyError(f"must be a decimal amount like \"19.99\", not {amount!r}")
+    scaled = value.scaleb(MINOR_DIGITS.get(code, 2))
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"has more decimals than {code} has")
+    return cents(int(scaled), allow_zero=True)

@@ -40,17 +40,38 @@ ORDER = {
     "currency": (currency, True, None),
     "purchased_at": (nullable(timestamp), False, None),
     "status": (nullable(string(40)), False, None),
+    # what the shop's platform reports refunded (ledger.refundable says how it counts)
+    "shop_refunded_cents": (nullable(order_amount), False, None),
 }
+# what the store keeps of an order: ORDER's fields, and for orders from a shop's platform
+# its reference there ("shopify:<id>") and the refunds it reported ({refund id: cents}, JSON)
+COLUMNS = (*ORDER, "shop_ref", "shop_refunds")
 
 
 def with_kept_fields(fields: dict[str, Any], before: Mapping[str, Any] | None,
                      stamp: str) -> dict[str, Any]:
-    """The order to save: a `name`, `purchased_at` or `status` left out keeps what the order
-    had (none, `stamp` and "paid" for a new order)."""
-    kept = {"name": before["name"] if before else None,
-            "purchased_at": before["purchased_at"] if before else stamp,
-            "status": before["status"] if before else "paid"}
-    return {**fields, **{k: v for k, v in kept.items() if fields.get(k) is None}}
+    """The order to save, every one of COLUMNS: a field left out keeps what the order had
+    (for a new order: `purchased_at` is `stamp`, `status` "paid", nothing refunded by the
+    shop). Refunds a shop's platform reports (`shop_refunds`, {refund id: cents}) are added
+    to those it reported before, each once by its id, and make `shop_refunded_cents`: a
+    delivery repeated, or one that knows fewer refunds, takes nothing away."""
+    kept: dict[str, Any] = {"name": None, "purchased_at": stamp, "status": "paid",
+                            "shop_refunded_cents": 0, "shop_ref": None, "shop_refunds": None}
+    if before is not None:
+        kept = {k: before[k] for k in kept}
+    saved = {**fields, **{k: v for k, v in kept.items() if fields.get(k) is None}}
+    reported = fields.get("shop_refunds")
+    if isinstance(reported, dict):
+        refunds = {**orjson.loads(kept["shop_refunds"] or "{}"), **reported}
+        saved["shop_refunds"] = orjson.dumps(refunds, option=orjson.OPT_SORT_KEYS).decode()
+        saved["shop_refunded_cents"] = sum(refunds.values())
+    return saved
+
+
+def refund_elsewhere(before: Mapping[str, Any], refund_id: str, cents: int) -> dict[str, Any]:
+    """The order's fields with one more refund its shop's platform reports (by its id, so
+    the same refund twice counts once)."""
+    return {**{k: before[k] for k in COLUMNS}, "shop_refunds": {refund_id: cents}}
 
 
 def same_buyer(email_before: str, email_now: str) -> bool:
@@ -90,11 +111,15 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
     for row in reader:
         values = {k.strip(): (v.strip() or None) if isinstance(v, str) else v
                   for k, v in row.items() if k}
-        amount = values.get("amount_cents")
-        if isinstance(amount, str):
-            try:
-                values["amount_cents"] = int(amount)
-            except ValueError:
-                yield reader.line_num, "amount_cents must be a whole number of minor units"
-                continue
+        problem = None
+        for key in ("amount_cents", "shop_refunded_cents"):
+            cell = values.get(key)
+            if isinstance(cell, str):
+                try:
+                    values[key] = int(cell)
+                except ValueError:
+                    problem = f"{key} must be a whole number of minor units"
+        if problem is not None:
+            yield reader.line_num, problem
+            continue
         yield reader.line_num, {k: v for k, v in values.items() if v is not None}

@@ -11,6 +11,7 @@ import orjson
 from chatserver.config import Settings
 from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest, risk_marks
 from chatserver.domain.models import Agent, Visitor
+from chatserver.domain.shops import ShopRefund
 from chatserver.service.desk import Desk
 from chatserver.service.news import ConversationNews
 from chatserver.store import Store
@@ -45,6 +46,12 @@ class Commerce:
         """A signed webhook's order; None (nothing changed) for a replay or an older one."""
         saved = await self.store.webhook_order(fields, timestamp, signature)
         return _answer(saved) if saved is not None else (200, None)
+
+    async def refund_elsewhere(self, refund: ShopRefund) -> dict[str, Any] | None:
+        """A refund made in the shop's platform; None when its order is not known yet."""
+        saved = await self.store.refund_elsewhere(refund.shop_ref, refund.refund_id,
+                                                  refund.cents)
+        return saved.order if saved is not None else None
 
     async def money(self, req: MoneyRequest, scope: str, path: str, key: str,
                     body: dict[str, Any]) -> Outcome:

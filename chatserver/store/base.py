@@ -304,6 +304,12 @@ class Store(Protocol):
         """A signed webhook's order saved; None (nothing changed) for an exact replay or one
         older than the last applied to that order."""
         ...
+    async def refund_elsewhere(self, shop_ref: str, refund_id: str,
+                               cents: int) -> OrderChange | None:
+        """A refund made in the shop's platform, for the order it calls `shop_ref` (as an
+        order from it was saved with): added to the order's `shop_refunded_cents` once by
+        `refund_id`; None when no order has that reference."""
+        ...
     async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
                             provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
         """A refund or credit, done (201) or waiting for approval (202), once per key: the

@@ -79,16 +79,17 @@ def follow_up(r: Row) -> FollowUp:
 
 
 def order(row: Row, verified_in: Iterable[int]) -> dict[str, Any]:
-    """An order's row with what it had `refunded` and has `reserved` for approvals, and the
-    conversations it was verified in."""
+    """An order's row with what it had `refunded` and has `reserved` for approvals, what the
+    shop's platform reports refunded, and the conversations it was verified in."""
     return {
         "id": row["id"], "external_id": row["external_id"], "customer_id": row["customer_id"],
         "email": row["email"], "name": row["name"], "product": row["product"],
         "amount_cents": row["amount_cents"], "currency": row["currency"],
         "purchased_at": row["purchased_at"], "status": row["status"],
         "refunded_cents": row["refunded"], "pending_cents": row["reserved"],
+        "shop_refunded_cents": row["shop_refunded_cents"],
         "refundable_cents": ledger.refundable(row["amount_cents"], row["refunded"],
-                                              row["reserved"]),
+                                              row["reserved"], row["shop_refunded_cents"]),
         "verified_in_conversations": list(verified_in),
     }
 

@@ -431,6 +431,21 @@ def test_refundable_never_goes_below_zero() -> None:
     assert refundable(10000, refunded=8000, reserved=5000) == 0
 
 
+def test_the_shops_own_refunds_count_only_beyond_ours() -> None:
+    # ours were carried out in the shop with the manual provider: the shop reports them too
+    assert refundable(10000, refunded=3000, reserved=0, shop_refunded=3000) == 7000
+    assert refundable(10000, refunded=3000, reserved=0, shop_refunded=5000) == 5000
+    assert refundable(10000, refunded=3000, reserved=1000, shop_refunded=0) == 6000
+    assert refundable(10000, refunded=0, reserved=2000, shop_refunded=9000) == 0
+
+
+def test_a_refund_beyond_what_the_shop_refunded_is_refused() -> None:
+    check_refund(usd(10000), usd(4000), refunded=0, reserved=0, shop_refunded=6000)
+    with pytest.raises(LedgerError) as refused:
+        check_refund(usd(10000), usd(4001), refunded=0, reserved=0, shop_refunded=6000)
+    assert refused.value.code == "over_refundable"
+
+
 def test_a_refund_of_the_whole_order_is_allowed() -> None:
     check_refund(usd(10000), usd(10000), refunded=0, reserved=0)
 

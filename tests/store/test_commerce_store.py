@@ -104,6 +104,56 @@ async def test_a_webhook_applies_once_and_never_after_a_newer_one(store: Store) 
     assert found["status"] == "shipped"
 
 
+# --- refunds made in the shop's platform ----------------------------------------------------
+SHOP_ORDER = {**ORDER, "shop_ref": "shopify:450789469"}
+
+
+async def test_refunds_the_shop_reports_count_only_beyond_those_given_in_the_chat(
+        store: Store) -> None:
+    admin = await staff(store, "admin", "root@example.com")
+    order = (await store.upsert_order(SHOP_ORDER)).order
+    assert (order["shop_refunded_cents"], order["refundable_cents"]) == (0, 10000)
+    await store.money_request(refund(admin, order["id"], 3000), key("k1"), LIMITS, "manual")
+    # the chat's manual refund, carried out in the shop, comes back as the shop's refund
+    shown = await store.webhook_order({**SHOP_ORDER, "shop_refunds": {"r1": 3000}}, FUTURE,
+                                      "sig-1")
+    assert shown is not None
+    assert (shown.order["shop_refunded_cents"], shown.order["refundable_cents"]) == (3000, 7000)
+    # then one made in the shop's admin only
+    later = await store.refund_elsewhere("shopify:450789469", "r2", 2000)
+    assert later is not None and later.order["refundable_cents"] == 5000
+    assert await refused(store.money_request(refund(admin, order["id"], 5001), key("k2"),
+                                             LIMITS, "manual")) == (409, "over_refundable")
+
+
+async def test_a_refund_the_shop_reports_twice_counts_once(store: Store) -> None:
+    await store.upsert_order(SHOP_ORDER)
+    first = await store.refund_elsewhere("shopify:450789469", "r1", 2500)
+    again = await store.refund_elsewhere("shopify:450789469", "r1", 2500)
+    assert first is not None and again is not None and again.change == "unchanged"
+    assert again.order["shop_refunded_cents"] == 2500
+    # an order delivery that does not know of it yet takes nothing away
+    late = await store.webhook_order({**SHOP_ORDER, "shop_refunds": {}}, FUTURE, "sig-1")
+    assert late is not None and late.order["shop_refunded_cents"] == 2500
+    assert await store.refund_elsewhere("shopify:1", "r1", 2500) is None  # no such order
+
+
+async def test_refunds_the_shop_reports_at_once_are_all_counted(store: Store) -> None:
+    customer_id = (await store.upsert_order(SHOP_ORDER)).order["customer_id"]
+    await asyncio.gather(*(store.refund_elsewhere("shopify:450789469", f"r{n}", 100)
+                           for n in range(8)), store.webhook_order(
+        {**SHOP_ORDER, "shop_refunds": {"r0": 100, "r9": 100}}, FUTURE, "sig-1"))
+    [found] = (await store.customer(customer_id) or {})["orders"]
+    assert (found["shop_refunded_cents"], found["refundable_cents"]) == (900, 9100)
+
+
+async def test_shop_refunds_sent_as_a_total_are_kept_when_left_out(store: Store) -> None:
+    order = (await store.upsert_order({**ORDER, "shop_refunded_cents": 12000})).order
+    assert (order["shop_refunded_cents"], order["refundable_cents"]) == (12000, 0)
+    kept = (await store.upsert_order({**ORDER, "status": "shipped"})).order
+    assert kept["shop_refunded_cents"] == 12000
+
+
 # --- refunds and idempotency ------------------------------------------------------------------
 
 async def test_an_admin_refund_is_done_at_once_and_replayed_for_the_same_key_and_body(

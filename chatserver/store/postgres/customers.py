@@ -19,8 +19,6 @@ from chatserver.store.postgres import views
 from chatserver.store.postgres.connection import Connection, Runs
 from chatserver.store.types import Change, OrderChange
 
-ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
-                 "purchased_at", "status")
 OWNED = ("orders", "ledger", "approvals", "conversations", "visitors")
 BY_EMAIL = ("SELECT id FROM customers WHERE lower(email) = lower($1) AND merged_into IS NULL "
             "{} ORDER BY id LIMIT 1")
@@ -112,15 +110,15 @@ async def upsert_order(db: Connection, fields: dict[str, Any]) -> tuple[int, Cha
     stamp = iso(now())
     fields = orders.with_kept_fields(fields, row, stamp)
     customer_id = await by_email(db, fields["email"], fields.get("name"))
-    values = [fields[c] for c in ORDER_COLUMNS]
+    values = [fields[c] for c in orders.COLUMNS]
     if row is None:
-        placeholders = ", ".join(f"${n}" for n in range(2, len(ORDER_COLUMNS) + 4))
+        placeholders = ", ".join(f"${n}" for n in range(2, len(orders.COLUMNS) + 4))
         created = await db.fetchval(
-            f"INSERT INTO orders (customer_id, {', '.join(ORDER_COLUMNS)}, created_at, "
+            f"INSERT INTO orders (customer_id, {', '.join(orders.COLUMNS)}, created_at, "
             f"updated_at) VALUES ($1, {placeholders}) RETURNING id",
             customer_id, *values, stamp, stamp)
         return int(created), "created"
-    if [row[c] for c in ORDER_COLUMNS] == values:
+    if [row[c] for c in orders.COLUMNS] == values:
         return int(row["id"]), "unchanged"
     if orders.same_buyer(row["email"], fields["email"]):
         customer_id = row["customer_id"]
@@ -129,10 +127,10 @@ async def upsert_order(db: Connection, fields: dict[str, Any]) -> tuple[int, Cha
                               *await views.order_refunds(db, row["id"]),
                               new_buyer=await canonical(db, customer_id) != await canonical(
                                   db, row["customer_id"]))
-    assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(ORDER_COLUMNS, start=2))
+    assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(orders.COLUMNS, start=2))
     await db.execute(f"UPDATE orders SET customer_id = $1, {assignments}, "
-                     f"updated_at = ${len(ORDER_COLUMNS) + 2} "
-                     f"WHERE id = ${len(ORDER_COLUMNS) + 3}",
+                     f"updated_at = ${len(orders.COLUMNS) + 2} "
+                     f"WHERE id = ${len(orders.COLUMNS) + 3}",
                      customer_id, *values, stamp, row["id"])
     return int(row["id"]), "updated"
 
@@ -154,6 +152,13 @@ async def apply_order(db: Connection, fields: dict[str, Any], timestamp: int, si
     await db.execute("UPDATE orders SET webhook_timestamp = $1 WHERE id = $2",
                      timestamp, saved.order["id"])
     return saved
+
+
+async def refund_elsewhere(db: Connection, shop_ref: str, refund_id: str,
+                           cents: int) -> OrderChange | None:
+    """A refund the shop's platform reports for its order `shop_ref` (None: no such order)."""
+    row = await db.fetchrow("SELECT * FROM orders WHERE shop_ref = $1 FOR UPDATE", shop_ref)
+    return await save_order(db, orders.refund_elsewhere(row, refund_id, cents)) if row else None
 
 
 async def accept(db: Connection, external_id: str, timestamp: int, signature: str,
@@ -183,6 +188,11 @@ class CustomerMethods(Runs):
         at = now()
         return await self.transaction(
             lambda db: apply_order(db, fields, timestamp, signature, at))
+
+    async def refund_elsewhere(self, shop_ref: str, refund_id: str,
+                               cents: int) -> OrderChange | None:
+        return await self.transaction(
+            lambda db: refund_elsewhere(db, shop_ref, refund_id, cents))
 
     async def customer(self, customer_id: int) -> dict[str, Any] | None:
         return await self.read(lambda db: view(db, customer_id))

@@ -50,7 +50,8 @@ async def request(db: Connection, req: MoneyRequest, limits: Limits, provider: s
     if order is not None:
         refunded, reserved = await views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
-                            Money(req.amount_cents, currency), refunded, reserved)
+                            Money(req.amount_cents, currency), refunded, reserved,
+                            order["shop_refunded_cents"])
     given = await _given_in_chat(db, req.kind, req.conversation_id)
     figures = await views.refund_figures(db, customer_id) if req.kind == "refund" else None
     decision = ledger.decide(req.kind, req.actor.role, req.amount_cents,
@@ -92,7 +93,8 @@ async def decide_approval(db: Connection, approval_id: int, approve: bool, actor
         order = await _order(db, row["order_id"])
         refunded, reserved = await views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], order["currency"]),
-                            Money(row["amount_cents"], row["currency"]), refunded, reserved)
+                            Money(row["amount_cents"], row["currency"]), refunded, reserved,
+                            order["shop_refunded_cents"])
     fields = {k: row[k] for k in ("kind", "customer_id", "order_id", "conversation_id",
                                   "amount_cents", "currency", "reason", "expires_at")}
     outcome = await _record(db, fields, actor, provider, approval_id=approval_id)

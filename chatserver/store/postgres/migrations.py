@@ -364,6 +364,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agents ADD COLUMN disconnected_at DOUBLE PRECISION;
     ALTER TABLE agents ADD COLUMN last_assigned_at DOUBLE PRECISION;
     """,
+    # 5: orders from a shop's platform (SQLite's thirteenth step): their reference there, the
+    # refunds it reported ({refund id: cents}) and their total, which ledger.refundable counts
+    """
+    ALTER TABLE orders ADD COLUMN shop_refunded_cents BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE orders ADD COLUMN shop_ref TEXT;
+    ALTER TABLE orders ADD COLUMN shop_refunds TEXT;
+    CREATE UNIQUE INDEX orders_by_shop_ref ON orders (shop_ref);
+    """,
 ]
 
 

@@ -23,8 +23,6 @@ from chatserver.store.sqlite import views
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.types import Change, OrderChange
 
-ORDER_COLUMNS = ("external_id", "email", "name", "product", "amount_cents", "currency",
-                 "purchased_at", "status")
 OWNED = ("orders", "ledger", "approvals", "conversations", "visitors")
 
 
@@ -112,14 +110,14 @@ def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, C
     stamp = iso(now())
     fields = orders.with_kept_fields(fields, row, stamp)
     customer_id = by_email(db, fields["email"], fields.get("name"))
-    values = [fields[c] for c in ORDER_COLUMNS]
+    values = [fields[c] for c in orders.COLUMNS]
     if row is None:
         cursor = db.execute(
-            f"INSERT INTO orders (customer_id, {', '.join(ORDER_COLUMNS)}, created_at, "
-            f"updated_at) VALUES (?, {', '.join('?' for _ in ORDER_COLUMNS)}, ?, ?)",
+            f"INSERT INTO orders (customer_id, {', '.join(orders.COLUMNS)}, created_at, "
+            f"updated_at) VALUES (?, {', '.join('?' for _ in orders.COLUMNS)}, ?, ?)",
             (customer_id, *values, stamp, stamp))
         return int(cursor.lastrowid or 0), "created"
-    if [row[c] for c in ORDER_COLUMNS] == values:
+    if [row[c] for c in orders.COLUMNS] == values:
         return int(row["id"]), "unchanged"
     if orders.same_buyer(row["email"], fields["email"]):
         customer_id = row["customer_id"]
@@ -128,7 +126,7 @@ def upsert_order(db: sqlite3.Connection, fields: dict[str, Any]) -> tuple[int, C
                               *views.order_refunds(db, row["id"]),
                               new_buyer=canonical(db, customer_id) != canonical(
                                   db, row["customer_id"]))
-    db.execute(f"UPDATE orders SET customer_id = ?, {', '.join(c + ' = ?' for c in ORDER_COLUMNS)}"
+    db.execute(f"UPDATE orders SET customer_id = ?, {', '.join(c + ' = ?' for c in orders.COLUMNS)}"
                ", updated_at = ? WHERE id = ?", (customer_id, *values, stamp, row["id"]))
     return int(row["id"]), "updated"
 
@@ -150,6 +148,13 @@ def apply_order(db: sqlite3.Connection, fields: dict[str, Any], timestamp: int, 
     db.execute("UPDATE orders SET webhook_timestamp = ? WHERE id = ?",
                (timestamp, saved.order["id"]))
     return saved
+
+
+def refund_elsewhere(db: sqlite3.Connection, shop_ref: str, refund_id: str,
+                     cents: int) -> OrderChange | None:
+    """A refund the shop's platform reports for its order `shop_ref` (None: no such order)."""
+    row = db.execute("SELECT * FROM orders WHERE shop_ref = ?", (shop_ref,)).fetchone()
+    return save_order(db, orders.refund_elsewhere(row, refund_id, cents)) if row else None
 
 
 def accept(db: sqlite3.Connection, external_id: str, timestamp: int, signature: str,
@@ -176,6 +181,11 @@ class CustomerMethods(Runs):
                             signature: str) -> OrderChange | None:
         return await self.transaction(partial(apply_order, fields=fields, timestamp=timestamp,
                                               signature=signature, now=now()))
+
+    async def refund_elsewhere(self, shop_ref: str, refund_id: str,
+                               cents: int) -> OrderChange | None:
+        return await self.transaction(partial(refund_elsewhere, shop_ref=shop_ref,
+                                              refund_id=refund_id, cents=cents))
 
     async def customer(self, customer_id: int) -> dict[str, Any] | None:
         return await self.read(partial(view, customer_id=customer_id))

@@ -50,7 +50,8 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
-                            Money(req.amount_cents, currency), refunded, reserved)
+                            Money(req.amount_cents, currency), refunded, reserved,
+                            order["shop_refunded_cents"])
     given = _given_in_chat(db, req.kind, req.conversation_id)
     decision = ledger.decide(
         req.kind, req.actor.role, req.amount_cents, given.counted_for_a_request,
@@ -90,7 +91,8 @@ def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, act
         order = _order(db, row["order_id"])
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], order["currency"]),
-                            Money(row["amount_cents"], row["currency"]), refunded, reserved)
+                            Money(row["amount_cents"], row["currency"]), refunded, reserved,
+                            order["shop_refunded_cents"])
     fields = {k: row[k] for k in ("kind", "customer_id", "order_id", "conversation_id",
                                   "amount_cents", "currency", "reason", "expires_at")}
     outcome = _record(db, fields, actor, provider, approval_id=approval_id)

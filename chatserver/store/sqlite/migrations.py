@@ -306,6 +306,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agents ADD COLUMN disconnected_at REAL;
     ALTER TABLE agents ADD COLUMN last_assigned_at REAL;
     """,
+    # 13: orders from a shop's platform (Shopify, WooCommerce): their reference there, the
+    # refunds it reported ({refund id: cents}) and their total, which ledger.refundable counts
+    """
+    ALTER TABLE orders ADD COLUMN shop_refunded_cents INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE orders ADD COLUMN shop_ref TEXT;
+    ALTER TABLE orders ADD COLUMN shop_refunds TEXT;
+    CREATE UNIQUE INDEX orders_by_shop_ref ON orders(shop_ref);
+    """,
 ]
 
 
