@@ -224,3 +224,10 @@ async def test_markup_from_visitors_and_agents_comes_back_as_text(desk: Desk, ti
     await desk.ann.expect("unassigned")
     closed = desk.ann_console.get("/closed").text
     assert HOSTILE not in closed and escaped in closed
+
+
+def test_a_page_whose_session_ended_is_sent_to_sign_in(server: InProcessServer) -> None:
+    asked = httpx.get(server.url + PARTS + "/closed", timeout=10,
+                      headers={"HX-Request": "true", "HX-Current-URL": server.url + "/console"})
+    assert asked.status_code == 401
+    assert asked.headers["HX-Redirect"] == "/console/login?next=/console"

@@ -39,8 +39,7 @@ async def conversations(request: Request, session: Session, view: str,
     status, error = 200, None
     try:
         rows = await services(request).console.inbox(
-            view, agent.id, agent.can_oversee, query or None,
-            SEARCH_LIMIT if query else LIST_LIMIT)
+            view, agent, query or None, SEARCH_LIMIT if query else LIST_LIMIT)
     except Refused as refused:
         rows, status, error = [], refused.status, sentence(refused.message)
     now, after = clock.now(), alert_after(request)
@@ -52,9 +51,6 @@ async def conversations(request: Request, session: Session, view: str,
 
 async def open_list(request: Request, session: Session) -> Response:
     """Every open chat, with its agent: for supervisors and admins."""
-    if not session.agent.can_oversee:
-        return Response("This list is for supervisors and admins.", 403,
-                        media_type="text/plain")
     return await conversations(request, session, "open")
 
 
@@ -76,9 +72,10 @@ async def follow_ups(request: Request, session: Session, status: int = 200,
     """Open follow-ups, soonest due first: mine, or everyone's for a supervisor who asks."""
     if everyone is None:
         everyone = request.query_params.get("all") == "1"
-    everyone = everyone and session.agent.can_oversee
-    found = await services(request).supervision.follow_ups(
-        None if everyone else session.agent.id, False)
+    try:
+        found = await services(request).supervision.follow_ups(session.agent, everyone, False)
+    except Refused as refused:
+        found, status, error = [], refused.status, sentence(refused.message)
     now = clock.now()
     items = [promised(item, now) for item in found]
     return render(request, "partials/sidebar/follow_ups.html", session, status,
