@@ -3,9 +3,9 @@
  * The lists are server-rendered parts (console/partials/sidebar/), read again by htmx when
  * shown (`show`), on the socket's news (`news`, triggered here from `console:frame`) and
  * every 15 or 30 s. What stays here: which view is shown, opening a chat from a list
- * (`console:open` {id, highlight}), marking the chat on screen (`console:selected`), times in
- * the agent's own zone, the follow-ups shared with the conversation view (`console:follow-ups`),
- * and the escalation alerts, filled in as text from the `escalation` frame.
+ * (`console:open` {id, highlight}), marking the chat on screen (`console:selected`), the
+ * follow-ups shared with the conversation view (`console:follow-ups`), and the escalation
+ * alerts, filled in as text from the `escalation` frame.
  */
 (() => {
   'use strict';
@@ -23,6 +23,8 @@
   const emit = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
   let view = 'inbox';
   let selected = null;
+  // The lists tell times in the agent's own zone: the server reads it from this cookie.
+  document.cookie = `tz=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone || '')}; path=/console; samesite=strict`;
 
   // ---- which view is shown: a tab's, or the search results while the box has words ------
   function show(shown) {
@@ -69,20 +71,10 @@
   }
   document.addEventListener('console:selected', (e) => { selected = e.detail ? e.detail.id : null; markSelected(); });
 
-  // ---- after a list is read: times in the agent's zone, the selection, shared follow-ups ---
-  const clock = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  function when(d) { // "14:05" today, "Tue 14:05" within the week, else "25 Nov, 14:05"
-    const now = new Date();
-    if (d.toDateString() === now.toDateString()) return clock(d);
-    if (Math.abs(d - now) < 6 * 86400000) return `${d.toLocaleDateString([], { weekday: 'short' })} ${clock(d)}`;
-    const options = { day: 'numeric', month: 'short', year: d.getFullYear() === now.getFullYear() ? undefined : 'numeric' };
-    return `${d.toLocaleDateString([], options)}, ${clock(d)}`;
-  }
-
+  // ---- after a list is read: the selection, and the follow-ups shared with the chat view --
   document.body.addEventListener('htmx:afterSwap', (e) => {
     const target = e.detail.target;
     if (!sidebar.contains(target)) return;
-    for (const t of target.querySelectorAll('time[data-when]')) t.textContent = when(new Date(t.dateTime));
     markSelected();
     if (target === part('followups')) {
       emit('console:follow-ups', [...target.querySelectorAll('[data-follow-up-id]')].map((li) => ({
@@ -121,7 +113,7 @@
     const card = document.getElementById('escalation-alert').content.firstElementChild.cloneNode(true);
     card.dataset.conversationId = f.conversation_id;
     card.querySelector('.alert-title').textContent = `${by} asks a supervisor to join`;
-    card.querySelector('.alert-meta').textContent = `the chat with ${visitor} · #${f.conversation_id} · ${clock(new Date(f.at))}`;
+    card.querySelector('.alert-meta').textContent = `the chat with ${visitor} · #${f.conversation_id} · ${new Date(f.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
     card.querySelector('.alert-note').textContent = f.note ? `“${f.note}”` : '';
     card.querySelector('[data-dismiss-alert]').setAttribute('aria-label', `Dismiss the alert about chat #${f.conversation_id}`);
     for (const old of alerts.querySelectorAll(`[data-conversation-id="${f.conversation_id}"]`)) old.remove();

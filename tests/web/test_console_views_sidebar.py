@@ -40,6 +40,7 @@ class Console:
 
     server: InProcessServer
     cookie: str
+    zone: str = "UTC"
     csrf: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,7 +51,7 @@ class Console:
 
     @property
     def cookies(self) -> dict[str, str]:
-        return {"chatserver_session": self.cookie}
+        return {"chatserver_session": self.cookie, "tz": self.zone}
 
     def get(self, part: str, **params: str) -> httpx.Response:
         return httpx.get(self.server.url + PARTS + part, params=params, cookies=self.cookies,
@@ -129,7 +130,13 @@ async def test_closed_lists_the_closed_chats_with_when_they_closed(desk: Desk, t
     assert items(listed) == [done]
     assert "Margaret Hamilton" in listed and ">Closed<" in listed
     at = clock.iso(time.at)
-    assert f'<time datetime="{at}" data-when>{at[:10]} {at[11:16]} UTC</time>' in listed
+    assert f'<time datetime="{at}">{at[11:16]}</time>' in listed  # today, in UTC
+    # in the agent's own zone, when the page says which it is
+    desk.ann_console.zone = "Asia/Kathmandu"
+    hours, minutes = divmod(int(at[11:13]) * 60 + int(at[14:16]) + 5 * 60 + 45, 60)
+    local = f"{hours % 24:02}:{minutes:02}"
+    assert re.search(f'<time datetime="{at}">(\\w{{3}} )?{local}</time>',
+                     desk.ann_console.get("/closed").text)
 
 
 async def test_search_marks_the_words_found_and_says_when_nothing_is(

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatserver.domain.clock import parse
 from chatserver.store.base import FollowUp, InboxEntry
@@ -26,6 +28,28 @@ def span(seconds: float) -> str:
     if hours < 24:
         return f"{hours}h {minutes % 60}m"
     return f"{hours // 24}d {hours % 24}h"
+
+
+def zone(name: str | None) -> tzinfo:
+    """The agent's time zone, by its IANA name (the console's page tells it); UTC when it is
+    unknown."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def when(at: str, now: float, local: tzinfo) -> str:
+    """A moment as the lists show it, in the agent's zone: `14:05` today, `Tue 14:05` within
+    six days, else `25 Nov, 14:05` (with the year when it is not this one)."""
+    moment = datetime.fromtimestamp(parse(at), local)
+    today = datetime.fromtimestamp(now, local)
+    if moment.date() == today.date():
+        return f"{moment:%H:%M}"
+    if abs(moment - today).total_seconds() < 6 * 86400:
+        return f"{moment:%a %H:%M}"
+    year = "" if moment.year == today.year else f" {moment.year}"
+    return f"{moment.day} {moment:%b}{year}, {moment:%H:%M}"
 
 
 def visitor_name(visitor: dict[str, Any] | None, fallback_id: object) -> str:

@@ -5,6 +5,9 @@ tab's count; the page reads them again on the socket's news and every 15 or 30 s
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,12 +22,22 @@ from chatserver.web.console_views.listing import (
     open_count,
     promised,
     sentence,
+    when,
+    zone,
 )
 from chatserver.web.services import services
 
 LIST_LIMIT = 200  # the newest conversations a list shows
 SEARCH_LIMIT = 50
 QUERY_LIMIT = 200  # characters, as the search box allows
+
+
+TIME_ZONE_COOKIE = "tz"  # the agent's IANA time zone, set by the console page (inbox.js)
+
+
+def times(request: Request, now: float) -> dict[str, Any]:
+    """What every list's template needs to tell times: `when(iso)` in the agent's zone."""
+    return {"when": partial(when, now=now, local=zone(request.cookies.get(TIME_ZONE_COOKIE)))}
 
 
 def alert_after(request: Request) -> float:
@@ -46,7 +59,7 @@ async def conversations(request: Request, session: Session, view: str,
     items = [listed(row, now, after, agent.id, query) for row in rows]
     return render(request, "partials/sidebar/conversations.html", session, status,
                   view=view, items=items, query=query, error=error, limit=SEARCH_LIMIT,
-                  tab_count=open_count(items) if view == "open" else None)
+                  tab_count=open_count(items) if view == "open" else None, **times(request, now))
 
 
 async def open_list(request: Request, session: Session) -> Response:
@@ -80,7 +93,7 @@ async def follow_ups(request: Request, session: Session, status: int = 200,
     items = [promised(item, now) for item in found]
     return render(request, "partials/sidebar/follow_ups.html", session, status,
                   items=items, everyone=everyone, error=error,
-                  tab_count=follow_ups_count(items))
+                  tab_count=follow_ups_count(items), **times(request, now))
 
 
 async def follow_up_done(request: Request, session: Session) -> Response:
