@@ -87,7 +87,7 @@
   // while the page is hidden, and all are when it shows again.
   document.body.addEventListener('htmx:beforeRequest', (e) => {
     const from = e.detail.elt;
-    if (!sidebar.contains(from) || from.matches('form[data-search]')) return;
+    if (!from.matches('.sidebar [data-part]')) return;
     if (document.visibilityState !== 'visible' || (from.matches('[data-while-shown]') && from.closest('[hidden]'))) e.preventDefault();
   });
   document.addEventListener('visibilitychange', () => {
@@ -109,11 +109,11 @@
   function escalated(f) {
     if (!OVERSEER || f.conversation_id == null || (f.by && f.by.id === ME)) return;
     const by = (f.by && f.by.name) || 'An agent';
-    const visitor = (f.visitor && f.visitor.name) || `Visitor ${String((f.visitor && f.visitor.id) || f.conversation_id).slice(0, 6)}`;
+    const chat = f.visitor && f.visitor.name ? `the chat with ${f.visitor.name}` : 'a visitor\'s chat';
     const card = document.getElementById('escalation-alert').content.firstElementChild.cloneNode(true);
     card.dataset.conversationId = f.conversation_id;
     card.querySelector('.alert-title').textContent = `${by} asks a supervisor to join`;
-    card.querySelector('.alert-meta').textContent = `the chat with ${visitor} · #${f.conversation_id} · ${new Date(f.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+    card.querySelector('.alert-meta').textContent = `${chat} · #${f.conversation_id} · ${new Date(f.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
     card.querySelector('.alert-note').textContent = f.note ? `“${f.note}”` : '';
     card.querySelector('[data-dismiss-alert]').setAttribute('aria-label', `Dismiss the alert about chat #${f.conversation_id}`);
     for (const old of alerts.querySelectorAll(`[data-conversation-id="${f.conversation_id}"]`)) old.remove();
@@ -121,7 +121,7 @@
     alerts.hidden = false;
     emit('console:alert', {
       sound: true, conversationId: f.conversation_id,
-      notify: { title: `Escalation: ${by} needs a supervisor`, body: f.note || `The chat with ${visitor}` },
+      notify: { title: `Escalation: ${by} needs a supervisor`, body: f.note || `${chat[0].toUpperCase()}${chat.slice(1)}` },
     });
   }
 
