@@ -154,6 +154,7 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     expect(closed).to_contain_text("Closed")
     expect(item_in(ada, "closed-list", grace_id)).to_have_count(0)
     closed.click()
+    expect(closed).to_have_class(re.compile(r"\bselected\b"))
     expect(ada.locator("[data-banner]")).to_contain_text("This chat is closed")
     expect(transcript_message(ada, "Done: the new address is on your order.")).to_be_visible()
     expect(ada.get_by_test_id("reply")).to_be_hidden()  # nothing to write there

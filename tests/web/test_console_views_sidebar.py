@@ -227,6 +227,8 @@ async def test_markup_from_visitors_and_agents_comes_back_as_text(desk: Desk, ti
         html = console.get(part, **params).text
         assert HOSTILE not in html, part
         assert html.count(escaped) >= 2, (part, html)
+    searched = desk.ann_console.get("/search", q=HOSTILE).text  # the words echoed back
+    assert HOSTILE not in searched and f"Results for “{escaped}”" in searched
     await desk.ann.send("close", conversation_id=conversation_id)
     await desk.ann.expect("unassigned")
     closed = desk.ann_console.get("/closed").text

@@ -30,8 +30,6 @@ from chatserver.web.services import services
 LIST_LIMIT = 200  # the newest conversations a list shows
 SEARCH_LIMIT = 50
 QUERY_LIMIT = 200  # characters, as the search box allows
-
-
 TIME_ZONE_COOKIE = "tz"  # the agent's IANA time zone, set by the console page (inbox.js)
 
 
@@ -48,6 +46,7 @@ def alert_after(request: Request) -> float:
 
 async def conversations(request: Request, session: Session, view: str,
                         query: str = "") -> Response:
+    """A view of the conversations (with `query`: the search results), or why not."""
     agent = session.agent
     status, error = 200, None
     try:
