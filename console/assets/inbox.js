@@ -1,12 +1,9 @@
 /* Chatserver agent console: the left column's tabs and search, and the supervisors' alerts.
- *
- * The lists are server-rendered parts (console/partials/sidebar/), read again by htmx when
- * shown (`show`), on the socket's news (`news`, triggered here from `console:frame`) and
- * every 15 or 30 s. What stays here: which view is shown, opening a chat from a list
- * (`console:open` {id, highlight}), marking the chat on screen (`console:selected`), the
- * follow-ups shared with the conversation view (`console:follow-ups`), and the escalation
- * alerts, filled in as text from the `escalation` frame.
- */
+ * The lists are server-rendered parts (console/partials/sidebar/) that htmx reads again when
+ * shown (`show`), on the socket's news (`news`, from `console:frame` here) and every 15/30 s.
+ * Here: the view shown, opening a chat (`console:open`), marking the one on screen
+ * (`console:selected`), follow-ups shared with the chat view (`console:follow-ups`), and the
+ * escalation alerts, filled in as text from the `escalation` frame. */
 (() => {
   'use strict';
 
@@ -127,7 +124,7 @@
 
   alerts.addEventListener('click', (e) => {
     const card = e.target.closest('[data-testid="escalation-alert"]');
-    if (!card || !e.target.closest('[data-open-alert], [data-dismiss-alert]')) return;
+    if (!card || !e.target.closest('button')) return;
     if (e.target.closest('[data-open-alert]')) emit('console:open', { id: Number(card.dataset.conversationId), highlight: '' });
     card.remove();
     alerts.hidden = !alerts.children.length;
