@@ -20,8 +20,10 @@
   const emit = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
   let view = 'inbox';
   let selected = null;
-  // The lists tell times in the agent's own zone: the server reads it from this cookie.
-  document.cookie = `tz=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone || '')}; path=/console; samesite=strict`;
+  // The lists tell times in the agent's own zone and clock: the server reads these cookies.
+  const told = Intl.DateTimeFormat([], { hour: 'numeric' }).resolvedOptions();
+  document.cookie = `tz=${encodeURIComponent(told.timeZone || '')}; path=/console; samesite=strict`;
+  document.cookie = `clock=${/h1[12]/.test(told.hourCycle) ? 12 : 24}; path=/console; samesite=strict`;
 
   // ---- which view is shown: a tab's, or the search results while the box has words ------
   function show(shown) {

@@ -18,6 +18,11 @@ def test_a_moment_today_this_week_or_further_away() -> None:
     assert when("2025-12-31T23:59:00.000Z", NOW, UTC) == "31 Dec 2025, 23:59"
 
 
+def test_a_moment_on_a_twelve_hour_clock() -> None:
+    assert when("2026-11-26T14:05:00.000Z", NOW, UTC, twelve_hours=True) == "02:05 PM"
+    assert when("2026-11-24T09:05:00.000Z", NOW, UTC, twelve_hours=True) == "Tue 09:05 AM"
+
+
 def test_a_moment_in_the_agents_zone_and_utc_for_a_zone_nobody_knows() -> None:
     assert when("2026-11-26T17:00:00.000Z", NOW, zone("Asia/Tokyo")) == "02:00"
     assert zone("Asia/Tokyo") == ZoneInfo("Asia/Tokyo")

@@ -39,17 +39,19 @@ def zone(name: str | None) -> tzinfo:
         return UTC
 
 
-def when(at: str, now: float, local: tzinfo) -> str:
-    """A moment as the lists show it, in the agent's zone: `14:05` today, `Tue 14:05` within
-    six days, else `25 Nov, 14:05` (with the year when it is not this one)."""
+def when(at: str, now: float, local: tzinfo, twelve_hours: bool = False) -> str:
+    """A moment as the lists show it, in the agent's zone and clock: `14:05` (or `02:05 PM`)
+    today, `Tue 14:05` within six days, else `25 Nov, 14:05` (with the year when it is not
+    this one)."""
     moment = datetime.fromtimestamp(parse(at), local)
     today = datetime.fromtimestamp(now, local)
+    clock = f"{moment:%I:%M %p}" if twelve_hours else f"{moment:%H:%M}"
     if moment.date() == today.date():
-        return f"{moment:%H:%M}"
+        return clock
     if abs(moment - today).total_seconds() < 6 * 86400:
-        return f"{moment:%a %H:%M}"
+        return f"{moment:%a} {clock}"
     year = "" if moment.year == today.year else f" {moment.year}"
-    return f"{moment.day} {moment:%b}{year}, {moment:%H:%M}"
+    return f"{moment.day} {moment:%b}{year}, {clock}"
 
 
 def visitor_name(visitor: dict[str, Any] | None, fallback_id: object) -> str:

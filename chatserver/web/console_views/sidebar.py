@@ -30,12 +30,15 @@ from chatserver.web.services import services
 LIST_LIMIT = 200  # the newest conversations a list shows
 SEARCH_LIMIT = 50
 QUERY_LIMIT = 200  # characters, as the search box allows
-TIME_ZONE_COOKIE = "tz"  # the agent's IANA time zone, set by the console page (inbox.js)
+# How the agent's browser tells time, set by the console page (inbox.js): its IANA zone, and
+# "12" for a 12-hour clock
+TIME_ZONE_COOKIE, CLOCK_COOKIE = "tz", "clock"
 
 
 def times(request: Request, now: float) -> dict[str, Any]:
-    """What every list's template needs to tell times: `when(iso)` in the agent's zone."""
-    return {"when": partial(when, now=now, local=zone(request.cookies.get(TIME_ZONE_COOKIE)))}
+    """What every list's template needs to tell times: `when(iso)` as the agent reads them."""
+    return {"when": partial(when, now=now, local=zone(request.cookies.get(TIME_ZONE_COOKIE)),
+                            twelve_hours=request.cookies.get(CLOCK_COOKIE) == "12")}
 
 
 def alert_after(request: Request) -> float:
