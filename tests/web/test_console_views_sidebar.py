@@ -182,6 +182,7 @@ async def test_follow_ups_soonest_first_overdue_marked_and_done_in_place(
     assert ">Overdue 2m<" in overdue and overdue.count('data-overdue="true"') == 1
     assert re.search(r'class="tab-count alarm" id="tab-count-followups"[^>]*>1</span>', overdue)
     assert "followups-everyone" not in overdue  # Ann sees only her own, and no choice
+    assert desk.ann_console.get("/follow-ups", all="1").status_code == 403
 
     # Sue sees everyone's, with whose they are.
     everyone = desk.sue_console.get("/follow-ups", all="1").text
