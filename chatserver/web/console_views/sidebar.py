@@ -41,12 +41,6 @@ def times(request: Request, now: float) -> dict[str, Any]:
                             twelve_hours=request.cookies.get(CLOCK_COOKIE) == "12")}
 
 
-def alert_after(request: Request) -> float:
-    """Seconds a visitor may wait unanswered before the lists flag them."""
-    seconds: float = request.app.state.settings.unanswered_alert
-    return seconds
-
-
 async def conversations(request: Request, session: Session, view: str,
                         query: str = "") -> Response:
     """A view of the conversations (with `query`: the search results), or why not."""
@@ -57,7 +51,8 @@ async def conversations(request: Request, session: Session, view: str,
             view, agent, query or None, SEARCH_LIMIT if query else LIST_LIMIT)
     except Refused as refused:
         rows, status, error = [], refused.status, sentence(refused.message)
-    now, after = clock.now(), alert_after(request)
+    # flagged as the supervisors' watch flags them: unanswered this long
+    now, after = clock.now(), services(request).supervision.unanswered_after
     items = [listed(row, now, after, agent.id, query) for row in rows]
     return render(request, "partials/sidebar/conversations.html", session, status,
                   view=view, items=items, query=query, error=error, limit=SEARCH_LIMIT,
