@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from chatserver.domain.models import Conversation, Message
+from chatserver.domain.errors import Refused
+from chatserver.domain.models import Agent, Conversation, Message
 from chatserver.service.desk import Desk
 from chatserver.store import Store
 from chatserver.store.base import Canned, InboxEntry, ReportFacts
@@ -17,9 +18,13 @@ class Console:
         self.store = store
         self.desk = desk
 
-    async def inbox(self, view: str, agent_id: int, oversee: bool, query: str | None,
+    async def inbox(self, view: str, agent: Agent, query: str | None,
                     limit: int) -> list[InboxEntry]:
-        return await self.store.inbox(view, agent_id, oversee, query, limit)
+        """A view of the conversations `agent` may see (every open one: supervisors and
+        admins only, else Refused 403)."""
+        if view == "open" and not agent.can_oversee:
+            raise Refused(403, "forbidden", "this is for supervisors and admins")
+        return await self.store.inbox(view, agent.id, agent.can_oversee, query, limit)
 
     async def transcript(self, conversation_id: int
                          ) -> tuple[Conversation, list[Message]] | None:

@@ -74,9 +74,13 @@ class Supervision:
         self.news.announce.to_agent(agent.id, {"type": "follow_up", "follow_up": found})
         return found
 
-    async def follow_ups(self, agent_id: int | None, include_done: bool) -> list[FollowUp]:
-        """Follow-ups: one agent's, or (None) everyone's."""
-        return await self.store.follow_ups(agent_id, include_done)
+    async def follow_ups(self, agent: Agent, everyone: bool, include_done: bool
+                         ) -> list[FollowUp]:
+        """Follow-ups: the agent's own, or everyone's (for supervisors and admins only, else
+        Refused 403)."""
+        if everyone and not agent.can_oversee:
+            raise Refused(403, "forbidden", "this is for supervisors and admins")
+        return await self.store.follow_ups(None if everyone else agent.id, include_done)
 
     async def complete_follow_up(self, agent: Agent, follow_up_id: int) -> FollowUp:
         """Mark a follow-up done: the agent's own, or anyone's for supervisors and admins."""

@@ -31,15 +31,12 @@ async def conversations(request: Request, caller: Caller) -> Response:
     view = request.query_params.get("view", "mine")
     if view not in INBOX_VIEWS:
         raise ApiError(422, "invalid", f"view is one of {', '.join(INBOX_VIEWS)}")
-    if view == "open":
-        oversee(caller)
     try:
         limit = min(500, max(1, int(request.query_params.get("limit", "100"))))
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
     found = await services(request).console.inbox(
-        view, caller.agent.id, caller.agent.can_oversee,
-        request.query_params.get("q") or None, limit)
+        view, caller.agent, request.query_params.get("q") or None, limit)
     return json_response({"conversations": found})
 
 
@@ -59,11 +56,9 @@ async def add_follow_up(request: Request, caller: Caller) -> Response:
 
 @authenticated
 async def follow_ups(request: Request, caller: Caller) -> Response:
-    everyone = request.query_params.get("all") == "1"
-    if everyone:
-        oversee(caller)
     found = await services(request).supervision.follow_ups(
-        None if everyone else caller.agent.id, request.query_params.get("done") == "1")
+        caller.agent, request.query_params.get("all") == "1",
+        request.query_params.get("done") == "1")
     return json_response({"follow_ups": found})
 
 

@@ -28,6 +28,7 @@ from tests.browser.test_console import (
 )
 from tests.conftest import LiveServer, add_agent
 
+ADMIN = "root@example.com"
 REFUND_POLICY = ("You can return anything within 30 days for a full refund; "
                  "the money is back on your card within 5 working days.")
 
@@ -35,7 +36,7 @@ REFUND_POLICY = ("You can return anything within 30 days for a full refund; "
 @pytest.fixture
 def admin_token(live_server: LiveServer) -> str:
     add_agent(live_server.db_url, EMAIL, "Ada Lovelace", capacity=3, password=PASSWORD)
-    return add_agent(live_server.db_url, "root@example.com", "Rita Root", role="admin")
+    return add_agent(live_server.db_url, ADMIN, "Rita Root", role="admin", password=PASSWORD)
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -147,7 +148,7 @@ def test_canned_responses_expand_by_shortcut(
 
 def test_a_follow_up_is_told_to_the_visitor_listed_flagged_when_overdue_and_done(
         live_server: LiveServer, admin_token: str, context: BrowserContext,
-        visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
+        other_context: BrowserContext, visitors: Callable[..., VisitorClient]) -> None:  # noqa: F811
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, live_server.url)
@@ -220,4 +221,15 @@ def test_a_follow_up_is_told_to_the_visitor_listed_flagged_when_overdue_and_done
     page.get_by_test_id("tab-followups").click()
     expect(items).to_have_count(1)
     expect(items.first).to_contain_text("Linus")
-    assert not errors, errors
+
+    # An admin has none of their own; everyone's shows Ada's, with her name.
+    rita = other_context.new_page()
+    rita_errors = watch_errors(rita)
+    sign_in(rita, live_server.url, ADMIN, PASSWORD)
+    rita.get_by_test_id("tab-followups").click()
+    expect(rita.locator('[data-empty="followups"]')).to_contain_text("Nothing promised")
+    rita.get_by_test_id("followups-everyone").check()
+    expect(follow_up_item(rita, "Check the renewal date with finance")).to_contain_text(
+        "Ada Lovelace")
+    expect(rita.get_by_test_id("followups-everyone")).to_be_checked()
+    assert not errors and not rita_errors, errors + rita_errors

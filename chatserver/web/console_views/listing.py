@@ -1,0 +1,159 @@
+"""What the left column's lists show of a conversation or a follow-up, as plain data for its
+templates: names, how long a visitor has waited, who is unanswered, what is overdue, and the
+searched words marked. Computed at `now` by the server; the lists are read again often enough
+(every 15 or 30 s, and on the socket's news) for the labels to stay true."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chatserver.domain.clock import parse
+from chatserver.store.base import FollowUp, InboxEntry
+
+STATUS_LABELS = {"active": "Open", "queued": "Queued", "closed": "Closed"}
+
+
+def span(seconds: float) -> str:
+    """A duration as the console shows it: `<1m`, `5m`, `2h 3m`, `1d 4h`."""
+    if seconds < 60:
+        return "<1m"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours}h {minutes % 60}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+def zone(name: str | None) -> tzinfo:
+    """The agent's time zone, by its IANA name (the console's page tells it); UTC when it is
+    unknown."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def when(at: str, now: float, local: tzinfo, twelve_hours: bool = False) -> str:
+    """A moment as the lists show it, in the agent's zone and clock: `14:05` (or `02:05 PM`)
+    today, `Tue 14:05` within six days, else `25 Nov, 14:05` (with the year when it is not
+    this one)."""
+    moment = datetime.fromtimestamp(parse(at), local)
+    today = datetime.fromtimestamp(now, local)
+    clock = f"{moment:%I:%M %p}" if twelve_hours else f"{moment:%H:%M}"
+    if moment.date() == today.date():
+        return clock
+    if abs(moment - today).total_seconds() < 6 * 86400:
+        return f"{moment:%a} {clock}"
+    year = "" if moment.year == today.year else f" {moment.year}"
+    return f"{moment.day} {moment:%b}{year}, {clock}"
+
+
+def visitor_name(visitor: dict[str, Any] | None, fallback_id: object) -> str:
+    """The visitor's name, else `Visitor 1a2b3c` (from their id)."""
+    visitor = visitor or {}
+    if visitor.get("name"):
+        return str(visitor["name"])
+    return f"Visitor {str(visitor.get('id') or fallback_id)[:6]}"
+
+
+def marked(text: str, query: str) -> list[tuple[str, bool]]:
+    """`text` cut into parts, each with whether it is a word starting with one of the words of
+    `query` (as the search matches prefixes): the template puts those in <mark>."""
+    words = re.findall(r"\w+", query)
+    if not words:
+        return [(text, False)] if text else []
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")\w*",
+                         re.IGNORECASE)
+    parts: list[tuple[str, bool]] = []
+    at = 0
+    for found in pattern.finditer(text):
+        if found.start() > at:
+            parts.append((text[at:found.start()], False))
+        parts.append((found.group(), True))
+        at = found.end()
+    if at < len(text):
+        parts.append((text[at:], False))
+    return parts
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A conversation as a list item."""
+    row: InboxEntry
+    name: str
+    status_label: str
+    waited: str | None  # how long the visitor has waited unanswered; None when answered
+    flagged: bool  # waited at least the alert's threshold
+    agent_is_me: bool
+    escalated: bool
+    preview: list[tuple[str, bool]]  # the snippet found by a search, else the last message
+
+
+def listed(row: InboxEntry, now: float, alert_after: float, me: int, query: str = ""
+           ) -> Listed:
+    since = row["unanswered_since"] if row["status"] != "closed" else None
+    waited = now - parse(since) if since else None
+    found = row.get("snippet") if query else None
+    agent = row["agent"]
+    return Listed(
+        row=row, name=visitor_name(row["visitor"], row["id"]),
+        status_label=STATUS_LABELS.get(row["status"], row["status"]),
+        waited=span(waited) if waited is not None else None,
+        flagged=waited is not None and waited >= alert_after,
+        agent_is_me=agent is not None and agent["id"] == me,
+        escalated=bool(row["escalated_at"]) and row["status"] != "closed",
+        preview=marked(found or row["last_message"] or "", query if found else ""))
+
+
+@dataclass(frozen=True)
+class Promised:
+    """A follow-up as a list item."""
+    item: FollowUp
+    name: str
+    overdue: bool
+    due: str  # `Due in 5m` or `Overdue 2h 3m`
+
+
+def promised(item: FollowUp, now: float) -> Promised:
+    left = parse(item["due_at"]) - now
+    overdue = item["overdue"] or left <= 0
+    due = f"Overdue {span(-left)}" if overdue else f"Due in {span(left)}"
+    return Promised(item=item, name=visitor_name(dict(item["visitor"]), item["conversation_id"]),
+                    overdue=overdue, due=due)
+
+
+@dataclass(frozen=True)
+class TabCount:
+    """The badge on a tab: a number, red when it needs attention, and what it counts."""
+    name: str
+    count: int
+    alarm: bool
+    label: str
+
+
+def sentence(text: str) -> str:
+    """A server message (`search for at least one word`) as a sentence."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def plural(n: int, one: str) -> str:
+    return f"{n} {one}" if n == 1 else f"{n} {one}s"
+
+
+def open_count(items: list[Listed]) -> TabCount:
+    flagged = sum(item.flagged for item in items)
+    return TabCount("open", flagged, True, f"{plural(flagged, 'visitor')} waiting unanswered")
+
+
+def follow_ups_count(items: list[Promised]) -> TabCount:
+    overdue = sum(item.overdue for item in items)
+    if overdue:
+        return TabCount("followups", overdue, True, f"{plural(overdue, 'follow-up')} overdue")
+    return TabCount("followups", len(items), False, f"{plural(len(items), 'follow-up')} open")
