@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # ISO 4217's circulating currencies (not its funds, metals or test codes like XXX)
@@ -29,6 +30,26 @@ def display_rules() -> dict[str, object]:
 
 class MoneyError(ValueError):
     """An amount or currency that cannot be used; the message says why."""
+
+
+def example(code: str) -> str:
+    """How an agent types an amount of `code`: "12.50", "1250" (no minor unit), "12.500"."""
+    digits = MINOR_DIGITS.get(code, 2)
+    return f"12.{'5'.ljust(digits, '0')}" if digits else "1250"
+
+
+def parse_amount(text: str, code: str) -> int:
+    """An amount typed by an agent ("12.5", "12,50") in minor units of `code`, read as text
+    (no floating point); MoneyError says how to type it."""
+    digits = MINOR_DIGITS.get(code, 2)
+    found = re.fullmatch(r"(\d{0,12})(?:[.,](\d*))?", text.strip())
+    whole, fraction = (found.group(1), found.group(2) or "") if found else ("", "")
+    if not found or not (whole or fraction) or len(fraction) > digits:
+        raise MoneyError(f"Enter the amount in {code}, like {example(code)}.")
+    minor = int(whole or "0") * 10**digits + int(fraction.ljust(digits, "0") or "0")
+    if not 0 < minor <= MAX_CENTS:
+        raise MoneyError(f"Enter the amount in {code}, like {example(code)}.")
+    return minor
 
 
 def currency(code: object) -> str:
