@@ -16,16 +16,10 @@ SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND 
 TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
 """
 CURRENCIES = frozenset(ISO_4217.split())
-# ISO 4217 currencies whose minor unit is not a hundredth: used to display amounts (here and,
-# sent by the server, in the console)
+# ISO 4217 currencies whose minor unit is not a hundredth: how amounts are shown and read
 MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
                 "OMR": 3, "JOD": 3, "TND": 3}
 MAX_CENTS = 10**12  # ten billion in major units: far beyond any order, well inside int64
-
-
-def display_rules() -> dict[str, object]:
-    """What the console needs to show and read amounts as the server does."""
-    return {"minor_digits": MINOR_DIGITS, "max_cents": MAX_CENTS}
 
 
 class MoneyError(ValueError):
