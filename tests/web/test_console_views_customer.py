@@ -140,6 +140,30 @@ async def test_over_the_limit_waits_and_only_another_overseer_approves(
     assert "Nothing is waiting for a decision." in approved.text
 
 
+async def test_a_supervisor_may_only_withdraw_their_own_request(
+        shop: Shop, consoles: dict[str, Console]) -> None:
+    order = shop.system.order("5001", email="maya@example.com", amount=90000)
+    chat = await open_chat(shop, name="Maya")
+    sue = consoles["sue"]
+    parts = f"/console/parts/customer/{chat.conversation_id}"
+    link = sue.client.post(f"/api/conversations/{chat.conversation_id}/customer",
+                           json={"customer_id": order["customer_id"]},
+                           headers={"X-CSRF-Token": sue.csrf})
+    assert link.status_code == 200, link.text
+    asked = sue.post(f"{parts}/customers/{order['customer_id']}/orders/{order['id']}/refund",
+                     key=str(uuid.uuid4()), amount="600", reason="Licence never used")
+    assert "Sent for approval: over the supervisor limit of 500.00" in asked.text
+    own = sue.get("/console/parts/customer/approvals").text
+    assert "Your own request: another supervisor or an admin decides it." in own
+    assert 'data-testid="approve"' not in own
+    assert "Withdraw: Refund of 600.00 USD on order 5001" in own
+    theirs = consoles["ada"].get("/console/parts/customer/approvals").text
+    assert "Approve: Refund of 600.00 USD on order 5001" in theirs
+    [approval_id] = re.findall(r'data-approval-id="(\d+)"', own)
+    withdrawn = sue.post(f"/console/parts/customer/approvals/{approval_id}/reject")
+    assert "Withdrawn: Refund of 600.00 USD on order 5001." in withdrawn.text
+
+
 async def test_what_the_panel_shows_is_escaped_and_changes_need_the_csrf_token(
         shop: Shop, consoles: dict[str, Console]) -> None:
     order = shop.system.order(HOSTILE[:20], email="maya@example.com", product=HOSTILE)
@@ -155,6 +179,12 @@ async def test_what_the_panel_shows_is_escaped_and_changes_need_the_csrf_token(
             "/console/parts/customer/approvals").text):
         assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in credit.text
+
+    bad_currency = ann.post(f"{parts}/customers/{order['customer_id']}/credit",
+                            key=str(uuid.uuid4()), amount="5", currency="US", reason="Sorry")
+    assert bad_currency.status_code == 422
+    assert "The currency is a three-letter code like USD." in bad_currency.text
+    assert ann.get("/console/parts/customer/999999").status_code == 404
 
     forged = ann.client.post(f"{parts}/verify", data={"order": "x", "email": "a@b.co"},
                              headers={"HX-Request": "true"})

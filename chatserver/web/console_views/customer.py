@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import email as checked_email
 from chatserver.domain.ledger import Kind
-from chatserver.domain.models import Agent
+from chatserver.domain.models import Agent, Visitor
 from chatserver.domain.money import Money, MoneyError, currency, example, parse_amount
 from chatserver.domain.money_checks import Chat, VerifiedOrder, check_may_give
 from chatserver.service.commerce import Commerce
@@ -99,7 +99,7 @@ def commerce(request: Request) -> Commerce:
     return services(request).commerce
 
 
-def verified_here(conversation_id: int, owner: int | None, visitor: Any,
+def verified_here(conversation_id: int, owner: int | None, visitor: Visitor | None,
                   linked_to: int | None, customer: dict[str, Any]) -> Chat:
     """The chat as the money checks see it, from what the panel shows: the same rule then
     says which forms this agent gets."""
@@ -121,35 +121,41 @@ async def body(request: Request, session: Session, conversation_id: int,
                answer: Answer | None = None, customer_id: int | None = None,
                live: bool = False) -> Response:
     """The panel body for this chat; `answer` under the form that was sent."""
-    service = commerce(request)
-    conversation, visitor = await service.chat(conversation_id)
-    shown_id = customer_id or conversation.customer_id
+    try:
+        conversation, visitor = await commerce(request).chat(conversation_id)
+    except Refused as error:
+        return Response(sentence(error.message), error.status, media_type="text/plain")
     owner = services(request).desk.owner(conversation_id)
     context: dict[str, Any] = {
         "conversation_id": conversation_id, "visitor": visitor, "customer": None,
         "acting": owner == session.agent.id and conversation.status != "closed",
         "answer": answer, "new_key": lambda: str(uuid.uuid4()), "load_error": None,
         "live": live, **SHOWN}
+    shown_id = customer_id or conversation.customer_id
     if shown_id is not None:
         try:
-            customer = await service.customer(shown_id)
+            customer = await commerce(request).customer(shown_id)
         except Refused as error:
             context["load_error"] = f"Could not load the customer: {sentence(error.message)}"
         else:
             chat = verified_here(conversation_id, owner, visitor, conversation.customer_id,
                                  customer)
-            context.update(
-                customer=customer, chat=chat,
-                identity=chat.identity_of == customer["id"],
-                verified_orders=[o for o in customer["orders"]
-                                 if conversation_id in o["verified_in_conversations"]],
-                may_refund={o["id"]: may_give(session.agent, chat, customer["id"], o["id"])
-                            for o in customer["orders"]},
-                may_credit=may_give(session.agent, chat, customer["id"], None),
-                ledger=sorted(customer["ledger"], key=lambda e: (e["created_at"], e["id"]),
-                              reverse=True))
+            context.update(customer_context(session.agent, chat, customer))
     status = answer.status if answer is not None else 200
     return render(request, BODY, session, status, **context)
+
+
+def customer_context(agent: Agent, chat: Chat, customer: dict[str, Any]) -> dict[str, Any]:
+    """What the panel shows of `customer` in `chat`, and which forms `agent` gets there."""
+    return {
+        "customer": customer, "identity": chat.identity_of == customer["id"],
+        "verified_orders": [o for o in customer["orders"]
+                            if chat.id in o["verified_in_conversations"]],
+        "may_refund": {o["id"]: may_give(agent, chat, customer["id"], o["id"])
+                       for o in customer["orders"]},
+        "may_credit": may_give(agent, chat, customer["id"], None),
+        "ledger": sorted(customer["ledger"], key=lambda e: (e["created_at"], e["id"]),
+                         reverse=True)}
 
 
 async def panel(request: Request, session: Session) -> Response:
@@ -176,21 +182,23 @@ def outcome_result(kind: Kind, status: int, answer: dict[str, Any]) -> Result:
 
 async def give(request: Request, session: Session, kind: Kind, target: int, form_name: str,
                amount_in: str, typed: dict[str, str], extra: dict[str, Any]) -> Answer:
-    form = await request.form()
-    what = "refund" if kind == "refund" else "credit"
-    if not typed["reason"]:
-        return Answer(form_name, Result("error", f"Give a reason for the {what}."), 422, typed)
+    key = str((await request.form()).get("key", ""))
     try:
         amount = parse_amount(typed["amount"], amount_in)
     except MoneyError as error:
         return Answer(form_name, Result("error", str(error)), 422, typed)
+    if not typed["reason"]:
+        what = "refund" if kind == "refund" else "credit"
+        return Answer(form_name, Result("error", f"Give a reason for the {what}."), 422, typed)
+    if not 1 <= len(key) <= 255:  # a form from an older page: its next rendering has one
+        return Answer(form_name, Result("error", "Send the form again."), 422, typed)
     conversation_id = int(request.path_params["conversation_id"])
     try:
         fields = checked({"amount_cents": amount, "reason": typed["reason"],
                           "conversation_id": conversation_id, **extra},
                          REFUND if kind == "refund" else CREDIT)
         outcome = await commerce(request).give(kind, session.agent, f"session:{session.id}",
-                                               target, str(form.get("key", "")), fields)
+                                               target, key, fields)
     except Refused as error:
         return refused(form_name, error, typed)
     return Answer(form_name, outcome_result(kind, outcome.status, outcome.body))
@@ -201,8 +209,11 @@ async def refund(request: Request, session: Session) -> Response:
     order_id = int(request.path_params["order_id"])
     typed = typed_in(await request.form(), "amount", "reason")
     customer_id = int(request.path_params["customer_id"])
-    customer = await commerce(request).customer(customer_id)
-    order = next((o for o in customer["orders"] if o["id"] == order_id), None)
+    try:  # the amount is read in the order's currency
+        orders = (await commerce(request).customer(customer_id))["orders"]
+    except Refused:
+        orders = []
+    order = next((o for o in orders if o["id"] == order_id), None)
     if order is None:
         answer = Answer(f"refund-{order_id}", Result("error", "No such order."), 404, typed)
     else:
