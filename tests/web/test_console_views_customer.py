@@ -166,7 +166,8 @@ async def test_a_supervisor_may_only_withdraw_their_own_request(
 
 async def test_what_the_panel_shows_is_escaped_and_changes_need_the_csrf_token(
         shop: Shop, consoles: dict[str, Console]) -> None:
-    order = shop.system.order(HOSTILE[:20], email="maya@example.com", product=HOSTILE)
+    order = shop.system.order(HOSTILE[:20], email="maya@example.com", product=HOSTILE,
+                              name=HOSTILE)
     chat = await open_chat(shop, name=HOSTILE)
     ann = consoles["ann"]
     parts = f"/console/parts/customer/{chat.conversation_id}"
@@ -175,10 +176,15 @@ async def test_what_the_panel_shows_is_escaped_and_changes_need_the_csrf_token(
     credit = ann.post(f"{parts}/customers/{order['customer_id']}/credit", key=str(uuid.uuid4()),
                       amount="5", currency="USD", expires="", reason=HOSTILE)
     assert credit.status_code == 200, credit.text
+    asked = ann.post(f"{parts}/customers/{order['customer_id']}/orders/{order['id']}/refund",
+                     key=str(uuid.uuid4()), amount="100", reason=HOSTILE)
+    assert "Sent for approval" in asked.text
     for html in (credit.text, ann.get(parts).text, consoles["sue"].get(
             "/console/parts/customer/approvals").text):
         assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in credit.text
+    assert consoles["sue"].get("/console/parts/customer/approvals").text.count(
+        "&lt;img src=x onerror=") >= 2  # the order number, the reason
 
     bad_currency = ann.post(f"{parts}/customers/{order['customer_id']}/credit",
                             key=str(uuid.uuid4()), amount="5", currency="US", reason="Sorry")
