@@ -2,7 +2,7 @@
  * renders it). `console:selected` loads the body for the shown chat; `console:frame` refreshes
  * what money changes (approvals, a system message in this chat) in place, leaving the forms;
  * the panel folds away on narrow screens. A verified purchase tells console.js itself
- * (HX-Trigger: console:customer). */
+ * (HX-Trigger-After-Swap: console:customer). */
 (() => {
   'use strict';
   const root = document.getElementById('console');
@@ -11,38 +11,38 @@
   const toggle = document.querySelector('[data-testid="panel-toggle"]');
   const narrow = window.matchMedia('(max-width: 1100px)');
   const overseer = root.dataset.oversees === 'true';
-  let shown = null; // {id, customerId} of the chat shown
+  let shown = null; // the id of the chat shown
   let open = !narrow.matches;
 
-  const load = (live) => shown && htmx.ajax('GET', `/console/parts/customer/${shown.id}${live ? '?live=1' : ''}`,
+  const load = (live) => shown != null && htmx.ajax('GET', `/console/parts/customer/${shown}${live ? '?live=1' : ''}`,
     { target: '#cp-body', swap: live ? 'none' : 'innerHTML' });
 
   function frame() {
-    const available = !!shown || overseer;
+    const available = shown != null || overseer;
+    const visible = available && open;
     toggle.hidden = !available;
-    toggle.setAttribute('aria-expanded', String(available && open));
-    toggle.classList.toggle('active', available && open);
-    panel.hidden = !(available && open);
-    panel.toggleAttribute('data-chat', !!shown);
-    root.classList.toggle('has-panel', available && open);
-    panel.querySelector('.cp-title').textContent = toggle.querySelector('.panel-toggle-label').textContent = shown ? 'Customer' : 'Approvals';
+    toggle.setAttribute('aria-expanded', String(visible));
+    toggle.classList.toggle('active', visible);
+    panel.hidden = !visible;
+    panel.toggleAttribute('data-chat', shown != null);
+    root.classList.toggle('has-panel', visible);
+    panel.querySelector('.cp-title').textContent = toggle.querySelector('.panel-toggle-label').textContent = shown != null ? 'Customer' : 'Approvals';
   }
 
-  document.addEventListener('console:selected', (event) => {
-    const conv = event.detail ? { id: event.detail.id, customerId: event.detail.customerId } : null;
-    const same = shown && conv && shown.id === conv.id;
+  document.addEventListener('console:selected', ({ detail: conv }) => {
     const known = document.querySelector('#cp-body [data-customer-id]');
-    shown = conv;
+    const reload = conv && (shown !== conv.id ||
+      (conv.customerId != null && String(conv.customerId) !== (known && known.dataset.customerId)));
+    shown = conv ? conv.id : null;
     if (!conv) document.getElementById('cp-body').replaceChildren();
-    else if (!same || (conv.customerId != null && String(conv.customerId) !== (known && known.dataset.customerId))) load(false);
+    else if (reload) load(false);
     frame();
   });
 
   document.addEventListener('console:frame', ({ detail: f = {} }) => {
-    if (f.type === 'approval' || f.type === 'welcome') {
-      if (overseer) htmx.trigger('#cp-approval-list', 'cp-refresh');
-      load(true);
-    } else if (f.type === 'message' && shown && f.conversation_id === shown.id && f.author && f.author.role === 'system') load(true);
+    const money = f.type === 'approval' || f.type === 'welcome';
+    if (money && overseer) htmx.trigger('#cp-approval-list', 'cp-refresh');
+    if (money || (f.type === 'message' && shown != null && f.conversation_id === shown && f.author && f.author.role === 'system')) load(true);
   });
 
   // No answer (the network): say so under the form; its key is unchanged, so a retry is safe.
@@ -51,8 +51,7 @@
     const box = form && form.querySelector('[data-offline]');
     if (!box) return;
     form.closest('li, section').querySelectorAll('[data-testid="action-result"]').forEach((n) => n.remove());
-    box.hidden = false;
-    box.dataset.testid = 'action-result';
+    Object.assign(box, { hidden: false }).dataset.testid = 'action-result';
   });
 
   const setOpen = (value) => { open = value; frame(); };
