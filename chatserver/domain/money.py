@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -16,20 +17,34 @@ SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND 
 TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
 """
 CURRENCIES = frozenset(ISO_4217.split())
-# ISO 4217 currencies whose minor unit is not a hundredth: used to display amounts (here and,
-# sent by the server, in the console)
+# ISO 4217 currencies whose minor unit is not a hundredth: how amounts are shown and read
 MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3,
                 "OMR": 3, "JOD": 3, "TND": 3}
 MAX_CENTS = 10**12  # ten billion in major units: far beyond any order, well inside int64
 
 
-def display_rules() -> dict[str, object]:
-    """What the console needs to show and read amounts as the server does."""
-    return {"minor_digits": MINOR_DIGITS, "max_cents": MAX_CENTS}
-
-
 class MoneyError(ValueError):
     """An amount or currency that cannot be used; the message says why."""
+
+
+def example(code: str) -> str:
+    """How an agent types an amount of `code`: "12.50", "1250" (no minor unit), "12.500"."""
+    digits = MINOR_DIGITS.get(code, 2)
+    return f"12.{'5'.ljust(digits, '0')}" if digits else "1250"
+
+
+def parse_amount(text: str, code: str) -> int:
+    """An amount typed by an agent ("12.5", "12,50") in minor units of `code`, read as text
+    (no floating point); MoneyError says how to type it."""
+    digits = MINOR_DIGITS.get(code, 2)
+    found = re.fullmatch(r"(\d{0,12})(?:[.,](\d*))?", text.strip())
+    whole, fraction = (found.group(1), found.group(2) or "") if found else ("", "")
+    if not found or not (whole or fraction) or len(fraction) > digits:
+        raise MoneyError(f"Enter the amount in {code}, like {example(code)}.")
+    minor = int(whole or "0") * 10**digits + int(fraction.ljust(digits, "0") or "0")
+    if not 0 < minor <= MAX_CENTS:
+        raise MoneyError(f"Enter the amount in {code}, like {example(code)}.")
+    return minor
 
 
 def currency(code: object) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 
 from chatserver.config import Settings
-from chatserver.domain.ledger import LedgerError, Limits, MoneyRequest, risk_marks
-from chatserver.domain.models import Agent, Visitor
+from chatserver.domain.clock import iso, now
+from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest, risk_marks
+from chatserver.domain.models import Agent, Conversation, Visitor
 from chatserver.domain.shops import ShopRefund
 from chatserver.service.desk import Desk
 from chatserver.service.news import ConversationNews
@@ -63,6 +64,27 @@ class Commerce:
             self.news.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
         return outcome
 
+    async def give(self, kind: Kind, actor: Agent, scope: str, target: int, key: str,
+                   body: dict[str, Any]) -> Outcome:
+        """A refund of order `target` or a store credit to customer `target`, from a checked
+        body (the REST API's JSON or the console's form): once per `key` in `scope`."""
+        if kind == "credit" and body.get("expires_at") and body["expires_at"] <= iso(now()):
+            raise LedgerError(422, "invalid", "expires_at is in the past")
+        req = MoneyRequest(
+            kind=kind, actor=actor, amount_cents=body["amount_cents"], reason=body["reason"],
+            conversation_id=body.get("conversation_id"),
+            order_id=target if kind == "refund" else None,
+            customer_id=target if kind == "credit" else None,
+            currency=body.get("currency"), expires_at=body.get("expires_at"))
+        # the key's path names its target canonically: /orders/01 and /orders/1 are one order
+        path = f"/api/{'orders' if kind == 'refund' else 'customers'}/{target}/{kind}s"
+        return await self.money(req, scope, path, key, body)
+
+    def check_in_charge(self, conversation_id: int, actor: Agent) -> None:
+        """Agents act in their own conversations; supervisors and admins anywhere."""
+        if self.desk.owner(conversation_id) != actor.id and not actor.can_oversee:
+            raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
+
     async def decide(self, approval_id: int, approve: bool, actor: Agent,
                      note: str | None) -> Outcome:
         outcome = await self.store.decide_approval(approval_id, approve, actor, note,
@@ -105,6 +127,13 @@ class Commerce:
             raise LedgerError(404, "not_found", "no such customer")
         return {**found, "refund_figures": risk_marks(found["refund_figures"], self.limits),
                 "limits": self.limits.public()}
+
+    async def chat(self, conversation_id: int) -> tuple[Conversation, Visitor | None]:
+        """A conversation and its visitor, as the customer panel sees them."""
+        conversation = await self.store.conversation(conversation_id)
+        if conversation is None:
+            raise LedgerError(404, "not_found", "no such conversation")
+        return conversation, await self.store.visitor(conversation.visitor_id)
 
     async def customers_by_email(self, email: str) -> list[dict[str, Any]]:
         return await self.store.customers_by_email(email)

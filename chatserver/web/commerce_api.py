@@ -15,10 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain import frames, webhook
-from chatserver.domain.clock import iso, now
+from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import email, nullable, string
-from chatserver.domain.ledger import LedgerError, MoneyRequest
+from chatserver.domain.ledger import Kind
 from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
@@ -120,23 +120,12 @@ def idempotency_key(request: Request) -> str:
     return key
 
 
-async def _money(request: Request, who: Caller | Integration, kind: str) -> Response:
+async def _money(request: Request, who: Caller | Integration, kind: Kind) -> Response:
     key = idempotency_key(request)
     body = await json_body(request, REFUND if kind == "refund" else CREDIT)
     target = path_id(request, "order" if kind == "refund" else "customer")
     caller = an_agent(who)  # the contract's order: a bad key or body (422) comes first
-    if kind == "credit" and body["expires_at"] and body["expires_at"] <= iso(now()):
-        raise ApiError(422, "invalid", "expires_at is in the past")
-    req = MoneyRequest(
-        kind="refund" if kind == "refund" else "credit", actor=caller.agent,
-        amount_cents=body["amount_cents"], reason=body["reason"],
-        conversation_id=body["conversation_id"],
-        order_id=target if kind == "refund" else None,
-        customer_id=target if kind == "credit" else None,
-        currency=body.get("currency"), expires_at=body.get("expires_at"))
-    # the key's path names its target canonically: /orders/01 and /orders/1 are one order
-    path = f"/api/{'orders' if kind == 'refund' else 'customers'}/{target}/{kind}s"
-    outcome = await commerce(request).money(req, caller.scope, path, key, body)
+    outcome = await commerce(request).give(kind, caller.agent, caller.scope, target, key, body)
     return json_response(outcome.body, outcome.status)
 
 
@@ -176,18 +165,11 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
     return json_response({"approvals": await commerce(request).approvals(status, mine)})
 
 
-def _in_charge(request: Request, caller: Caller, conversation_id: int) -> None:
-    """Agents act in their own conversations; supervisors and admins anywhere."""
-    owner = services(request).agent_desk.owner(conversation_id)
-    if owner != caller.agent.id and not caller.agent.can_oversee:
-        raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
-
-
 @authenticated
 async def verify(request: Request, caller: Caller) -> Response:
     body = await json_body(request, VERIFY)
     conversation_id = path_id(request, "conversation")
-    _in_charge(request, caller, conversation_id)
+    commerce(request).check_in_charge(conversation_id, caller.agent)
     outcome = await commerce(request).verify(conversation_id, body["order"], body["email"],
                                              caller.agent)
     return json_response(outcome.body, outcome.status)
@@ -197,7 +179,7 @@ async def verify(request: Request, caller: Caller) -> Response:
 async def link(request: Request, caller: Caller) -> Response:
     body = await json_body(request, LINK)
     conversation_id = path_id(request, "conversation")
-    _in_charge(request, caller, conversation_id)
+    commerce(request).check_in_charge(conversation_id, caller.agent)
     outcome = await commerce(request).link(conversation_id, body["customer_id"], caller.agent)
     return json_response(outcome.body, outcome.status)
 

@@ -15,7 +15,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatserver.assets import asset_dir
-from chatserver.domain import money
 from chatserver.domain.clock import now
 from chatserver.web.auth import (
     SESSION_COOKIE,
@@ -59,8 +58,7 @@ async def console_page(request: Request) -> Response:
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
     return request.app.state.templates.TemplateResponse(
         request, "console.html", {"agent": session.agent, "csrf": session.csrf,
-                                  "unanswered_alert": request.app.state.settings.unanswered_alert,
-                                  "money": money.display_rules()},
+                                  "unanswered_alert": request.app.state.settings.unanswered_alert},
         headers=SECURITY_HEADERS)
 
 

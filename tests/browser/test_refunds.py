@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -402,18 +403,19 @@ def test_a_refund_retried_after_a_lost_answer_is_done_once(
     assert agent.evaluate("window.__pwned") is None
 
     # The first answer is lost on the way back (the server did the refund); the agent
-    # presses Refund again: the same Idempotency-Key, so the server replays, posts nothing.
+    # presses Refund again: the same form, so the same idempotency key: the server replays,
+    # posts nothing.
     keys: list[str] = []
 
     def lose_first_answer(route: Any) -> None:
-        keys.append(route.request.headers.get("idempotency-key", ""))
+        keys.append(parse_qs(route.request.post_data or "")["key"][0])
         if len(keys) == 1:
             route.fetch()
             route.abort()
         else:
             route.continue_()
 
-    agent.route(re.compile(r"/api/orders/\d+/refunds$"), lose_first_answer)
+    agent.route(re.compile(r"/orders/\d+/refund$"), lose_first_answer)
     card = refund(agent, "4001", "10.00", "Duplicate purchase")
     expect(card.get_by_test_id("action-result")).to_have_text(
         "The server could not be reached. Press Refund again to retry: it will not be done twice.")

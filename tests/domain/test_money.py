@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatserver.domain.money import MAX_CENTS, Money, MoneyError, cents, currency
+from chatserver.domain.money import MAX_CENTS, Money, MoneyError, cents, currency, parse_amount
 
 # --- cents(): a whole, positive number of minor units --------------------------------------
 
@@ -156,3 +156,19 @@ def test_money_cannot_be_changed_after_it_is_made() -> None:
     money = Money(100, "USD")
     with pytest.raises(AttributeError):
         money.cents = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("typed", "code", "minor"), [
+    ("12.5", "USD", 1250), ("12,50", "EUR", 1250), (".5", "USD", 50), ("1250", "JPY", 1250),
+    ("1.234", "KWD", 1234), (" 3 ", "USD", 300)])
+def test_an_amount_typed_by_an_agent_is_read_in_its_currencys_minor_units(
+        typed: str, code: str, minor: int) -> None:
+    assert parse_amount(typed, code) == minor
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("12.555", "USD"), ("12.5", "JPY"), ("0", "USD"), ("", "USD"), ("-3", "USD"),
+    ("1e3", "USD"), ("12.5.0", "USD"), (str(MAX_CENTS), "USD")])
+def test_an_amount_that_is_not_one_says_how_to_type_it(typed: str, code: str) -> None:
+    with pytest.raises(MoneyError, match=f"Enter the amount in {code}, like "):
+        parse_amount(typed, code)
