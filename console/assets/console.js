@@ -84,12 +84,7 @@
     close: $('[data-testid="close-conversation"]'),
     actions: $('.conv-actions'),
     followUpForm: $('[data-sheet="follow-up"]'),
-    followUpDue: $('[data-testid="follow-up-due"]'),
-    followUpNote: $('[data-testid="follow-up-note"]'),
-    followUpSave: $('[data-testid="follow-up-save"]'),
-    followUpError: $('[data-testid="follow-up-error"]'),
     escalateForm: $('[data-sheet="escalate"]'),
-    escalateNote: $('[data-testid="escalate-note"]'),
     transcript: $('[data-testid="transcript"]'),
     typing: $('[data-testid="typing-indicator"]'),
     composer: $('[data-composer]'),
@@ -578,9 +573,9 @@
       if (state.selected === row.id) renderDetails(selectedConv());
     },
 
-    /** Someone asked a supervisor to join; supervisors' alerts are inbox.js's. */
+    /** Someone asked a supervisor to join: a chat shown read-only is read again (the asker
+     * is told by the sheet's answer; supervisors' alerts are inbox.js's). */
     escalation(f) {
-      if (f.by && f.by.id === state.me.id) toast('Supervisors were asked to join the chat.');
       const conv = state.ended;
       if (conv && conv.view && conv.id === f.conversation_id) loadViewed(conv.id);
     },
@@ -1393,15 +1388,13 @@
     if (!conv || conv.gone) return;
     state.sheet = state.sheet === name ? null : name; // the button toggles
     renderSheets();
-    if (state.sheet === 'follow-up') {
-      const due = Date.parse(ui.followUpDue.value);
-      if (!ui.followUpDue.value || !(due > Date.now())) ui.followUpDue.value = localInputValue(defaultDue());
-      ui.followUpDue.min = localInputValue(new Date());
-      ui.followUpError.hidden = true;
-      ui.followUpNote.focus();
-    } else if (state.sheet === 'escalate') {
-      ui.escalateNote.focus();
-    }
+    if (!state.sheet) return;
+    const form = state.sheet === 'follow-up' ? ui.followUpForm : ui.escalateForm;
+    for (const error of form.querySelectorAll('[role="alert"]')) error.remove(); // from a last try
+    const due = $('[name="due"]', form);
+    if (due && !(Date.parse(due.value) > Date.now())) due.value = localInputValue(defaultDue());
+    if (due) due.min = localInputValue(new Date());
+    $('[name="note"]', form).focus();
   }
 
   function closeSheet() {
@@ -1427,49 +1420,19 @@
     return d;
   }
 
-  function followUpError(text) {
-    ui.followUpError.textContent = text;
-    ui.followUpError.hidden = false;
+  /** The sheets post with htmx: to the shown chat, with this browser's offset from UTC for
+   * the follow-up's local time. The server answers with the fields (an error in place) and,
+   * when done, `console:sheet-done`. */
+  function addSheetParameters(event) {
+    const conv = selectedConv();
+    const params = event.detail.parameters;
+    params.conversation_id = conv ? String(conv.id) : '';
+    if (params.due) params.offset = String(new Date(params.due).getTimezoneOffset());
   }
 
-  let followUpBusy = false;
-  async function submitFollowUp(event) {
-    event.preventDefault();
-    const conv = selectedConv();
-    if (!conv || conv.gone || followUpBusy) return;
-    const due = ui.followUpDue.value ? new Date(ui.followUpDue.value) : null; // local time
-    const note = ui.followUpNote.value.trim();
-    if (!due || Number.isNaN(due.getTime())) return followUpError('Pick the date and time you will answer by.');
-    if (due.getTime() <= Date.now()) return followUpError('Pick a time in the future.');
-    if (!note) { ui.followUpNote.focus(); return followUpError('Add a short note: what did you promise?'); }
-    followUpBusy = true;
-    ui.followUpSave.disabled = true;
-    const answer = await api('POST', `/api/conversations/${encodeURIComponent(conv.id)}/follow-ups`,
-      { due_at: due.toISOString(), note });
-    followUpBusy = false;
-    ui.followUpSave.disabled = false;
-    if (!answer.ok) return followUpError(answer.message);
-    ui.followUpNote.value = '';
-    ui.followUpDue.value = '';
-    ui.followUpError.hidden = true;
+  function sheetDone() {
     closeSheet();
-    const item = answer.data.follow_up || {};
-    toast(`Follow-up set: answer ${visitorName(conv)} by ${dayTime(item.due_at || due.toISOString())}. The visitor was told.`);
-    if (conv.id === state.selected && !narrow()) ui.reply.focus();
-  }
-
-  function submitEscalate(event) {
-    event.preventDefault();
-    const conv = selectedConv();
-    if (!conv || conv.gone) return;
-    const note = ui.escalateNote.value.trim();
-    if (!send({ type: 'escalate', conversation_id: conv.id, note: note || null })) {
-      toast('Not connected: try again in a moment.', 'error');
-      return;
-    }
-    ui.escalateNote.value = '';
-    closeSheet();
-    toast('Asking the supervisors to join…');
+    if (!narrow() && !ui.reply.disabled) ui.reply.focus();
   }
 
   // ---- dialogs: close confirmation, shortcuts help -----------------------------------------
@@ -1651,11 +1614,11 @@
   ui.close.addEventListener('click', askClose); // the same confirmation as `c`
   ui.followUp.addEventListener('click', () => openSheet('follow-up'));
   ui.escalate.addEventListener('click', () => openSheet('escalate'));
-  ui.followUpForm.addEventListener('submit', submitFollowUp);
-  ui.escalateForm.addEventListener('submit', submitEscalate);
-  for (const cancel of document.querySelectorAll('[data-action="cancel-sheet"]')) {
-    cancel.addEventListener('click', () => { closeSheet(); if (!narrow() && !ui.reply.disabled) ui.reply.focus(); });
+  for (const form of [ui.followUpForm, ui.escalateForm]) {
+    form.addEventListener('htmx:configRequest', addSheetParameters);
+    form.addEventListener('click', (e) => { if (e.target.closest('[data-action="cancel-sheet"]')) sheetDone(); });
   }
+  document.addEventListener('console:sheet-done', sheetDone);
   ui.back.addEventListener('click', () => {
     leaveSelected();
     state.selected = null;
