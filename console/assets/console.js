@@ -6,10 +6,11 @@
  * A chat that is not assigned to me (queued, someone else's, closed, a search result) is read
  * over REST (GET /api/conversations/{id}) and shown read-only; supervisors may add notes to it.
  *
- * Also here: the visitor's details (local time, page, past conversations), escalation to a
- * supervisor, follow-ups ("get back by ..."), canned responses (`/shortcut` + Tab), closing
- * with a confirmation, and the keyboard shortcuts (`?` shows them). The other views of the
- * left column (all open, closed, follow-ups, search) and the supervisors' alerts are inbox.js.
+ * Also here: the visitor's details (local time, page, past conversations), the escalation and
+ * follow-up sheets (forms the server renders and answers, via htmx), closing with a
+ * confirmation, and the keyboard shortcuts (`?` shows them). Elsewhere: canned responses
+ * (canned.js), toasts, beeps and notifications (notify.js), the other views of the left
+ * column (all open, closed, follow-ups, search) and the supervisors' alerts (inbox.js).
  *
  * Safety rule: text that came from anyone (visitors, agents, names, emails) only ever enters
  * the DOM through textContent / text nodes, never through innerHTML.
@@ -28,8 +29,6 @@
   const CLOCK_TICK_MS = 15000;      // refresh "waiting 3m" labels and the visitor's local time
   const VIEW_REFRESH_MS = 5000;     // a chat shown read-only (not mine, still open) is re-read this often
   const DETAILS_MAX_AGE_MS = 60000; // past conversations are re-read after this long
-  const CANNED_MAX_AGE_MS = 60000;  // canned responses are re-read after this long
-  const CANNED_SHOWN = 6;           // suggestions listed at most
   const CLOSE_SIGNED_OUT = 4001;    // the server's close code for a session that ended
   const READ_DELAY_MS = 300;        // read marks wait this long (see markRead)
   const BASE_TITLE = document.title;
@@ -61,7 +60,6 @@
     presence: $('[data-testid="presence"]'),
     presenceLabel: $('.presence-label'),
     load: $('[data-testid="load"]'),
-    toast: $('[data-testid="toast"]'),
     help: $('[data-testid="help-button"]'),
     search: $('[data-testid="search"]'),
     mine: $('[data-testid="mine-list"]'),
@@ -88,7 +86,6 @@
     transcript: $('[data-testid="transcript"]'),
     typing: $('[data-testid="typing-indicator"]'),
     composer: $('[data-composer]'),
-    canned: $('[data-testid="canned-suggestions"]'),
     reply: $('[data-testid="reply"]'),
     send: $('[data-testid="send"]'),
     note: $('[data-testid="note-toggle"]'),
@@ -340,10 +337,10 @@
   // ---- extension point: other scripts on this page (customer.js, inbox.js) follow the console --
   // Sent on `document`: `console:frame` (detail: every socket frame, known type or not),
   // `console:selected` (detail: the shown chat {id, customerId, visitor, gone}, or null; sent
-  // when it changes). Listened to: `console:customer` {conversationId, customerId} when a
-  // chat got its customer; `console:open` {id, highlight?} to show any chat (read-only when
-  // it is not mine); `console:alert` {text?, kind?, sound?, notify?: {title, body},
-  // conversationId?} for a toast, a beep and a desktop notification.
+  // when it changes), `console:alert` (notify.js: a toast, a beep, a notification). Listened
+  // to: `console:customer` {conversationId, customerId} when a chat got its customer;
+  // `console:open` {id, highlight?} to show any chat (read-only when it is not mine);
+  // `console:follow-ups`; `console:sheet-done` (a sheet's form was accepted by the server).
   function emit(name, detail) {
     document.dispatchEvent(new CustomEvent(name, { detail }));
   }
@@ -377,13 +374,6 @@
       state.followUps.get(item.conversation_id).push(item);
     }
     renderDetails(selectedConv());
-  });
-
-  document.addEventListener('console:alert', (event) => {
-    const { text, kind, sound, notify: note, conversationId } = event.detail || {};
-    if (text) toast(text, kind || 'info');
-    if (sound) beep();
-    if (note) notify(note.title, note.body, `chatserver-alert-${conversationId || ''}`, conversationId);
   });
 
   /** The server knows the visitor better now (a verified purchase named them). */
@@ -564,10 +554,7 @@
       if (row.id == null || !row.unanswered_since) return;
       flagUnanswered(row.id, row.unanswered_since);
       const conv = state.convs.get(row.id);
-      if (conv) {
-        toast(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`, 'error');
-        beep();
-      }
+      if (conv) warn(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`);
       renderMine();
       renderQueue();
       if (state.selected === row.id) renderDetails(selectedConv());
@@ -585,8 +572,7 @@
       const item = f.follow_up || {};
       if (!item.overdue || item.done_at || !item.agent || item.agent.id !== state.me.id) return;
       const who = (item.visitor && item.visitor.name) || `chat #${item.conversation_id}`;
-      toast(`Follow-up overdue: you promised ${who} an answer by ${clock(item.due_at)}.`, 'error');
-      beep();
+      warn(`Follow-up overdue: you promised ${who} an answer by ${clock(item.due_at)}.`);
     },
 
     customer(f) {
@@ -711,7 +697,6 @@
   function leaveSelected() {
     stopTyping();
     closeSheet();
-    closeCanned();
     const conv = selectedConv();
     if (conv) saveDraft(conv);
     state.pastOpen = false;
@@ -732,9 +717,7 @@
     state.pending.set(p.client_id, p);
     transmit(p);
     ui.reply.value = '';
-    closeCanned();
-    saveDraft(conv);
-    stopTyping();
+    ui.reply.dispatchEvent(new Event('input')); // the draft empties, typing stops, no suggestions
     renderTranscript(conv, { toBottom: true });
   }
 
@@ -770,7 +753,6 @@
 
   function onReplyInput() {
     const conv = selectedConv();
-    updateCanned();
     if (!conv) return;
     saveDraft(conv);
     if (conv.gone || !ui.reply.value.trim()) return stopTyping();
@@ -815,168 +797,21 @@
     }
   }
 
-  // ---- canned responses: `/shortcut` then Tab or Enter ------------------------------------
-  const canned = { list: [], at: 0, loading: null, open: false, items: [], index: 0, token: null };
-
-  function loadCanned(force = false) {
-    if (canned.loading) return canned.loading;
-    if (!force && canned.at && Date.now() - canned.at < CANNED_MAX_AGE_MS) return Promise.resolve();
-    canned.loading = api('GET', '/api/canned').then((answer) => {
-      if (answer.ok) {
-        canned.list = (answer.data.canned || []).filter((c) => c && c.shortcut && typeof c.text === 'string');
-        canned.at = Date.now();
-      }
-    }).finally(() => { canned.loading = null; });
-    return canned.loading;
-  }
-
-  /** The `/word` right before the caret (at the start or after a space), or null. */
-  function cannedToken() {
-    const box = ui.reply;
-    const caret = box.selectionStart;
-    if (caret == null || caret !== box.selectionEnd) return null;
-    const found = /(^|\s)\/([a-z0-9-]*)$/i.exec(box.value.slice(0, caret));
-    if (!found) return null;
-    return { start: caret - found[2].length - 1, end: caret, word: found[2].toLowerCase() };
-  }
-
-  function cannedMatches(word) {
-    const starts = canned.list.filter((c) => c.shortcut.startsWith(word));
-    const contains = word ? canned.list.filter((c) => !c.shortcut.startsWith(word) && c.shortcut.includes(word)) : [];
-    return [...starts, ...contains].slice(0, CANNED_SHOWN);
-  }
-
-  function updateCanned() {
-    const conv = selectedConv();
-    const token = conv && canWrite(conv) ? cannedToken() : null;
-    if (!token) return closeCanned();
-    if (!canned.at || Date.now() - canned.at > CANNED_MAX_AGE_MS) {
-      loadCanned().then(() => { if (document.activeElement === ui.reply) updateCanned(); });
-    }
-    const items = cannedMatches(token.word);
-    const same = canned.open && canned.items.length === items.length && canned.items.every((c, i) => c === items[i]);
-    canned.token = token;
-    canned.items = items;
-    if (!same) canned.index = 0;
-    canned.open = items.length > 0;
-    renderCanned();
-  }
-
-  function closeCanned() {
-    if (!canned.open && ui.canned.hidden) return;
-    canned.open = false;
-    canned.items = [];
-    renderCanned();
-  }
-
-  function renderCanned() {
-    ui.canned.hidden = !canned.open;
-    ui.reply.setAttribute('aria-expanded', String(canned.open));
-    if (!canned.open) { ui.canned.textContent = ''; ui.reply.removeAttribute('aria-activedescendant'); return; }
-    ui.canned.replaceChildren(...canned.items.map((c, i) => h('li', {
-      id: `canned-${i}`, role: 'option', class: `canned-item${i === canned.index ? ' active' : ''}`,
-      'aria-selected': String(i === canned.index), 'data-testid': 'canned-option', 'data-shortcut': c.shortcut,
-      onmousedown: (e) => { e.preventDefault(); expandCanned(c); }, // before the box loses focus
-    }, h('span', { class: 'canned-key', text: `/${c.shortcut}` }), h('span', { class: 'canned-text', text: c.text }))));
-    ui.reply.setAttribute('aria-activedescendant', `canned-${canned.index}`);
-  }
-
-  function expandCanned(item) {
-    const token = canned.token || cannedToken();
-    if (!token || !item) return;
-    const box = ui.reply;
-    box.value = box.value.slice(0, token.start) + item.text + box.value.slice(token.end);
-    const caret = token.start + item.text.length;
-    box.setSelectionRange(caret, caret);
-    box.focus();
-    closeCanned();
-    onReplyInput();
-  }
-
-  /** Keys in the reply box: the suggestions first, then Enter sends. */
+  /** Enter sends (canned.js handles its keys first, and prevents their default). */
   function onReplyKeydown(e) {
-    if (e.isComposing) return;
-    if (canned.open) {
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        const step = e.key === 'ArrowDown' ? 1 : -1;
-        canned.index = (canned.index + step + canned.items.length) % canned.items.length;
-        renderCanned();
-        return;
-      }
-      if ((e.key === 'Tab' || e.key === 'Enter') && !e.shiftKey) {
-        e.preventDefault();
-        expandCanned(canned.items[canned.index]);
-        return;
-      }
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        closeCanned();
-        return;
-      }
-    } else if (e.key === 'Tab' && !e.shiftKey) {
-      // `/refund-policy` typed faster than the list appeared: expand an exact shortcut.
-      const token = cannedToken();
-      const exact = token && canned.list.find((c) => c.shortcut === token.word);
-      if (exact) { e.preventDefault(); canned.token = token; expandCanned(exact); return; }
-    }
+    if (e.defaultPrevented || e.isComposing) return;
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendReply(); }
   }
 
-  // ---- alerts: sound, desktop notification, title ----------------------------------------
-  let audio = null;
-
-  function unlockAudio() { // browsers only start audio after a user gesture
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === 'suspended') audio.resume();
-    } catch (e) { audio = null; }
-  }
-
-  function beep() {
-    if (!audio || audio.state !== 'running') return;
-    const t = audio.currentTime;
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.type = 'sine';
-    osc.frequency.setValueAtTime(880, t);
-    osc.frequency.setValueAtTime(1175, t + 0.09);
-    gain.gain.setValueAtTime(0.0001, t);
-    gain.gain.exponentialRampToValueAtTime(0.15, t + 0.01);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.22);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(t);
-    osc.stop(t + 0.25);
-  }
-
-  function notify(title, body, tag, conversationId) {
-    if (!('Notification' in window) || Notification.permission !== 'granted') return;
-    const note = new Notification(title, { body: String(body || '').slice(0, 200), tag });
-    note.onclick = () => {
-      window.focus();
-      if (conversationId != null) openConversation(conversationId);
-      note.close();
-    };
-  }
+  // ---- alerts: toast, sound and desktop notification are notify.js's ----------------------
+  const toast = (text, kind = 'info') => emit('console:alert', { text, kind });
+  const warn = (text) => emit('console:alert', { text, kind: 'error', sound: true });
 
   function alertAssigned(conv) {
-    beep();
-    notify(`New chat: ${visitorName(conv)}`, lastPublicText(conv), `chatserver-${conv.id}`, conv.id);
-  }
-
-  function askNotificationPermission() {
-    if ('Notification' in window && Notification.permission === 'default') {
-      Notification.requestPermission().catch(() => { /* dismissed */ });
-    }
-  }
-
-  let toastTimer = 0;
-  function toast(text, kind = 'info') {
-    ui.toast.textContent = text;
-    ui.toast.dataset.kind = kind;
-    ui.toast.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { ui.toast.hidden = true; }, 6000);
+    emit('console:alert', {
+      sound: true, notify: { title: `New chat: ${visitorName(conv)}`, body: lastPublicText(conv) },
+      tag: `chatserver-${conv.id}`, conversationId: conv.id,
+    });
   }
 
   // ---- rendering ------------------------------------------------------------------------
@@ -1498,7 +1333,6 @@
     state.wantedStatus = next;
     state.me.status = next;
     send({ type: 'presence', status: next }); // offline: sent after the next welcome
-    if (next === 'available') askNotificationPermission();
     renderTopbar();
   }
 
@@ -1629,9 +1463,6 @@
   ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
   ui.reply.addEventListener('input', onReplyInput);
   ui.reply.addEventListener('keydown', onReplyKeydown);
-  ui.reply.addEventListener('click', updateCanned);
-  ui.reply.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== ui.reply) closeCanned(); }, 0));
-  ui.reply.addEventListener('focus', () => loadCanned());
   ui.note.addEventListener('change', () => {
     stopTyping();
     const conv = selectedConv();
@@ -1647,7 +1478,6 @@
     overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlays(); });
   }
   document.addEventListener('keydown', onShortcut);
-  for (const kind of ['pointerdown', 'keydown']) document.addEventListener(kind, unlockAudio, { passive: true });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     if (!socket) { clearTimeout(retryTimer); connect(); } else ping();
@@ -1668,6 +1498,5 @@
 
   renderAll();
   renderSheets();
-  loadCanned();
   connect();
 })();
