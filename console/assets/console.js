@@ -60,8 +60,6 @@
     presence: $('[data-testid="presence"]'),
     presenceLabel: $('.presence-label'),
     load: $('[data-testid="load"]'),
-    help: $('[data-testid="help-button"]'),
-    search: $('[data-testid="search"]'),
     mine: $('[data-testid="mine-list"]'),
     queue: $('[data-testid="queue-list"]'),
     mineCount: $('[data-count="mine"]'),
@@ -93,7 +91,6 @@
     confirmClose: $('[data-overlay="confirm-close"]'),
     confirmText: $('#confirm-close-text'),
     confirmYes: $('[data-testid="confirm-close-yes"]'),
-    helpOverlay: $('[data-overlay="help"]'),
   };
 
   // ---- state ----------------------------------------------------------------------------
@@ -362,8 +359,8 @@
   });
 
   document.addEventListener('console:open', (event) => {
-    const { id, highlight } = event.detail || {};
-    openConversation(id, { highlight: highlight || '' });
+    const { id, highlight, focus } = event.detail || {};
+    openConversation(id, { highlight: highlight || '', focus: focus !== false });
   });
 
   document.addEventListener('console:follow-ups', (event) => {
@@ -1270,38 +1267,17 @@
     if (!narrow() && !ui.reply.disabled) ui.reply.focus();
   }
 
-  // ---- dialogs: close confirmation, shortcuts help -----------------------------------------
-  let dialogReturn = null;
-
-  function showOverlay(overlay, focus) {
-    for (const other of [ui.confirmClose, ui.helpOverlay]) if (other !== overlay) other.hidden = true;
-    if (overlay.hidden) dialogReturn = document.activeElement;
-    overlay.hidden = false;
-    (focus || $('button', overlay)).focus();
-  }
-
-  function hideOverlays() {
-    const open = !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
-    ui.confirmClose.hidden = true;
-    ui.helpOverlay.hidden = true;
-    if (open && dialogReturn && document.contains(dialogReturn) && dialogReturn !== document.body) dialogReturn.focus();
-    dialogReturn = null;
-    return open;
-  }
-
-  const overlayOpen = () => !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
-
+  // ---- closing: confirmed in a dialog (keys.js shows it) ---------------------------------
   function askClose() {
     const conv = selectedConv();
     if (!conv || conv.gone) return;
     ui.confirmText.textContent = `The chat with ${visitorName(conv)} ends; they are told it was closed.`;
     ui.confirmClose.dataset.conversationId = String(conv.id);
-    showOverlay(ui.confirmClose, ui.confirmYes);
+    emit('console:dialog', { name: 'confirm-close' });
   }
 
   function confirmClose() {
-    const id = Number(ui.confirmClose.dataset.conversationId);
-    hideOverlays();
+    const id = Number(ui.confirmClose.dataset.conversationId); // the dialog closes itself
     if (id === state.selected) closeConversation();
   }
 
@@ -1353,96 +1329,6 @@
     ui.close.disabled = conv.closing; // re-enabled on error
   }
 
-  function toggleNote() {
-    const conv = selectedConv();
-    if (!conv || conv.gone || ui.note.disabled) return;
-    ui.note.checked = !ui.note.checked;
-    ui.note.dispatchEvent(new Event('change'));
-  }
-
-  function focusReply() {
-    const conv = selectedConv();
-    if (!conv || ui.reply.disabled) return;
-    ui.reply.focus();
-    const end = ui.reply.value.length;
-    ui.reply.setSelectionRange(end, end);
-  }
-
-  /** The conversations listed in the view on screen, top to bottom. */
-  function listedItems() {
-    return [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
-      .filter((node) => !node.closest('[hidden]'));
-  }
-
-  /** j / k: the next or previous conversation of the list on screen. */
-  function step(by) {
-    const items = listedItems();
-    if (!items.length) return;
-    let index = items.findIndex((node) => node.classList.contains('selected'));
-    if (index < 0) index = items.findIndex((node) => Number(node.dataset.conversationId) === state.selected);
-    const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
-    const item = items[next];
-    openConversation(item.dataset.conversationId, { focus: false, highlight: item.dataset.highlight || '' });
-    item.scrollIntoView({ block: 'nearest' });
-  }
-
-  const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date',
-    'datetime-local', 'time', 'month', 'week']);
-  function typingInField(target) {
-    if (!target || !target.tagName) return false;
-    if (target.isContentEditable) return true;
-    const tag = target.tagName.toLowerCase();
-    if (tag === 'textarea' || tag === 'select') return true;
-    return tag === 'input' && TEXT_INPUTS.has((target.type || 'text').toLowerCase());
-  }
-
-  function onShortcut(e) {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-    if (e.key === 'Escape') {
-      if (hideOverlays()) { e.preventDefault(); return; }
-      if (state.sheet && (ui.followUpForm.contains(e.target) || ui.escalateForm.contains(e.target) || !typingInField(e.target))) {
-        closeSheet();
-        e.preventDefault();
-        if (!narrow() && !ui.reply.disabled) ui.reply.focus(); else document.activeElement.blur();
-        return;
-      }
-      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
-      return;
-    }
-    if (overlayOpen()) {
-      if (e.key === 'Tab') trapFocus(e);
-      return;
-    }
-    if (typingInField(e.target)) return;
-    const actions = {
-      j: () => step(1),
-      k: () => step(-1),
-      r: focusReply,
-      n: toggleNote,
-      e: () => openSheet('escalate'),
-      f: () => openSheet('follow-up'),
-      c: askClose,
-      '/': () => { ui.search.focus(); ui.search.select(); },
-      '?': () => showOverlay(ui.helpOverlay),
-    };
-    const action = Object.prototype.hasOwnProperty.call(actions, e.key) && actions[e.key];
-    if (!action) return;
-    e.preventDefault();
-    action();
-  }
-
-  /** Keep Tab inside the open dialog. */
-  function trapFocus(e) {
-    const overlay = !ui.confirmClose.hidden ? ui.confirmClose : ui.helpOverlay;
-    const focusable = [...overlay.querySelectorAll('button, [href], input, select, textarea')].filter((n) => !n.disabled);
-    if (!focusable.length) return;
-    const first = focusable[0];
-    const last = focusable[focusable.length - 1];
-    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
-    else if (!overlay.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
-  }
-
   ui.presence.addEventListener('click', togglePresence);
   ui.transfer.addEventListener('change', transfer);
   ui.close.addEventListener('click', askClose); // the same confirmation as `c`
@@ -1470,14 +1356,7 @@
     renderPane();
     ui.reply.focus();
   });
-  ui.help.addEventListener('click', () => showOverlay(ui.helpOverlay));
   ui.confirmYes.addEventListener('click', confirmClose);
-  $('[data-action="cancel-close"]').addEventListener('click', hideOverlays);
-  $('[data-action="close-help"]').addEventListener('click', hideOverlays);
-  for (const overlay of [ui.confirmClose, ui.helpOverlay]) {
-    overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlays(); });
-  }
-  document.addEventListener('keydown', onShortcut);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     if (!socket) { clearTimeout(retryTimer); connect(); } else ping();
