@@ -21,6 +21,9 @@ class Console:
                     limit: int) -> list[InboxEntry]:
         return await self.store.inbox(view, agent_id, oversee, query, limit)
 
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        return await self.store.conversation(conversation_id)
+
     async def transcript(self, conversation_id: int
                          ) -> tuple[Conversation, list[Message]] | None:
         """A conversation and all its messages, notes too; None if there is no such one."""

@@ -28,7 +28,6 @@
   const REMOTE_TYPING_TTL_MS = 20000; // hide a visitor's indicator if its `false` got lost
   const CLOCK_TICK_MS = 15000;      // refresh "waiting 3m" labels and the visitor's local time
   const VIEW_REFRESH_MS = 5000;     // a chat shown read-only (not mine, still open) is re-read this often
-  const DETAILS_MAX_AGE_MS = 60000; // past conversations are re-read after this long
   const CLOSE_SIGNED_OUT = 4001;    // the server's close code for a session that ended
   const READ_DELAY_MS = 300;        // read marks wait this long (see markRead)
   const BASE_TITLE = document.title;
@@ -70,9 +69,6 @@
     pane: $('[data-pane="conversation"]'),
     name: $('.conv-name'),
     details: $('.conv-details'),
-    strip: $('[data-testid="visitor-details"]'),
-    past: $('[data-testid="past-conversations"]'),
-    pastList: $('[data-testid="past-conversations"] .past-list'),
     banner: $('[data-banner]'),
     transfer: $('[data-testid="transfer"]'),
     followUp: $('[data-testid="set-follow-up"]'),
@@ -112,11 +108,9 @@
     selected: null,
     pending: new Map(),     // client_id -> outgoing message not yet acknowledged
     drafts: new Map(),      // conversation id -> {text, note}: unsent reply and its note mode
-    details: new Map(),     // conversation id -> {history, at}: past conversations of its visitor
     followUps: new Map(),   // conversation id -> its open follow-ups, soonest first (from inbox.js)
     highlight: '',          // words searched for, marked in the shown transcript
     sheet: null,            // 'follow-up' | 'escalate' | null: the form open under the header
-    pastOpen: false,        // the past conversations list is unfolded
     live: false,            // a `welcome` arrived on the current socket
   };
 
@@ -236,22 +230,16 @@
     return new Date(iso).toDateString() === new Date().toDateString() ? clock(iso) : dayTime(iso);
   }
 
-  /** The time now where the visitor is: {time: "Thu 22:15", zone: "Tokyo · GMT+9", name: "Asia/Tokyo"},
-   * or null. */
-  function localTime(timeZone) {
-    if (!timeZone) return null;
-    try {
-      const now = new Date();
-      const time = new Intl.DateTimeFormat([], { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(now);
-      let offset = '';
+  /** The time now in the visitor's time zone, in the agent's locale: "Thu 22:15". */
+  function fillLocalTimes() {
+    for (const node of document.querySelectorAll('[data-zone]')) {
       try {
-        const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'shortOffset' }).formatToParts(now);
-        offset = (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
-      } catch (e) { offset = ''; }
-      const place = timeZone.split('/').pop().replace(/_/g, ' ');
-      return { time, zone: offset ? `${place} · ${offset}` : place, name: timeZone };
-    } catch (e) {
-      return null; // not a time zone this browser knows
+        node.textContent = new Intl.DateTimeFormat([], {
+          timeZone: node.dataset.zone, weekday: 'short', hour: '2-digit', minute: '2-digit',
+        }).format(new Date());
+      } catch (e) {
+        node.textContent = 'unknown'; // a zone this browser does not know
+      }
     }
   }
 
@@ -385,10 +373,9 @@
     const conv = convById(conversationId);
     if (!conv || customerId == null || conv.customerId === customerId) return;
     conv.customerId = customerId;
-    state.details.delete(conv.id); // the customer's past conversations count now
     if (conv.id === state.selected) {
       renderPane();
-      loadDetails(conv.id);
+      loadVisitor(conv.id); // the customer's past conversations count now
     }
   }
 
@@ -646,6 +633,7 @@
     renderQueue();
     renderPane();
     loadViewed(id);
+    loadVisitor(id);
   }
 
   async function loadViewed(id) {
@@ -671,24 +659,36 @@
       loading: false, error: null, status: c.status, agentId: c.agent_id ?? null,
       agentName: (c.agent && c.agent.name) || null, createdAt: c.created_at, closedAt: c.closed_at,
     };
-    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
     if (conv.id === state.selected) renderPane();
   }
 
-  /** Past conversations of the shown chat's visitor (and customer). */
-  async function loadDetails(id, { force = false } = {}) {
-    const known = state.details.get(id);
-    if (!force && known && Date.now() - known.at < DETAILS_MAX_AGE_MS) return;
-    if (loading.has(`d${id}`)) return;
-    loading.add(`d${id}`);
-    const answer = await api('GET', `/api/conversations/${encodeURIComponent(id)}`);
-    loading.delete(`d${id}`);
-    if (!answer.ok) return;
-    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
-    const conv = convById(id);
-    const visitor = answer.data.conversation && answer.data.conversation.visitor;
-    if (conv && visitor) conv.visitor = { ...(conv.visitor || {}), ...visitor }; // the page they are on now
-    if (conv && conv.id === state.selected) renderVisitor(conv);
+  /** The visitor strip (local time, page, past conversations), rendered by the server. One
+   * request at a time: when it comes back, the chat shown since is asked for if it differs. */
+  const visitorStrip = { wanted: null, busy: false };
+  function loadVisitor(id) {
+    visitorStrip.wanted = String(id);
+    if (visitorStrip.busy) return;
+    visitorStrip.busy = true;
+    const asked = visitorStrip.wanted;
+    const url = `/console/parts/conversation/${encodeURIComponent(asked)}/visitor`;
+    htmx.ajax('GET', url, { target: '[data-testid="visitor-details"]', swap: 'outerHTML' })
+      .catch(() => { /* offline: the next selection asks again */ })
+      .finally(() => {
+        visitorStrip.busy = false;
+        if (visitorStrip.wanted !== asked) loadVisitor(visitorStrip.wanted); else fillLocalTimes();
+      });
+  }
+
+  /** The past conversations unfold from their toggle, and each opens from the list. */
+  function onPaneClick(e) {
+    const toggle = e.target.closest('[data-testid="past-toggle"]');
+    const past = $('#past-conversations');
+    if (toggle) {
+      past.hidden = !past.hidden;
+      toggle.setAttribute('aria-expanded', String(!past.hidden));
+    }
+    const item = e.target.closest('[data-testid="past-conversation"]');
+    if (item) openConversation(item.dataset.conversationId);
   }
 
   function leaveSelected() {
@@ -696,7 +696,6 @@
     closeSheet();
     const conv = selectedConv();
     if (conv) saveDraft(conv);
-    state.pastOpen = false;
   }
 
   // ---- outgoing messages: pending until `ack`, resent with the same client_id ------------
@@ -960,7 +959,6 @@
     ui.pane.dataset.conversationId = String(conv.id);
     ui.name.textContent = conv.view && conv.view.loading && !conv.visitor ? `Chat #${conv.id}` : visitorName(conv);
     renderDetails(conv);
-    renderVisitor(conv);
     renderBanner(conv);
     const mine = !conv.gone;
     const writable = canWrite(conv);
@@ -1016,63 +1014,6 @@
   function verifiedBy(visitor) {
     const [text, title] = VERIFIED_BY[visitor && visitor.verified_by] || [];
     return text ? h('span', { class: `detail verified-by verified-by-${visitor.verified_by}`, 'data-testid': 'verified-by', title, text }) : '';
-  }
-
-  /** The visitor's local time, the page they are on, and their past conversations. */
-  function renderVisitor(conv) {
-    const v = conv.visitor || {};
-    const local = localTime(v.timezone);
-    const known = state.details.get(conv.id);
-    const history = known ? known.history : null;
-    const signature = JSON.stringify([conv.id, local, v.page, history && history.map((r) => [r.id, r.status, r.last_message]), state.pastOpen]);
-    if (ui.strip.dataset.signature === signature) return;
-    ui.strip.dataset.signature = signature;
-
-    const page = pageLink(v.page);
-    const pastLabel = history == null ? 'Past chats…'
-      : history.length ? `Past chats (${history.length})` : 'No past chats';
-    ui.strip.replaceChildren(
-      h('span', { class: 'vd vd-time', 'data-testid': 'visitor-local-time', title: local ? `The visitor's time zone: ${local.name}` : 'The visitor\'s browser did not say' },
-        h('span', { class: 'vd-label', text: 'Local time' }),
-        local ? h('strong', { class: 'vd-value', text: local.time }) : h('span', { class: 'vd-value muted', text: 'unknown' }),
-        local ? h('span', { class: 'vd-zone', text: local.zone }) : null),
-      h('span', { class: 'vd vd-page', 'data-testid': 'visitor-page' },
-        h('span', { class: 'vd-label', text: 'Page' }),
-        page || h('span', { class: 'vd-value muted', text: 'unknown' })),
-      h('button', {
-        type: 'button', class: 'vd vd-past', 'data-testid': 'past-toggle',
-        title: 'Earlier conversations of this visitor or customer',
-        'aria-expanded': String(state.pastOpen && !!(history && history.length)),
-        'aria-controls': 'past-conversations', disabled: !(history && history.length),
-        onclick: () => { state.pastOpen = !state.pastOpen; renderVisitor(selectedConv()); },
-      }, pastLabel, history && history.length ? h('span', { class: 'vd-caret', 'aria-hidden': 'true', text: state.pastOpen ? '▴' : '▾' }) : null));
-
-    ui.past.id = 'past-conversations';
-    ui.past.hidden = !(state.pastOpen && history && history.length);
-    if (ui.past.hidden) { ui.pastList.textContent = ''; return; }
-    ui.pastList.replaceChildren(...history.map((row) => h('li', {},
-      h('button', {
-        type: 'button', class: 'past-item', 'data-testid': 'past-conversation', 'data-conversation-id': row.id,
-        onclick: () => openConversation(row.id),
-      },
-      h('span', { class: 'past-line' },
-        h('strong', { text: `Chat #${row.id}` }),
-        h('span', { class: `status-chip status-${row.status}`, text: row.status === 'active' ? 'open' : row.status }),
-        h('span', { class: 'muted', text: dayTime(row.created_at) }),
-        row.agent && row.agent.name ? h('span', { class: 'muted', text: `· ${row.agent.name}` }) : null),
-      h('span', { class: 'past-preview', text: row.last_message || '' })))));
-  }
-
-  /** The visitor's page as a link when it is a web address, else as text. */
-  function pageLink(page) {
-    if (!page) return null;
-    let url = null;
-    try { url = new URL(page); } catch (e) { url = null; }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      return h('span', { class: 'vd-value vd-url', title: page, text: page });
-    }
-    const shown = `${url.host}${url.pathname === '/' ? '' : url.pathname}${url.search}`;
-    return h('a', { class: 'vd-value vd-url', href: url.href, target: '_blank', rel: 'noopener noreferrer', title: url.href, text: shown });
   }
 
   function renderBanner(conv) {
@@ -1294,7 +1235,7 @@
     renderMine();
     renderQueue();
     renderPane();
-    loadDetails(id);
+    loadVisitor(id);
     if (focus && !narrow()) ui.reply.focus();
   }
 
@@ -1357,6 +1298,7 @@
     ui.reply.focus();
   });
   ui.confirmYes.addEventListener('click', confirmClose);
+  ui.pane.addEventListener('click', onPaneClick);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     if (!socket) { clearTimeout(retryTimer); connect(); } else ping();
@@ -1367,7 +1309,8 @@
     renderMine();
     renderQueue();
     const conv = selectedConv();
-    if (conv) { renderDetails(conv); renderVisitor(conv); }
+    if (conv) renderDetails(conv);
+    fillLocalTimes();
   }, CLOCK_TICK_MS);
   setInterval(() => { // someone else's open chat goes on without us: read it again
     const conv = state.ended;

@@ -159,3 +159,40 @@ async def test_a_sheet_without_the_csrf_header_is_refused(
     ann.csrf = "wrong"
     answer = ann.post("/console/parts/conversation/escalate", conversation_id=str(conversation_id))
     assert answer.status_code == 403
+
+
+def visitor_strip(console: Console, conversation_id: int) -> httpx.Response:
+    return httpx.get(f"{console.server.url}/console/parts/conversation/{conversation_id}/visitor",
+                     cookies={"chatserver_session": console.cookie}, timeout=10)
+
+
+async def test_the_visitor_strip_shows_zone_page_and_past_chats_escaped(
+        server: InProcessServer, tokens: list[str]) -> None:
+    ann = await agent(server, tokens[0])
+    first, first_id = await start_chat(server, MARKUP, name=MARKUP, timezone="Asia/Kolkata",
+                                       page="https://shop.example/p?q=<b>")
+    await ann.expect("assigned")
+    await ann.send("close", conversation_id=first_id)
+    await ann.expect("unassigned", conversation_id=first_id)
+    await first.send("message", client_id="again", text="Back again")
+    second_id = (await first.expect("ack", client_id="again"))["conversation_id"]
+
+    strip = visitor_strip(signed_in(server, "bob@example.com"), second_id)  # anyone may read
+    assert strip.status_code == 200
+    assert 'data-zone="Asia/Kolkata"' in strip.text and "Kolkata · GMT+5:30" in strip.text
+    assert 'href="https://shop.example/p?q=&lt;b&gt;"' in strip.text
+    assert "Past chats (1)" in strip.text and f'data-conversation-id="{first_id}"' in strip.text
+    assert MARKUP not in strip.text and "&lt;img src=x onerror=alert(1)&gt;" in strip.text
+
+
+async def test_the_visitor_strip_says_unknown_for_what_the_browser_did_not_tell(
+        server: InProcessServer, tokens: list[str]) -> None:
+    _, conversation_id = await start_chat(server, "Hi", timezone="Mars/Olympus",
+                                          page=f"javascript:{MARKUP}")
+    ann = signed_in(server, "ann@example.com")
+    strip = visitor_strip(ann, conversation_id)
+    assert strip.text.count(">unknown<") == 1  # the zone; the page is shown as text
+    assert "data-zone" not in strip.text and "<a " not in strip.text
+    assert MARKUP not in strip.text
+    assert "No past chats" in strip.text
+    assert visitor_strip(ann, conversation_id + 100).status_code == 404

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.domain.orders import timestamp
 from chatserver.service.errors import ChatError
@@ -18,6 +21,7 @@ from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
 from chatserver.web.services import services
 
+VISITOR = "partials/conversation/visitor.html"
 FOLLOW_UP_FIELDS = "partials/conversation/follow_up_fields.html"
 ESCALATE_FIELDS = "partials/conversation/escalate_fields.html"
 NOTE_MAX = 1000
@@ -112,7 +116,53 @@ async def escalate(request: Request, session: Session) -> Response:
     return done(request, ESCALATE_FIELDS, session, "Supervisors were asked to join the chat.")
 
 
+def zone_label(zone: str | None) -> str | None:
+    """`Tokyo · GMT+9` for `Asia/Tokyo` (its offset now); None for no zone or an unknown one."""
+    try:
+        offset = datetime.now(ZoneInfo(zone)).utcoffset() if zone else None
+    except (ValueError, KeyError):  # not a zone name, or not one this server knows
+        return None
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds()) // 60
+    hours, rest = divmod(abs(minutes), 60)
+    shown = "GMT" if not minutes else (
+        f"GMT{'-' if minutes < 0 else '+'}{hours}" + (f":{rest:02d}" if rest else ""))
+    return f"{str(zone).rsplit('/', 1)[-1].replace('_', ' ')} · {shown}"
+
+
+def page_link(page: str | None) -> dict[str, str] | None:
+    """The visitor's page as a link (what to show, where to go) when it is a web address."""
+    parts = urlsplit(page or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    path = "" if parts.path in ("", "/") else parts.path
+    query = f"?{parts.query}" if parts.query else ""
+    return {"href": str(page), "shown": parts.netloc + path + query}
+
+
+def utc_day_time(text: str) -> str:
+    """`25 Nov, 14:05 UTC` for a timestamp of the API."""
+    return day_time(datetime.fromtimestamp(clock.parse(text), UTC)) + " UTC"
+
+
+async def visitor(request: Request, session: Session) -> Response:
+    """The visitor strip of any conversation: local time, page, past conversations."""
+    conversation_id = int(request.path_params["id"])
+    found = await services(request).console.conversation(conversation_id)
+    if found is None:  # the strip stays in place, saying nothing is known
+        return render(request, VISITOR, session, 404, conversation_id=conversation_id,
+                      visitor=None, zone_label=None, page_link=None, history=[])
+    record = await services(request).console.record(found)
+    shown = record["conversation"]["visitor"]
+    return render(request, VISITOR, session, conversation_id=conversation_id, visitor=shown,
+                  zone_label=zone_label(shown and shown["timezone"]),
+                  page_link=page_link(shown and shown["page"]), history=record["history"],
+                  day_time=utc_day_time)
+
+
 routes: list[BaseRoute] = [
+    Route("/console/parts/conversation/{id:int}/visitor", console_view(visitor)),
     Route("/console/parts/conversation/follow-up", console_view(follow_up), methods=["POST"]),
     Route("/console/parts/conversation/escalate", console_view(escalate), methods=["POST"]),
 ]
