@@ -26,6 +26,9 @@ class Console:
             raise Refused(403, "forbidden", "this is for supervisors and admins")
         return await self.store.inbox(view, agent.id, agent.can_oversee, query, limit)
 
+    async def conversation(self, conversation_id: int) -> Conversation | None:
+        return await self.store.conversation(conversation_id)
+
     async def transcript(self, conversation_id: int
                          ) -> tuple[Conversation, list[Message]] | None:
         """A conversation and all its messages, notes too; None if there is no such one."""

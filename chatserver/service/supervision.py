@@ -65,7 +65,10 @@ class Supervision:
 
     async def follow_up(self, agent: Agent, conversation_id: int, due_at: str,
                         note: str) -> FollowUp:
-        """"I'll get back to you by ...": kept until done; the visitor is told when."""
+        """"I'll get back to you by ...": kept until done; the visitor is told when. The
+        time must be in the future."""
+        if due_at <= clock.iso(now()):
+            raise Refused(422, "invalid", "due_at must be in the future")
         await self._in_charge(agent, conversation_id)
         found, _ = await self.store.add_follow_up(
             conversation_id, agent.id, due_at, note,

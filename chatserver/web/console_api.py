@@ -10,7 +10,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain import reports
-from chatserver.domain.clock import iso, now
 from chatserver.domain.frames import string
 from chatserver.domain.orders import timestamp
 from chatserver.store.base import INBOX_VIEWS
@@ -47,8 +46,6 @@ FOLLOW_UP = {"due_at": (timestamp, True, None), "note": (string(1000), True, Non
 @authenticated
 async def add_follow_up(request: Request, caller: Caller) -> Response:
     body = await json_body(request, FOLLOW_UP)
-    if body["due_at"] <= iso(now()):
-        raise ApiError(422, "invalid", "due_at must be in the future")
     found = await services(request).supervision.follow_up(
         caller.agent, path_id(request, "conversation"), body["due_at"], body["note"])
     return json_response({"follow_up": found}, 201)

@@ -6,10 +6,11 @@
  * A chat that is not assigned to me (queued, someone else's, closed, a search result) is read
  * over REST (GET /api/conversations/{id}) and shown read-only; supervisors may add notes to it.
  *
- * Also here: the visitor's details (local time, page, past conversations), escalation to a
- * supervisor, follow-ups ("get back by ..."), canned responses (`/shortcut` + Tab), closing
- * with a confirmation, and the keyboard shortcuts (`?` shows them). The other views of the
- * left column (all open, closed, follow-ups, search) and the supervisors' alerts are inbox.js.
+ * Also here: the visitor's details (local time, page, past conversations), the escalation and
+ * follow-up sheets (forms the server renders and answers, via htmx), closing with a
+ * confirmation, and the keyboard shortcuts (`?` shows them). Elsewhere: canned responses
+ * (canned.js), toasts, beeps and notifications (notify.js), the other views of the left
+ * column (all open, closed, follow-ups, search) and the supervisors' alerts (inbox.js).
  *
  * Safety rule: text that came from anyone (visitors, agents, names, emails) only ever enters
  * the DOM through textContent / text nodes, never through innerHTML.
@@ -27,9 +28,6 @@
   const REMOTE_TYPING_TTL_MS = 20000; // hide a visitor's indicator if its `false` got lost
   const CLOCK_TICK_MS = 15000;      // refresh "waiting 3m" labels and the visitor's local time
   const VIEW_REFRESH_MS = 5000;     // a chat shown read-only (not mine, still open) is re-read this often
-  const DETAILS_MAX_AGE_MS = 60000; // past conversations are re-read after this long
-  const CANNED_MAX_AGE_MS = 60000;  // canned responses are re-read after this long
-  const CANNED_SHOWN = 6;           // suggestions listed at most
   const CLOSE_SIGNED_OUT = 4001;    // the server's close code for a session that ended
   const READ_DELAY_MS = 300;        // read marks wait this long (see markRead)
   const BASE_TITLE = document.title;
@@ -61,9 +59,6 @@
     presence: $('[data-testid="presence"]'),
     presenceLabel: $('.presence-label'),
     load: $('[data-testid="load"]'),
-    toast: $('[data-testid="toast"]'),
-    help: $('[data-testid="help-button"]'),
-    search: $('[data-testid="search"]'),
     mine: $('[data-testid="mine-list"]'),
     queue: $('[data-testid="queue-list"]'),
     mineCount: $('[data-count="mine"]'),
@@ -74,9 +69,6 @@
     pane: $('[data-pane="conversation"]'),
     name: $('.conv-name'),
     details: $('.conv-details'),
-    strip: $('[data-testid="visitor-details"]'),
-    past: $('[data-testid="past-conversations"]'),
-    pastList: $('[data-testid="past-conversations"] .past-list'),
     banner: $('[data-banner]'),
     transfer: $('[data-testid="transfer"]'),
     followUp: $('[data-testid="set-follow-up"]'),
@@ -84,16 +76,10 @@
     close: $('[data-testid="close-conversation"]'),
     actions: $('.conv-actions'),
     followUpForm: $('[data-sheet="follow-up"]'),
-    followUpDue: $('[data-testid="follow-up-due"]'),
-    followUpNote: $('[data-testid="follow-up-note"]'),
-    followUpSave: $('[data-testid="follow-up-save"]'),
-    followUpError: $('[data-testid="follow-up-error"]'),
     escalateForm: $('[data-sheet="escalate"]'),
-    escalateNote: $('[data-testid="escalate-note"]'),
     transcript: $('[data-testid="transcript"]'),
     typing: $('[data-testid="typing-indicator"]'),
     composer: $('[data-composer]'),
-    canned: $('[data-testid="canned-suggestions"]'),
     reply: $('[data-testid="reply"]'),
     send: $('[data-testid="send"]'),
     note: $('[data-testid="note-toggle"]'),
@@ -101,7 +87,6 @@
     confirmClose: $('[data-overlay="confirm-close"]'),
     confirmText: $('#confirm-close-text'),
     confirmYes: $('[data-testid="confirm-close-yes"]'),
-    helpOverlay: $('[data-overlay="help"]'),
   };
 
   // ---- state ----------------------------------------------------------------------------
@@ -123,11 +108,9 @@
     selected: null,
     pending: new Map(),     // client_id -> outgoing message not yet acknowledged
     drafts: new Map(),      // conversation id -> {text, note}: unsent reply and its note mode
-    details: new Map(),     // conversation id -> {history, at}: past conversations of its visitor
     followUps: new Map(),   // conversation id -> its open follow-ups, soonest first (from inbox.js)
     highlight: '',          // words searched for, marked in the shown transcript
     sheet: null,            // 'follow-up' | 'escalate' | null: the form open under the header
-    pastOpen: false,        // the past conversations list is unfolded
     live: false,            // a `welcome` arrived on the current socket
   };
 
@@ -247,22 +230,16 @@
     return new Date(iso).toDateString() === new Date().toDateString() ? clock(iso) : dayTime(iso);
   }
 
-  /** The time now where the visitor is: {time: "Thu 22:15", zone: "Tokyo · GMT+9", name: "Asia/Tokyo"},
-   * or null. */
-  function localTime(timeZone) {
-    if (!timeZone) return null;
-    try {
-      const now = new Date();
-      const time = new Intl.DateTimeFormat([], { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit' }).format(now);
-      let offset = '';
+  /** The time now in the visitor's time zone, in the agent's locale: "Thu 22:15". */
+  function fillLocalTimes() {
+    for (const node of document.querySelectorAll('[data-zone]')) {
       try {
-        const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'shortOffset' }).formatToParts(now);
-        offset = (parts.find((p) => p.type === 'timeZoneName') || {}).value || '';
-      } catch (e) { offset = ''; }
-      const place = timeZone.split('/').pop().replace(/_/g, ' ');
-      return { time, zone: offset ? `${place} · ${offset}` : place, name: timeZone };
-    } catch (e) {
-      return null; // not a time zone this browser knows
+        node.textContent = new Intl.DateTimeFormat([], {
+          timeZone: node.dataset.zone, weekday: 'short', hour: '2-digit', minute: '2-digit',
+        }).format(new Date());
+      } catch (e) {
+        node.textContent = 'unknown'; // a zone this browser does not know
+      }
     }
   }
 
@@ -345,10 +322,10 @@
   // ---- extension point: other scripts on this page (customer.js, inbox.js) follow the console --
   // Sent on `document`: `console:frame` (detail: every socket frame, known type or not),
   // `console:selected` (detail: the shown chat {id, customerId, visitor, gone}, or null; sent
-  // when it changes). Listened to: `console:customer` {conversationId, customerId} when a
-  // chat got its customer; `console:open` {id, highlight?} to show any chat (read-only when
-  // it is not mine); `console:alert` {text?, kind?, sound?, notify?: {title, body},
-  // conversationId?} for a toast, a beep and a desktop notification.
+  // when it changes), `console:alert` (notify.js: a toast, a beep, a notification). Listened
+  // to: `console:customer` {conversationId, customerId} when a chat got its customer;
+  // `console:open` {id, highlight?} to show any chat (read-only when it is not mine);
+  // `console:follow-ups`; `console:sheet-done` (a sheet's form was accepted by the server).
   function emit(name, detail) {
     document.dispatchEvent(new CustomEvent(name, { detail }));
   }
@@ -370,8 +347,8 @@
   });
 
   document.addEventListener('console:open', (event) => {
-    const { id, highlight } = event.detail || {};
-    openConversation(id, { highlight: highlight || '' });
+    const { id, highlight, focus } = event.detail || {};
+    openConversation(id, { highlight: highlight || '', focus: focus !== false });
   });
 
   document.addEventListener('console:follow-ups', (event) => {
@@ -382,13 +359,6 @@
       state.followUps.get(item.conversation_id).push(item);
     }
     renderDetails(selectedConv());
-  });
-
-  document.addEventListener('console:alert', (event) => {
-    const { text, kind, sound, notify: note, conversationId } = event.detail || {};
-    if (text) toast(text, kind || 'info');
-    if (sound) beep();
-    if (note) notify(note.title, note.body, `chatserver-alert-${conversationId || ''}`, conversationId);
   });
 
   /** The server knows the visitor better now (a verified purchase named them). */
@@ -403,10 +373,9 @@
     const conv = convById(conversationId);
     if (!conv || customerId == null || conv.customerId === customerId) return;
     conv.customerId = customerId;
-    state.details.delete(conv.id); // the customer's past conversations count now
     if (conv.id === state.selected) {
       renderPane();
-      loadDetails(conv.id);
+      loadVisitor(conv.id); // the customer's past conversations count now
     }
   }
 
@@ -569,18 +538,15 @@
       if (row.id == null || !row.unanswered_since) return;
       flagUnanswered(row.id, row.unanswered_since);
       const conv = state.convs.get(row.id);
-      if (conv) {
-        toast(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`, 'error');
-        beep();
-      }
+      if (conv) warn(`${visitorName(conv)} has waited ${ago(row.unanswered_since)} without an answer.`);
       renderMine();
       renderQueue();
       if (state.selected === row.id) renderDetails(selectedConv());
     },
 
-    /** Someone asked a supervisor to join; supervisors' alerts are inbox.js's. */
+    /** Someone asked a supervisor to join: a chat shown read-only is read again (the asker
+     * is told by the sheet's answer; supervisors' alerts are inbox.js's). */
     escalation(f) {
-      if (f.by && f.by.id === state.me.id) toast('Supervisors were asked to join the chat.');
       const conv = state.ended;
       if (conv && conv.view && conv.id === f.conversation_id) loadViewed(conv.id);
     },
@@ -590,8 +556,7 @@
       const item = f.follow_up || {};
       if (!item.overdue || item.done_at || !item.agent || item.agent.id !== state.me.id) return;
       const who = (item.visitor && item.visitor.name) || `chat #${item.conversation_id}`;
-      toast(`Follow-up overdue: you promised ${who} an answer by ${clock(item.due_at)}.`, 'error');
-      beep();
+      warn(`Follow-up overdue: you promised ${who} an answer by ${clock(item.due_at)}.`);
     },
 
     customer(f) {
@@ -668,6 +633,7 @@
     renderQueue();
     renderPane();
     loadViewed(id);
+    loadVisitor(id);
   }
 
   async function loadViewed(id) {
@@ -693,33 +659,43 @@
       loading: false, error: null, status: c.status, agentId: c.agent_id ?? null,
       agentName: (c.agent && c.agent.name) || null, createdAt: c.created_at, closedAt: c.closed_at,
     };
-    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
     if (conv.id === state.selected) renderPane();
   }
 
-  /** Past conversations of the shown chat's visitor (and customer). */
-  async function loadDetails(id, { force = false } = {}) {
-    const known = state.details.get(id);
-    if (!force && known && Date.now() - known.at < DETAILS_MAX_AGE_MS) return;
-    if (loading.has(`d${id}`)) return;
-    loading.add(`d${id}`);
-    const answer = await api('GET', `/api/conversations/${encodeURIComponent(id)}`);
-    loading.delete(`d${id}`);
-    if (!answer.ok) return;
-    state.details.set(id, { history: answer.data.history || [], at: Date.now() });
-    const conv = convById(id);
-    const visitor = answer.data.conversation && answer.data.conversation.visitor;
-    if (conv && visitor) conv.visitor = { ...(conv.visitor || {}), ...visitor }; // the page they are on now
-    if (conv && conv.id === state.selected) renderVisitor(conv);
+  /** The visitor strip (local time, page, past conversations), rendered by the server. One
+   * request at a time: when it comes back, the chat shown since is asked for if it differs. */
+  const visitorStrip = { wanted: null, busy: false };
+  function loadVisitor(id) {
+    visitorStrip.wanted = String(id);
+    if (visitorStrip.busy) return;
+    visitorStrip.busy = true;
+    const asked = visitorStrip.wanted;
+    const url = `/console/parts/conversation/${encodeURIComponent(asked)}/visitor`;
+    htmx.ajax('GET', url, { target: '[data-testid="visitor-details"]', swap: 'outerHTML' })
+      .catch(() => { /* offline: the next selection asks again */ })
+      .finally(() => {
+        visitorStrip.busy = false;
+        if (visitorStrip.wanted !== asked) loadVisitor(visitorStrip.wanted); else fillLocalTimes();
+      });
+  }
+
+  /** The past conversations unfold from their toggle, and each opens from the list. */
+  function onPaneClick(e) {
+    const toggle = e.target.closest('[data-testid="past-toggle"]');
+    const past = $('#past-conversations');
+    if (toggle) {
+      past.hidden = !past.hidden;
+      toggle.setAttribute('aria-expanded', String(!past.hidden));
+    }
+    const item = e.target.closest('[data-testid="past-conversation"]');
+    if (item) openConversation(item.dataset.conversationId);
   }
 
   function leaveSelected() {
     stopTyping();
     closeSheet();
-    closeCanned();
     const conv = selectedConv();
     if (conv) saveDraft(conv);
-    state.pastOpen = false;
   }
 
   // ---- outgoing messages: pending until `ack`, resent with the same client_id ------------
@@ -737,9 +713,7 @@
     state.pending.set(p.client_id, p);
     transmit(p);
     ui.reply.value = '';
-    closeCanned();
-    saveDraft(conv);
-    stopTyping();
+    ui.reply.dispatchEvent(new Event('input')); // the draft empties, typing stops, no suggestions
     renderTranscript(conv, { toBottom: true });
   }
 
@@ -775,7 +749,6 @@
 
   function onReplyInput() {
     const conv = selectedConv();
-    updateCanned();
     if (!conv) return;
     saveDraft(conv);
     if (conv.gone || !ui.reply.value.trim()) return stopTyping();
@@ -820,168 +793,21 @@
     }
   }
 
-  // ---- canned responses: `/shortcut` then Tab or Enter ------------------------------------
-  const canned = { list: [], at: 0, loading: null, open: false, items: [], index: 0, token: null };
-
-  function loadCanned(force = false) {
-    if (canned.loading) return canned.loading;
-    if (!force && canned.at && Date.now() - canned.at < CANNED_MAX_AGE_MS) return Promise.resolve();
-    canned.loading = api('GET', '/api/canned').then((answer) => {
-      if (answer.ok) {
-        canned.list = (answer.data.canned || []).filter((c) => c && c.shortcut && typeof c.text === 'string');
-        canned.at = Date.now();
-      }
-    }).finally(() => { canned.loading = null; });
-    return canned.loading;
-  }
-
-  /** The `/word` right before the caret (at the start or after a space), or null. */
-  function cannedToken() {
-    const box = ui.reply;
-    const caret = box.selectionStart;
-    if (caret == null || caret !== box.selectionEnd) return null;
-    const found = /(^|\s)\/([a-z0-9-]*)$/i.exec(box.value.slice(0, caret));
-    if (!found) return null;
-    return { start: caret - found[2].length - 1, end: caret, word: found[2].toLowerCase() };
-  }
-
-  function cannedMatches(word) {
-    const starts = canned.list.filter((c) => c.shortcut.startsWith(word));
-    const contains = word ? canned.list.filter((c) => !c.shortcut.startsWith(word) && c.shortcut.includes(word)) : [];
-    return [...starts, ...contains].slice(0, CANNED_SHOWN);
-  }
-
-  function updateCanned() {
-    const conv = selectedConv();
-    const token = conv && canWrite(conv) ? cannedToken() : null;
-    if (!token) return closeCanned();
-    if (!canned.at || Date.now() - canned.at > CANNED_MAX_AGE_MS) {
-      loadCanned().then(() => { if (document.activeElement === ui.reply) updateCanned(); });
-    }
-    const items = cannedMatches(token.word);
-    const same = canned.open && canned.items.length === items.length && canned.items.every((c, i) => c === items[i]);
-    canned.token = token;
-    canned.items = items;
-    if (!same) canned.index = 0;
-    canned.open = items.length > 0;
-    renderCanned();
-  }
-
-  function closeCanned() {
-    if (!canned.open && ui.canned.hidden) return;
-    canned.open = false;
-    canned.items = [];
-    renderCanned();
-  }
-
-  function renderCanned() {
-    ui.canned.hidden = !canned.open;
-    ui.reply.setAttribute('aria-expanded', String(canned.open));
-    if (!canned.open) { ui.canned.textContent = ''; ui.reply.removeAttribute('aria-activedescendant'); return; }
-    ui.canned.replaceChildren(...canned.items.map((c, i) => h('li', {
-      id: `canned-${i}`, role: 'option', class: `canned-item${i === canned.index ? ' active' : ''}`,
-      'aria-selected': String(i === canned.index), 'data-testid': 'canned-option', 'data-shortcut': c.shortcut,
-      onmousedown: (e) => { e.preventDefault(); expandCanned(c); }, // before the box loses focus
-    }, h('span', { class: 'canned-key', text: `/${c.shortcut}` }), h('span', { class: 'canned-text', text: c.text }))));
-    ui.reply.setAttribute('aria-activedescendant', `canned-${canned.index}`);
-  }
-
-  function expandCanned(item) {
-    const token = canned.token || cannedToken();
-    if (!token || !item) return;
-    const box = ui.reply;
-    box.value = box.value.slice(0, token.start) + item.text + box.value.slice(token.end);
-    const caret = token.start + item.text.length;
-    box.setSelectionRange(caret, caret);
-    box.focus();
-    closeCanned();
-    onReplyInput();
-  }
-
-  /** Keys in the reply box: the suggestions first, then Enter sends. */
+  /** Enter sends (canned.js handles its keys first, and prevents their default). */
   function onReplyKeydown(e) {
-    if (e.isComposing) return;
-    if (canned.open) {
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
-        e.preventDefault();
-        const step = e.key === 'ArrowDown' ? 1 : -1;
-        canned.index = (canned.index + step + canned.items.length) % canned.items.length;
-        renderCanned();
-        return;
-      }
-      if ((e.key === 'Tab' || e.key === 'Enter') && !e.shiftKey) {
-        e.preventDefault();
-        expandCanned(canned.items[canned.index]);
-        return;
-      }
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        closeCanned();
-        return;
-      }
-    } else if (e.key === 'Tab' && !e.shiftKey) {
-      // `/refund-policy` typed faster than the list appeared: expand an exact shortcut.
-      const token = cannedToken();
-      const exact = token && canned.list.find((c) => c.shortcut === token.word);
-      if (exact) { e.preventDefault(); canned.token = token; expandCanned(exact); return; }
-    }
+    if (e.defaultPrevented || e.isComposing) return;
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendReply(); }
   }
 
-  // ---- alerts: sound, desktop notification, title ----------------------------------------
-  let audio = null;
-
-  function unlockAudio() { // browsers only start audio after a user gesture
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      if (audio.state === 'suspended') audio.resume();
-    } catch (e) { audio = null; }
-  }
-
-  function beep() {
-    if (!audio || audio.state !== 'running') return;
-    const t = audio.currentTime;
-    const osc = audio.createOscillator();
-    const gain = audio.createGain();
-    osc.type = 'sine';
-    osc.frequency.setValueAtTime(880, t);
-    osc.frequency.setValueAtTime(1175, t + 0.09);
-    gain.gain.setValueAtTime(0.0001, t);
-    gain.gain.exponentialRampToValueAtTime(0.15, t + 0.01);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.22);
-    osc.connect(gain).connect(audio.destination);
-    osc.start(t);
-    osc.stop(t + 0.25);
-  }
-
-  function notify(title, body, tag, conversationId) {
-    if (!('Notification' in window) || Notification.permission !== 'granted') return;
-    const note = new Notification(title, { body: String(body || '').slice(0, 200), tag });
-    note.onclick = () => {
-      window.focus();
-      if (conversationId != null) openConversation(conversationId);
-      note.close();
-    };
-  }
+  // ---- alerts: toast, sound and desktop notification are notify.js's ----------------------
+  const toast = (text, kind = 'info') => emit('console:alert', { text, kind });
+  const warn = (text) => emit('console:alert', { text, kind: 'error', sound: true });
 
   function alertAssigned(conv) {
-    beep();
-    notify(`New chat: ${visitorName(conv)}`, lastPublicText(conv), `chatserver-${conv.id}`, conv.id);
-  }
-
-  function askNotificationPermission() {
-    if ('Notification' in window && Notification.permission === 'default') {
-      Notification.requestPermission().catch(() => { /* dismissed */ });
-    }
-  }
-
-  let toastTimer = 0;
-  function toast(text, kind = 'info') {
-    ui.toast.textContent = text;
-    ui.toast.dataset.kind = kind;
-    ui.toast.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { ui.toast.hidden = true; }, 6000);
+    emit('console:alert', {
+      sound: true, notify: { title: `New chat: ${visitorName(conv)}`, body: lastPublicText(conv) },
+      tag: `chatserver-${conv.id}`, conversationId: conv.id,
+    });
   }
 
   // ---- rendering ------------------------------------------------------------------------
@@ -1133,7 +959,6 @@
     ui.pane.dataset.conversationId = String(conv.id);
     ui.name.textContent = conv.view && conv.view.loading && !conv.visitor ? `Chat #${conv.id}` : visitorName(conv);
     renderDetails(conv);
-    renderVisitor(conv);
     renderBanner(conv);
     const mine = !conv.gone;
     const writable = canWrite(conv);
@@ -1189,63 +1014,6 @@
   function verifiedBy(visitor) {
     const [text, title] = VERIFIED_BY[visitor && visitor.verified_by] || [];
     return text ? h('span', { class: `detail verified-by verified-by-${visitor.verified_by}`, 'data-testid': 'verified-by', title, text }) : '';
-  }
-
-  /** The visitor's local time, the page they are on, and their past conversations. */
-  function renderVisitor(conv) {
-    const v = conv.visitor || {};
-    const local = localTime(v.timezone);
-    const known = state.details.get(conv.id);
-    const history = known ? known.history : null;
-    const signature = JSON.stringify([conv.id, local, v.page, history && history.map((r) => [r.id, r.status, r.last_message]), state.pastOpen]);
-    if (ui.strip.dataset.signature === signature) return;
-    ui.strip.dataset.signature = signature;
-
-    const page = pageLink(v.page);
-    const pastLabel = history == null ? 'Past chats…'
-      : history.length ? `Past chats (${history.length})` : 'No past chats';
-    ui.strip.replaceChildren(
-      h('span', { class: 'vd vd-time', 'data-testid': 'visitor-local-time', title: local ? `The visitor's time zone: ${local.name}` : 'The visitor\'s browser did not say' },
-        h('span', { class: 'vd-label', text: 'Local time' }),
-        local ? h('strong', { class: 'vd-value', text: local.time }) : h('span', { class: 'vd-value muted', text: 'unknown' }),
-        local ? h('span', { class: 'vd-zone', text: local.zone }) : null),
-      h('span', { class: 'vd vd-page', 'data-testid': 'visitor-page' },
-        h('span', { class: 'vd-label', text: 'Page' }),
-        page || h('span', { class: 'vd-value muted', text: 'unknown' })),
-      h('button', {
-        type: 'button', class: 'vd vd-past', 'data-testid': 'past-toggle',
-        title: 'Earlier conversations of this visitor or customer',
-        'aria-expanded': String(state.pastOpen && !!(history && history.length)),
-        'aria-controls': 'past-conversations', disabled: !(history && history.length),
-        onclick: () => { state.pastOpen = !state.pastOpen; renderVisitor(selectedConv()); },
-      }, pastLabel, history && history.length ? h('span', { class: 'vd-caret', 'aria-hidden': 'true', text: state.pastOpen ? '▴' : '▾' }) : null));
-
-    ui.past.id = 'past-conversations';
-    ui.past.hidden = !(state.pastOpen && history && history.length);
-    if (ui.past.hidden) { ui.pastList.textContent = ''; return; }
-    ui.pastList.replaceChildren(...history.map((row) => h('li', {},
-      h('button', {
-        type: 'button', class: 'past-item', 'data-testid': 'past-conversation', 'data-conversation-id': row.id,
-        onclick: () => openConversation(row.id),
-      },
-      h('span', { class: 'past-line' },
-        h('strong', { text: `Chat #${row.id}` }),
-        h('span', { class: `status-chip status-${row.status}`, text: row.status === 'active' ? 'open' : row.status }),
-        h('span', { class: 'muted', text: dayTime(row.created_at) }),
-        row.agent && row.agent.name ? h('span', { class: 'muted', text: `· ${row.agent.name}` }) : null),
-      h('span', { class: 'past-preview', text: row.last_message || '' })))));
-  }
-
-  /** The visitor's page as a link when it is a web address, else as text. */
-  function pageLink(page) {
-    if (!page) return null;
-    let url = null;
-    try { url = new URL(page); } catch (e) { url = null; }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      return h('span', { class: 'vd-value vd-url', title: page, text: page });
-    }
-    const shown = `${url.host}${url.pathname === '/' ? '' : url.pathname}${url.search}`;
-    return h('a', { class: 'vd-value vd-url', href: url.href, target: '_blank', rel: 'noopener noreferrer', title: url.href, text: shown });
   }
 
   function renderBanner(conv) {
@@ -1393,15 +1161,13 @@
     if (!conv || conv.gone) return;
     state.sheet = state.sheet === name ? null : name; // the button toggles
     renderSheets();
-    if (state.sheet === 'follow-up') {
-      const due = Date.parse(ui.followUpDue.value);
-      if (!ui.followUpDue.value || !(due > Date.now())) ui.followUpDue.value = localInputValue(defaultDue());
-      ui.followUpDue.min = localInputValue(new Date());
-      ui.followUpError.hidden = true;
-      ui.followUpNote.focus();
-    } else if (state.sheet === 'escalate') {
-      ui.escalateNote.focus();
-    }
+    if (!state.sheet) return;
+    const form = state.sheet === 'follow-up' ? ui.followUpForm : ui.escalateForm;
+    for (const error of form.querySelectorAll('[role="alert"]')) error.remove(); // from a last try
+    const due = $('[name="due"]', form);
+    if (due && !(Date.parse(due.value) > Date.now())) due.value = localInputValue(defaultDue());
+    if (due) due.min = localInputValue(new Date());
+    $('[name="note"]', form).focus();
   }
 
   function closeSheet() {
@@ -1427,83 +1193,32 @@
     return d;
   }
 
-  function followUpError(text) {
-    ui.followUpError.textContent = text;
-    ui.followUpError.hidden = false;
-  }
-
-  let followUpBusy = false;
-  async function submitFollowUp(event) {
-    event.preventDefault();
+  /** The sheets post with htmx: to the shown chat, with this browser's offset from UTC for
+   * the follow-up's local time. The server answers with the fields (an error in place) and,
+   * when done, `console:sheet-done`. */
+  function addSheetParameters(event) {
     const conv = selectedConv();
-    if (!conv || conv.gone || followUpBusy) return;
-    const due = ui.followUpDue.value ? new Date(ui.followUpDue.value) : null; // local time
-    const note = ui.followUpNote.value.trim();
-    if (!due || Number.isNaN(due.getTime())) return followUpError('Pick the date and time you will answer by.');
-    if (due.getTime() <= Date.now()) return followUpError('Pick a time in the future.');
-    if (!note) { ui.followUpNote.focus(); return followUpError('Add a short note: what did you promise?'); }
-    followUpBusy = true;
-    ui.followUpSave.disabled = true;
-    const answer = await api('POST', `/api/conversations/${encodeURIComponent(conv.id)}/follow-ups`,
-      { due_at: due.toISOString(), note });
-    followUpBusy = false;
-    ui.followUpSave.disabled = false;
-    if (!answer.ok) return followUpError(answer.message);
-    ui.followUpNote.value = '';
-    ui.followUpDue.value = '';
-    ui.followUpError.hidden = true;
+    const params = event.detail.parameters;
+    params.conversation_id = conv ? String(conv.id) : '';
+    if (params.due) params.offset = String(new Date(params.due).getTimezoneOffset());
+  }
+
+  function sheetDone() {
     closeSheet();
-    const item = answer.data.follow_up || {};
-    toast(`Follow-up set: answer ${visitorName(conv)} by ${dayTime(item.due_at || due.toISOString())}. The visitor was told.`);
-    if (conv.id === state.selected && !narrow()) ui.reply.focus();
+    if (!narrow() && !ui.reply.disabled) ui.reply.focus();
   }
 
-  function submitEscalate(event) {
-    event.preventDefault();
-    const conv = selectedConv();
-    if (!conv || conv.gone) return;
-    const note = ui.escalateNote.value.trim();
-    if (!send({ type: 'escalate', conversation_id: conv.id, note: note || null })) {
-      toast('Not connected: try again in a moment.', 'error');
-      return;
-    }
-    ui.escalateNote.value = '';
-    closeSheet();
-    toast('Asking the supervisors to join…');
-  }
-
-  // ---- dialogs: close confirmation, shortcuts help -----------------------------------------
-  let dialogReturn = null;
-
-  function showOverlay(overlay, focus) {
-    for (const other of [ui.confirmClose, ui.helpOverlay]) if (other !== overlay) other.hidden = true;
-    if (overlay.hidden) dialogReturn = document.activeElement;
-    overlay.hidden = false;
-    (focus || $('button', overlay)).focus();
-  }
-
-  function hideOverlays() {
-    const open = !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
-    ui.confirmClose.hidden = true;
-    ui.helpOverlay.hidden = true;
-    if (open && dialogReturn && document.contains(dialogReturn) && dialogReturn !== document.body) dialogReturn.focus();
-    dialogReturn = null;
-    return open;
-  }
-
-  const overlayOpen = () => !ui.confirmClose.hidden || !ui.helpOverlay.hidden;
-
+  // ---- closing: confirmed in a dialog (keys.js shows it) ---------------------------------
   function askClose() {
     const conv = selectedConv();
     if (!conv || conv.gone) return;
     ui.confirmText.textContent = `The chat with ${visitorName(conv)} ends; they are told it was closed.`;
     ui.confirmClose.dataset.conversationId = String(conv.id);
-    showOverlay(ui.confirmClose, ui.confirmYes);
+    emit('console:dialog', { name: 'confirm-close' });
   }
 
   function confirmClose() {
-    const id = Number(ui.confirmClose.dataset.conversationId);
-    hideOverlays();
+    const id = Number(ui.confirmClose.dataset.conversationId); // the dialog closes itself
     if (id === state.selected) closeConversation();
   }
 
@@ -1520,7 +1235,7 @@
     renderMine();
     renderQueue();
     renderPane();
-    loadDetails(id);
+    loadVisitor(id);
     if (focus && !narrow()) ui.reply.focus();
   }
 
@@ -1535,7 +1250,6 @@
     state.wantedStatus = next;
     state.me.status = next;
     send({ type: 'presence', status: next }); // offline: sent after the next welcome
-    if (next === 'available') askNotificationPermission();
     renderTopbar();
   }
 
@@ -1556,106 +1270,16 @@
     ui.close.disabled = conv.closing; // re-enabled on error
   }
 
-  function toggleNote() {
-    const conv = selectedConv();
-    if (!conv || conv.gone || ui.note.disabled) return;
-    ui.note.checked = !ui.note.checked;
-    ui.note.dispatchEvent(new Event('change'));
-  }
-
-  function focusReply() {
-    const conv = selectedConv();
-    if (!conv || ui.reply.disabled) return;
-    ui.reply.focus();
-    const end = ui.reply.value.length;
-    ui.reply.setSelectionRange(end, end);
-  }
-
-  /** The conversations listed in the view on screen, top to bottom. */
-  function listedItems() {
-    return [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
-      .filter((node) => !node.closest('[hidden]'));
-  }
-
-  /** j / k: the next or previous conversation of the list on screen. */
-  function step(by) {
-    const items = listedItems();
-    if (!items.length) return;
-    let index = items.findIndex((node) => node.classList.contains('selected'));
-    if (index < 0) index = items.findIndex((node) => Number(node.dataset.conversationId) === state.selected);
-    const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
-    const item = items[next];
-    openConversation(item.dataset.conversationId, { focus: false, highlight: item.dataset.highlight || '' });
-    item.scrollIntoView({ block: 'nearest' });
-  }
-
-  const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date',
-    'datetime-local', 'time', 'month', 'week']);
-  function typingInField(target) {
-    if (!target || !target.tagName) return false;
-    if (target.isContentEditable) return true;
-    const tag = target.tagName.toLowerCase();
-    if (tag === 'textarea' || tag === 'select') return true;
-    return tag === 'input' && TEXT_INPUTS.has((target.type || 'text').toLowerCase());
-  }
-
-  function onShortcut(e) {
-    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-    if (e.key === 'Escape') {
-      if (hideOverlays()) { e.preventDefault(); return; }
-      if (state.sheet && (ui.followUpForm.contains(e.target) || ui.escalateForm.contains(e.target) || !typingInField(e.target))) {
-        closeSheet();
-        e.preventDefault();
-        if (!narrow() && !ui.reply.disabled) ui.reply.focus(); else document.activeElement.blur();
-        return;
-      }
-      if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
-      return;
-    }
-    if (overlayOpen()) {
-      if (e.key === 'Tab') trapFocus(e);
-      return;
-    }
-    if (typingInField(e.target)) return;
-    const actions = {
-      j: () => step(1),
-      k: () => step(-1),
-      r: focusReply,
-      n: toggleNote,
-      e: () => openSheet('escalate'),
-      f: () => openSheet('follow-up'),
-      c: askClose,
-      '/': () => { ui.search.focus(); ui.search.select(); },
-      '?': () => showOverlay(ui.helpOverlay),
-    };
-    const action = Object.prototype.hasOwnProperty.call(actions, e.key) && actions[e.key];
-    if (!action) return;
-    e.preventDefault();
-    action();
-  }
-
-  /** Keep Tab inside the open dialog. */
-  function trapFocus(e) {
-    const overlay = !ui.confirmClose.hidden ? ui.confirmClose : ui.helpOverlay;
-    const focusable = [...overlay.querySelectorAll('button, [href], input, select, textarea')].filter((n) => !n.disabled);
-    if (!focusable.length) return;
-    const first = focusable[0];
-    const last = focusable[focusable.length - 1];
-    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
-    else if (!overlay.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
-  }
-
   ui.presence.addEventListener('click', togglePresence);
   ui.transfer.addEventListener('change', transfer);
   ui.close.addEventListener('click', askClose); // the same confirmation as `c`
   ui.followUp.addEventListener('click', () => openSheet('follow-up'));
   ui.escalate.addEventListener('click', () => openSheet('escalate'));
-  ui.followUpForm.addEventListener('submit', submitFollowUp);
-  ui.escalateForm.addEventListener('submit', submitEscalate);
-  for (const cancel of document.querySelectorAll('[data-action="cancel-sheet"]')) {
-    cancel.addEventListener('click', () => { closeSheet(); if (!narrow() && !ui.reply.disabled) ui.reply.focus(); });
+  for (const form of [ui.followUpForm, ui.escalateForm]) {
+    form.addEventListener('htmx:configRequest', addSheetParameters);
+    form.addEventListener('click', (e) => { if (e.target.closest('[data-action="cancel-sheet"]')) sheetDone(); });
   }
+  document.addEventListener('console:sheet-done', sheetDone);
   ui.back.addEventListener('click', () => {
     leaveSelected();
     state.selected = null;
@@ -1666,9 +1290,6 @@
   ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendReply(); });
   ui.reply.addEventListener('input', onReplyInput);
   ui.reply.addEventListener('keydown', onReplyKeydown);
-  ui.reply.addEventListener('click', updateCanned);
-  ui.reply.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== ui.reply) closeCanned(); }, 0));
-  ui.reply.addEventListener('focus', () => loadCanned());
   ui.note.addEventListener('change', () => {
     stopTyping();
     const conv = selectedConv();
@@ -1676,15 +1297,8 @@
     renderPane();
     ui.reply.focus();
   });
-  ui.help.addEventListener('click', () => showOverlay(ui.helpOverlay));
   ui.confirmYes.addEventListener('click', confirmClose);
-  $('[data-action="cancel-close"]').addEventListener('click', hideOverlays);
-  $('[data-action="close-help"]').addEventListener('click', hideOverlays);
-  for (const overlay of [ui.confirmClose, ui.helpOverlay]) {
-    overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlays(); });
-  }
-  document.addEventListener('keydown', onShortcut);
-  for (const kind of ['pointerdown', 'keydown']) document.addEventListener(kind, unlockAudio, { passive: true });
+  ui.pane.addEventListener('click', onPaneClick);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     if (!socket) { clearTimeout(retryTimer); connect(); } else ping();
@@ -1695,7 +1309,8 @@
     renderMine();
     renderQueue();
     const conv = selectedConv();
-    if (conv) { renderDetails(conv); renderVisitor(conv); }
+    if (conv) renderDetails(conv);
+    fillLocalTimes();
   }, CLOCK_TICK_MS);
   setInterval(() => { // someone else's open chat goes on without us: read it again
     const conv = state.ended;
@@ -1705,6 +1320,5 @@
 
   renderAll();
   renderSheets();
-  loadCanned();
   connect();
 })();

@@ -1,0 +1,125 @@
+/* Chatserver console: the keyboard and the dialogs. Outside a text field a key presses the
+ * button it names (`?` lists them): j / k the next / previous chat of the list on screen, r
+ * the reply box, n the note toggle, e escalate, f follow up, c close, / search. Esc closes a
+ * dialog or a sheet, or leaves the field. Dialogs (`.overlay[data-overlay]`) open on
+ * `console:dialog` {name} or from the help button, keep Tab inside, give the focus back when
+ * closed, and close from their `[data-dismiss]` buttons or a click beside them. */
+(() => {
+  'use strict';
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const overlays = [...document.querySelectorAll('.overlay[data-overlay]')];
+  const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date',
+    'datetime-local', 'time', 'month', 'week']);
+  let dialogReturn = null;
+
+  const openOverlay = () => overlays.find((overlay) => !overlay.hidden) || null;
+
+  function showOverlay(overlay) {
+    for (const other of overlays) if (other !== overlay) other.hidden = true;
+    if (overlay.hidden) dialogReturn = document.activeElement;
+    overlay.hidden = false;
+    ($('[data-autofocus]', overlay) || $('button', overlay)).focus();
+  }
+
+  function hideOverlay() {
+    const open = openOverlay();
+    if (!open) return false;
+    open.hidden = true;
+    if (dialogReturn && document.contains(dialogReturn) && dialogReturn !== document.body) dialogReturn.focus();
+    dialogReturn = null;
+    return true;
+  }
+
+  /** Keep Tab inside the open dialog. */
+  function trapFocus(e, overlay) {
+    const focusable = [...overlay.querySelectorAll('button, [href], input, select, textarea')].filter((n) => !n.disabled);
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+    else if (!overlay.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
+  }
+
+  function typingInField(target) {
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable) return true;
+    const tag = target.tagName.toLowerCase();
+    if (tag === 'textarea' || tag === 'select') return true;
+    return tag === 'input' && TEXT_INPUTS.has((target.type || 'text').toLowerCase());
+  }
+
+  /** Click a control the way the agent would: only when it is shown and enabled. */
+  function press(selector, root = document) {
+    const control = $(selector, root);
+    if (control && !control.disabled && !control.closest('[hidden]')) control.click();
+  }
+
+  function focusReply() {
+    const box = $('[data-testid="reply"]');
+    if (box.disabled || box.closest('[hidden]')) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }
+
+  /** j / k: the next or previous conversation of the list on screen, the reply box left alone. */
+  function step(by) {
+    const items = [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
+      .filter((node) => !node.closest('[hidden]'));
+    if (!items.length) return;
+    const shown = $('[data-pane="conversation"]:not([hidden])');
+    let index = items.findIndex((node) => node.classList.contains('selected'));
+    if (index < 0 && shown) index = items.findIndex((node) => node.dataset.conversationId === shown.dataset.conversationId);
+    const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
+    const item = items[next];
+    document.dispatchEvent(new CustomEvent('console:open', {
+      detail: { id: item.dataset.conversationId, highlight: item.dataset.highlight || '', focus: false },
+    }));
+    item.scrollIntoView({ block: 'nearest' });
+  }
+
+  const ACTIONS = {
+    j: () => step(1),
+    k: () => step(-1),
+    r: focusReply,
+    n: () => press('[data-testid="note-toggle"]'),
+    e: () => press('[data-testid="escalate"]'),
+    f: () => press('[data-testid="set-follow-up"]'),
+    c: () => press('[data-testid="close-conversation"]'),
+    '/': () => { const search = $('[data-testid="search"]'); search.focus(); search.select(); },
+    '?': () => showOverlay($('[data-overlay="help"]')),
+  };
+
+  function onEscape(e) {
+    if (hideOverlay()) { e.preventDefault(); return; }
+    const sheet = $('form[data-sheet]:not([hidden])');
+    if (sheet && (sheet.contains(e.target) || !typingInField(e.target))) {
+      e.preventDefault();
+      press('[data-action="cancel-sheet"]', sheet);
+      if (sheet.contains(document.activeElement)) document.activeElement.blur();
+      return;
+    }
+    if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  }
+
+  function onKeydown(e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    if (e.key === 'Escape') { onEscape(e); return; }
+    const overlay = openOverlay();
+    if (overlay) { if (e.key === 'Tab') trapFocus(e, overlay); return; }
+    if (typingInField(e.target)) return;
+    const action = Object.prototype.hasOwnProperty.call(ACTIONS, e.key) && ACTIONS[e.key];
+    if (!action) return;
+    e.preventDefault();
+    action();
+  }
+
+  document.addEventListener('keydown', onKeydown);
+  document.addEventListener('console:dialog', (e) => showOverlay($(`[data-overlay="${e.detail.name}"]`)));
+  $('[data-testid="help-button"]').addEventListener('click', () => showOverlay($('[data-overlay="help"]')));
+  for (const overlay of overlays) {
+    overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlay(); });
+    overlay.addEventListener('click', (e) => { if (e.target.closest('[data-dismiss]')) hideOverlay(); });
+  }
+})();
