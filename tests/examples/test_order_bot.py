@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,17 @@ ANSWER = "Order 1042 (Course Pro, 149.00 USD) was paid on Nov 14, 2026."
 class Shop:
     server: LiveServer
     ann: Peer  # a person on the team, away until a test says otherwise
+    bot: subprocess.Popen[bytes]
+    start_bot: Callable[[], subprocess.Popen[bytes]]
+
+    async def restart_bot(self, meanwhile: Callable[[], Awaitable[object]]) -> None:
+        """Stop the bot's process, do `meanwhile`, start a new one, and wait till it is back."""
+        self.bot.terminate()
+        self.bot.wait(10)
+        await until_team(self.ann, BOT, online=False)
+        await meanwhile()
+        self.bot = self.start_bot()
+        await until_team(self.ann, BOT, online=True, status="available")
 
 
 async def until_team(peer: Peer, name: str, **state: Any) -> None:
@@ -64,20 +75,24 @@ async def shop(db_url: str, tmp_path: Path) -> AsyncIterator[Shop]:
         "product": "Course Pro", "amount_cents": 14900, "currency": "USD",
         "purchased_at": "2026-11-14T23:30:00Z"})  # Nov 15 in Kiritimati (UTC+14)
     assert posted.status_code == 201, posted.text
-    with (tmp_path / "bot.log").open("wb") as log:
-        bot = subprocess.Popen([sys.executable, str(ROOT / "examples" / "order_bot.py")],
-                               stdout=log, stderr=subprocess.STDOUT, env={
-                                   **os.environ, "CHATSERVER_URL": server.url,
-                                   "CHATSERVER_BOT_TOKEN": bot_token,
-                                   "TZ": "Pacific/Kiritimati", "PYTHONUNBUFFERED": "1"})
+
+    def start_bot() -> subprocess.Popen[bytes]:
+        with (tmp_path / "bot.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, str(ROOT / "examples" / "order_bot.py")], stdout=log,
+                stderr=subprocess.STDOUT, env={
+                    **os.environ, "CHATSERVER_URL": server.url, "CHATSERVER_BOT_TOKEN": bot_token,
+                    "TZ": "Pacific/Kiritimati", "PYTHONUNBUFFERED": "1"})
+
     ann = Peer(await websockets.connect(server.ws + "/ws/agent", additional_headers={
         "Authorization": f"Bearer {ann_token}"}))
     await ann.expect("welcome")
+    shop = Shop(server, ann, start_bot(), start_bot)
     await until_team(ann, BOT, online=True, status="available")
-    yield Shop(server, ann)
+    yield shop
     await ann.close()
-    bot.terminate()
-    bot.wait(10)
+    shop.bot.terminate()
+    shop.bot.wait(10)
     server.stop()
 
 
@@ -148,3 +163,13 @@ async def expect_only_ann_answers(shop: Shop, maya: Peer, conversation_id: int,
     assert by(maya, BOT, after_seq) == []
 
 
+
+
+async def test_a_restarted_bot_answers_what_was_written_while_it_was_away_and_no_more(
+        shop: Shop) -> None:
+    maya = await visitor(shop)
+    await ask(maya, "Where is my order?", "m-1")
+    asked = await said(maya, BOT, "What is your order number")
+    await shop.restart_bot(lambda: ask(maya, "1042 maya@example.com", "m-2"))
+    await said(maya, BOT, ANSWER)
+    assert by(maya, BOT, asked["seq"]) == [ANSWER]  # no second greeting, nothing twice
