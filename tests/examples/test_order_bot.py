@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,13 @@ import httpx
 import pytest
 import websockets
 
+from chatserver.domain.identity import sign_identity
 from tests.conftest import LiveServer, add_agent, integration_token, start_server
 from tests.web.conftest import Peer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BOT = "Order Bot"
+IDENTITY_SECRET = "idsec-test"
 ANSWER = "Order 1042 (Course Pro, 149.00 USD) was paid on Nov 14, 2026."
 
 
@@ -66,7 +69,8 @@ def by(peer: Peer, who: str, after_seq: int) -> list[str]:
 
 @pytest.fixture
 async def shop(db_url: str, tmp_path: Path) -> AsyncIterator[Shop]:
-    server = start_server(db_url, tmp_path / "server.log")
+    server = start_server(db_url, tmp_path / "server.log",
+                          env={"CHATSERVER_IDENTITY_SECRET": IDENTITY_SECRET})
     bot_token = add_agent(db_url, "bot@example.com", BOT, capacity=10)
     ann_token = add_agent(db_url, "ann@example.com", "Ann")
     posted = httpx.post(server.url + "/api/orders", headers={
@@ -96,9 +100,9 @@ async def shop(db_url: str, tmp_path: Path) -> AsyncIterator[Shop]:
     server.stop()
 
 
-async def visitor(shop: Shop) -> Peer:
+async def visitor(shop: Shop, **hello: Any) -> Peer:
     peer = Peer(await websockets.connect(shop.server.ws + "/ws/visitor"))
-    await peer.send("hello", token=None, name="Maya")
+    await peer.send("hello", token=None, name="Maya", **hello)
     await peer.expect("welcome")
     return peer
 
@@ -173,3 +177,14 @@ async def test_a_restarted_bot_answers_what_was_written_while_it_was_away_and_no
     await shop.restart_bot(lambda: ask(maya, "1042 maya@example.com", "m-2"))
     await said(maya, BOT, ANSWER)
     assert by(maya, BOT, asked["seq"]) == [ANSWER]  # no second greeting, nothing twice
+
+
+async def test_a_visitor_the_shop_signed_in_is_answered_from_their_orders_at_once(
+        shop: Shop) -> None:
+    ts = int(time.time())
+    maya = await visitor(shop, identity={
+        "user_id": "42", "email": "maya@example.com", "name": "Maya", "ts": ts,
+        "hash": sign_identity(IDENTITY_SECRET, "42", "maya@example.com", ts)})
+    await ask(maya, "Hello, has my order shipped?", "m-1")
+    await said(maya, BOT, ANSWER)
+    assert len(by(maya, BOT, 0)) == 2  # the greeting, then the answer: no questions asked
