@@ -63,6 +63,7 @@ class OrderBot:
         # handed over: the bot never writes in these again, even when one comes back to it
         self.handed_over: set[int] = set()
         self.waiting_for_person: list[int] = []  # came back: nobody was free; oldest first
+        self.transferring: set[int] = set()  # a transfer sent, its outcome not yet heard
         self.unacked: dict[str, dict[str, Any]] = {}  # client_id -> frame, resent on reconnect
         self.sent_at: list[float] = []
         self.tasks: set[asyncio.Task[None]] = set()
@@ -141,11 +142,18 @@ class OrderBot:
             if frame.get("code") in ("forbidden", "not_found", "bad_request", "too_large"):
                 self.unacked.pop(frame.get("client_id", ""), None)  # sending again won't help
             elif frame.get("code") == "conflict":  # the person chosen was no longer free
-                for cid in self.handed_over & self.chats.keys():
-                    await self.send({"type": "transfer", "conversation_id": cid,
-                                     "to_agent_id": None})
+                for cid in list(self.transferring):
+                    self.transferring.discard(cid)
+                    if cid not in self.waiting_for_person:  # a first hand-over: the queue then
+                        await self.transfer(cid, None)  # (a waiting one: on the next `team`)
         elif kind == "unassigned":
-            self.chats.pop(frame["conversation_id"], None)
+            cid = frame["conversation_id"]
+            self.chats.pop(cid, None)
+            # a transfer to the queue that came back may be heard `assigned` first: keep it
+            gone = frame["reason"] != "transferred" or cid in self.transferring
+            if gone and cid in self.waiting_for_person:
+                self.waiting_for_person.remove(cid)
+            self.transferring.discard(cid)
         elif kind == "customer" and frame["conversation_id"] in self.chats:
             self.chats[frame["conversation_id"]].customer_id = frame["customer_id"]
         elif kind == "message" and frame.get("author", {}).get("role") == "visitor":
@@ -156,6 +164,7 @@ class OrderBot:
     def took(self, conversation: dict[str, Any]) -> None:
         """A conversation is ours (new, or listed again after a reconnect)."""
         cid = conversation["id"]
+        self.transferring.discard(cid)
         if cid in self.handed_over:
             if cid not in self.waiting_for_person:  # a transfer to the queue came back
                 self.waiting_for_person.append(cid)
@@ -163,12 +172,13 @@ class OrderBot:
             return
         chat = self.chats.get(cid)
         if chat is None:
-            mine = [m["seq"] for m in conversation["messages"]
-                    if m["author"]["role"] == "agent" and not m.get("private")]
+            # after a restart, or a chat a person passed on: take it up after the last answer
+            answers = [m["seq"] for m in conversation["messages"]
+                       if m["author"]["role"] == "agent" and not m.get("private")]
             chat = Chat(cid, conversation["visitor"]["name"] or "there",
-                        conversation["customer_id"], answered_seq=max(mine, default=0))
+                        conversation["customer_id"], answered_seq=max(answers, default=0))
             self.chats[cid] = chat
-            if not mine:
+            if not answers:
                 self.spawn(self.greet(chat))
         self.spawn(self.answer(chat))  # what the visitor wrote while we were away
 
@@ -253,8 +263,12 @@ class OrderBot:
                              "everything we've said." if person else
                              "Of course, let me find someone from the team for you.")
         self.handed_over.add(chat.id)
-        await self.send({"type": "transfer", "conversation_id": chat.id,
-                         "to_agent_id": person["id"] if person else None})
+        await self.transfer(chat.id, person["id"] if person else None)
+
+    async def transfer(self, conversation_id: int, to_agent_id: int | None) -> None:
+        self.transferring.add(conversation_id)
+        await self.send({"type": "transfer", "conversation_id": conversation_id,
+                         "to_agent_id": to_agent_id})
 
     async def tell_nobody_is_free(self, conversation_id: int) -> None:
         chat = self.chats.get(conversation_id) or Chat(conversation_id, "", None)
@@ -266,10 +280,13 @@ class OrderBot:
 
     async def pass_on_waiting(self) -> None:
         """Hand the chats that came back to people as they become free, oldest first."""
-        while self.waiting_for_person and (person := self.free_person()):
-            person["load"] += 1  # until the next `team` frame says so
-            await self.send({"type": "transfer", "conversation_id": self.waiting_for_person.pop(0),
-                             "to_agent_id": person["id"]})
+        for cid in self.waiting_for_person:
+            person = self.free_person()
+            if person is None:
+                return
+            if cid not in self.transferring:
+                person["load"] += 1  # until the next `team` frame says so
+                await self.transfer(cid, person["id"])
 
     def free_person(self) -> dict[str, Any] | None:
         free = [a for a in self.team if a["id"] != self.me and a["online"]
