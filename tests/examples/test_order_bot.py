@@ -124,7 +124,9 @@ async def test_the_bot_verifies_the_purchase_answers_then_hands_over_to_a_person
     conversation_id = await ask(maya, "Hi, where is my order?", "m-1")
     await said(maya, BOT, "order assistant")
     await said(maya, BOT, "What is your order number")
-    await ask(maya, "It's 1042, I used maya@example.com", "m-2")
+    await ask(maya, "It's 1042, I used maya@example.org", "m-2")
+    await said(maya, BOT, "I couldn't find an order with that number and email")
+    await ask(maya, "Sorry: 1042, maya@example.com", "m-2b")
     await said(maya, "System", "Purchase verified: order 1042, Course Pro")
     await said(maya, BOT, ANSWER)
 
