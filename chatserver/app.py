@@ -22,7 +22,15 @@ from chatserver.ratelimit import open_rate_limits
 from chatserver.service.services import Services
 from chatserver.signins import open_sign_ins
 from chatserver.store import StorageError, open_store
-from chatserver.web import api, commerce_api, console, console_api, pages, settings_api
+from chatserver.web import (
+    api,
+    commerce_api,
+    console,
+    console_api,
+    pages,
+    settings_api,
+    webhooks_api,
+)
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
 from chatserver.web.body_limit import BodyLimit
@@ -79,6 +87,7 @@ def create_app(settings: Settings) -> ChatApp:
             *commerce_api.routes,
             *settings_api.routes,
             *console_api.routes,
+            *webhooks_api.routes,
             *console.routes(),
             *console_pages_routes(),
             *console_views_routes(),

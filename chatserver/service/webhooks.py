@@ -1,0 +1,160 @@
+"""Outgoing webhooks: the endpoints admins set, and the sender that posts the outbox's due
+deliveries. The changes themselves write the outbox (the store's triggers), so nothing of
+this is on a chat's path: the sender runs beside it, a bounded number of posts at a time,
+each with a timeout, and an endpoint that is slow or gone only waits for its next try."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from chatserver.domain import webhooks
+from chatserver.domain.errors import Refused
+from chatserver.service.console import Console
+from chatserver.store import Store
+from chatserver.store import clock as store_clock
+from chatserver.store.base import ClaimedDelivery, WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+TIMEOUT = 10.0  # seconds for one post, connecting included
+CONCURRENCY = 8  # posts under way at once, per process
+LEASE = 60.0  # seconds a claimed delivery is this process's (longer than a post can take)
+LOOK_EVERY = 0.5  # seconds between two looks for due deliveries, when there were none
+RECENT = 20  # deliveries listed with each endpoint
+
+
+class Webhooks:
+    def __init__(self, store: Store, console: Console, allow_private: bool) -> None:
+        self.store = store
+        self.console = console
+        self.allow_private = allow_private
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._posting: set[asyncio.Task[None]] = set()
+
+    # --- what an admin does ---------------------------------------------------------------
+    async def add_endpoint(self, url: str, events: tuple[str, ...]) -> WebhookEndpoint:
+        """Refused 422 for an address that is not http(s), or (unless allowed) that is or
+        resolves to a loopback, private or link-local one."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname \
+                or len(url) > webhooks.MAX_URL:
+            raise Refused(422, "invalid", "url is an http:// or https:// address")
+        reason = await self._forbidden(url)
+        if reason is not None:
+            raise Refused(422, "invalid", reason)
+        return await self.store.add_webhook_endpoint(url, events, webhooks.new_secret())
+
+    async def endpoints(self) -> list[WebhookEndpoint]:
+        return await self.store.webhook_endpoints(RECENT)
+
+    async def delete_endpoint(self, endpoint_id: int) -> None:
+        await self.store.delete_webhook_endpoint(endpoint_id)
+
+    async def resend(self, delivery_id: int) -> WebhookDelivery:
+        return await self.store.resend_delivery(delivery_id)
+
+    async def _forbidden(self, url: str) -> str | None:
+        """Why a post to `url` must not be made (its host resolved now: an address checked
+        once could later name another machine), or None."""
+        if self.allow_private:
+            return None
+        parts = urlsplit(url)
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return f"{parts.hostname} cannot be resolved"
+        address = webhooks.forbidden_address(str(info[4][0]) for info in found)
+        if address is not None:
+            return (f"{parts.hostname} is a loopback, private or link-local address "
+                    f"({address})")
+        return None
+
+    # --- the sender -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        self._task = asyncio.get_running_loop().create_task(self._send_due())
+
+    async def stop(self) -> None:
+        """Posts under way are dropped: their claims lapse, and they are tried again."""
+        for task in (self._task, *self._posting):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _send_due(self) -> None:
+        while True:
+            claimed: list[ClaimedDelivery] = []
+            free = CONCURRENCY - len(self._posting)
+            try:
+                if free:
+                    claimed = await self.store.claim_deliveries(store_clock.now(), LEASE, free)
+            except Exception:
+                log.exception("claiming webhook deliveries failed")
+            for delivery in claimed:
+                task = asyncio.get_running_loop().create_task(self._post(delivery))
+                self._posting.add(task)
+                task.add_done_callback(self._posting.discard)
+            if not claimed:
+                await asyncio.sleep(LOOK_EVERY)
+
+    async def _post(self, delivery: ClaimedDelivery) -> None:
+        try:
+            body = delivery.body or orjson.dumps({
+                "type": delivery.type, "timestamp": delivery.created_at,
+                "data": await self._data(delivery.type, delivery.subject)}).decode()
+            status, excerpt = await self._answer(delivery, body)
+            delivered = status is not None and 200 <= status < 300
+            delay = None if delivered else webhooks.retry_delay(delivery.attempts)
+            await self.store.finish_delivery(
+                delivery.id, body, status, excerpt, delivered,
+                None if delay is None else store_clock.now() + delay)
+        except Exception:  # its claim lapses, and it is tried again
+            log.exception("webhook delivery %s failed", delivery.id)
+
+    async def _answer(self, delivery: ClaimedDelivery, body: str) -> tuple[int | None, str]:
+        """The endpoint's answer to the post: its status and the start of its body (no
+        status: why there was no answer)."""
+        reason = await self._forbidden(delivery.url)
+        if reason is not None:
+            return None, f"not sent: {reason}"
+        content = body.encode()
+        sent_at = int(store_clock.now())
+        webhook_id = webhooks.webhook_id(delivery.id)
+        headers = {"content-type": "application/json", "webhook-id": webhook_id,
+                   "webhook-timestamp": str(sent_at),
+                   "webhook-signature": webhooks.signature(delivery.secret, webhook_id,
+                                                           sent_at, content)}
+        assert self._client is not None
+        try:
+            answer = await self._client.post(delivery.url, content=content, headers=headers)
+        except httpx.HTTPError as error:
+            return None, f"no answer: {type(error).__name__} {error}"[:webhooks.ANSWER_EXCERPT]
+        return answer.status_code, answer.text[:webhooks.ANSWER_EXCERPT]
+
+    async def _data(self, kind: str, subject: int) -> dict[str, Any] | None:
+        """What changed, as the REST API shows it now (None: it is gone)."""
+        if kind.startswith("conversation."):
+            conversation = await self.store.conversation(subject)
+            return (await self.console.record(conversation))["conversation"] \
+                if conversation else None
+        if kind == "message.created":
+            message = await self.store.message(subject)
+            return message.for_agent() if message else None
+        if kind == "follow_up.due":
+            with contextlib.suppress(Refused):
+                return dict(await self.store.follow_up(subject))
+            return None
+        return await self.store.ledger_entry(subject)
