@@ -20,7 +20,12 @@ from chatserver.domain.errors import Refused
 from chatserver.service.console import Console
 from chatserver.store import Store
 from chatserver.store import clock as store_clock
-from chatserver.store.base import ClaimedDelivery, WebhookDelivery, WebhookEndpoint
+from chatserver.store.base import (
+    ClaimedDelivery,
+    NewWebhookEndpoint,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 log = logging.getLogger(__name__)
 TIMEOUT = 10.0  # seconds for one post, connecting included
@@ -40,7 +45,7 @@ class Webhooks:
         self._posting: set[asyncio.Task[None]] = set()
 
     # --- what an admin does ---------------------------------------------------------------
-    async def add_endpoint(self, url: str, events: tuple[str, ...]) -> WebhookEndpoint:
+    async def add_endpoint(self, url: str, events: tuple[str, ...]) -> NewWebhookEndpoint:
         """Refused 422 for an address that is not http(s), or (unless allowed) that is or
         resolves to a loopback, private or link-local one."""
         parts = urlsplit(url)

@@ -164,12 +164,16 @@ class WebhookDelivery(TypedDict):
 
 
 class WebhookEndpoint(TypedDict):
+    """An endpoint, never its secret (shown once, when it is made)."""
     id: int
     url: str
     events: list[str]
-    secret: str
     created_at: str
     deliveries: list[WebhookDelivery]  # the most recent, newest first
+
+
+class NewWebhookEndpoint(WebhookEndpoint):
+    secret: str
 
 
 class ClaimedDelivery(NamedTuple):
@@ -437,7 +441,7 @@ class Store(Protocol):
         ...
     # --- outgoing webhooks: endpoints, and the outbox the changes write (by triggers) ----
     async def add_webhook_endpoint(self, url: str, events: tuple[str, ...],
-                                   secret: str) -> WebhookEndpoint: ...
+                                   secret: str) -> NewWebhookEndpoint: ...
     async def webhook_endpoints(self, recent: int) -> list[WebhookEndpoint]:
         """Every endpoint with its `recent` latest deliveries."""
         ...

@@ -15,6 +15,7 @@ from chatserver.store.base import (
     ClaimedDelivery,
     FollowUp,
     InboxEntry,
+    NewWebhookEndpoint,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -138,8 +139,11 @@ def webhook_delivery(row: Row) -> WebhookDelivery:
 
 def webhook_endpoint(row: Row, deliveries: list[WebhookDelivery]) -> WebhookEndpoint:
     return WebhookEndpoint(id=row["id"], url=row["url"], events=events_of(row["events"]),
-                           secret=row["secret"], created_at=row["created_at"],
-                           deliveries=deliveries)
+                           created_at=row["created_at"], deliveries=deliveries)
+
+
+def new_webhook_endpoint(row: Row) -> NewWebhookEndpoint:
+    return NewWebhookEndpoint(**webhook_endpoint(row, []), secret=row["secret"])
 
 
 def claimed_delivery(row: Row) -> ClaimedDelivery:

@@ -13,7 +13,7 @@ from chatserver.domain.models import ROLES, Agent
 from chatserver.domain.webhooks import event_names
 from chatserver.service.errors import ChatError
 from chatserver.service.services import Services
-from chatserver.store.base import AgentAccount, AgentChanges, Canned, NewToken, WebhookEndpoint
+from chatserver.store.base import AgentAccount, AgentChanges, Canned, NewToken, NewWebhookEndpoint
 from chatserver.web.auth import hash_password
 from chatserver.web.http import ApiError
 
@@ -121,7 +121,7 @@ async def change_widget(found: Services, changes: dict[str, Any]) -> dict[str, s
         raise ApiError(422, "invalid", error.message) from None
 
 
-async def add_webhook_endpoint(found: Services, body: dict[str, Any]) -> WebhookEndpoint:
+async def add_webhook_endpoint(found: Services, body: dict[str, Any]) -> NewWebhookEndpoint:
     """An endpoint for the events named (body checked against WEBHOOK_ENDPOINT); its secret
     is in the answer."""
     return await found.webhooks.add_endpoint(body["url"].strip(), body["events"])

@@ -157,6 +157,7 @@ async def test_a_given_up_delivery_is_resent_with_its_id_and_body(store: Store) 
 async def test_deleting_an_endpoint_deletes_its_deliveries(store: Store) -> None:
     endpoint = await store.add_webhook_endpoint("https://shop.example/hooks", EVENTS, "whsec_x")
     assert endpoint["events"] == list(EVENTS) and endpoint["secret"] == "whsec_x"
+    assert "secret" not in (await store.webhook_endpoints(20))[0]  # shown once
     await open_chat(store, await new_visitor(store))
     await store.delete_webhook_endpoint(endpoint["id"])
     assert await store.webhook_endpoints(20) == []

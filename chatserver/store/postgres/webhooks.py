@@ -13,7 +13,12 @@ from chatserver.domain.models import Message
 from chatserver.domain.webhooks import events_column
 from chatserver.store import clock as store_clock
 from chatserver.store import records
-from chatserver.store.base import ClaimedDelivery, WebhookDelivery, WebhookEndpoint
+from chatserver.store.base import (
+    ClaimedDelivery,
+    NewWebhookEndpoint,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from chatserver.store.postgres import rows, views
 from chatserver.store.postgres.connection import Connection, Runs
 
@@ -29,12 +34,12 @@ CLAIM = (
 
 class WebhookMethods(Runs):
     async def add_webhook_endpoint(self, url: str, events: tuple[str, ...],
-                                   secret: str) -> WebhookEndpoint:
+                                   secret: str) -> NewWebhookEndpoint:
         row = await self._one(
             "INSERT INTO webhook_endpoints (url, events, secret, created_at) "
             "VALUES ($1, $2, $3, $4) RETURNING *",
             url, events_column(events), secret, iso(store_clock.now()))
-        return records.webhook_endpoint(row, [])
+        return records.new_webhook_endpoint(row)
 
     async def webhook_endpoints(self, recent: int) -> list[WebhookEndpoint]:
         async def run(db: Connection) -> list[WebhookEndpoint]:

@@ -14,7 +14,12 @@ from chatserver.domain.models import Message
 from chatserver.domain.webhooks import events_column
 from chatserver.store import clock as store_clock
 from chatserver.store import records
-from chatserver.store.base import ClaimedDelivery, WebhookDelivery, WebhookEndpoint
+from chatserver.store.base import (
+    ClaimedDelivery,
+    NewWebhookEndpoint,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from chatserver.store.sqlite import rows, views
 from chatserver.store.sqlite.connection import Runs
 
@@ -22,11 +27,11 @@ DUE = "status = 'pending' AND next_at <= ? AND leased_until <= ?"
 
 
 def add_endpoint(db: sqlite3.Connection, url: str, events: tuple[str, ...],
-                 secret: str) -> WebhookEndpoint:
+                 secret: str) -> NewWebhookEndpoint:
     row = db.execute("INSERT INTO webhook_endpoints (url, events, secret, created_at) "
                      "VALUES (?, ?, ?, ?) RETURNING *",
                      (url, events_column(events), secret, iso(store_clock.now()))).fetchone()
-    return records.webhook_endpoint(row, [])
+    return records.new_webhook_endpoint(row)
 
 
 def endpoints(db: sqlite3.Connection, recent: int) -> list[WebhookEndpoint]:
@@ -73,7 +78,7 @@ def finish(db: sqlite3.Connection, delivery_id: int, body: str, answer_status: i
 
 class WebhookMethods(Runs):
     async def add_webhook_endpoint(self, url: str, events: tuple[str, ...],
-                                   secret: str) -> WebhookEndpoint:
+                                   secret: str) -> NewWebhookEndpoint:
         return await self.transaction(partial(add_endpoint, url=url, events=events,
                                               secret=secret))
 
