@@ -151,6 +151,7 @@ class NewToken(TypedDict):
 class WebhookDelivery(TypedDict):
     """One event for one endpoint, and how its sending goes."""
     id: int
+    webhook_id: str  # its `webhook-id` header, the same on every try
     endpoint_id: int
     type: str
     subject: int  # the id of what changed (a conversation, a message, a ledger entry ...)

@@ -9,7 +9,7 @@ from typing import Any
 from chatserver.domain import ledger
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor, shown_name
-from chatserver.domain.webhooks import events_of
+from chatserver.domain.webhooks import events_of, webhook_id
 from chatserver.payments import provider_named
 from chatserver.store.base import (
     ClaimedDelivery,
@@ -127,7 +127,8 @@ def approval(row: Row) -> dict[str, Any]:
 def webhook_delivery(row: Row) -> WebhookDelivery:
     pending = row["status"] == "pending"
     return WebhookDelivery(
-        id=row["id"], endpoint_id=row["endpoint_id"], type=row["type"],
+        id=row["id"], webhook_id=webhook_id(row["id"]), endpoint_id=row["endpoint_id"],
+        type=row["type"],
         subject=row["subject"], created_at=row["created_at"], status=row["status"],
         attempts=row["attempts"],
         # a new one (next_at 0) is due at once: as soon as it was made

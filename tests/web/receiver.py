@@ -30,6 +30,7 @@ class Receiver:
     url: str = ""
     failing: int = 0  # the first this many requests are answered 500
     hanging: bool = False  # no answer until the test ends
+    answer: bytes = b"thanks"  # the body of a 200
     requests: list[Received] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
     released: threading.Event = field(default_factory=threading.Event)
@@ -60,7 +61,7 @@ def receiver(**options: Any) -> Iterator[Receiver]:
             self.send_response(500 if failed else 200)
             self.send_header("content-type", "text/plain")
             self.end_headers()
-            self.wfile.write(b"try later" if failed else b"thanks")
+            self.wfile.write(b"try later" if failed else kept.answer)
 
         def log_message(self, *args: Any) -> None:
             pass
