@@ -35,13 +35,16 @@ class Receiver:
     changed: threading.Condition = field(default_factory=threading.Condition)
     released: threading.Event = field(default_factory=threading.Event)
 
-    async def wait_for(self, count: int, timeout: float = 10) -> list[Received]:
-        """The first `count` requests, once they have come."""
-        def wait() -> bool:
-            with self.changed:
-                return self.changed.wait_for(lambda: len(self.requests) >= count, timeout)
-        assert await asyncio.to_thread(wait), f"got {len(self.requests)} of {count} requests"
+    def arrived(self, count: int, timeout: float = 10) -> list[Received]:
+        """The first `count` requests, once they have come (from sync code: a thread)."""
+        with self.changed:
+            came = self.changed.wait_for(lambda: len(self.requests) >= count, timeout)
+        assert came, f"got {len(self.requests)} of {count} requests"
         return self.requests[:count]
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[Received]:
+        """The first `count` requests, once they have come (from a test's loop)."""
+        return await asyncio.to_thread(self.arrived, count, timeout)
 
 
 @contextmanager
