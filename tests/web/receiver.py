@@ -48,7 +48,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver(**options: Any) -> Iterator[Receiver]:
+def receiver(port: int = 0, **options: Any) -> Iterator[Receiver]:
+    """A receiver listening on `port` (0: a free one) until the block ends."""
     kept = Receiver(**options)
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,7 +70,7 @@ def receiver(**options: Any) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     kept.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
