@@ -158,7 +158,10 @@ async def test_deleting_an_endpoint_deletes_its_deliveries(store: Store) -> None
     endpoint = await store.add_webhook_endpoint("https://shop.example/hooks", EVENTS, "whsec_x")
     assert endpoint["events"] == list(EVENTS) and endpoint["secret"] == "whsec_x"
     assert "secret" not in (await store.webhook_endpoints(20))[0]  # shown once
-    await open_chat(store, await new_visitor(store))
+    visitor = await new_visitor(store)
+    await open_chat(store, visitor)
     await store.delete_webhook_endpoint(endpoint["id"])
     assert await store.webhook_endpoints(20) == []
     assert await claim_all(store) == []
+    await store.post_visitor_message(visitor, "second", "still there?", None)
+    assert await claim_all(store) == []  # no endpoint wants it any more

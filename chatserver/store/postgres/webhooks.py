@@ -1,7 +1,12 @@
 """PostgresStore's outgoing webhooks: the endpoints and the outbox of their deliveries (which
 the triggers of migration 5 fill, in the transaction of each change). Every process sends:
 a claim takes rows with FOR UPDATE SKIP LOCKED, so two never take the same one, and its
-lease outlives a dead process."""
+lease outlives a dead process.
+
+The messages' trigger exists only while some endpoint wants `message.created`: even finding
+no endpoint costs a message's post some 20 us of the database's time, and a message's post
+is the chat's hot path. Adding or deleting an endpoint makes or drops it, in the same
+transaction (which waits for the messages being written to commit)."""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from chatserver.store.base import (
 from chatserver.store.postgres import rows, views
 from chatserver.store.postgres.connection import Connection, Runs
 
+MESSAGE_TRIGGER = ("CREATE TRIGGER webhook_message_created AFTER INSERT ON messages "
+                   "FOR EACH ROW WHEN (NEW.seq IS NOT NULL) EXECUTE FUNCTION webhook_message()")
 CLAIM = (
     "WITH due AS (SELECT id FROM webhook_deliveries WHERE status = 'pending' "
     "AND next_at <= $1 AND leased_until <= $1 ORDER BY next_at, id LIMIT $3 "
@@ -32,14 +39,34 @@ CLAIM = (
     "ON e.id = c.endpoint_id ORDER BY c.id")
 
 
+async def fit_message_trigger(db: Connection) -> None:
+    wanted = await db.fetchval("SELECT 1 FROM webhook_endpoints "
+                               "WHERE position(' message.created ' IN events) > 0 LIMIT 1")
+    await db.execute("DROP TRIGGER IF EXISTS webhook_message_created ON messages")
+    if wanted:
+        await db.execute(MESSAGE_TRIGGER)
+
+
+async def add_endpoint(db: Connection, url: str, events: tuple[str, ...],
+                       secret: str) -> NewWebhookEndpoint:
+    row = await db.fetchrow("INSERT INTO webhook_endpoints (url, events, secret, created_at) "
+                            "VALUES ($1, $2, $3, $4) RETURNING *",
+                            url, events_column(events), secret, iso(store_clock.now()))
+    await fit_message_trigger(db)
+    return records.new_webhook_endpoint(row)
+
+
+async def delete_endpoint(db: Connection, endpoint_id: int) -> None:
+    if not rows.changed(await db.execute("DELETE FROM webhook_endpoints WHERE id = $1",
+                                         endpoint_id)):
+        raise Refused(404, "not_found", "no such webhook endpoint")
+    await fit_message_trigger(db)
+
+
 class WebhookMethods(Runs):
     async def add_webhook_endpoint(self, url: str, events: tuple[str, ...],
                                    secret: str) -> NewWebhookEndpoint:
-        row = await self._one(
-            "INSERT INTO webhook_endpoints (url, events, secret, created_at) "
-            "VALUES ($1, $2, $3, $4) RETURNING *",
-            url, events_column(events), secret, iso(store_clock.now()))
-        return records.new_webhook_endpoint(row)
+        return await self.transaction(lambda db: add_endpoint(db, url, events, secret))
 
     async def webhook_endpoints(self, recent: int) -> list[WebhookEndpoint]:
         async def run(db: Connection) -> list[WebhookEndpoint]:
@@ -51,9 +78,7 @@ class WebhookMethods(Runs):
         return await self.read(run)
 
     async def delete_webhook_endpoint(self, endpoint_id: int) -> None:
-        if not rows.changed(await self._run("DELETE FROM webhook_endpoints WHERE id = $1",
-                                            endpoint_id)):
-            raise Refused(404, "not_found", "no such webhook endpoint")
+        await self.transaction(lambda db: delete_endpoint(db, endpoint_id))
 
     async def resend_delivery(self, delivery_id: int) -> WebhookDelivery:
         row = await self._one("UPDATE webhook_deliveries SET status = 'pending', attempts = 0, "

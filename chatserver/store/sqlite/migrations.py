@@ -308,7 +308,8 @@ MIGRATIONS: list[str] = [
     """,
     # 13: outgoing webhooks: the endpoints, and the outbox of their deliveries, written by
     # triggers in the very transaction of the change each reports (an INSERT ... SELECT
-    # from the endpoints subscribed: nothing to do, and nearly nothing spent, without any).
+    # from the endpoints subscribed). The messages' trigger is made only while an endpoint
+    # wants them (sqlite/webhooks.py).
     # `subject` is the id of what changed; `body` is kept from the first try on.
     """
     CREATE TABLE webhook_endpoints (
@@ -336,12 +337,6 @@ MIGRATIONS: list[str] = [
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at)
         WHERE status = 'pending';
     CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id);
-    CREATE TRIGGER webhook_message_created AFTER INSERT ON messages
-    WHEN NEW.seq IS NOT NULL BEGIN
-        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
-        SELECT id, 'message.created', NEW.id, NEW.created_at FROM webhook_endpoints
-        WHERE instr(events, ' message.created ');
-    END;
     CREATE TRIGGER webhook_conversation_created AFTER INSERT ON conversations BEGIN
         INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
         SELECT id, 'conversation.created', NEW.id, NEW.created_at FROM webhook_endpoints
