@@ -12,6 +12,8 @@ import ipaddress
 import random
 import secrets
 from collections.abc import Iterable
+from typing import NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 EVENTS = ("conversation.created", "conversation.assigned", "message.created",
           "conversation.closed", "conversation.rated", "refund.created", "refund.updated",
@@ -76,6 +78,25 @@ def forbidden_address(addresses: Iterable[str]) -> str | None:
         if not address.is_global or address.is_multicast:
             return text
     return None
+
+
+class Pinned(NamedTuple):
+    """A post to an address checked, whatever its name resolves to by the time it is made."""
+    url: str
+    host: str  # the Host header: the name the receiver expects
+    tls_name: str | None  # the name its certificate must be for (https)
+
+
+def pinned(url: str, address: str) -> Pinned:
+    """`url` with its host name replaced by `address`, one of the name's that was checked
+    (a name looked up again by the HTTP client could point elsewhere: DNS rebinding)."""
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    shown = f"[{address}]" if ":" in address else address
+    netloc = (f"{userinfo}@" if userinfo else "") + shown + \
+        (f":{parts.port}" if parts.port else "")
+    return Pinned(urlunsplit(parts._replace(netloc=netloc)), host,
+                  parts.hostname if parts.scheme == "https" else None)
 
 
 def events_column(events: Iterable[str]) -> str:

@@ -35,6 +35,12 @@ LOOK_EVERY = 0.5  # seconds between two looks for due deliveries, when there wer
 RECENT = 20  # deliveries listed with each endpoint
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses `host` names now."""
+    found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in found]
+
+
 class Webhooks:
     def __init__(self, store: Store, console: Console, allow_private: bool) -> None:
         self.store = store
@@ -52,9 +58,7 @@ class Webhooks:
         if parts.scheme not in ("http", "https") or not parts.hostname \
                 or len(url) > webhooks.MAX_URL:
             raise Refused(422, "invalid", "url is an http:// or https:// address")
-        reason = await self._forbidden(url)
-        if reason is not None:
-            raise Refused(422, "invalid", reason)
+        await self._address(url)
         return await self.store.add_webhook_endpoint(url, events, webhooks.new_secret())
 
     async def endpoints(self) -> list[WebhookEndpoint]:
@@ -66,27 +70,30 @@ class Webhooks:
     async def resend(self, delivery_id: int) -> WebhookDelivery:
         return await self.store.resend_delivery(delivery_id)
 
-    async def _forbidden(self, url: str) -> str | None:
-        """Why a post to `url` must not be made (its host resolved now: an address checked
-        once could later name another machine), or None."""
+    async def _address(self, url: str) -> str | None:
+        """The address a post to `url` may go to, looked up now (a name checked once could
+        later name another machine); None: wherever the name leads (private addresses are
+        allowed). Refused 422 when it cannot be found or is not a public one."""
         if self.allow_private:
             return None
         parts = urlsplit(url)
         try:
-            found = await asyncio.get_running_loop().getaddrinfo(
-                parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                type=socket.SOCK_STREAM)
+            addresses = await resolve(parts.hostname or "",
+                                      parts.port or (443 if parts.scheme == "https" else 80))
         except (OSError, UnicodeError):
-            return f"{parts.hostname} cannot be resolved"
-        address = webhooks.forbidden_address(str(info[4][0]) for info in found)
-        if address is not None:
-            return (f"{parts.hostname} is a loopback, private or link-local address "
-                    f"({address})")
-        return None
+            raise Refused(422, "invalid", f"{parts.hostname} cannot be resolved") from None
+        forbidden = webhooks.forbidden_address(addresses)
+        if forbidden is not None:
+            raise Refused(422, "invalid", f"{parts.hostname} is a loopback, private or "
+                                          f"link-local address ({forbidden})")
+        return addresses[0]
 
     # --- the sender -------------------------------------------------------------------------
     def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        # no connection kept for the next post: posts go to an address under a name (see
+        # `pinned`), and a connection opened for one name must not carry another's
+        self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False,
+                                         limits=httpx.Limits(max_keepalive_connections=0))
         self._task = asyncio.get_running_loop().create_task(self._send_due())
 
     async def stop(self) -> None:
@@ -132,9 +139,10 @@ class Webhooks:
     async def _answer(self, delivery: ClaimedDelivery, body: str) -> tuple[int | None, str]:
         """The endpoint's answer to the post: its status and the start of its body (no
         status: why there was no answer)."""
-        reason = await self._forbidden(delivery.url)
-        if reason is not None:
-            return None, f"not sent: {reason}"
+        try:
+            address = await self._address(delivery.url)
+        except Refused as refusal:
+            return None, f"not sent: {refusal.message}"
         content = body.encode()
         sent_at = int(store_clock.now())
         webhook_id = webhooks.webhook_id(delivery.id)
@@ -142,9 +150,14 @@ class Webhooks:
                    "webhook-timestamp": str(sent_at),
                    "webhook-signature": webhooks.signature(delivery.secret, webhook_id,
                                                            sent_at, content)}
+        url, extensions = delivery.url, {}
+        if address is not None:  # to the address checked, under the name
+            url, headers["host"], tls_name = webhooks.pinned(delivery.url, address)
+            extensions = {"sni_hostname": tls_name} if tls_name else {}
         assert self._client is not None
         try:
-            answer = await self._client.post(delivery.url, content=content, headers=headers)
+            answer = await self._client.post(url, content=content, headers=headers,
+                                             extensions=extensions)
         except httpx.HTTPError as error:
             return None, f"no answer: {type(error).__name__} {error}"[:webhooks.ANSWER_EXCERPT]
         return answer.status_code, answer.text[:webhooks.ANSWER_EXCERPT]

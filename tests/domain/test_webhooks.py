@@ -14,6 +14,7 @@ from chatserver.domain.webhooks import (
     event_names,
     forbidden_address,
     new_secret,
+    pinned,
     retry_delay,
     signature,
 )
@@ -70,3 +71,10 @@ def test_loopback_private_and_link_local_addresses_are_forbidden(address: str) -
 
 def test_public_addresses_are_not() -> None:
     assert forbidden_address(["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"]) is None
+
+
+def test_a_post_is_pinned_to_the_address_checked_under_its_name() -> None:
+    assert pinned("https://hooks.example:8443/in?x=1", "93.184.215.14") == (
+        "https://93.184.215.14:8443/in?x=1", "hooks.example:8443", "hooks.example")
+    assert pinned("http://user:pw@hooks.example/in", "2606:2800::1") == (
+        "http://user:pw@[2606:2800::1]/in", "hooks.example", None)

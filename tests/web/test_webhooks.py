@@ -20,6 +20,7 @@ import pytest
 
 from chatserver.domain.webhooks import EVENTS
 from chatserver.service import supervision
+from chatserver.service import webhooks as webhooks_service
 from tests.conftest import Clock
 from tests.web.conftest import InProcessServer, agent
 from tests.web.receiver import Received, receiver
@@ -200,3 +201,23 @@ def check_endpoints(ada: Api, ann: Api) -> None:
     assert ada.client.delete(f"/api/webhook-endpoints/{endpoint['id']}",
                              headers=ada.headers()).status_code == 404
     assert ada.get("/api/webhook-endpoints").json()["endpoints"] == []
+
+
+async def test_a_name_that_comes_to_name_a_private_address_is_not_posted_to(
+        serve: Callable[..., InProcessServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {"hooks.example": ["93.184.215.14"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return names[host]
+    monkeypatch.setattr(webhooks_service, "resolve", resolve)
+    server = serve()  # private addresses refused
+    [token] = staff(server, ("ada@example.com", "admin"))
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        ada = Admin(server, token, client)
+        ada.endpoint("https://hooks.example/in", ["conversation.created"])
+        names["hooks.example"] = ["93.184.215.14", "127.0.0.1"]  # rebound
+        await start_chat(server, "hello")
+        tried = await ada.delivery_once(lambda d: d["answer_excerpt"] is not None)
+    assert (tried["status"], tried["answer_status"]) == ("pending", None)
+    assert tried["answer_excerpt"] == ("not sent: hooks.example is a loopback, private or "
+                                       "link-local address (127.0.0.1)")
