@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from chatserver.domain import webhooks
+from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.service.console import Console
 from chatserver.store import Store
@@ -33,6 +34,8 @@ CONCURRENCY = 8  # posts under way at once, per process
 LEASE = 60.0  # seconds a claimed delivery is this process's (longer than a post can take)
 LOOK_EVERY = 0.5  # seconds between two looks for due deliveries, when there were none
 RECENT = 20  # deliveries listed with each endpoint
+KEPT_FOR = 30 * 24 * 3600.0  # seconds a delivery done with is kept (then deleted)
+TIDY_EVERY = 3600.0  # seconds between two deletions of those
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -49,6 +52,7 @@ class Webhooks:
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._posting: set[asyncio.Task[None]] = set()
+        self._tidied_at = 0.0
 
     # --- what an admin does ---------------------------------------------------------------
     async def add_endpoint(self, url: str, events: tuple[str, ...]) -> NewWebhookEndpoint:
@@ -111,6 +115,7 @@ class Webhooks:
             claimed: list[ClaimedDelivery] = []
             free = CONCURRENCY - len(self._posting)
             try:
+                await self._tidy()
                 if free:
                     claimed = await self.store.claim_deliveries(store_clock.now(), LEASE, free)
             except Exception:
@@ -121,6 +126,14 @@ class Webhooks:
                 task.add_done_callback(self._posting.discard)
             if not claimed:
                 await asyncio.sleep(LOOK_EVERY)
+
+    async def _tidy(self) -> None:
+        """Once an hour, forget the deliveries done with over KEPT_FOR ago (one a message
+        and endpoint would otherwise pile up for ever)."""
+        now = store_clock.now()
+        if now - self._tidied_at >= TIDY_EVERY:
+            self._tidied_at = now
+            await self.store.forget_deliveries(iso(now - KEPT_FOR))
 
     async def _post(self, delivery: ClaimedDelivery) -> None:
         try:

@@ -165,3 +165,19 @@ async def test_deleting_an_endpoint_deletes_its_deliveries(store: Store) -> None
     assert await claim_all(store) == []
     await store.post_visitor_message(visitor, "second", "still there?", None)
     assert await claim_all(store) == []  # no endpoint wants it any more
+
+
+async def test_deliveries_done_with_are_forgotten_after_a_while_but_pending_ones_never(
+        store: Store, store_clock: Clock) -> None:
+    await store.add_webhook_endpoint("https://shop.example/hooks", ("conversation.created",),
+                                     "whsec_x")
+    for n in range(3):
+        await open_chat(store, await new_visitor(store, f"V{n}"))
+    delivered, failed, pending = await claim_all(store)
+    await store.finish_delivery(delivered.id, "{}", 200, "ok", True, None)
+    await store.finish_delivery(failed.id, "{}", 500, "no", False, None)
+    await store.finish_delivery(pending.id, "{}", 500, "no", False, NOW + 100)
+    assert await store.forget_deliveries(iso(T0)) == 0  # made at T0: not before it
+    assert await store.forget_deliveries(iso(T0 + 1)) == 2
+    [endpoint] = await store.webhook_endpoints(20)
+    assert [d["id"] for d in endpoint["deliveries"]] == [pending.id]

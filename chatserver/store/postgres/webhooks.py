@@ -103,6 +103,11 @@ class WebhookMethods(Runs):
                         status, body, answer_status, answer_excerpt, iso(store_clock.now()),
                         next_at or 0.0, delivery_id)
 
+    async def forget_deliveries(self, before: str) -> int:
+        return rows.changed(await self._run(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+            before))
+
     async def message(self, message_id: int) -> Message | None:
         row = await self._one(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE id = $1",
                               message_id)

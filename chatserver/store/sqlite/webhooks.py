@@ -124,6 +124,11 @@ class WebhookMethods(Runs):
             finish, delivery_id=delivery_id, body=body, answer_status=answer_status,
             answer_excerpt=answer_excerpt, delivered=delivered, next_at=next_at))
 
+    async def forget_deliveries(self, before: str) -> int:
+        return int(await self.transaction(lambda db: db.execute(
+            "DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < ?",
+            (before,)).rowcount))
+
     async def message(self, message_id: int) -> Message | None:
         row = await self._one(f"SELECT {rows.MESSAGE_COLUMNS} FROM messages WHERE id = ?",
                               (message_id,))
