@@ -1,5 +1,5 @@
 """PostgresStore's outgoing webhooks: the endpoints and the outbox of their deliveries (which
-the triggers of migration 5 fill, in the transaction of each change). Every process sends:
+the triggers of its migration fill, in the transaction of each change). Every process sends:
 a claim takes rows with FOR UPDATE SKIP LOCKED, so two never take the same one, and its
 lease outlives a dead process.
 

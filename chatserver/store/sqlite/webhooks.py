@@ -1,5 +1,5 @@
 """SqliteStore's outgoing webhooks: the endpoints and the outbox of their deliveries (which
-the triggers of migration 13 fill, in the transaction of each change). The writer is the
+the triggers of its migration fill, in the transaction of each change). The writer is the
 only one to write, so a claim made there is exclusive; its lease outlives a dead process.
 
 The messages' trigger exists only while some endpoint wants `message.created`: a trigger
