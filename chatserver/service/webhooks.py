@@ -44,6 +44,16 @@ async def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in found]
 
 
+async def _start_of(answer: httpx.Response) -> str:
+    """The first characters of an answer's body, read no further (it could be huge)."""
+    start = b""
+    async for chunk in answer.aiter_bytes():
+        start += chunk
+        if len(start) >= 4 * webhooks.ANSWER_EXCERPT:  # enough for that many characters
+            break
+    return start.decode("utf-8", "replace")[:webhooks.ANSWER_EXCERPT]
+
+
 class Webhooks:
     def __init__(self, store: Store, console: Console, allow_private: bool) -> None:
         self.store = store
@@ -168,12 +178,13 @@ class Webhooks:
             url, headers["host"], tls_name = webhooks.pinned(delivery.url, address)
             extensions = {"sni_hostname": tls_name} if tls_name else {}
         assert self._client is not None
-        try:
-            answer = await self._client.post(url, content=content, headers=headers,
-                                             extensions=extensions)
-        except httpx.HTTPError as error:
+        try:  # the whole exchange within TIMEOUT: an answer that trickles in holds no slot
+            async with asyncio.timeout(TIMEOUT), self._client.stream(
+                    "POST", url, content=content, headers=headers,
+                    extensions=extensions) as answer:
+                return answer.status_code, await _start_of(answer)
+        except (httpx.HTTPError, TimeoutError) as error:
             return None, f"no answer: {type(error).__name__} {error}"[:webhooks.ANSWER_EXCERPT]
-        return answer.status_code, answer.text[:webhooks.ANSWER_EXCERPT]
 
     async def _data(self, kind: str, subject: int) -> dict[str, Any] | None:
         """What changed, as the REST API shows it now (None: it is gone)."""

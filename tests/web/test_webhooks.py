@@ -221,3 +221,14 @@ async def test_a_name_that_comes_to_name_a_private_address_is_not_posted_to(
     assert (tried["status"], tried["answer_status"]) == ("pending", None)
     assert tried["answer_excerpt"] == ("not sent: hooks.example is a loopback, private or "
                                        "link-local address (127.0.0.1)")
+
+
+async def test_of_a_huge_answer_only_its_start_is_read_and_kept(
+        allowed: tuple[InProcessServer, Admin, Api]) -> None:
+    server, ada, _ann = allowed
+    with receiver(answer=b"ok " * 1_000_000) as shop:
+        ada.endpoint(shop.url, ["conversation.created"])
+        await start_chat(server, "hello")
+        await shop.wait_for(1)
+        done = await ada.delivery_once(lambda d: d["status"] == "delivered")
+    assert done["answer_excerpt"] == ("ok " * 100)[:200]
