@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 from websockets.sync.client import connect
 
-from tests.browser.conftest import new_context, screenshot
+from tests.browser.conftest import axe_faults, new_context, screenshot
 from tests.browser.test_console import XSS, sign_in
 from tests.conftest import LiveServer, add_agent, start_server
 from tests.web.receiver import receiver
@@ -510,5 +510,6 @@ def see_the_delivery_and_resend_it(page: Page, webhook_id: str) -> None:
     delivery = webhooks.get_by_test_id("webhook-delivery")
     expect(delivery).to_contain_text(webhook_id)
     expect(delivery.get_by_test_id("webhook-delivery-answer")).to_have_text("200 thanks")
+    assert axe_faults(page, "#webhooks") == []  # with an endpoint and a delivery in it
     delivery.get_by_test_id("webhook-resend").click()
     expect(webhooks.locator("[data-notice]")).to_have_text(f"{webhook_id} will be sent again.")
