@@ -30,6 +30,7 @@ from chatserver.web import (
     pages,
     settings_api,
     shop_webhooks,
+    webhooks_api,
 )
 from chatserver.web.agent_socket import agent_socket
 from chatserver.web.auth import Sessions
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> ChatApp:
             *shop_webhooks.routes,
             *settings_api.routes,
             *console_api.routes,
+            *webhooks_api.routes,
             *console.routes(),
             *console_pages_routes(),
             *console_views_routes(),

@@ -141,6 +141,9 @@ class Settings:
     grace_seconds: float = 60.0
     email_delay: float = 30.0  # an answer unread this long by a visitor who left is emailed
     unanswered_alert: float = 120.0  # a visitor unanswered this long is flagged
+    # outgoing webhooks may go to loopback, private and link-local addresses (tests, a
+    # receiver on the same network)
+    webhooks_allow_private: bool = False
     hello_timeout: float = 10.0
     header_timeout: float = 10.0  # for an HTTP request's headers (a WebSocket's handshake too)
     max_frame_bytes: int = 64 * 1024
@@ -197,6 +200,8 @@ def _convert(name: str, kind: str, raw: str) -> Any:
             raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be a number in range, "
                                 f"not {raw!r}")
         return number
+    if kind == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
     if kind == "Limit":
         return Limit.parse(raw)
     if name == "allowed_origins":

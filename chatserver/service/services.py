@@ -23,6 +23,7 @@ from chatserver.service.supervision import Supervision
 from chatserver.service.team import Team
 from chatserver.service.transcripts import Transcripts
 from chatserver.service.visitor_chat import VisitorChat
+from chatserver.service.webhooks import Webhooks
 from chatserver.store import Store
 
 
@@ -38,6 +39,7 @@ class Services:
     team: Team
     console: Console
     health: Health
+    webhooks: Webhooks
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
@@ -49,6 +51,7 @@ class Services:
         windows = RateWindows.of(settings, limits)
         missed = MissedAnswers(settings, store, site, online)
         agent_desk = AgentDesk(store, bus, desk, news, missed)
+        console = Console(store, desk)
         return cls(site=site,
                    visitor_chat=VisitorChat(settings, store, bus, desk, news, windows, missed),
                    agent_desk=agent_desk,
@@ -57,16 +60,19 @@ class Services:
                    commerce=Commerce(settings, store, desk, news),
                    supervision=Supervision(store, agent_desk, news, settings.unanswered_alert),
                    team=Team(store, agent_desk),
-                   console=Console(store, desk),
+                   console=console,
                    health=Health(settings, store),
+                   webhooks=Webhooks(store, console, settings.webhooks_allow_private),
                    desk=desk)
 
     async def start(self) -> None:
         await self.site.start()
         await self.desk.start()
         self.supervision.start()
+        self.webhooks.start()
 
     async def stop(self) -> None:
+        await self.webhooks.stop()
         await self.supervision.stop()
         await self.missed_answers.stop()
         await self.site.stop()

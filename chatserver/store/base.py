@@ -148,6 +148,47 @@ class NewToken(TypedDict):
     token: str
 
 
+class WebhookDelivery(TypedDict):
+    """One event for one endpoint, and how its sending goes."""
+    id: int
+    webhook_id: str  # its `webhook-id` header, the same on every try
+    endpoint_id: int
+    type: str
+    subject: int  # the id of what changed (a conversation, a message, a ledger entry ...)
+    created_at: str
+    status: str  # pending, delivered or failed (given up)
+    attempts: int
+    next_at: str | None  # when it is tried next (pending ones)
+    answer_status: int | None  # the last answer's HTTP status (None: no answer)
+    answer_excerpt: str | None  # the start of its body, or why there was none
+    tried_at: str | None
+
+
+class WebhookEndpoint(TypedDict):
+    """An endpoint, never its secret (shown once, when it is made)."""
+    id: int
+    url: str
+    events: list[str]
+    created_at: str
+    deliveries: list[WebhookDelivery]  # the most recent, newest first
+
+
+class NewWebhookEndpoint(WebhookEndpoint):
+    secret: str
+
+
+class ClaimedDelivery(NamedTuple):
+    """A delivery this process is to try now (no other will until `lease` has passed)."""
+    id: int
+    type: str
+    subject: int
+    created_at: str
+    attempts: int  # this try counted
+    body: str | None  # as sent the first time (None: never sent yet)
+    url: str
+    secret: str
+
+
 class ReportFacts(NamedTuple):
     chats: list[Chat]
     money: list[Money]
@@ -405,6 +446,35 @@ class Store(Protocol):
         """Revoke a token (only the agent's own unless `agent_id` is None: an admin);
         returns whose it was (None: an integration token's). Refused 404 when not found."""
         ...
+    # --- outgoing webhooks: endpoints, and the outbox the changes write (by triggers) ----
+    async def add_webhook_endpoint(self, url: str, events: tuple[str, ...],
+                                   secret: str) -> NewWebhookEndpoint: ...
+    async def webhook_endpoints(self, recent: int) -> list[WebhookEndpoint]:
+        """Every endpoint with its `recent` latest deliveries."""
+        ...
+    async def delete_webhook_endpoint(self, endpoint_id: int) -> None:
+        """The endpoint and its deliveries; Refused 404 when there is no such endpoint."""
+        ...
+    async def resend_delivery(self, delivery_id: int) -> WebhookDelivery:
+        """Due again now with the same id and body, its tries counted anew; Refused 404."""
+        ...
+    async def claim_deliveries(self, now: float, lease: float,
+                               limit: int) -> list[ClaimedDelivery]:
+        """Up to `limit` pending deliveries due by `now`, claimed until `now + lease` (one
+        process claims each; a claim not finished by then is due again)."""
+        ...
+    async def finish_delivery(self, delivery_id: int, body: str, answer_status: int | None,
+                              answer_excerpt: str, delivered: bool,
+                              next_at: float | None) -> None:
+        """A try's outcome: delivered, due again at `next_at`, or (None) given up."""
+        ...
+    async def forget_deliveries(self, before: str) -> int:
+        """Delete the deliveries done with (delivered or given up) made before `before` (ISO
+        time); how many."""
+        ...
+    async def message(self, message_id: int) -> Message | None: ...
+    async def ledger_entry(self, entry_id: int) -> dict[str, Any] | None: ...
+
     async def report_facts(self, first: date, last: date) -> ReportFacts:
         """The conversations started and the money moved from the first day to the last
         (UTC), inclusive."""

@@ -9,8 +9,16 @@ from typing import Any
 from chatserver.domain import ledger
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor, shown_name
+from chatserver.domain.webhooks import events_of, webhook_id
 from chatserver.payments import provider_named
-from chatserver.store.base import FollowUp, InboxEntry
+from chatserver.store.base import (
+    ClaimedDelivery,
+    FollowUp,
+    InboxEntry,
+    NewWebhookEndpoint,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 Row = Any  # a mapping of column names
 
@@ -115,3 +123,31 @@ def approval(row: Row) -> dict[str, Any]:
     found["decided_by"] = ({"id": row["decided_by"], "name": row["decided_by_name"]}
                            if row["decided_by"] else None)
     return found
+
+
+def webhook_delivery(row: Row) -> WebhookDelivery:
+    pending = row["status"] == "pending"
+    return WebhookDelivery(
+        id=row["id"], webhook_id=webhook_id(row["id"]), endpoint_id=row["endpoint_id"],
+        type=row["type"],
+        subject=row["subject"], created_at=row["created_at"], status=row["status"],
+        attempts=row["attempts"],
+        # a new one (next_at 0) is due at once: as soon as it was made
+        next_at=(iso(row["next_at"]) if row["next_at"] else row["created_at"]) if pending
+        else None,
+        answer_status=row["answer_status"], answer_excerpt=row["answer_excerpt"],
+        tried_at=row["tried_at"])
+
+
+def webhook_endpoint(row: Row, deliveries: list[WebhookDelivery]) -> WebhookEndpoint:
+    return WebhookEndpoint(id=row["id"], url=row["url"], events=events_of(row["events"]),
+                           created_at=row["created_at"], deliveries=deliveries)
+
+
+def new_webhook_endpoint(row: Row) -> NewWebhookEndpoint:
+    return NewWebhookEndpoint(**webhook_endpoint(row, []), secret=row["secret"])
+
+
+def claimed_delivery(row: Row) -> ClaimedDelivery:
+    return ClaimedDelivery(row["id"], row["type"], row["subject"], row["created_at"],
+                           row["attempts"], row["body"], row["url"], row["secret"])

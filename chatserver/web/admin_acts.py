@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chatserver.domain import webhooks
 from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
 from chatserver.domain.models import ROLES, Agent
+from chatserver.domain.webhooks import event_names
 from chatserver.service.errors import ChatError
 from chatserver.service.services import Services
-from chatserver.store.base import AgentAccount, AgentChanges, Canned, NewToken
+from chatserver.store.base import AgentAccount, AgentChanges, Canned, NewToken, NewWebhookEndpoint
 from chatserver.web.auth import hash_password
 from chatserver.web.http import ApiError
 
@@ -62,6 +64,8 @@ def origins_list(value: Any) -> list[str]:
 
 
 ORIGINS = {"origins": (origins_list, True, None)}
+WEBHOOK_ENDPOINT = {"url": (string(webhooks.MAX_URL), True, None),
+                    "events": (event_names, True, None)}
 
 
 def admin_only(agent: Agent) -> None:
@@ -115,3 +119,9 @@ async def change_widget(found: Services, changes: dict[str, Any]) -> dict[str, s
         return await found.site.set_widget_settings(changes)
     except ChatError as error:
         raise ApiError(422, "invalid", error.message) from None
+
+
+async def add_webhook_endpoint(found: Services, body: dict[str, Any]) -> NewWebhookEndpoint:
+    """An endpoint for the events named (body checked against WEBHOOK_ENDPOINT); its secret
+    is in the answer."""
+    return await found.webhooks.add_endpoint(body["url"].strip(), body["events"])

@@ -1,20 +1,25 @@
 """The console's Admin page in a real browser against a real server: agents, canned responses,
-widget settings, allowed origins and API tokens, each changed through the page and checked
+widget settings, allowed origins, API tokens and webhooks, each changed through the page and checked
 where it takes effect (signing in, the public widget settings, the API)."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
+from websockets.sync.client import connect
 
-from tests.browser.conftest import new_context, screenshot
+from tests.browser.conftest import axe_faults, new_context, screenshot
 from tests.browser.test_console import XSS, sign_in
-from tests.conftest import LiveServer, add_agent
+from tests.conftest import LiveServer, add_agent, start_server
+from tests.web.receiver import receiver
 
 PASSWORD = "correct horse battery staple"
 ADMIN, SUPERVISOR, AGENT = "ada@example.com", "sam@example.com", "ann@example.com"
@@ -438,3 +443,73 @@ def test_the_pages_work_under_the_consoles_content_security_policy(
         assert refused == []
     finally:
         context.close()
+
+
+def test_an_admin_adds_a_webhook_endpoint_sees_its_secret_once_and_its_deliveries(
+        db_url: str, tmp_path: Path, context: BrowserContext) -> None:
+    server = start_server(db_url, tmp_path / "server.log",
+                          env={"CHATSERVER_WEBHOOKS_ALLOW_PRIVATE": "1"})  # the receiver's
+    try:
+        add_agent(server.db_url, ADMIN, "Ada Admin", "admin", password=PASSWORD)
+        with receiver() as shop:
+            page = context.new_page()
+            sign_in(page, server.url, ADMIN, PASSWORD)
+            page.goto(server.url + "/console/admin#webhooks")
+            add_endpoint_and_see_the_secret_once(page, shop.url)
+            visitor_writes(server)
+            [first] = shop.arrived(1)
+            assert first.event["type"] == "conversation.created"
+            see_the_delivery_and_resend_it(page, first.headers["webhook-id"])
+            [_, again] = shop.arrived(2)
+            assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    finally:
+        server.stop()
+
+
+def add_endpoint_and_see_the_secret_once(page: Page, url: str) -> None:
+    webhooks = section(page, "webhooks")
+    expect(webhooks.get_by_test_id("webhooks-empty")).to_be_visible()
+    form = page.get_by_test_id("add-webhook")
+    form.get_by_test_id("new-webhook-url").fill(url)
+    for box in form.get_by_role("checkbox").all():
+        box.uncheck()
+    form.get_by_role("checkbox", name="conversation.created").check()
+    form.get_by_test_id("new-webhook-submit").click()
+    secret_box = page.get_by_test_id("webhook-secret")
+    expect(secret_box).to_contain_text("shown only once")
+    expect(page.get_by_test_id("webhook-secret-value")).to_be_focused()
+    secret = page.get_by_test_id("webhook-secret-value").input_value()
+    assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{32}", secret), secret
+    endpoint = webhooks.get_by_test_id("webhook-endpoint")
+    expect(endpoint).to_contain_text(url)
+    expect(endpoint).to_contain_text("conversation.created")
+    page.get_by_role("button", name="Done").click()
+    expect(secret_box).to_be_hidden()
+    expect(webhooks.get_by_role("heading", name="Webhooks")).to_be_focused()
+    page.reload()
+    assert secret not in page.content()
+
+
+def visitor_writes(server: LiveServer) -> None:
+    with connect(server.url.replace("http://", "ws://") + "/ws/visitor") as ws:
+        ws.send(json.dumps({"type": "hello", "name": "Maya"}))
+        ws.send(json.dumps({"type": "message", "client_id": "c1", "text": "hello"}))
+        while json.loads(ws.recv(timeout=10))["type"] != "ack":
+            pass
+
+
+def see_the_delivery_and_resend_it(page: Page, webhook_id: str) -> None:
+    webhooks = section(page, "webhooks")
+    deadline = time.monotonic() + 10
+    while True:  # the receiver has the post a moment before the server keeps its answer
+        page.reload()
+        status = webhooks.get_by_test_id("webhook-delivery-status")
+        if status.count() and status.inner_text() == "Delivered":
+            break
+        assert time.monotonic() < deadline, "the delivery was not shown delivered"
+    delivery = webhooks.get_by_test_id("webhook-delivery")
+    expect(delivery).to_contain_text(webhook_id)
+    expect(delivery.get_by_test_id("webhook-delivery-answer")).to_have_text("200 thanks")
+    assert axe_faults(page, "#webhooks") == []  # with an endpoint and a delivery in it
+    delivery.get_by_test_id("webhook-resend").click()
+    expect(webhooks.locator("[data-notice]")).to_have_text(f"{webhook_id} will be sent again.")

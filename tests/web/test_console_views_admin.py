@@ -66,7 +66,7 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
     assert page.status_code == 200
     sections = re.findall(r'<section [^>]*data-section="(\w+)"[^>]*hx-target="this" '
                           r'hx-swap="outerHTML"', page.text)
-    assert sections == ["agents", "canned", "widget", "origins", "tokens"]
+    assert sections == ["agents", "canned", "widget", "origins", "tokens", "webhooks"]
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
         '<script src="/console/assets/admin.js" defer>']
@@ -92,7 +92,7 @@ def test_the_fields_are_bounded_by_the_servers_own_limits(ada: httpx.Client) -> 
 
 
 def test_a_section_is_read_again_on_its_own(ada: httpx.Client) -> None:
-    for name in ("agents", "canned", "widget", "origins", "tokens"):
+    for name in ("agents", "canned", "widget", "origins", "tokens", "webhooks"):
         part = ada.get(f"{PARTS}/{name}")
         assert part.status_code == 200
         assert part.text.lstrip().startswith(

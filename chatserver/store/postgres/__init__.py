@@ -22,10 +22,12 @@ from chatserver.store.postgres.migrations import migrate
 from chatserver.store.postgres.reports import ReportMethods
 from chatserver.store.postgres.routing import RoutingMethods
 from chatserver.store.postgres.visitors import VisitorMethods
+from chatserver.store.postgres.webhooks import WebhookMethods
 
 
 class PostgresStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
-                    CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods):
+                    CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
+                    WebhookMethods):
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
         target = postgres_target(url)

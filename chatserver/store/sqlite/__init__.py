@@ -27,11 +27,13 @@ from chatserver.store.sqlite.routing import RoutingMethods
 from chatserver.store.sqlite.unavailable import for_caller
 from chatserver.store.sqlite.upkeep import Upkeep
 from chatserver.store.sqlite.visitors import VisitorMethods
+from chatserver.store.sqlite.webhooks import WebhookMethods
 from chatserver.store.sqlite.writer import Writer
 
 
 class SqliteStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
-                  CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods):
+                  CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
+                  WebhookMethods):
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
                  views: sqlite3.Connection, upkeep: Upkeep) -> None:
         super().__init__(writer, reader, views)

@@ -314,6 +314,73 @@ MIGRATIONS: list[str] = [
     ALTER TABLE orders ADD COLUMN shop_refunds TEXT;
     CREATE UNIQUE INDEX orders_by_shop_ref ON orders(shop_ref);
     """,
+    # 14: outgoing webhooks: the endpoints, and the outbox of their deliveries, written by
+    # triggers in the very transaction of the change each reports (an INSERT ... SELECT
+    # from the endpoints subscribed). The messages' trigger is made only while an endpoint
+    # wants them (sqlite/webhooks.py).
+    # `subject` is the id of what changed; `body` is kept from the first try on.
+    """
+    CREATE TABLE webhook_endpoints (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        subject INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL DEFAULT 0,
+        leased_until REAL NOT NULL DEFAULT 0,
+        body TEXT,
+        answer_status INTEGER,
+        answer_excerpt TEXT,
+        tried_at TEXT
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at)
+        WHERE status = 'pending';
+    CREATE INDEX webhook_deliveries_of_endpoint ON webhook_deliveries (endpoint_id, id);
+    CREATE TRIGGER webhook_conversation_created AFTER INSERT ON conversations BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'conversation.created', NEW.id, NEW.created_at FROM webhook_endpoints
+        WHERE instr(events, ' conversation.created ');
+    END;
+    CREATE TRIGGER webhook_conversation_assigned AFTER UPDATE OF status, agent_id
+    ON conversations WHEN NEW.status = 'active' AND (OLD.status != 'active'
+        OR OLD.agent_id IS NOT NEW.agent_id) BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'conversation.assigned', NEW.id, NEW.assigned_at FROM webhook_endpoints
+        WHERE instr(events, ' conversation.assigned ');
+    END;
+    CREATE TRIGGER webhook_conversation_closed AFTER UPDATE OF status ON conversations
+    WHEN NEW.status = 'closed' AND OLD.status != 'closed' BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'conversation.closed', NEW.id, NEW.closed_at FROM webhook_endpoints
+        WHERE instr(events, ' conversation.closed ');
+    END;
+    CREATE TRIGGER webhook_conversation_rated AFTER UPDATE OF rated_at ON conversations
+    WHEN NEW.rated_at IS NOT NULL AND NEW.rated_at IS NOT OLD.rated_at BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'conversation.rated', NEW.id, NEW.rated_at FROM webhook_endpoints
+        WHERE instr(events, ' conversation.rated ');
+    END;
+    CREATE TRIGGER webhook_money_created AFTER INSERT ON ledger BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, NEW.kind || '.created', NEW.id, NEW.created_at FROM webhook_endpoints
+        WHERE instr(events, ' ' || NEW.kind || '.created ');
+    END;
+    CREATE TRIGGER webhook_follow_up_due AFTER INSERT ON alerts_raised
+    WHEN NEW.kind = 'overdue' BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'follow_up.due', NEW.subject, NEW.raised_at FROM webhook_endpoints
+        WHERE instr(events, ' follow_up.due ');
+    END;
+    """,
 ]
 
 

@@ -1,5 +1,5 @@
 """The admin page and its sections: agents, canned responses, widget settings, allowed
-origins, API tokens.
+origins, API tokens, webhooks.
 
 Each section is a partial (`console/partials/admin/<section>.html`) and its own htmx
 target: a form in it sends a change here and gets the section back, re-rendered from what is
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chatserver.domain import widget_settings
+from chatserver.domain import webhooks, widget_settings
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import ROLES
 from chatserver.service.services import Services
@@ -54,9 +54,14 @@ async def tokens_facts(found: Services) -> dict[str, Any]:
             "limits": admin_acts.LIMITS}
 
 
+async def webhooks_facts(found: Services) -> dict[str, Any]:
+    return {"endpoints": await found.webhooks.endpoints(), "events": webhooks.EVENTS,
+            "url_max": webhooks.MAX_URL}
+
+
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
-                              "tokens": tokens_facts}
+                              "tokens": tokens_facts, "webhooks": webhooks_facts}
 SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
                          "secret": None, "focus_heading": False, "agents_changed": False}
 
@@ -90,7 +95,7 @@ async def section(request: Request, session: Session, name: str, status: int = 2
 
 
 async def acted(request: Request, session: Session, name: str, act: Act, where: str,
-                typed: dict[str, str] | None = None) -> Response:
+                typed: dict[str, Any] | None = None) -> Response:
     """The section after `act`, or with the refusal shown at the form `where`, as typed."""
     try:
         shown = await act()
@@ -238,6 +243,36 @@ async def revoke_token(request: Request, session: Session) -> Response:
     return await acted(request, session, "tokens", act, "list")
 
 
+# --- webhooks ----------------------------------------------------------------------------
+@admins_only
+async def add_webhook_endpoint(request: Request, session: Session) -> Response:
+    form = await request.form()
+    typed = {"url": str(form.get("url") or ""),
+             "events": [str(name) for name in form.getlist("events")]}
+
+    async def act() -> dict[str, Any]:
+        body = checked(typed, admin_acts.WEBHOOK_ENDPOINT, "webhook endpoint")
+        made = await admin_acts.add_webhook_endpoint(services(request), body)
+        return {"notice": "Endpoint added.", "secret": made["secret"]}
+    return await acted(request, session, "webhooks", act, "add", typed)
+
+
+@admins_only
+async def delete_webhook_endpoint(request: Request, session: Session) -> Response:
+    async def act() -> dict[str, Any]:
+        await services(request).webhooks.delete_endpoint(path_id(request, "webhook endpoint"))
+        return {"notice": "Endpoint deleted.", "focus_heading": True}
+    return await acted(request, session, "webhooks", act, "list")
+
+
+@admins_only
+async def resend_delivery(request: Request, session: Session) -> Response:
+    async def act() -> dict[str, Any]:
+        resent = await services(request).webhooks.resend(path_id(request, "webhook delivery"))
+        return {"notice": f"{resent['webhook_id']} will be sent again."}
+    return await acted(request, session, "webhooks", act, "list")
+
+
 @admins_only
 async def show_section(request: Request, session: Session) -> Response:
     name = request.path_params["section"]
@@ -256,5 +291,8 @@ routes: list[BaseRoute] = [
     Route(f"{PARTS}/origins", change_origins, methods=["PUT"]),
     Route(f"{PARTS}/tokens", create_token, methods=["POST"]),
     Route(f"{PARTS}/tokens/{{id}}", revoke_token, methods=["DELETE"]),
+    Route(f"{PARTS}/webhooks", add_webhook_endpoint, methods=["POST"]),
+    Route(f"{PARTS}/webhooks/{{id}}", delete_webhook_endpoint, methods=["DELETE"]),
+    Route(f"{PARTS}/webhooks/deliveries/{{id}}/resend", resend_delivery, methods=["POST"]),
     Route(f"{PARTS}/{{section}}", show_section, methods=["GET"]),
 ]
