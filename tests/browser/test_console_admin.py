@@ -113,7 +113,7 @@ def test_an_admin_adds_changes_and_disables_agents(
     form.get_by_test_id("new-agent-email").fill("nia@example.com")
     form.get_by_test_id("new-agent-submit").click()
     expect(form.locator("[data-error]")).to_have_text(
-        "An agent with email nia@example.com exists")
+        "An agent with email nia@example.com exists.")
     expect(agents.get_by_test_id("agent")).to_have_count(4)
 
     # Nia signs in at once, in her own browser.
@@ -137,7 +137,7 @@ def test_an_admin_adds_changes_and_disables_agents(
     me.get_by_test_id("agent-save").click()
     expect(page.get_by_test_id("add-agent").locator("[data-error]")).to_be_hidden()
     expect(section(page, "agents").locator(":scope > [data-error]")).to_have_text(
-        "An admin cannot disable or demote themselves")
+        "An admin cannot disable or demote themselves.")
     assert api.agents()[ADMIN]["role"] == "admin"
 
     # Disabling Nia (after a confirmation) signs her out: her open console goes to sign-in.
@@ -171,7 +171,7 @@ def test_an_admin_manages_canned_responses_the_widget_and_allowed_origins(
     shortcut.fill("refund policy")
     form.get_by_test_id("new-canned-text").fill("Refunds within 30 days.")
     form.get_by_test_id("new-canned-submit").click()
-    expect(form.locator("[data-error]")).to_have_text("A shortcut is letters, digits and dashes")
+    expect(form.locator("[data-error]")).to_have_text("A shortcut is letters, digits and dashes.")
     expect(shortcut).to_have_value("refund policy")
 
     # A canned response whose text is markup: stored as typed, shown as text.
@@ -189,7 +189,7 @@ def test_an_admin_manages_canned_responses_the_widget_and_allowed_origins(
     form.get_by_test_id("new-canned-shortcut").fill("refund-policy")
     form.get_by_test_id("new-canned-text").fill("Again")
     form.get_by_test_id("new-canned-submit").click()
-    expect(form.locator("[data-error]")).to_have_text("/refund-policy already exists")
+    expect(form.locator("[data-error]")).to_have_text("/refund-policy already exists.")
     # Deleted (after a confirmation).
     item.get_by_test_id("canned-delete").click()
     expect(canned.get_by_test_id("canned")).to_have_count(0)

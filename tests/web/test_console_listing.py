@@ -1,4 +1,5 @@
-"""How the console's lists word times and durations (chatserver.web.console_views.listing)."""
+"""How the console words times and durations (chatserver.web.console_views.listing and
+wording)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from chatserver.domain.clock import parse
-from chatserver.web.console_views.listing import marked, span, when, zone
+from chatserver.web.console_views.listing import marked, span
+from chatserver.web.console_views.wording import AgentClock, when, zone
 
 NOW = parse("2026-11-26T17:00:00.000Z")  # a Thursday
 
@@ -28,6 +30,14 @@ def test_a_moment_in_the_agents_zone_and_utc_for_a_zone_nobody_knows() -> None:
     assert zone("Asia/Tokyo") == ZoneInfo("Asia/Tokyo")
     for unknown in (None, "", "Mars/Olympus", "../../etc/passwd"):
         assert zone(unknown) is UTC
+
+
+def test_the_customer_panels_days_and_moments_are_on_the_agents_clock_too() -> None:
+    tokyo = AgentClock(zone("Asia/Tokyo"), twelve_hours=False)
+    assert tokyo.day("2026-11-30T16:00:00.000Z") == "1 Dec 2026"  # already Dec 1 in Tokyo
+    assert tokyo.moment("2026-11-30T16:05:00.000Z") == "1 Dec, 01:05"
+    assert AgentClock(UTC, twelve_hours=True).moment("2026-11-30T16:05:00.000Z") == (
+        "30 Nov, 04:05 PM")
 
 
 def test_durations_grow_coarser() -> None:

@@ -155,7 +155,7 @@ def test_a_refused_agent_says_why_in_the_form_and_keeps_what_was_typed_but_the_p
         "name": "Ann Again", "email": "ann@example.com", "role": "admin", "capacity": "2",
         "password": "a secret password"})
     assert answer.status_code == 409
-    assert refusal(answer.text) == "An agent with email ann@example.com exists"
+    assert refusal(answer.text) == "An agent with email ann@example.com exists."
     assert 'value="Ann Again"' in answer.text and 'value="ann@example.com"' in answer.text
     assert '<option value="admin" selected>' in answer.text
     assert "a secret password" not in answer.text
@@ -163,7 +163,7 @@ def test_a_refused_agent_says_why_in_the_form_and_keeps_what_was_typed_but_the_p
     bad = ada.post(f"{PARTS}/agents", data={"name": "Bo", "email": "bo@example.com",
                                              "capacity": "lots"})
     assert bad.status_code == 422
-    assert refusal(bad.text) == "Agent: capacity must be a whole number from 0 to 1000"
+    assert refusal(bad.text) == "Agent: capacity must be a whole number from 0 to 1000."
     assert bad.text.count('data-testid="agent"') == 3
 
 
@@ -192,7 +192,7 @@ def test_an_admin_cannot_demote_or_disable_themselves(ada: httpx.Client) -> None
     for change in ({"role": "agent", "capacity": "3"}, {"disabled": "true"}):
         answer = ada.put(f"{PARTS}/agents/{me}", data=change)
         assert answer.status_code == 409
-        assert refusal(answer.text) == "An admin cannot disable or demote themselves"
+        assert refusal(answer.text) == "An admin cannot disable or demote themselves."
         assert '<option value="admin" selected>Admin</option>' in answer.text
     assert ada.put(f"{PARTS}/agents/999999", data={"capacity": "2"}).status_code == 404
 
@@ -203,11 +203,11 @@ def test_canned_responses_are_added_refused_and_deleted_in_place(ada: httpx.Clie
     assert '<code class="pg-shortcut">/refund-policy</code>' in added.text
     again = ada.post(f"{PARTS}/canned", data={"shortcut": "refund-policy", "text": "Again"})
     assert again.status_code == 409
-    assert refusal(again.text) == "/refund-policy already exists"
+    assert refusal(again.text) == "/refund-policy already exists."
     assert ">Again</textarea>" in again.text
     spaced = ada.post(f"{PARTS}/canned", data={"shortcut": "refund policy", "text": "x"})
     assert spaced.status_code == 422
-    assert refusal(spaced.text) == "A shortcut is letters, digits and dashes"
+    assert refusal(spaced.text) == "A shortcut is letters, digits and dashes."
     canned_id = re.search(r'hx-delete="/console/parts/admin/canned/(\d+)"', added.text)
     assert canned_id is not None
     deleted = ada.delete(f"{PARTS}/canned/{canned_id[1]}")
@@ -215,7 +215,7 @@ def test_canned_responses_are_added_refused_and_deleted_in_place(ada: httpx.Clie
     assert 'data-testid="canned-empty"' in deleted.text
     assert '<h2 id="canned-h" tabindex="-1" autofocus>' in deleted.text  # its button is gone
     gone = ada.delete(f"{PARTS}/canned/{canned_id[1]}")
-    assert gone.status_code == 404 and refusal(gone.text) == "No such canned response"
+    assert gone.status_code == 404 and refusal(gone.text) == "No such canned response."
 
 
 def test_the_widget_is_saved_or_refused_with_what_was_typed(
@@ -238,7 +238,7 @@ def test_allowed_origins_are_saved_one_a_line_or_refused(
     refused = ada.put(f"{PARTS}/origins", data={"origins": "shop.example"})
     assert refused.status_code == 422
     assert refusal(refused.text) == ("The allowed origins must be origins like "
-                                     "https://shop.example (no path)")
+                                     "https://shop.example (no path).")
     assert ">shop.example</textarea>" in refused.text
     saved = ada.put(f"{PARTS}/origins",
                     data={"origins": "https://shop.example\r\n\r\nhttps://Blog.Example/\r\n"})

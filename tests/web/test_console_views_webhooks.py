@@ -84,7 +84,7 @@ def test_a_refused_endpoint_says_why_in_the_form_and_keeps_what_was_typed(
         none = ada.post(f"{PARTS}/webhooks", data={"url": PUBLIC})
         assert none.status_code == 422
         assert refusal(none.text) == ("Webhook endpoint: events must be a non-empty list of "
-                                      "event names")
+                                      "event names.")
         assert checked_events(none.text) == []
 
 

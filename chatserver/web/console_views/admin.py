@@ -23,6 +23,7 @@ from chatserver.service.services import Services
 from chatserver.web import admin_acts
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import View, console_view, render
+from chatserver.web.console_views.wording import sentence
 from chatserver.web.http import ApiError, checked, path_id
 from chatserver.web.services import services
 
@@ -103,10 +104,6 @@ async def acted(request: Request, session: Session, name: str, act: Act, where: 
         return await section(request, session, name, refusal.status, failed=where,
                              error=sentence(refusal.message), typed=typed or {})
     return await section(request, session, name, **shown)
-
-
-def sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
 
 
 async def form_of(request: Request) -> dict[str, str]:

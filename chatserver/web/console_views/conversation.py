@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.domain.orders import timestamp
 from chatserver.service.errors import ChatError
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
+from chatserver.web.console_views.wording import AgentClock
 from chatserver.web.services import services
 
 VISITOR = "partials/conversation/visitor.html"
@@ -141,11 +141,6 @@ def page_link(page: str | None) -> dict[str, str] | None:
     return {"href": str(page), "shown": parts.netloc + path + query}
 
 
-def utc_day_time(text: str) -> str:
-    """`25 Nov, 14:05 UTC` for a timestamp of the API."""
-    return day_time(datetime.fromtimestamp(clock.parse(text), UTC)) + " UTC"
-
-
 async def visitor(request: Request, session: Session) -> Response:
     """The visitor strip of any conversation: local time, page, past conversations."""
     conversation_id = int(request.path_params["id"])
@@ -158,7 +153,7 @@ async def visitor(request: Request, session: Session) -> Response:
     return render(request, VISITOR, session, conversation_id=conversation_id, visitor=shown,
                   zone_label=zone_label(shown and shown["timezone"]),
                   page_link=page_link(shown and shown["page"]), history=record["history"],
-                  day_time=utc_day_time)
+                  day_time=AgentClock.of(request).moment)
 
 
 routes: list[BaseRoute] = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import orjson
@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chatserver.domain.clock import now
 from chatserver.domain.errors import Refused
 from chatserver.domain.frames import email as checked_email
 from chatserver.domain.ledger import Kind
@@ -29,6 +30,7 @@ from chatserver.service.commerce import Commerce
 from chatserver.web.auth import Session
 from chatserver.web.commerce_api import CREDIT, REFUND
 from chatserver.web.console_views.base import console_view, render
+from chatserver.web.console_views.wording import AgentClock, plural, sentence
 from chatserver.web.http import checked
 from chatserver.web.services import services
 
@@ -55,40 +57,21 @@ class Answer:
     typed: dict[str, str] = field(default_factory=dict)
 
 
-def sentence(text: str) -> str:
-    """A service's message ("only 10.00 USD of this order can be refunded") as a sentence."""
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
-
-
 def money(cents: int, code: str) -> str:
     return str(Money(cents, code))
-
-
-def day(stamp: str) -> str:
-    """"4 Dec 2026" (UTC): when a customer or order began, an entry expires."""
-    return f"{parsed(stamp):%-d %b %Y}"
-
-
-def moment(stamp: str) -> str:
-    """"4 Dec, 14:05" (UTC): when an entry or a request was made."""
-    return f"{parsed(stamp):%-d %b, %H:%M}"
-
-
-def parsed(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def percent(rate: float) -> str:
     return f"{round(rate * 100, 1):g}%"
 
 
-def plural(count: int, one: str) -> str:
-    return f"{count} {one if count == 1 else one + 's'}"
+SHOWN = {"money": money, "percent": percent, "plural": plural, "sentence": sentence,
+         "example": example}
 
 
-SHOWN = {"money": money, "day": day, "moment": moment, "percent": percent, "plural": plural,
-         "sentence": sentence, "example": example}
+def shown(request: Request) -> dict[str, Any]:
+    """What the templates call to word things, times on the agent's clock among them."""
+    return {**SHOWN, **AgentClock.of(request).shown(now())}
 
 
 def refused(form: str, error: Refused, typed: dict[str, str]) -> Answer:
@@ -130,7 +113,7 @@ async def body(request: Request, session: Session, conversation_id: int,
         "conversation_id": conversation_id, "visitor": visitor, "customer": None,
         "acting": owner == session.agent.id and conversation.status != "closed",
         "answer": answer, "new_key": lambda: str(uuid.uuid4()), "load_error": None,
-        "live": live, **SHOWN}
+        "live": live, **shown(request)}
     shown_id = customer_id or conversation.customer_id
     if shown_id is not None:
         try:
@@ -282,7 +265,7 @@ async def approvals(request: Request, session: Session, decision: Result | None 
     waiting = await commerce(request).approvals("pending", None) if session.agent.can_oversee \
         else []
     return render(request, APPROVALS, session, status, approvals=waiting, decision=decision,
-                  **SHOWN)
+                  **shown(request))
 
 
 async def list_approvals(request: Request, session: Session) -> Response:

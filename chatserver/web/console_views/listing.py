@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatserver.domain.clock import parse
 from chatserver.store.base import FollowUp, InboxEntry
+from chatserver.web.console_views.wording import plural
 
 STATUS_LABELS = {"active": "Open", "queued": "Queued", "closed": "Closed"}
 
@@ -28,30 +27,6 @@ def span(seconds: float) -> str:
     if hours < 24:
         return f"{hours}h {minutes % 60}m"
     return f"{hours // 24}d {hours % 24}h"
-
-
-def zone(name: str | None) -> tzinfo:
-    """The agent's time zone, by its IANA name (the console's page tells it); UTC when it is
-    unknown."""
-    try:
-        return ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
-def when(at: str, now: float, local: tzinfo, twelve_hours: bool = False) -> str:
-    """A moment as the lists show it, in the agent's zone and clock: `14:05` (or `02:05 PM`)
-    today, `Tue 14:05` within six days, else `25 Nov, 14:05` (with the year when it is not
-    this one)."""
-    moment = datetime.fromtimestamp(parse(at), local)
-    today = datetime.fromtimestamp(now, local)
-    clock = f"{moment:%I:%M %p}" if twelve_hours else f"{moment:%H:%M}"
-    if moment.date() == today.date():
-        return clock
-    if abs(moment - today).total_seconds() < 6 * 86400:
-        return f"{moment:%a} {clock}"
-    year = "" if moment.year == today.year else f" {moment.year}"
-    return f"{moment.day} {moment:%b}{year}, {clock}"
 
 
 def visitor_name(visitor: dict[str, Any] | None, fallback_id: object) -> str:
@@ -135,16 +110,6 @@ class TabCount:
     count: int
     alarm: bool
     label: str
-
-
-def sentence(text: str) -> str:
-    """A server message (`search for at least one word`) as a sentence."""
-    text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
-
-
-def plural(n: int, one: str) -> str:
-    return f"{n} {one}" if n == 1 else f"{n} {one}s"
 
 
 def open_count(items: list[Listed]) -> TabCount:

@@ -5,9 +5,6 @@ tab's count; the page reads them again on the socket's news and every 15 or 30 s
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,31 +13,13 @@ from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
-from chatserver.web.console_views.listing import (
-    follow_ups_count,
-    listed,
-    open_count,
-    promised,
-    sentence,
-    when,
-    zone,
-)
+from chatserver.web.console_views.listing import follow_ups_count, listed, open_count, promised
+from chatserver.web.console_views.wording import AgentClock, sentence
 from chatserver.web.services import services
 
 LIST_LIMIT = 200  # the newest conversations a list shows
 SEARCH_LIMIT = 50
 QUERY_LIMIT = 200  # characters, as the search box allows
-# How the agent's browser tells time, set by the console page (inbox.js): its IANA zone, and
-# "12" for a 12-hour clock
-TIME_ZONE_COOKIE, CLOCK_COOKIE = "tz", "clock"
-
-
-def times(request: Request, now: float) -> dict[str, Any]:
-    """What every list's template needs to tell times: `when(iso)` as the agent reads them."""
-    return {"when": partial(when, now=now, local=zone(request.cookies.get(TIME_ZONE_COOKIE)),
-                            twelve_hours=request.cookies.get(CLOCK_COOKIE) == "12")}
-
-
 async def conversations(request: Request, session: Session, view: str,
                         query: str = "") -> Response:
     """A view of the conversations (with `query`: the search results), or why not."""
@@ -56,7 +35,8 @@ async def conversations(request: Request, session: Session, view: str,
     items = [listed(row, now, after, agent.id, query) for row in rows]
     return render(request, "partials/sidebar/conversations.html", session, status,
                   view=view, items=items, query=query, error=error, limit=SEARCH_LIMIT,
-                  tab_count=open_count(items) if view == "open" else None, **times(request, now))
+                  tab_count=open_count(items) if view == "open" else None,
+                  **AgentClock.of(request).shown(now))
 
 
 async def open_list(request: Request, session: Session) -> Response:
@@ -90,7 +70,7 @@ async def follow_ups(request: Request, session: Session, status: int = 200,
     items = [promised(item, now) for item in found]
     return render(request, "partials/sidebar/follow_ups.html", session, status,
                   items=items, everyone=everyone, error=error,
-                  tab_count=follow_ups_count(items), **times(request, now))
+                  tab_count=follow_ups_count(items), **AgentClock.of(request).shown(now))
 
 
 async def follow_up_done(request: Request, session: Session) -> Response:
