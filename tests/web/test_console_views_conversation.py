@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -85,7 +85,7 @@ def triggered(response: httpx.Response) -> dict[str, object]:
 async def test_a_follow_up_is_set_and_the_visitor_told(
         server: InProcessServer, tokens: list[str]) -> None:
     _, maya, conversation_id = await chat_with_ann(server, tokens[0])
-    due = datetime.now() + timedelta(hours=2)
+    due = datetime.now(UTC) + timedelta(hours=2)
     answer = signed_in(server, "ann@example.com").post(
         "/console/parts/conversation/follow-up", conversation_id=str(conversation_id),
         due=local(due), offset="0", note="Ask billing")
@@ -102,7 +102,7 @@ async def test_a_follow_up_in_the_past_or_without_a_note_is_refused_in_place(
         server: InProcessServer, tokens: list[str]) -> None:
     _, _, conversation_id = await chat_with_ann(server, tokens[0])
     ann = signed_in(server, "ann@example.com")
-    past = local(datetime.now() - timedelta(hours=1))
+    past = local(datetime.now(UTC) - timedelta(hours=1))
     answer = ann.post("/console/parts/conversation/follow-up",
                       conversation_id=str(conversation_id), due=past, offset="0", note=MARKUP)
     assert answer.status_code == 422
@@ -111,7 +111,7 @@ async def test_a_follow_up_in_the_past_or_without_a_note_is_refused_in_place(
     assert MARKUP not in answer.text and "&lt;img src=x onerror=alert(1)&gt;" in answer.text
     assert "HX-Trigger" not in answer.headers
 
-    soon = local(datetime.now() + timedelta(hours=1))
+    soon = local(datetime.now(UTC) + timedelta(hours=1))
     unnoted = ann.post("/console/parts/conversation/follow-up",
                        conversation_id=str(conversation_id), due=soon, offset="0", note=" ")
     assert unnoted.status_code == 422
@@ -125,7 +125,7 @@ async def test_an_agent_cannot_act_on_a_chat_not_theirs(
         server: InProcessServer, tokens: list[str]) -> None:
     _, _, conversation_id = await chat_with_ann(server, tokens[0])
     bob = signed_in(server, "bob@example.com")
-    soon = local(datetime.now() + timedelta(hours=1))
+    soon = local(datetime.now(UTC) + timedelta(hours=1))
     follow_up = bob.post("/console/parts/conversation/follow-up",
                          conversation_id=str(conversation_id), due=soon, offset="0", note="Hm")
     assert follow_up.status_code == 403
