@@ -243,6 +243,8 @@
     }
   }
 
+  htmx.onLoad(fillLocalTimes); // a strip swapped in shows its visitor's time at once
+
   /** A datetime-local input's value for a Date, in this browser's time zone. */
   function localInputValue(d) {
     const pad = (n) => String(n).padStart(2, '0');
@@ -675,7 +677,7 @@
       .catch(() => { /* offline: the next selection asks again */ })
       .finally(() => {
         visitorStrip.busy = false;
-        if (visitorStrip.wanted !== asked) loadVisitor(visitorStrip.wanted); else fillLocalTimes();
+        if (visitorStrip.wanted !== asked) loadVisitor(visitorStrip.wanted);
       });
   }
 
