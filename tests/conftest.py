@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import functools
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import httpx._transports.default as httpx_transport
 import pytest
 
 from chatserver.config import Settings
+from chatserver.store import Store, open_store
+from chatserver.web.auth import hash_password
 from tests.backends import Backend, sqlite_memory
 
 
@@ -27,6 +33,12 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
+
+T = TypeVar("T")
+
+# httpx builds a TLS context for every client, reading every trusted certificate (about 35 ms);
+# the tests make hundreds of clients that speak plain HTTP to local servers: they share one.
+httpx_transport.create_ssl_context = functools.cache(httpx_transport.create_ssl_context)
 
 T0 = 1_772_409_600.0  # 2026-03-02T00:00:00Z
 
@@ -71,30 +83,44 @@ def chatserver(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=60)
 
 
+def on_store(db_url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """`work(store)` on a store of its own, in a thread of its own: it works from sync tests,
+    async tests and beside Playwright's loop alike."""
+    async def run() -> T:
+        store = await open_store(db_url)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
 def add_agent(db_url: str, email: str, name: str, role: str = "agent", capacity: int = 3,
               password: str | None = None) -> str:
-    """Add an agent through the command line; returns a new API token for them."""
-    args = ["agents", "add", email, "--name", name, "--role", role, "--capacity", str(capacity),
-            "--db", db_url]
-    if password is not None:
-        args.append("--password-stdin")
-    added = chatserver(*args, stdin=None if password is None else password + "\n")
-    assert added.returncode == 0, added.stderr
-    return token_for(db_url, email)
+    """Add an agent as `chatserver agents add` and `tokens create` do (in this process: the
+    command itself is tested in tests/test_cli.py); returns a new API token for them."""
+    password_hash = hash_password(password) if password is not None else None
+
+    async def add(store: Store) -> str:
+        added = await store.add_agent(email, name, role, capacity, password_hash)
+        return await store.create_token(added.id, None)
+    return on_store(db_url, add)
 
 
 def token_for(db_url: str, email: str) -> str:
-    created = chatserver("tokens", "create", email, "--db", db_url)
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip()
+    """Another API token for the agent with this email."""
+    async def create(store: Store) -> str:
+        found = await store.agent_login(email)
+        assert found is not None, email
+        return await store.create_token(found[0].id, None)
+    return on_store(db_url, create)
 
 
 def integration_token(db_url: str) -> str:
     """A token for the shop's systems (they write the orders), as `chatserver tokens create
-    --integration` prints it."""
-    created = chatserver("tokens", "create", "--integration", "--label", "shop", "--db", db_url)
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip()
+    --integration --label shop` makes it."""
+    return on_store(db_url, lambda store: store.create_token(None, "shop"))
 
 
 @dataclass

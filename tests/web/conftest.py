@@ -7,7 +7,6 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -19,10 +18,10 @@ import websockets
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.server import uvicorn_config
-from chatserver.store import Store, open_store
+from chatserver.store import Store
 from chatserver.web.auth import hash_password
 from tests.backends import every_backend as every_backend  # these tests run on each
-from tests.conftest import add_agent, free_port
+from tests.conftest import add_agent, free_port, on_store
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ class InProcessServer:
 
     def staff(self, *people: tuple[str, str, str], password: str | None = None) -> list[str]:
         """Agents `(email, name, role)` added while the server runs, as `chatserver agents
-        add` and `tokens create` do (in-process: a second apiece faster); one token each."""
+        add` and `tokens create` do; one token each."""
         password_hash = hash_password(password) if password else None
 
         async def add(store: Store) -> list[str]:
@@ -77,14 +76,7 @@ class InProcessServer:
         return self._with_store(lambda store: store.create_token(None, "shop"))
 
     def _with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:
-        async def run() -> T:
-            store = await open_store(self.settings.database_url)
-            try:
-                return await work(store)
-            finally:
-                await store.close()
-        with ThreadPoolExecutor(1) as pool:  # works from sync and async tests alike
-            return pool.submit(asyncio.run, run()).result()
+        return on_store(self.settings.database_url, work)
 
     def sign_in(self, email: str, password: str) -> str | None:
         """Sign in through the console's login form; returns the session cookie, if set."""
