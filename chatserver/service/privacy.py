@@ -63,7 +63,9 @@ def checked_reason(reason: str) -> str:
 
 
 class Privacy:
-    def __init__(self, store: Store, announce: Announcer, retention_days: int) -> None:
+    def __init__(self, store: Store, announce: Announcer | None,
+                 retention_days: int) -> None:
+        """`announce`: None where no socket is served (the command line)."""
         self.store = store
         self.announce = announce
         self.retention_days = retention_days
@@ -82,8 +84,9 @@ class Privacy:
                                                  checked_reason(reason))
         if erased is None:
             raise Refused(404, "not_found", "no such customer")
-        for visitor_id in erased.visitor_ids:
-            self.announce.to_visitor(visitor_id, {"type": "erased"})
+        if self.announce is not None:
+            for visitor_id in erased.visitor_ids:
+                self.announce.to_visitor(visitor_id, {"type": "erased"})
         return {"erased": {"customer_id": erased.customer_id,
                            "visitors": len(erased.visitor_ids),
                            "conversations": erased.conversation_ids}}
