@@ -81,6 +81,7 @@ class InboxEntry(TypedDict):
     visitor: dict[str, Any]  # Visitor.public()
     last_message: str | None
     unanswered_since: str | None  # the oldest visitor message no agent has answered yet
+    erased: bool  # its texts erased: its customer's on request, or past the retention period
     snippet: NotRequired[str | None]  # in a search: the words found, in their context
 
 

@@ -100,6 +100,9 @@ async def test_an_erase_leaves_no_personal_data_nor_words_said_but_keeps_the_mon
     assert await store.visitor_by_token(maya.token) is None
     assert await store.inbox("all", maya.agent.id, True, "Zanzibarstrasse", 10) == []
     assert await store.inbox("all", maya.agent.id, True, "regular", 10) == []
+    [listed] = await store.inbox("all", maya.agent.id, True, None, 10)
+    assert listed["erased"] and listed["visitor"]["name"] is None
+    assert listed["last_message"] == ERASED
     assert [a["action"] for a in customer["audit"]][-1] == "customer.erased"
     assert customer["audit"][-1]["detail"]["reason"] == "asked by email on 3 Dec"
 

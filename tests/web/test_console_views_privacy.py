@@ -87,6 +87,8 @@ def test_an_erase_takes_a_reason_and_waits_for_an_open_chat(
     assert notice(done.text) == f"Customer {omar} erased, with 1 conversations."
     again = ada.post(f"{PARTS}/privacy/find", data={"email": "omar@example.com"})
     assert found_ids(again.text) == []
+    closed = ada.get("/console/parts/sidebar/closed").text  # the chat is shown as erased
+    assert '<span class="conv-item-name">[erased]</span>' in closed and "Omar" not in closed
     missing = ada.post(f"{PARTS}/privacy/{omar + 100}/erase", data={"reason": "asked"})
     assert missing.status_code == 404
 
