@@ -12,6 +12,7 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import Agent, Author, Visitor
+from chatserver.domain.webhooks import EVENTS
 from chatserver.store import Store
 from chatserver.store.base import ERASED
 from chatserver.store.types import IdempotencyKey
@@ -153,3 +154,16 @@ async def test_retention_erases_the_chats_closed_before_a_time_oldest_first_once
     assert found["id"] == later.message.conversation_id
     facts = await store.privacy_facts(maya.id)
     assert facts is not None and facts.customer["email"] == "maya@example.com"
+
+
+async def test_an_erase_deletes_the_webhook_deliveries_that_carry_what_was_said(
+        store: Store) -> None:
+    await store.add_webhook_endpoint("https://shop.example/hooks", EVENTS, "whsec_x")
+    maya = await held(store)
+    await store.claim_alert("overdue", 1, "2030-01-01T00:00:00.000Z")  # its follow-up's
+    [endpoint] = await store.webhook_endpoints(100)
+    assert {"message.created", "conversation.closed", "follow_up.due"} <= {
+        d["type"] for d in endpoint["deliveries"]}
+    await store.erase_customer(maya.id, None, "asked")
+    [endpoint] = await store.webhook_endpoints(100)
+    assert {d["type"] for d in endpoint["deliveries"]} == {"credit.created"}  # money stays

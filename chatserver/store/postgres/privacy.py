@@ -93,7 +93,9 @@ async def erase_conversations(db: Connection, conversation_ids: list[int]) -> No
     # the webhooks' copies of what was said (a delivery keeps the body it first sent)
     await db.execute("DELETE FROM webhook_deliveries WHERE (type LIKE 'conversation.%' AND "
                      "subject = ANY($1)) OR (type = 'message.created' AND subject IN (SELECT id "
-                     "FROM messages WHERE conversation_id = ANY($1)))", conversation_ids)
+                     "FROM messages WHERE conversation_id = ANY($1))) OR (type = 'follow_up.due' "
+                     "AND subject IN (SELECT id FROM follow_ups WHERE conversation_id = ANY($1)))",
+                     conversation_ids)
 
 
 async def erase_closed_before(db: Connection, before: str, limit: int) -> list[int]:

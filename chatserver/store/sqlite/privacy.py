@@ -107,7 +107,9 @@ def erase_conversations(db: sqlite3.Connection, conversation_ids: list[int]) -> 
     # the webhooks' copies of what was said (a delivery keeps the body it first sent)
     db.execute("DELETE FROM webhook_deliveries WHERE (type LIKE 'conversation.%' AND subject "
                f"{IN_LIST}) OR (type = 'message.created' AND subject IN (SELECT id FROM "
-               f"messages WHERE conversation_id {IN_LIST}))", (ids, ids))
+               f"messages WHERE conversation_id {IN_LIST})) OR (type = 'follow_up.due' AND "
+               f"subject IN (SELECT id FROM follow_ups WHERE conversation_id {IN_LIST}))",
+               (ids, ids, ids))
 
 
 def erase_closed_before(db: sqlite3.Connection, before: str, limit: int) -> list[int]:
