@@ -13,6 +13,7 @@ from playwright.sync_api import BrowserContext, Dialog, Page, expect
 
 from chatserver.domain.models import Author
 from chatserver.store import Store
+from tests.browser.conftest import axe_faults
 from tests.browser.test_console import sign_in
 from tests.conftest import LiveServer, add_agent, on_store
 
@@ -64,6 +65,7 @@ def test_an_admin_finds_a_customer_downloads_their_export_and_erases_them(
     section.get_by_role("button", name="Find").click()
     found = section.get_by_test_id("privacy-customer")
     expect(found).to_contain_text("Maya Lin · maya@example.com")
+    assert axe_faults(admin_page, "[data-section='privacy']") == []
 
     with admin_page.expect_download() as downloading:
         found.get_by_role("link", name="Download export").click()
