@@ -3,9 +3,10 @@ erased once the retention period has passed. Plain functions over a `sqlite3.Con
 and SqliteStore's methods that run them (the class at the end).
 
 What is erased is overwritten in place (`ERASED`, or NULL), so conversation numbers and the
-ledger's references hold; the connection's `secure_delete` zeroes the old text's bytes, and
-the search index forgets it (FTS5 keeps deleted terms until its segments are merged, so they
-are merged: `optimize`).
+ledger's references hold; the connection's `secure_delete` zeroes the old text's bytes, the
+search index forgets it (FTS5 keeps deleted terms until its segments are merged, so they are
+merged: `optimize`), and the WAL, whose frames hold old copies of pages, is cut to nothing
+once the erase is committed (upkeep.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from chatserver.store.sqlite import views
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.customers import audit, canonical
 from chatserver.store.sqlite.inbox import FOLLOW_UP_SELECT, index_new_messages
+from chatserver.store.sqlite.upkeep import Upkeep
 
 # the customer's visitors: linked to them, or chatting in a conversation linked to them
 VISITORS = ("SELECT id FROM visitors WHERE customer_id = :customer UNION "
@@ -122,14 +124,21 @@ def erase_closed_before(db: sqlite3.Connection, before: str, limit: int) -> list
 
 
 class PrivacyMethods(Runs):
+    _upkeep: Upkeep  # SqliteStore's: it cuts the WAL after an erase
+
     async def privacy_facts(self, customer_id: int) -> PrivacyFacts | None:
         return await self.read(partial(facts, customer_id=customer_id))
 
     async def erase_customer(self, customer_id: int, actor_id: int | None,
                              reason: str) -> Erased | None:
-        return await self.transaction(partial(erase_customer, customer_id=customer_id,
-                                              actor_id=actor_id, reason=reason))
+        erased = await self.transaction(partial(erase_customer, customer_id=customer_id,
+                                                actor_id=actor_id, reason=reason))
+        await self._upkeep.wipe_log()
+        return erased
 
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:
-        return await self.transaction(partial(erase_closed_before, before=before,
-                                              limit=limit))
+        erased = await self.transaction(partial(erase_closed_before, before=before,
+                                                limit=limit))
+        if erased:
+            await self._upkeep.wipe_log()
+        return erased
