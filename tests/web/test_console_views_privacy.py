@@ -61,6 +61,9 @@ def found_ids(html: str) -> list[int]:
 def test_a_customer_found_by_email_is_shown_with_a_download_link_to_their_export(
         server: InProcessServer, ada: httpx.Client) -> None:
     maya = customer_of(server, "Maya Lin", "maya@example.com")
+    empty = ada.get(f"{PARTS}/privacy")  # read again on its own: the search form only
+    assert empty.status_code == 200 and found_ids(empty.text) == []
+    assert 'data-testid="privacy-find"' in empty.text
     found = ada.post(f"{PARTS}/privacy/find", data={"email": " MAYA@example.com "})
     assert found.status_code == 200 and found_ids(found.text) == [maya]
     assert "Maya Lin · maya@example.com" in found.text
