@@ -4,7 +4,7 @@ functions over a connection, and PostgresStore's methods that run them (the clas
 
 What is erased is overwritten in place (`ERASED`, or NULL); the search index is an expression
 index over the text, so it follows. The old row versions stay in the table's files until
-VACUUM reclaims them (autovacuum does, soon after; docs/privacy.md).
+VACUUM frees their space and later writes reuse it (docs/privacy.md).
 """
 
 from __future__ import annotations
