@@ -93,6 +93,8 @@ def erase_conversations(db: sqlite3.Connection, conversation_ids: list[int]) -> 
     """Their texts overwritten (and out of the search index), their ratings' comments,
     escalation notes and follow-ups' notes too; flagged erased. The place where a
     conversation's files will be removed as well."""
+    if not conversation_ids:  # nothing to take out of the index: no merge of it
+        return
     ids = json.dumps(conversation_ids)
     index_new_messages(db)  # so every text is in the index, and taken out of it below
     db.execute("INSERT INTO messages_search (messages_search, rowid, text) SELECT 'delete', "
