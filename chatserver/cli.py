@@ -1,4 +1,5 @@
-"""The `chatserver` command: serve, demo, agents add, tokens create."""
+"""The `chatserver` command: serve, demo, agents add, tokens create, orders import, customers
+export and erase."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
+import orjson
 import uvloop
 
 from chatserver.config import Settings, SettingsError, bus_kind, database_kind
+from chatserver.domain.errors import Refused
 from chatserver.domain.models import ROLES
+from chatserver.service.privacy import Privacy
 from chatserver.service.server_life import DEAD_AFTER
 from chatserver.store import AlreadyExists, StorageError, Store, open_store
 
@@ -31,6 +35,13 @@ class Parser(argparse.ArgumentParser):
 def capacity(text: str) -> int:
     value = int(text)
     if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def record_id(text: str) -> int:
+    value = int(text)
+    if value <= 0:
         raise ValueError(text)
     return value
 
@@ -94,6 +105,18 @@ def build_parser() -> Parser:
     load = with_db(orders.add_parser("import", help="import orders from CSV or JSON lines"))
     load.add_argument("file", type=argparse.FileType("r", encoding="utf-8-sig"))
     load.set_defaults(run=run_orders_import)
+
+    customers = group(commands, "customers", "a customer's data on request")
+    export = with_db(customers.add_parser("export", help="print (or write) everything held "
+                                          "about a customer, as JSON"))
+    export.add_argument("id", type=record_id)
+    export.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    export.set_defaults(run=run_customers_export)
+    erase = with_db(customers.add_parser("erase", help="erase a customer's personal data and "
+                                         "chats for good (the ledger's amounts stay)"))
+    erase.add_argument("id", type=record_id)
+    erase.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    erase.set_defaults(run=run_customers_erase)
     return parser
 
 
@@ -187,6 +210,35 @@ def run_orders_import(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{counts['created']} created, {counts['updated']} updated, "
           f"{counts['unchanged']} unchanged, {bad} bad")
     return 1 if bad else 0
+
+
+def privacy_work(run: Callable[[Privacy], Awaitable[Any]]) -> Callable[[Store], Awaitable[Any]]:
+    """`run` over the store, its refusals (no such customer, a chat still open) as errors."""
+    async def work(store: Store) -> Any:
+        try:
+            return await run(Privacy(store, None, retention_days=0))
+        except Refused as error:
+            raise UsageError(error.message) from None
+    return work
+
+
+def run_customers_export(args: argparse.Namespace, settings: Settings) -> int:
+    document = with_store(settings, privacy_work(lambda privacy: privacy.export(args.id)))
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text)
+    return 0
+
+
+def run_customers_erase(args: argparse.Namespace, settings: Settings) -> int:
+    done = with_store(settings, privacy_work(
+        lambda privacy: privacy.erase(args.id, None, args.reason)))["erased"]
+    print(f"customer {done['customer_id']} erased: {done['visitors']} visitors, "
+          f"{len(done['conversations'])} conversations")
+    return 0
 
 
 async def migrated(store: Store) -> None:

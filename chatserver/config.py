@@ -155,6 +155,8 @@ class Settings:
     # agents' refunds beyond these go to a supervisor whatever the amount
     risk_max_refunds: int = 2  # in 90 days
     risk_max_refund_rate: float = 0.5  # refunded over purchased, over all time
+    # closed conversations older than this many days are erased, daily (0: kept for good)
+    retention_days: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -17,6 +17,7 @@ from chatserver.service.desk import Desk
 from chatserver.service.health import Health
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
+from chatserver.service.privacy import Privacy
 from chatserver.service.rate_windows import RateWindows
 from chatserver.service.site import Site
 from chatserver.service.supervision import Supervision
@@ -40,6 +41,7 @@ class Services:
     console: Console
     health: Health
     webhooks: Webhooks
+    privacy: Privacy
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
@@ -63,6 +65,7 @@ class Services:
                    console=console,
                    health=Health(settings, store),
                    webhooks=Webhooks(store, console, settings.webhooks_allow_private),
+                   privacy=Privacy(store, desk.announce, settings.retention_days),
                    desk=desk)
 
     async def start(self) -> None:
@@ -70,8 +73,10 @@ class Services:
         await self.desk.start()
         self.supervision.start()
         self.webhooks.start()
+        self.privacy.start()
 
     async def stop(self) -> None:
+        await self.privacy.stop()
         await self.webhooks.stop()
         await self.supervision.stop()
         await self.missed_answers.stop()

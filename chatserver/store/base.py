@@ -81,6 +81,7 @@ class InboxEntry(TypedDict):
     visitor: dict[str, Any]  # Visitor.public()
     last_message: str | None
     unanswered_since: str | None  # the oldest visitor message no agent has answered yet
+    erased: bool  # its texts erased: its customer's on request, or past the retention period
     snippet: NotRequired[str | None]  # in a search: the words found, in their context
 
 
@@ -187,6 +188,25 @@ class ClaimedDelivery(NamedTuple):
     body: str | None  # as sent the first time (None: never sent yet)
     url: str
     secret: str
+
+
+class PrivacyFacts(NamedTuple):
+    """Everything held about one customer and their visitors (Store.privacy_facts)."""
+    customer: dict[str, Any]  # as Store.customer gives it: orders, ledger, approvals, audit
+    visitors: list[dict[str, Any]]  # by id
+    conversations: list[dict[str, Any]]  # by id
+    messages: list[Message]  # of those conversations, notes too: by conversation, then time
+    follow_ups: list[FollowUp]  # by id
+
+
+class Erased(NamedTuple):
+    """What an erase went over: the live caches forget these visitors and conversations."""
+    customer_id: int
+    visitor_ids: list[str]
+    conversation_ids: list[int]
+
+
+ERASED = "[erased]"  # what an erased text reads
 
 
 class ReportFacts(NamedTuple):
@@ -471,6 +491,21 @@ class Store(Protocol):
     async def forget_deliveries(self, before: str) -> int:
         """Delete the deliveries done with (delivered or given up) made before `before` (ISO
         time); how many."""
+        ...
+    # --- privacy: a customer's data exported or erased on request, and retention --------
+    async def privacy_facts(self, customer_id: int) -> PrivacyFacts | None:
+        """Everything held about the customer (merges followed) and their visitors; None
+        when there is no such customer."""
+        ...
+    async def erase_customer(self, customer_id: int, actor_id: int | None,
+                             reason: str) -> Erased | None:
+        """Erase the customer's and their visitors' personal data and their conversations'
+        texts (ledger amounts stay), audited with `reason`; a second erase is harmless.
+        None: no such customer; Refused 409 while one of their conversations is open."""
+        ...
+    async def erase_closed_before(self, before: str, limit: int) -> list[int]:
+        """Erase up to `limit` closed conversations closed before `before` (ISO time) and not
+        erased yet, oldest first, as an erase does; their ids."""
         ...
     async def message(self, message_id: int) -> Message | None: ...
     async def ledger_entry(self, entry_id: int) -> dict[str, Any] | None: ...

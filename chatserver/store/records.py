@@ -73,6 +73,7 @@ def inbox_entry(r: Row) -> InboxEntry:
             purchase_verified=r["purchase_verified_at"] is not None).public(),
         "last_message": r["last_text"],
         "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
+        "erased": r["erased_at"] is not None,
     }
 
 
@@ -151,3 +152,23 @@ def new_webhook_endpoint(row: Row) -> NewWebhookEndpoint:
 def claimed_delivery(row: Row) -> ClaimedDelivery:
     return ClaimedDelivery(row["id"], row["type"], row["subject"], row["created_at"],
                            row["attempts"], row["body"], row["url"], row["secret"])
+
+
+def held_visitor(row: Row) -> dict[str, Any]:
+    """A visitor's row as an export shows it (store/*/privacy.py's VISITOR_SELECT)."""
+    return {"id": row["id"], "name": row["name"], "email": row["email"],
+            "verified": bool(row["verified"]), "customer_id": row["customer_id"],
+            "page": row["page"], "timezone": row["timezone"], "created_at": row["created_at"],
+            "purchase_verified_at": row["purchase_verified_at"]}
+
+
+def held_conversation(row: Row) -> dict[str, Any]:
+    """A conversation's row as an export shows it (store/*/privacy.py's CONVERSATION_SELECT)."""
+    found = {k: row[k] for k in ("id", "visitor_id", "customer_id", "status", "created_at",
+                                 "closed_at", "closed_by", "escalated_at", "escalation_note",
+                                 "erased_at")}
+    found["agent"] = {"id": row["agent_id"], "name": row["agent_name"]} if row["agent_id"] \
+        else None
+    found["rating"] = ({"score": row["rating_score"], "comment": row["rating_comment"],
+                        "at": row["rated_at"]} if row["rating_score"] is not None else None)
+    return found

@@ -36,6 +36,7 @@ CLOSE_POLICY = 1008  # hello_required
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN = 1013  # fell behind: reconnect and resume with last_seq
 CLOSE_SIGNED_OUT = 4001  # the agent signed out, or was disabled: do not reconnect
+CLOSE_ERASED = 4002  # the visitor's data was erased: their token names no one now
 
 # A frame type's handler: a plain function of the session and the frame. The tables are
 # per class, not per connection: 10,000 sockets share one.

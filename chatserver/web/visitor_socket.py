@@ -18,8 +18,10 @@ from chatserver.store.base import unavailable
 from chatserver.web.origins import origin_allowed
 from chatserver.web.services import services
 from chatserver.web.socket_session import (
+    CLOSE_ERASED,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
+    EndSession,
     Handler,
     SocketSession,
     TooLarge,
@@ -117,6 +119,8 @@ class VisitorSession(SocketSession):
         return None
 
     def forward(self, event: Event) -> Verdict:
+        if event.type == "erased":  # service/privacy.py: this visitor is no one any more
+            raise EndSession(CLOSE_ERASED, event)
         if event.type != "message":
             return Verdict.SEND
         conversation_id, seq = event.frame["conversation_id"], event.frame["seq"]

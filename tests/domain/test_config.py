@@ -24,6 +24,14 @@ def test_defaults_match_the_contract() -> None:
     assert settings.identity_secret is None
 
 
+@pytest.mark.parametrize("text", ["-1", "1.5", "a month"])
+def test_retention_is_off_by_default_and_read_in_whole_days(text: str) -> None:
+    assert Settings.from_env({}).retention_days == 0
+    assert Settings.from_env({"CHATSERVER_RETENTION_DAYS": "30"}).retention_days == 30
+    with pytest.raises(SettingsError):
+        Settings.from_env({"CHATSERVER_RETENTION_DAYS": text})
+
+
 def test_every_documented_variable_is_read() -> None:
     settings = Settings.from_env({
         "CHATSERVER_DATABASE_URL": "postgresql://chat@db.internal:5432/chat",

@@ -66,7 +66,8 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
     assert page.status_code == 200
     sections = re.findall(r'<section [^>]*data-section="(\w+)"[^>]*hx-target="this" '
                           r'hx-swap="outerHTML"', page.text)
-    assert sections == ["agents", "canned", "widget", "origins", "tokens", "webhooks"]
+    assert sections == ["agents", "canned", "widget", "origins", "tokens", "webhooks",
+                        "privacy"]
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
         '<script src="/console/assets/admin.js" defer>']

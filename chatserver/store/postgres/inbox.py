@@ -32,7 +32,7 @@ UNANSWERED_SINCE = """(SELECT MIN(created_at) FROM messages m WHERE m.conversati
             WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
 LIST_SELECT = f"""
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
-       c.escalation_note,
+       c.escalation_note, c.erased_at,
        c.rating_score, c.customer_id, c.agent_id, a.name AS agent_name,
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
        v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,

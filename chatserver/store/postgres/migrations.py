@@ -454,6 +454,14 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER webhook_follow_up_due AFTER INSERT ON alerts_raised FOR EACH ROW
         WHEN (NEW.kind = 'overdue') EXECUTE FUNCTION webhook_follow_up();
     """,
+    # 7: privacy (SQLite's fifteenth step): a customer erased on request, a conversation
+    # erased (with its customer, or when the retention period has passed)
+    """
+    ALTER TABLE customers ADD COLUMN erased_at TEXT;
+    ALTER TABLE conversations ADD COLUMN erased_at TEXT;
+    CREATE INDEX conversations_to_expire ON conversations(closed_at)
+        WHERE status = 'closed' AND erased_at IS NULL;
+    """,
 ]
 
 

@@ -32,8 +32,9 @@ BUSY_TIMEOUT_MS = 10_000  # a write waits this long for another process's lock
 def connect(path: str, synchronous: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
+    # secure_delete: what an erase removes is overwritten, not left in free pages
     for pragma in ("journal_mode = WAL", f"synchronous = {synchronous}", "foreign_keys = ON",
-                   f"busy_timeout = {BUSY_TIMEOUT_MS}"):
+                   f"busy_timeout = {BUSY_TIMEOUT_MS}", "secure_delete = ON"):
         db.execute("PRAGMA " + pragma)
     return db
 

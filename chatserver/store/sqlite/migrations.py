@@ -381,6 +381,14 @@ MIGRATIONS: list[str] = [
         WHERE instr(events, ' follow_up.due ');
     END;
     """,
+    # 15: privacy: a customer erased on request, a conversation erased (with its customer, or
+    # when the retention period has passed); the closed ones the retention task looks at
+    """
+    ALTER TABLE customers ADD COLUMN erased_at TEXT;
+    ALTER TABLE conversations ADD COLUMN erased_at TEXT;
+    CREATE INDEX conversations_to_expire ON conversations(closed_at)
+        WHERE status = 'closed' AND erased_at IS NULL;
+    """,
 ]
 
 

@@ -11,6 +11,8 @@
   grows without end (300 MB in a minute of load), making every page lookup slower. So a
   RESTART checkpoint follows, with the writer held off for the few frames added meanwhile,
   and the next commit writes the WAL from its start again.
+- After an erase (privacy.py), a TRUNCATE checkpoint instead: the WAL's frames would keep old
+  copies of the pages an erase overwrote, and RESTART reuses the file without clearing it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Upkeep:
         # cancelling the task does not stop the thread, and closing the connection under a
         # running checkpoint crashes the process.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upkeep")
+        self._wipe = False  # an erase's WAL is still to be cut to nothing
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="upkeep")
@@ -65,16 +68,31 @@ class Upkeep:
                 seen = self._writer.batches
                 await self._checkpoint("PASSIVE")
                 async with self._writer.held_off():
-                    await self._checkpoint("RESTART")
+                    await self._reset_log()
             # storage busy or full (as the writer tells it: StorageError), or a checkpoint's
             # own error: the next round tries again; nothing is lost
             except (StorageError, sqlite3.Error, RuntimeError):
                 log.exception("store upkeep failed")
 
-    async def _checkpoint(self, mode: str) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._run_checkpoint, mode)
+    async def wipe_log(self) -> None:
+        """After an erase: every frame copied into the database file (where secure_delete
+        zeroed what was overwritten) and the WAL cut to nothing. Readers too busy to let it:
+        the next rounds try again."""
+        self._wipe = True
+        async with self._writer.held_off():
+            await self._reset_log()
 
-    def _run_checkpoint(self, mode: str) -> None:
-        # Returns nothing: a cursor handed to the loop is finalized there, and that waits
+    async def _reset_log(self) -> None:
+        finished = await self._checkpoint("TRUNCATE" if self._wipe else "RESTART")
+        self._wipe = self._wipe and not finished
+
+    async def _checkpoint(self, mode: str) -> bool:
+        """Whether it finished (no reader or writer kept it from the WAL's end)."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread,
+                                                                self._run_checkpoint, mode)
+
+    def _run_checkpoint(self, mode: str) -> bool:
+        # Returns plain data: a cursor handed to the loop is finalized there, and that waits
         # for this connection's lock, which the next checkpoint may hold for a while.
-        self._checkpoints.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+        busy = self._checkpoints.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
+        return not busy

@@ -1,5 +1,5 @@
 """The admin page and its sections: agents, canned responses, widget settings, allowed
-origins, API tokens, webhooks.
+origins, API tokens, webhooks, customer data (export and erase).
 
 Each section is a partial (`console/partials/admin/<section>.html`) and its own htmx
 target: a form in it sends a change here and gets the section back, re-rendered from what is
@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from chatserver.domain import webhooks, widget_settings
+from chatserver.domain import frames, webhooks, widget_settings
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import ROLES
+from chatserver.service.privacy import MAX_REASON_CHARS
 from chatserver.service.services import Services
 from chatserver.web import admin_acts
 from chatserver.web.auth import Session
@@ -60,9 +61,14 @@ async def webhooks_facts(found: Services) -> dict[str, Any]:
             "url_max": webhooks.MAX_URL}
 
 
+async def privacy_facts(found: Services) -> dict[str, Any]:
+    return {"customers": None, "reason_max": MAX_REASON_CHARS}  # none looked up yet
+
+
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
-                              "tokens": tokens_facts, "webhooks": webhooks_facts}
+                              "tokens": tokens_facts, "webhooks": webhooks_facts,
+                              "privacy": privacy_facts}
 SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
                          "secret": None, "focus_heading": False, "agents_changed": False}
 
@@ -270,6 +276,31 @@ async def resend_delivery(request: Request, session: Session) -> Response:
     return await acted(request, session, "webhooks", act, "list")
 
 
+# --- a customer's data: found by email, exported (the REST API's link), erased -----------
+@admins_only
+async def find_customers(request: Request, session: Session) -> Response:
+    form = await form_of(request)
+
+    async def act() -> dict[str, Any]:
+        email = checked(typed_fields(form), {"email": (frames.email, True, None)},
+                        "search")["email"]
+        return {"customers": await services(request).commerce.customers_by_email(email)}
+    return await acted(request, session, "privacy", act, "find", form)
+
+
+@admins_only
+async def erase_customer(request: Request, session: Session) -> Response:
+    form = await form_of(request)
+
+    async def act() -> dict[str, Any]:
+        done = await services(request).privacy.erase(path_id(request, "customer"),
+                                                     session.agent, form.get("reason", ""))
+        erased = done["erased"]
+        return {"notice": f"Customer {erased['customer_id']} erased, with "
+                          f"{len(erased['conversations'])} conversations."}
+    return await acted(request, session, "privacy", act, "erase")
+
+
 @admins_only
 async def show_section(request: Request, session: Session) -> Response:
     name = request.path_params["section"]
@@ -291,5 +322,7 @@ routes: list[BaseRoute] = [
     Route(f"{PARTS}/webhooks", add_webhook_endpoint, methods=["POST"]),
     Route(f"{PARTS}/webhooks/{{id}}", delete_webhook_endpoint, methods=["DELETE"]),
     Route(f"{PARTS}/webhooks/deliveries/{{id}}/resend", resend_delivery, methods=["POST"]),
+    Route(f"{PARTS}/privacy/find", find_customers, methods=["POST"]),
+    Route(f"{PARTS}/privacy/{{id}}/erase", erase_customer, methods=["POST"]),
     Route(f"{PARTS}/{{section}}", show_section, methods=["GET"]),
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatserver.domain.clock import parse
-from chatserver.store.base import FollowUp, InboxEntry
+from chatserver.store.base import ERASED, FollowUp, InboxEntry
 from chatserver.web.console_views.wording import plural
 
 STATUS_LABELS = {"active": "Open", "queued": "Queued", "closed": "Closed"}
@@ -77,7 +77,7 @@ def listed(row: InboxEntry, now: float, alert_after: float, me: int, query: str 
     found = row.get("snippet") if query else None
     agent = row["agent"]
     return Listed(
-        row=row, name=visitor_name(row["visitor"], row["id"]),
+        row=row, name=ERASED if row["erased"] else visitor_name(row["visitor"], row["id"]),
         status_label=STATUS_LABELS.get(row["status"], row["status"]),
         waited=span(waited) if waited is not None else None,
         flagged=waited is not None and waited >= alert_after,

@@ -1,0 +1,125 @@
+"""A customer's data on request: everything held about them exported as one JSON document, or
+erased (audited, final); and the retention period, which erases closed conversations older
+than `RETENTION_DAYS` once a day, the same way (docs/privacy.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from chatserver.domain.clock import iso
+from chatserver.domain.errors import Refused
+from chatserver.domain.models import Agent, Message
+from chatserver.service.announcer import Announcer
+from chatserver.store import Store
+from chatserver.store import clock as store_clock
+from chatserver.store.base import PrivacyFacts
+
+log = logging.getLogger(__name__)
+FORMAT = "chatserver.customer-export/1"  # the export document's kind and version
+DAY = 86400.0
+# conversations erased per transaction: each merges SQLite's search index once (about 0.3 s
+# per 300,000 messages, while chat writes wait), so not too few; not so many that one waits long
+RETENTION_BATCH = 500
+MAX_REASON_CHARS = 1000
+
+
+def export_document(facts: PrivacyFacts) -> dict[str, Any]:
+    """The export: facts only, in a fixed order (by id, messages as written), no figures
+    computed at the time of asking, so one state of the data gives one document."""
+    held = facts.customer
+    by_chat: dict[int, list[Message]] = {}
+    for message in facts.messages:
+        by_chat.setdefault(message.conversation_id, []).append(message)
+    return {
+        "format": FORMAT,
+        "customer": {k: held[k] for k in ("id", "email", "name", "external_user_id",
+                                          "created_at", "verified")},
+        "visitors": facts.visitors,
+        # each message as agents see it (notes too: this is an admin's export); a message's
+        # attachment rides with it there, and the files are listed by `conversation`
+        "conversations": [conversation(c, by_chat.get(c["id"], []))
+                          for c in facts.conversations],
+        "orders": sorted(held["orders"], key=lambda o: o["id"]),
+        "ledger": held["ledger"],
+        "approvals": held["approvals"],
+        "ratings": [{"conversation_id": c["id"], **c["rating"]}
+                    for c in facts.conversations if c["rating"] is not None],
+        "follow_ups": facts.follow_ups,
+        "audit": held["audit"],
+    }
+
+
+def conversation(row: dict[str, Any], messages: list[Message]) -> dict[str, Any]:
+    return {**row, "messages": [m.for_agent() for m in messages]}
+
+
+def checked_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_CHARS:
+        raise Refused(422, "invalid", f"give the erase's reason (1 to {MAX_REASON_CHARS} "
+                      "characters): it is kept in the audit log")
+    return reason
+
+
+class Privacy:
+    def __init__(self, store: Store, announce: Announcer | None,
+                 retention_days: int) -> None:
+        """`announce`: None where no socket is served (the command line)."""
+        self.store = store
+        self.announce = announce
+        self.retention_days = retention_days
+        self._task: asyncio.Task[None] | None = None
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        facts = await self.store.privacy_facts(customer_id)
+        if facts is None:
+            raise Refused(404, "not_found", "no such customer")
+        return export_document(facts)
+
+    async def erase(self, customer_id: int, actor: Agent | None, reason: str) -> dict[str, Any]:
+        """Erase the customer (Refused 404 unknown, 409 while chatting, 422 no reason); their
+        visitors' open widgets are told and let go: their tokens no longer name anyone."""
+        erased = await self.store.erase_customer(customer_id, actor.id if actor else None,
+                                                 checked_reason(reason))
+        if erased is None:
+            raise Refused(404, "not_found", "no such customer")
+        if self.announce is not None:
+            for visitor_id in erased.visitor_ids:
+                self.announce.to_visitor(visitor_id, {"type": "erased"})
+        return {"erased": {"customer_id": erased.customer_id,
+                           "visitors": len(erased.visitor_ids),
+                           "conversations": erased.conversation_ids}}
+
+    # --- retention --------------------------------------------------------------------
+    async def expire(self) -> list[int]:
+        """Erase every closed conversation older than the retention period (by the store's
+        clock); their ids. Nothing while retention is off."""
+        if not self.retention_days:
+            return []
+        before = iso(store_clock.now() - self.retention_days * DAY)
+        erased: list[int] = []
+        while batch := await self.store.erase_closed_before(before, RETENTION_BATCH):
+            erased += batch
+        return erased
+
+    def start(self) -> None:
+        if self.retention_days:
+            self._task = asyncio.get_running_loop().create_task(self._daily(), name="retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _daily(self) -> None:
+        while True:
+            try:
+                if erased := await self.expire():
+                    log.info("retention: %d closed conversations erased", len(erased))
+            except Exception:  # the database away: tomorrow's round tries again
+                log.exception("retention failed")
+            await asyncio.sleep(DAY)

@@ -1,0 +1,45 @@
+"""REST for a customer's data on request (admins only): the export, and the erase."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatserver.domain import frames
+from chatserver.service.privacy import MAX_REASON_CHARS
+from chatserver.web.admin_acts import admin_only
+from chatserver.web.http import Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.services import services
+
+ERASE: frames.Fields = {"reason": (frames.string(MAX_REASON_CHARS), True, None)}
+
+
+def export_filename(customer_id: int) -> str:
+    return f"customer-{customer_id}-export.json"
+
+
+@authenticated
+async def export(request: Request, caller: Caller) -> Response:
+    """The JSON document, as a file to keep (the admin page's link downloads it)."""
+    admin_only(caller.agent)
+    customer_id = path_id(request, "customer")
+    document = await services(request).privacy.export(customer_id)
+    return json_response(document, headers={
+        "Content-Disposition": f'attachment; filename="{export_filename(customer_id)}"',
+        "Cache-Control": "no-store"})
+
+
+@authenticated
+async def erase(request: Request, caller: Caller) -> Response:
+    admin_only(caller.agent)
+    customer_id = path_id(request, "customer")
+    body = await json_body(request, ERASE)
+    return json_response(await services(request).privacy.erase(customer_id, caller.agent,
+                                                                body["reason"]))
+
+
+routes = [
+    Route("/api/customers/{id}/export", export, methods=["GET"]),
+    Route("/api/customers/{id}/erase", erase, methods=["POST"]),
+]
