@@ -19,6 +19,7 @@ from chatserver.store.postgres.customers import CustomerMethods
 from chatserver.store.postgres.inbox import ConsoleMethods
 from chatserver.store.postgres.ledger import LedgerMethods
 from chatserver.store.postgres.migrations import migrate
+from chatserver.store.postgres.provider_refunds import ProviderRefundMethods
 from chatserver.store.postgres.reports import ReportMethods
 from chatserver.store.postgres.routing import RoutingMethods
 from chatserver.store.postgres.visitors import VisitorMethods
@@ -27,7 +28,7 @@ from chatserver.store.postgres.webhooks import WebhookMethods
 
 class PostgresStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
                     CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
-                    WebhookMethods):
+                    WebhookMethods, ProviderRefundMethods):
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
         target = postgres_target(url)

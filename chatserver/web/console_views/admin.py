@@ -1,5 +1,5 @@
 """The admin page and its sections: agents, canned responses, widget settings, allowed
-origins, API tokens, webhooks.
+origins, API tokens, webhooks, payment providers (read only).
 
 Each section is a partial (`console/partials/admin/<section>.html`) and its own htmx
 target: a form in it sends a change here and gets the section back, re-rendered from what is
@@ -60,9 +60,14 @@ async def webhooks_facts(found: Services) -> dict[str, Any]:
             "url_max": webhooks.MAX_URL}
 
 
+async def payments_facts(found: Services) -> dict[str, Any]:
+    return {"stripe": found.stripe.turned_on()}
+
+
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
-                              "tokens": tokens_facts, "webhooks": webhooks_facts}
+                              "tokens": tokens_facts, "webhooks": webhooks_facts,
+                              "payments": payments_facts}
 SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
                          "secret": None, "focus_heading": False, "agents_changed": False}
 
