@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300  # a signed event older (or newer) than this is refused
 NETWORK_RETRIES = 2  # the package's own, with the same idempotency key
 TIMEOUT_SECONDS = 20
+IGNORED = {"ignored": True}
 # no answer from Stripe: the refund may or may not exist, so it stays waiting
 NO_ANSWER = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
@@ -77,24 +78,27 @@ class StripePayments:
             return RefundState(None, "failed", f"Stripe: {error.user_message or 'refused'}")
         return stripe_events.refund_report(refund.to_dict())
 
-    async def receive(self, raw: bytes, signature: str | None) -> dict[str, Any]:
-        """A webhook's event applied: an order saved, refunds moved on, or nothing
-        (`ignored`: an event of no concern, a replay, one older than what it reports on)."""
+    async def receive(self, raw: bytes, signature: str | None) -> tuple[int, dict[str, Any]]:
+        """A webhook's event applied, and the answer: an order saved (201 when new), refunds
+        moved on, or nothing (`ignored`: an event of no concern, a replay, one older than
+        what it reports on)."""
         event = self._verified(raw, signature)
         kind, obj = event["type"], event["data"]["object"]
         if kind in stripe_events.ORDER_EVENTS:
             try:
                 order = stripe_events.order_of(kind, obj, event["created"])
             except NoBuyer as reason:
-                return {"ignored": True, "why": str(reason)}
+                return 200, {"ignored": True, "why": str(reason)}
             saved = await self.store.webhook_order(order.fields, order.changed_at, event["id"])
-            return {"order": saved.order} if saved is not None else {"ignored": True}
+            if saved is None:
+                return 200, IGNORED
+            return (201 if saved.change == "created" else 200), {"order": saved.order}
         if kind in stripe_events.REFUND_EVENTS:
             moved = [await self.store.refund_reported("stripe", report, on_commit=self._announce)
                      for report in stripe_events.refunds_of(kind, obj)]
             refunds = [outcome.body["refund"] for outcome in moved if outcome is not None]
-            return {"refunds": refunds} if refunds else {"ignored": True}
-        return {"ignored": True}
+            return 200, {"refunds": refunds} if refunds else IGNORED
+        return 200, IGNORED
 
     def _verified(self, raw: bytes, signature: str | None) -> dict[str, Any]:
         if not self.webhook_secret:

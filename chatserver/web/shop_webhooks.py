@@ -90,13 +90,13 @@ async def stripe_events(request: Request) -> Response:
     """Stripe's checkout.session.completed and charge.succeeded (orders) and its refund
     events; others are acknowledged and ignored."""
     try:
-        answer = await services(request).stripe.receive(
+        status, answer = await services(request).stripe.receive(
             await request.body(), request.headers.get("stripe-signature"))
     except Refused as error:
         return error_response(error.status, error.code, error.message)
     if "order" in answer:
         answer = record_body("order", answer["order"])
-    return json_response(answer)
+    return json_response(answer, status)
 
 
 routes = [
