@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.fakes.stripe_events import checkout_session, event
 from tests.fakes.stripe_server import CHARGE_REFUNDED, fake_stripe
 from tests.web.conftest import InProcessServer, Peer, agent
 from tests.web.test_console_api import served_by, start_chat
