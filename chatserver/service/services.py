@@ -77,6 +77,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.webhooks.stop()
+        await self.stripe.stop()
         await self.supervision.stop()
         await self.missed_answers.stop()
         await self.site.stop()

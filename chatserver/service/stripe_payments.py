@@ -41,10 +41,13 @@ class StripePayments:
         self.store = store
         self.news = news
         self.webhook_secret = settings.stripe_webhook_secret
+        self.http = stripe.HTTPXClient(timeout=TIMEOUT_SECONDS)
         self.client = None if not settings.stripe_secret_key else stripe.StripeClient(
             settings.stripe_secret_key, base_addresses={"api": settings.stripe_api_base},
-            http_client=stripe.HTTPXClient(timeout=TIMEOUT_SECONDS),
-            max_network_retries=NETWORK_RETRIES)
+            http_client=self.http, max_network_retries=NETWORK_RETRIES)
+
+    async def stop(self) -> None:
+        await self.http.close_async()
 
     def turned_on(self) -> dict[str, bool]:
         """Which of Stripe's parts the settings turn on (for the admin page)."""
