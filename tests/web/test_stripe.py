@@ -199,3 +199,24 @@ def test_without_stripes_key_a_stripe_order_is_refunded_by_hand(
         assert (entry["provider"], entry["provider_status"]) == ("manual", None)
         assert entry["instructions"].startswith("Refund 20.00 USD on order pi_1")
         assert stripe.requests == []
+
+
+def test_an_approved_refund_goes_through_stripe_when_it_is_approved(
+        serve: Callable[..., InProcessServer]) -> None:
+    with fake_stripe() as stripe:
+        server = serve(stripe_secret_key=stripe.api_key, stripe_webhook_secret=WEBHOOK_SECRET,
+                       stripe_api_base=stripe.url, supervisor_limit=1000)
+        admin, sue = server.staff(("ada@example.com", "Ada", "admin"),
+                                  ("sue@example.com", "Sue", "supervisor"))
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            order = Shop(server, client, admin, stripe).paid_order()
+            asked = Shop(server, client, sue, stripe).refund(order["id"], 2000, "k1")
+            assert asked.status_code == 202, asked.text
+            assert stripe.requests == []
+            approval = asked.json()["approval"]["id"]
+            approved = client.post(f"/api/approvals/{approval}/approve", json={},
+                                   headers={"Authorization": f"Bearer {admin}"})
+        assert approved.status_code == 200, approved.text
+        entry = approved.json()["refund"]
+        assert (entry["provider_status"], entry["provider_refund_id"]) == ("succeeded", "re_1")
+        assert len(stripe.requests) == 1
