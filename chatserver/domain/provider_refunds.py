@@ -40,6 +40,16 @@ class RefundState:
 WAITING = RefundState(None, "pending")  # written with the ledger entry, before the provider
 
 
+@dataclass(frozen=True)
+class Reported:
+    """A provider's report about one refund (a webhook's): where it stands there, and the
+    ledger entry it names (`entry_id`: set on the refund when we asked for it), which finds
+    the entry even when the provider's first answer never reached us."""
+
+    state: RefundState
+    entry_id: int | None = None
+
+
 def after(before: RefundState, report: RefundState) -> RefundState | None:
     """The refund once `report` is applied; None when it changes nothing."""
     moves = RANK[report.status] > RANK[before.status]

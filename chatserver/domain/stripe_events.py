@@ -29,10 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatserver.domain.money import MoneyError, cents, currency
-from chatserver.domain.provider_refunds import RefundState, Status
+from chatserver.domain.provider_refunds import RefundState, Reported, Status
 from chatserver.domain.shops import ShopOrder, checked_order, invalid
 
 PROVIDER = "stripe"
+LEDGER_ID = "chatserver_ledger_id"  # the metadata a refund we ask for carries
 ORDER_EVENTS = frozenset({"checkout.session.completed", "charge.succeeded"})
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed",
                            "charge.refund.updated", "charge.refunded"})
@@ -53,13 +54,21 @@ def refund_report(refund: Mapping[str, Any]) -> RefundState:
                         f"Stripe: {reason}" if status == "failed" and reason else None)
 
 
-def refunds_of(kind: str, obj: Mapping[str, Any]) -> list[RefundState]:
-    """The refunds an event reports: the refund itself, or a charge's refunds."""
+def refunds_of(kind: str, obj: Mapping[str, Any]) -> list[Reported]:
+    """The refunds an event reports: the refund itself, or a charge's refunds; each with the
+    ledger entry its metadata names (`chatserver_ledger_id`, which we set)."""
     if kind == "charge.refunded":
         listed = obj.get("refunds")
         data = listed.get("data") if isinstance(listed, Mapping) else None
-        return [refund_report(r) for r in data or () if isinstance(r, Mapping)]
-    return [refund_report(obj)]
+        refunds = [r for r in data or () if isinstance(r, Mapping)]
+    else:
+        refunds = [obj]
+    return [Reported(refund_report(r), _ledger_id(r.get("metadata"))) for r in refunds]
+
+
+def _ledger_id(metadata: Any) -> int | None:
+    named = metadata.get(LEDGER_ID) if isinstance(metadata, Mapping) else None
+    return int(named) if isinstance(named, str) and named.isdigit() else None
 
 
 def order_of(kind: str, obj: Mapping[str, Any], event_created: int) -> ShopOrder:

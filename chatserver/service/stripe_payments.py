@@ -66,7 +66,7 @@ class StripePayments:
         if self.client is None:  # its key was removed since the entry was written
             return RefundState(None, "failed", "Stripe is not set up on this server")
         params: RefundCreateParams = {
-            "amount": due.amount_cents, "metadata": {"chatserver_ledger_id": str(due.entry_id)}}
+            "amount": due.amount_cents, "metadata": {stripe_events.LEDGER_ID: str(due.entry_id)}}
         if due.payment_id.startswith("ch_"):
             params["charge"] = due.payment_id
         else:

@@ -24,7 +24,7 @@ from chatserver.domain.models import (
     Visitor,
     VisitorDetails,
 )
-from chatserver.domain.provider_refunds import RefundState
+from chatserver.domain.provider_refunds import RefundState, Reported
 from chatserver.domain.reports import Chat, Money
 from chatserver.store.types import (
     Changed,
@@ -372,10 +372,11 @@ class Store(Protocol):
         """The provider's answer about the entry's refund applied (provider_refunds.after),
         with the visitor's notice if one is due; the body's `refund` is the entry after."""
         ...
-    async def refund_reported(self, provider: str, report: RefundState,
+    async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
-        """As `settle_refund`, for the entry whose refund the provider calls
-        `report.refund_id`; None when no entry has it (a refund made elsewhere)."""
+        """As `settle_refund`, for the entry whose refund the provider calls by that id, else
+        for the entry the report names if its refund still has no id; None when no entry is
+        found (a refund made elsewhere)."""
         ...
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:

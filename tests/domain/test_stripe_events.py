@@ -7,7 +7,7 @@ import pytest
 from chatserver.domain import provider_refunds, stripe_events
 from chatserver.domain.errors import Refused
 from chatserver.domain.money import Money
-from chatserver.domain.provider_refunds import WAITING, RefundState
+from chatserver.domain.provider_refunds import WAITING, RefundState, Reported
 from chatserver.domain.shops import NoBuyer
 from tests.fakes.stripe_events import charge, checkout_session, refund
 
@@ -52,13 +52,15 @@ def test_a_payment_without_an_email_is_not_an_order_and_a_bad_currency_is_refuse
 
 def test_refund_events_report_stripes_statuses_as_ours() -> None:
     assert stripe_events.refunds_of("refund.updated", refund(status="requires_action")) == [
-        RefundState("re_1", "pending")]
-    failed = refund(status="failed", failure_reason="expired_or_canceled_card")
+        Reported(RefundState("re_1", "pending"))]
+    failed = refund(status="failed", failure_reason="expired_or_canceled_card",
+                    metadata={"chatserver_ledger_id": "7"})
     assert stripe_events.refunds_of("charge.refund.updated", failed) == [
-        RefundState("re_1", "failed", "Stripe: expired_or_canceled_card")]
+        Reported(RefundState("re_1", "failed", "Stripe: expired_or_canceled_card"), 7)]
     charged = charge(refunds={"object": "list", "data": [refund(), refund("re_2", "canceled")]})
     assert stripe_events.refunds_of("charge.refunded", charged) == [
-        RefundState("re_1", "succeeded"), RefundState("re_2", "failed", "Stripe: canceled")]
+        Reported(RefundState("re_1", "succeeded")),
+        Reported(RefundState("re_2", "failed", "Stripe: canceled"))]
     assert stripe_events.refunds_of("charge.refunded", charge()) == []
 
 

@@ -4,7 +4,7 @@ webhooks (each change an outbox delivery of `refund.updated`), freed when it fai
 
 from __future__ import annotations
 
-from chatserver.domain.provider_refunds import RefundState
+from chatserver.domain.provider_refunds import RefundState, Reported
 from chatserver.domain.webhooks import EVENTS
 from chatserver.store import Store
 from chatserver.store.types import Outcome
@@ -67,9 +67,9 @@ async def test_stripes_answer_is_applied_once_and_the_visitor_told_when_it_is_ma
     assert await store.refund_due(entry_id) is None
     again = await store.settle_refund(entry_id, RefundState("re_1", "pending"))
     assert again.notice is None and again.body["refund"]["provider_refund_id"] == "re_1"
-    moved = await store.refund_reported("stripe", RefundState("re_1", "succeeded"))
+    moved = await store.refund_reported("stripe", Reported(RefundState("re_1", "succeeded")))
     assert moved is not None and moved.body["refund"]["provider_status"] == "succeeded"
-    assert await store.refund_reported("stripe", RefundState("re_9", "succeeded")) is None
+    assert await store.refund_reported("stripe", Reported(RefundState("re_9", "succeeded"))) is None
 
 
 async def test_a_refund_stripe_refused_is_freed_without_a_word_to_the_visitor(
@@ -87,7 +87,8 @@ async def test_a_refund_failing_after_it_was_made_is_freed_and_the_visitor_told(
         store: Store) -> None:
     done, _chat = await stripe_refund(store)
     await store.settle_refund(done.body["refund"]["id"], RefundState("re_1", "succeeded"))
-    failed = await store.refund_reported("stripe", RefundState("re_1", "failed", "Stripe: x"))
+    failed = await store.refund_reported("stripe",
+                                         Reported(RefundState("re_1", "failed", "Stripe: x")))
     assert failed is not None and failed.notice is not None
     assert failed.notice.text.startswith("The refund of 25.00 USD for order 1042 did not go")
     assert await refundable(store) == 10000
@@ -99,8 +100,20 @@ async def test_each_change_of_a_refunds_status_is_a_refund_updated_delivery(
     done, _chat = await stripe_refund(store)
     entry_id = done.body["refund"]["id"]
     await store.settle_refund(entry_id, RefundState("re_1", "pending"))  # its id only
-    await store.refund_reported("stripe", RefundState("re_1", "succeeded"))
-    await store.refund_reported("stripe", RefundState("re_1", "succeeded"))  # a replay
+    await store.refund_reported("stripe", Reported(RefundState("re_1", "succeeded")))
+    await store.refund_reported("stripe", Reported(RefundState("re_1", "succeeded")))  # a replay
     claimed = [(d.type, d.subject) for d in await claim_all(store)
                if d.type.startswith("refund.")]
     assert claimed == [("refund.created", entry_id), ("refund.updated", entry_id)]
+
+
+async def test_a_report_naming_an_entry_whose_answer_was_lost_finds_it(store: Store) -> None:
+    done, _chat = await stripe_refund(store)
+    entry_id = done.body["refund"]["id"]
+    found = await store.refund_reported("stripe", Reported(RefundState("re_1", "succeeded"),
+                                                           entry_id))
+    assert found is not None and found.body["refund"]["provider_refund_id"] == "re_1"
+    assert found.notice is not None  # the visitor hears of it now
+    other = await store.refund_reported("stripe", Reported(RefundState("re_2", "succeeded"),
+                                                           entry_id))
+    assert other is None  # the entry has its refund: another one is not it

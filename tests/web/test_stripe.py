@@ -146,6 +146,17 @@ def test_a_refund_whose_answer_was_lost_is_asked_again_with_the_same_key(shop: S
     assert len(shop.stripe.refunds) == 1
 
 
+def test_a_refund_whose_answer_never_came_is_settled_by_stripes_webhook(shop: Shop) -> None:
+    order = shop.paid_order()
+    shop.stripe.drop = 3
+    entry = shop.refund(order["id"], 2000, "k1").json()["refund"]
+    [made] = shop.stripe.refunds.values()  # as Stripe made it, our metadata on it
+    moved = shop.deliver(event("refund.created", made))
+    [settled] = moved.json()["refunds"]
+    assert (settled["id"], settled["provider_status"], settled["provider_refund_id"]) == (
+        entry["id"], "succeeded", made["id"])
+
+
 def test_a_refund_stripe_refuses_fails_and_frees_its_amount(shop: Shop) -> None:
     order = shop.paid_order()
     shop.stripe.refuse = CHARGE_REFUNDED

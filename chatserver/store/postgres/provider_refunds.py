@@ -11,7 +11,7 @@ from chatserver.domain import provider_refunds
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import SYSTEM, Message
 from chatserver.domain.money import Money
-from chatserver.domain.provider_refunds import RefundState
+from chatserver.domain.provider_refunds import RefundState, Reported
 from chatserver.store.postgres import views
 from chatserver.store.postgres.connection import Connection, Runs
 from chatserver.store.postgres.conversations import insert_message
@@ -59,10 +59,12 @@ async def settle(db: Connection, entry_id: int, report: RefundState) -> Outcome:
     return Outcome(200, {"refund": await views.entry(db, entry_id)}, notice, visitor_id)
 
 
-async def reported(db: Connection, provider: str, report: RefundState) -> Outcome | None:
-    entry_id = await db.fetchval("SELECT id FROM ledger WHERE provider = $1 AND "
-                                 "provider_refund_id = $2", provider, report.refund_id)
-    return await settle(db, entry_id, report) if entry_id is not None else None
+async def reported(db: Connection, provider: str, report: Reported) -> Outcome | None:
+    entry_id = await db.fetchval(
+        "SELECT id FROM ledger WHERE provider = $1 AND (provider_refund_id = $2 OR "
+        "(id = $3 AND provider_refund_id IS NULL)) ORDER BY provider_refund_id IS NULL LIMIT 1",
+        provider, report.state.refund_id, report.entry_id)
+    return await settle(db, entry_id, report.state) if entry_id is not None else None
 
 
 def _notice(outcome: Outcome | None) -> Message | None:
@@ -78,7 +80,7 @@ class ProviderRefundMethods(Runs):
         return await self.transaction(lambda db: settle(db, entry_id, report), on_commit,
                                       _notice)
 
-    async def refund_reported(self, provider: str, report: RefundState,
+    async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
         return await self.transaction(lambda db: reported(db, provider, report), on_commit,
                                       _notice)

@@ -13,7 +13,7 @@ from chatserver.domain import provider_refunds
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import SYSTEM
 from chatserver.domain.money import Money
-from chatserver.domain.provider_refunds import RefundState
+from chatserver.domain.provider_refunds import RefundState, Reported
 from chatserver.store.sqlite import views
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.conversations import insert_message
@@ -60,10 +60,12 @@ def settle(db: sqlite3.Connection, entry_id: int, report: RefundState) -> Outcom
     return Outcome(200, {"refund": views.entry(db, entry_id)}, notice, visitor_id)
 
 
-def reported(db: sqlite3.Connection, provider: str, report: RefundState) -> Outcome | None:
-    row = db.execute("SELECT id FROM ledger WHERE provider = ? AND provider_refund_id = ?",
-                     (provider, report.refund_id)).fetchone()
-    return settle(db, row["id"], report) if row is not None else None
+def reported(db: sqlite3.Connection, provider: str, report: Reported) -> Outcome | None:
+    row = db.execute(
+        "SELECT id FROM ledger WHERE provider = ?1 AND (provider_refund_id = ?2 OR "
+        "(id = ?3 AND provider_refund_id IS NULL)) ORDER BY provider_refund_id IS NULL LIMIT 1",
+        (provider, report.state.refund_id, report.entry_id)).fetchone()
+    return settle(db, row["id"], report.state) if row is not None else None
 
 
 class ProviderRefundMethods(Runs):
@@ -75,7 +77,7 @@ class ProviderRefundMethods(Runs):
         return await self.transaction(partial(settle, entry_id=entry_id, report=report),
                                       on_commit)
 
-    async def refund_reported(self, provider: str, report: RefundState,
+    async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
         return await self.transaction(partial(reported, provider=provider, report=report),
                                       on_commit)
