@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300  # a signed event older (or newer) than this is refused
 NETWORK_RETRIES = 2  # the package's own, with the same idempotency key
 TIMEOUT_SECONDS = 20
-IGNORED = {"ignored": True}
 # no answer from Stripe: the refund may or may not exist, so it stays waiting
 NO_ANSWER = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
@@ -94,14 +93,14 @@ class StripePayments:
                 return 200, {"ignored": True, "why": str(reason)}
             saved = await self.store.webhook_order(order.fields, order.changed_at, event["id"])
             if saved is None:
-                return 200, IGNORED
+                return 200, {"ignored": True}
             return (201 if saved.change == "created" else 200), {"order": saved.order}
         if kind in stripe_events.REFUND_EVENTS:
             moved = [await self.store.refund_reported("stripe", report, on_commit=self._announce)
                      for report in stripe_events.refunds_of(kind, obj)]
             refunds = [outcome.body["refund"] for outcome in moved if outcome is not None]
-            return 200, {"refunds": refunds} if refunds else IGNORED
-        return 200, IGNORED
+            return 200, {"refunds": refunds} if refunds else {"ignored": True}
+        return 200, {"ignored": True}
 
     def _verified(self, raw: bytes, signature: str | None) -> dict[str, Any]:
         if not self.webhook_secret:
