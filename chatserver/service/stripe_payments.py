@@ -96,7 +96,8 @@ class StripePayments:
                 return 200, {"ignored": True}
             return (201 if saved.change == "created" else 200), {"order": saved.order}
         if kind in stripe_events.REFUND_EVENTS:
-            moved = [await self.store.refund_reported("stripe", report, on_commit=self._announce)
+            moved = [await self.store.refund_reported(stripe_events.PROVIDER, report,
+                                                      on_commit=self._announce)
                      for report in stripe_events.refunds_of(kind, obj)]
             refunds = [outcome.body["refund"] for outcome in moved if outcome is not None]
             return 200, {"refunds": refunds} if refunds else {"ignored": True}
