@@ -74,6 +74,7 @@ class Services:
         await self.desk.start()
         self.supervision.start()
         self.webhooks.start()
+        self.stripe.start()
 
     async def stop(self) -> None:
         await self.webhooks.stop()

@@ -7,11 +7,13 @@ domain/provider_refunds.py's.
 A refund is asked for after its ledger entry is committed, never inside a transaction, with
 the entry's own idempotency key: Stripe makes one refund however often it is asked. An
 answer Stripe refused (a 4xx) fails the entry, which frees its amount. No answer at all
-(the network, Stripe's 5xx, after the package's own retries) leaves it waiting: sending the
-same request again asks again, with the same key."""
+(the network, Stripe's 5xx, after the package's own retries) leaves it waiting: it is asked
+for again, with the same key, every minute, and when the same request is sent again."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -20,17 +22,20 @@ from stripe.params import RefundCreateParams
 
 from chatserver.config import Settings
 from chatserver.domain import stripe_events
+from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
 from chatserver.domain.provider_refunds import RefundState
 from chatserver.domain.shops import NoBuyer, invalid
 from chatserver.service.news import ConversationNews
 from chatserver.store import Store
+from chatserver.store.base import StorageError
 from chatserver.store.types import Outcome, RefundDue
 
 log = logging.getLogger(__name__)
 TOLERANCE_SECONDS = 300  # a signed event older (or newer) than this is refused
 NETWORK_RETRIES = 2  # the package's own, with the same idempotency key
 TIMEOUT_SECONDS = 20
+ASK_AGAIN_SECONDS = 60.0  # a refund Stripe has not answered is asked for again this often
 # no answer from Stripe: the refund may or may not exist, so it stays waiting
 NO_ANSWER = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
@@ -44,9 +49,32 @@ class StripePayments:
         self.client = None if not settings.stripe_secret_key else stripe.StripeClient(
             settings.stripe_secret_key, base_addresses={"api": settings.stripe_api_base},
             http_client=self.http, max_network_retries=NETWORK_RETRIES)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.client is not None:
+            self._task = asyncio.get_running_loop().create_task(self._ask_again_forever())
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         await self.http.close_async()
+
+    async def ask_again(self, waited: float = ASK_AGAIN_SECONDS) -> None:
+        """Ask Stripe again, with the same keys, for refunds it has not answered for
+        `waited` seconds (several processes may: Stripe still makes each once)."""
+        for entry_id in await self.store.refunds_unanswered(iso(now() - waited)):
+            await self.settle(entry_id)
+
+    async def _ask_again_forever(self) -> None:
+        while True:
+            await asyncio.sleep(ASK_AGAIN_SECONDS)
+            try:
+                await self.ask_again()
+            except StorageError as error:  # the database is away: next time
+                log.warning("unanswered Stripe refunds not asked again: %s", error)
 
     def turned_on(self) -> dict[str, bool]:
         """Which of Stripe's parts the settings turn on (for the admin page)."""

@@ -372,6 +372,10 @@ class Store(Protocol):
         """The provider's answer about the entry's refund applied (provider_refunds.after),
         with the visitor's notice if one is due; the body's `refund` is the entry after."""
         ...
+    async def refunds_unanswered(self, since_before: str) -> list[int]:
+        """Entries whose provider has not answered since before `since_before` (ISO time):
+        a lost connection, or a restart between the entry's commit and the call."""
+        ...
     async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
         """As `settle_refund`, for the entry whose refund the provider calls by that id, else

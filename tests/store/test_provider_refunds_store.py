@@ -117,3 +117,12 @@ async def test_a_report_naming_an_entry_whose_answer_was_lost_finds_it(store: St
     other = await store.refund_reported("stripe", Reported(RefundState("re_2", "succeeded"),
                                                            entry_id))
     assert other is None  # the entry has its refund: another one is not it
+
+
+async def test_refunds_left_without_an_answer_are_found_to_ask_again(store: Store) -> None:
+    done, _chat = await stripe_refund(store)
+    entry_id = done.body["refund"]["id"]
+    assert await store.refunds_unanswered("9999-01-01T00:00:00.000Z") == [entry_id]
+    assert await store.refunds_unanswered("2000-01-01T00:00:00.000Z") == []  # not yet
+    await store.settle_refund(entry_id, RefundState("re_1", "pending"))
+    assert await store.refunds_unanswered("9999-01-01T00:00:00.000Z") == []

@@ -157,6 +157,20 @@ def test_a_refund_whose_answer_never_came_is_settled_by_stripes_webhook(shop: Sh
         entry["id"], "succeeded", made["id"])
 
 
+async def test_a_refund_left_without_an_answer_is_asked_for_again_by_the_server(
+        shop: Shop) -> None:
+    order = shop.paid_order()
+    shop.stripe.drop = 3
+    entry = shop.refund(order["id"], 2000, "k1").json()["refund"]
+    stripe = shop.server.app.state.services.stripe
+    await shop.server.on_loop(lambda: stripe.ask_again(waited=0))
+    [settled] = shop.ledger(order)
+    assert (settled["id"], settled["provider_status"], settled["provider_refund_id"]) == (
+        entry["id"], "succeeded", "re_1")
+    assert len(shop.stripe.refunds) == 1
+    assert {seen.key for seen in shop.stripe.requests} == {shop.stripe.requests[0].key}
+
+
 def test_a_refund_stripe_refuses_fails_and_frees_its_amount(shop: Shop) -> None:
     order = shop.paid_order()
     shop.stripe.refuse = CHARGE_REFUNDED

@@ -59,6 +59,13 @@ async def settle(db: Connection, entry_id: int, report: RefundState) -> Outcome:
     return Outcome(200, {"refund": await views.entry(db, entry_id)}, notice, visitor_id)
 
 
+async def unanswered(db: Connection, since_before: str) -> list[int]:
+    return [row[0] for row in await db.fetch(
+        "SELECT id FROM ledger WHERE provider <> 'manual' AND provider_refund_id IS NULL "
+        "AND provider_status = 'pending' AND provider_updated_at < $1 ORDER BY id LIMIT 100",
+        since_before)]
+
+
 async def reported(db: Connection, provider: str, report: Reported) -> Outcome | None:
     entry_id = await db.fetchval(
         "SELECT id FROM ledger WHERE provider = $1 AND (provider_refund_id = $2 OR "
@@ -79,6 +86,9 @@ class ProviderRefundMethods(Runs):
                             on_commit: OnCommit[Outcome] = None) -> Outcome:
         return await self.transaction(lambda db: settle(db, entry_id, report), on_commit,
                                       _notice)
+
+    async def refunds_unanswered(self, since_before: str) -> list[int]:
+        return await self.read(lambda db: unanswered(db, since_before))
 
     async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:

@@ -60,6 +60,13 @@ def settle(db: sqlite3.Connection, entry_id: int, report: RefundState) -> Outcom
     return Outcome(200, {"refund": views.entry(db, entry_id)}, notice, visitor_id)
 
 
+def unanswered(db: sqlite3.Connection, since_before: str) -> list[int]:
+    return [row[0] for row in db.execute(
+        "SELECT id FROM ledger WHERE provider != 'manual' AND provider_refund_id IS NULL "
+        "AND provider_status = 'pending' AND provider_updated_at < ? ORDER BY id LIMIT 100",
+        (since_before,))]
+
+
 def reported(db: sqlite3.Connection, provider: str, report: Reported) -> Outcome | None:
     row = db.execute(
         "SELECT id FROM ledger WHERE provider = ?1 AND (provider_refund_id = ?2 OR "
@@ -76,6 +83,9 @@ class ProviderRefundMethods(Runs):
                             on_commit: OnCommit[Outcome] = None) -> Outcome:
         return await self.transaction(partial(settle, entry_id=entry_id, report=report),
                                       on_commit)
+
+    async def refunds_unanswered(self, since_before: str) -> list[int]:
+        return await self.read(partial(unanswered, since_before=since_before))
 
     async def refund_reported(self, provider: str, report: Reported,
                               on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
