@@ -42,9 +42,9 @@ class StripeProvider:
             return (f"Stripe did not refund {money} ({why}): nothing was refunded, and the "
                     "amount can be refunded again.")
         if entry["provider_refund_id"] is None:
-            return (f"Stripe has not answered yet for {money}: its webhook will say how it "
-                    "ended, or send the same request again (same Idempotency-Key) to ask once "
-                    "more; it never refunds twice.")
+            return (f"Stripe has not answered yet for {money}: the server asks again every "
+                    "minute with the same key (Stripe never refunds twice), and Stripe's "
+                    "webhook says how it ended.")
         return None
 
 
