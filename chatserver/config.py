@@ -132,6 +132,12 @@ class Settings:
     # the secrets Shopify and WooCommerce sign their order webhooks with (docs/shops.md)
     shopify_webhook_secret: str | None = None
     woocommerce_webhook_secret: str | None = None
+    # Stripe (docs/stripe.md): the secret API key turns on refunds through Stripe (also read
+    # from CHATSERVER_STRIPE_API_KEY), the webhook signing secret its events; the API's
+    # address is Stripe's unless a test or a proxy sets another
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
     smtp_url: str | None = None
     # proxies (nginx) whose X-Forwarded-For counts as the client's address
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
@@ -168,6 +174,8 @@ class Settings:
             value = None if raw is None else _convert(field.name, str(field.type), raw)
             if value is not None:  # set but empty: the default (a URL, a secret)
                 values[field.name] = value
+        if "stripe_secret_key" not in values and environ.get(ENV_PREFIX + "STRIPE_API_KEY"):
+            values["stripe_secret_key"] = environ[ENV_PREFIX + "STRIPE_API_KEY"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.check_backends()
@@ -183,6 +191,11 @@ class Settings:
                 "processes sharing one SQLite file, each routing on its own, would split one "
                 "server into several that do not hear each other (use a postgresql:// "
                 "DATABASE_URL for several processes)")
+
+    @property
+    def payment_providers(self) -> frozenset[str]:
+        """The providers that move money when the ledger says so, besides `manual` (always)."""
+        return frozenset({"stripe"}) if self.stripe_secret_key else frozenset()
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -43,9 +43,10 @@ ORDER = {
     # what the shop's platform reports refunded (ledger.refundable says how it counts)
     "shop_refunded_cents": (nullable(order_amount), False, None),
 }
-# what the store keeps of an order: ORDER's fields, and for orders from a shop's platform
-# its reference there ("shopify:<id>") and the refunds it reported ({refund id: cents}, JSON)
-COLUMNS = (*ORDER, "shop_ref", "shop_refunds")
+# what the store keeps of an order: ORDER's fields, for orders from a shop's platform its
+# reference there ("shopify:<id>") and the refunds it reported ({refund id: cents}, JSON),
+# and the payment provider that refunds it ("manual", or "stripe" with the payment's id there)
+COLUMNS = (*ORDER, "shop_ref", "shop_refunds", "provider", "provider_payment_id")
 
 
 def with_kept_fields(fields: dict[str, Any], before: Mapping[str, Any] | None,
@@ -56,7 +57,8 @@ def with_kept_fields(fields: dict[str, Any], before: Mapping[str, Any] | None,
     to those it reported before, each once by its id, and make `shop_refunded_cents`: a
     delivery repeated, or one that knows fewer refunds, takes nothing away."""
     kept: dict[str, Any] = {"name": None, "purchased_at": stamp, "status": "paid",
-                            "shop_refunded_cents": 0, "shop_ref": None, "shop_refunds": None}
+                            "shop_refunded_cents": 0, "shop_ref": None, "shop_refunds": None,
+                            "provider": "manual", "provider_payment_id": None}
     if before is not None:
         kept = {k: before[k] for k in kept}
     saved = {**fields, **{k: v for k, v in kept.items() if fields.get(k) is None}}

@@ -159,16 +159,20 @@ def woocommerce_order(payload: Mapping[str, Any]) -> ShopOrder:
                                          "date_modified_gmt"))
 
 
-def _order(fields: dict[str, Any], shop_ref: str, refunds: dict[str, int]) -> dict[str, Any]:
-    """Checked as any order is (lengths, email, times), with the platform's facts added."""
+def checked_order(fields: dict[str, Any]) -> dict[str, Any]:
+    """A platform's order checked as any order is (lengths, email, times); empty fields are
+    left out (the order keeps what it had)."""
     if not fields.get("email"):
         raise NoBuyer(f"order {fields.get('external_id')} has no email")
     try:
-        checked = check_fields({k: v for k, v in fields.items() if v not in (None, "")},
-                               ORDER, "order")
+        return check_fields({k: v for k, v in fields.items() if v not in (None, "")},
+                            ORDER, "order")
     except FrameError as error:
         raise invalid(error.message) from None
-    return {**checked, "shop_ref": shop_ref, "shop_refunds": refunds}
+
+
+def _order(fields: dict[str, Any], shop_ref: str, refunds: dict[str, int]) -> dict[str, Any]:
+    return {**checked_order(fields), "shop_ref": shop_ref, "shop_refunds": refunds}
 
 
 def _shopify_refunded(refund: Mapping[str, Any], code: str) -> int:

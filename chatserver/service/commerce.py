@@ -4,6 +4,7 @@ visitor (a system message in their conversation) and the agents (approvals waiti
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -15,10 +16,9 @@ from chatserver.domain.models import Agent, Conversation, Visitor
 from chatserver.domain.shops import ShopRefund
 from chatserver.service.desk import Desk
 from chatserver.service.news import ConversationNews
+from chatserver.service.stripe_payments import StripePayments
 from chatserver.store import Store
 from chatserver.store.types import IdempotencyKey, OrderChange, Outcome
-
-PROVIDER = "manual"
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -30,11 +30,13 @@ def _answer(saved: OrderChange) -> tuple[int, dict[str, Any]]:
 
 
 class Commerce:
-    def __init__(self, settings: Settings, store: Store, desk: Desk,
-                 news: ConversationNews) -> None:
+    def __init__(self, settings: Settings, store: Store, desk: Desk, news: ConversationNews,
+                 stripe: StripePayments) -> None:
         self.store = store
         self.desk = desk
         self.news = news
+        self.stripe = stripe
+        self.providers = settings.payment_providers
         self.limits = Limits.of(settings.agent_refund_limit, settings.agent_credit_limit,
                                 settings.supervisor_limit, settings.risk_max_refunds,
                                 settings.risk_max_refund_rate)
@@ -58,11 +60,21 @@ class Commerce:
                     body: dict[str, Any]) -> Outcome:
         """A refund or credit, once per Idempotency-Key."""
         outcome = await self.store.money_request(
-            req, IdempotencyKey(scope, path, key, body_hash(body)), self.limits, PROVIDER,
-            on_commit=self._announce)
+            req, IdempotencyKey(scope, path, key, body_hash(body)), self.limits,
+            self.providers, on_commit=self._announce)
         if outcome.status == 202:
             self.news.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
-        return outcome
+        return await self._carried_out(outcome)
+
+    async def _carried_out(self, outcome: Outcome) -> Outcome:
+        """A refund that a provider carries out, asked of it once the entry is committed (a
+        replay asks again if the first try got no answer), with the entry as it stands then."""
+        entry = outcome.body.get("refund")
+        if entry is None or entry.get("provider", "manual") == "manual":
+            return outcome
+        await self.stripe.settle(entry["id"])
+        return replace(outcome, body={**outcome.body,
+                                      "refund": await self.store.ledger_entry(entry["id"])})
 
     async def give(self, kind: Kind, actor: Agent, scope: str, target: int, key: str,
                    body: dict[str, Any]) -> Outcome:
@@ -88,12 +100,12 @@ class Commerce:
     async def decide(self, approval_id: int, approve: bool, actor: Agent,
                      note: str | None) -> Outcome:
         outcome = await self.store.decide_approval(approval_id, approve, actor, note,
-                                                   self.limits, PROVIDER,
+                                                   self.limits, self.providers,
                                                    on_commit=self._announce)
         approval = outcome.body["approval"]
         self.news.announce.to_overseers({"type": "approval", **outcome.body},
                                         approval["requested_by"]["id"])
-        return outcome
+        return await self._carried_out(outcome)
 
     async def verify(self, conversation_id: int, order_number: str, email: str,
                      actor: Agent) -> Outcome:

@@ -20,6 +20,7 @@ from chatserver.service.news import ConversationNews
 from chatserver.service.privacy import Privacy
 from chatserver.service.rate_windows import RateWindows
 from chatserver.service.site import Site
+from chatserver.service.stripe_payments import StripePayments
 from chatserver.service.supervision import Supervision
 from chatserver.service.team import Team
 from chatserver.service.transcripts import Transcripts
@@ -36,6 +37,7 @@ class Services:
     transcripts: Transcripts
     missed_answers: MissedAnswers
     commerce: Commerce
+    stripe: StripePayments
     supervision: Supervision
     team: Team
     console: Console
@@ -54,12 +56,14 @@ class Services:
         missed = MissedAnswers(settings, store, site, online)
         agent_desk = AgentDesk(store, bus, desk, news, missed)
         console = Console(store, desk)
+        stripe = StripePayments(settings, store, news)
         return cls(site=site,
                    visitor_chat=VisitorChat(settings, store, bus, desk, news, windows, missed),
                    agent_desk=agent_desk,
                    transcripts=Transcripts(store, site, windows),
                    missed_answers=missed,
-                   commerce=Commerce(settings, store, desk, news),
+                   commerce=Commerce(settings, store, desk, news, stripe),
+                   stripe=stripe,
                    supervision=Supervision(store, agent_desk, news, settings.unanswered_alert),
                    team=Team(store, agent_desk),
                    console=console,
@@ -74,10 +78,12 @@ class Services:
         self.supervision.start()
         self.webhooks.start()
         self.privacy.start()
+        self.stripe.start()
 
     async def stop(self) -> None:
         await self.privacy.stop()
         await self.webhooks.stop()
+        await self.stripe.stop()
         await self.supervision.stop()
         await self.missed_answers.stop()
         await self.site.stop()

@@ -24,6 +24,7 @@ from chatserver.domain.models import (
     Visitor,
     VisitorDetails,
 )
+from chatserver.domain.provider_refunds import RefundState, Reported
 from chatserver.domain.reports import Chat, Money
 from chatserver.store.types import (
     Changed,
@@ -33,6 +34,7 @@ from chatserver.store.types import (
     Outcome,
     Picture,
     Posted,
+    RefundDue,
 )
 
 RETRY_AFTER_SECONDS = 10  # what a refused caller is told to wait before sending again
@@ -372,13 +374,34 @@ class Store(Protocol):
         `refund_id`; None when no order has that reference."""
         ...
     async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
-                            provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
+                            providers: frozenset[str],
+                            on_commit: OnCommit[Outcome] = None) -> Outcome:
         """A refund or credit, done (201) or waiting for approval (202), once per key: the
-        same key and body replay the first answer, another body is refused (422)."""
+        same key and body replay the first answer, another body is refused (422). A refund
+        of an order from one of `providers` (those turned on) is that provider's, waiting for
+        it (`provider_status` pending, no visitor notice yet); anything else is `manual`."""
         ...
     async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
-                              note: str | None, limits: Limits, provider: str,
+                              note: str | None, limits: Limits, providers: frozenset[str],
                               on_commit: OnCommit[Outcome] = None) -> Outcome: ...
+    async def refund_due(self, entry_id: int) -> RefundDue | None:
+        """The entry's refund when it still waits for its provider's first answer."""
+        ...
+    async def settle_refund(self, entry_id: int, report: RefundState,
+                            on_commit: OnCommit[Outcome] = None) -> Outcome:
+        """The provider's answer about the entry's refund applied (provider_refunds.after),
+        with the visitor's notice if one is due; the body's `refund` is the entry after."""
+        ...
+    async def refunds_unanswered(self, since_before: str) -> list[int]:
+        """Entries whose provider has not answered since before `since_before` (ISO time):
+        a lost connection, or a restart between the entry's commit and the call."""
+        ...
+    async def refund_reported(self, provider: str, report: Reported,
+                              on_commit: OnCommit[Outcome | None] = None) -> Outcome | None:
+        """As `settle_refund`, for the entry whose refund the provider calls by that id, else
+        for the entry the report names if its refund still has no id; None when no entry is
+        found (a refund made elsewhere)."""
+        ...
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:
         """The order bought with this number and email is verified in the conversation."""

@@ -99,6 +99,7 @@ def order(row: Row, verified_in: Iterable[int]) -> dict[str, Any]:
         "shop_refunded_cents": row["shop_refunded_cents"],
         "refundable_cents": ledger.refundable(row["amount_cents"], row["refunded"],
                                               row["reserved"], row["shop_refunded_cents"]),
+        "provider": row["provider"], "provider_payment_id": row["provider_payment_id"],
         "verified_in_conversations": list(verified_in),
     }
 
@@ -107,7 +108,8 @@ def entry(row: Row) -> dict[str, Any]:
     """A ledger row with its `agent_name` and `order_external_id`."""
     found = {k: row[k] for k in ("id", "kind", "customer_id", "order_id", "order_external_id",
                                  "conversation_id", "amount_cents", "currency", "reason",
-                                 "expires_at", "approval_id", "provider", "created_at")}
+                                 "expires_at", "approval_id", "provider", "provider_refund_id",
+                                 "provider_status", "provider_error", "created_at")}
     found["agent"] = {"id": row["agent_id"], "name": row["agent_name"]}
     found["instructions"] = provider_named(row["provider"]).instructions(found)
     return found

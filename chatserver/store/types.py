@@ -46,6 +46,18 @@ class Outcome:
     visitor_id: str | None = None
 
 
+@dataclass(frozen=True)
+class RefundDue:
+    """A ledger entry's refund to ask its payment provider for: `key` is the entry's own
+    idempotency key there (the same on every try), `payment_id` the order's payment there."""
+
+    entry_id: int
+    provider: str
+    key: str
+    payment_id: str
+    amount_cents: int
+
+
 class NotAllowed(Exception):
     """The database state does not allow the write (it changed since the caller looked)."""
 

@@ -1,6 +1,7 @@
 """Order webhooks in Shopify's and WooCommerce's own formats (domain/shops.py maps them):
 verified by the platform's signature, saved as `/webhooks/orders` saves orders (a replay,
-or a delivery older than the last applied to its order, changes nothing)."""
+or a delivery older than the last applied to its order, changes nothing). Stripe's events
+(orders and refunds) are the Stripe service's to verify and apply."""
 
 from __future__ import annotations
 
@@ -85,7 +86,23 @@ async def woocommerce(request: Request) -> Response:
     return ignored()
 
 
+async def stripe_events(request: Request) -> Response:
+    """Stripe's checkout.session.completed and charge.succeeded (orders) and its refund
+    events; others are acknowledged and ignored."""
+    try:
+        status, answer = await services(request).stripe.receive(
+            await request.body(), request.headers.get("stripe-signature"))
+    except Refused as error:
+        return error_response(error.status, error.code, error.message)
+    if "order" in answer:
+        answer = record_body("order", answer["order"])
+    return json_response(answer, status)
+
+
 routes = [
     Route("/webhooks/shopify", shopify, methods=["POST"]),
     Route("/webhooks/woocommerce", woocommerce, methods=["POST"]),
+    # the address beside the other platforms', and the same under /api
+    Route("/webhooks/stripe", stripe_events, methods=["POST"]),
+    Route("/api/webhooks/stripe", stripe_events, methods=["POST"]),
 ]

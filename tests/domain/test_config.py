@@ -295,3 +295,16 @@ def test_trusted_proxies_are_addresses_or_networks(text: str, proxies: tuple[str
 def test_a_trusted_proxy_that_is_no_address_is_a_settings_error(text: str) -> None:
     with pytest.raises(SettingsError, match="FORWARDED_ALLOW_IPS"):
         Settings.from_env({"CHATSERVER_FORWARDED_ALLOW_IPS": text})
+
+
+def test_stripes_key_turns_its_refunds_on_under_either_name() -> None:
+    assert Settings.from_env({}).payment_providers == frozenset()
+    both = Settings.from_env({"CHATSERVER_STRIPE_SECRET_KEY": "sk_a",
+                              "CHATSERVER_STRIPE_API_KEY": "sk_b",
+                              "CHATSERVER_STRIPE_WEBHOOK_SECRET": "whsec_w",
+                              "CHATSERVER_STRIPE_API_BASE": "http://127.0.0.1:9"})
+    assert (both.stripe_secret_key, both.stripe_webhook_secret, both.stripe_api_base) == (
+        "sk_a", "whsec_w", "http://127.0.0.1:9")
+    assert both.payment_providers == frozenset({"stripe"})
+    assert Settings.from_env({"CHATSERVER_STRIPE_API_KEY": "sk_b"}).stripe_secret_key == "sk_b"
+    assert Settings.from_env({}).stripe_api_base == "https://api.stripe.com"

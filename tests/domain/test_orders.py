@@ -24,7 +24,8 @@ def test_a_time_outside_1970_to_9998_or_unreadable_is_refused(text: str) -> None
 
 NEW = {"external_id": "1042", "email": "maya@example.com", "product": "Course Pro",
        "amount_cents": 14900, "currency": "USD"}
-NOT_FROM_A_SHOP = {"shop_refunded_cents": 0, "shop_ref": None, "shop_refunds": None}
+NOT_FROM_A_SHOP = {"shop_refunded_cents": 0, "shop_ref": None, "shop_refunds": None,
+                   "provider": "manual", "provider_payment_id": None}
 STAMP = "2026-03-02T00:00:00.000Z"
 
 
@@ -36,7 +37,7 @@ def test_a_new_order_left_without_name_time_or_status_is_nameless_bought_now_and
 def test_an_update_leaving_out_name_time_or_status_keeps_what_the_order_had() -> None:
     before = {**NEW, "name": "Maya Lin", "purchased_at": "2026-01-01T00:00:00.000Z",
               "status": "shipped", "shop_refunded_cents": 500, "shop_ref": "shopify:7",
-              "shop_refunds": '{"1":500}'}
+              "shop_refunds": '{"1":500}', "provider": "stripe", "provider_payment_id": "pi_7"}
     assert with_kept_fields({**NEW, "amount_cents": 100}, before, STAMP) == {
         **before, "amount_cents": 100}
 

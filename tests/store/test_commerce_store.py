@@ -19,6 +19,7 @@ from chatserver.store import Store
 from chatserver.store.types import IdempotencyKey, Outcome
 
 LIMITS = Limits()
+MANUAL = frozenset[str]()  # no payment provider turned on: every refund is manual
 FUTURE = 4_000_000_000  # webhook timestamps no receipt clean-up reaches in these tests
 ORDER = {"external_id": "1042", "email": "maya@example.com", "name": "Maya Lin",
          "product": "Course Pro", "amount_cents": 10000, "currency": "USD"}
@@ -88,7 +89,7 @@ async def test_an_unknown_customer_is_none(store: Store) -> None:
 async def test_an_order_cannot_drop_below_what_was_refunded(store: Store) -> None:
     admin = await staff(store, "admin", "ada@example.com")
     order = (await store.upsert_order(ORDER)).order
-    await store.money_request(refund(admin, order["id"], 6000), key("k1"), LIMITS, "manual")
+    await store.money_request(refund(admin, order["id"], 6000), key("k1"), LIMITS, MANUAL)
     assert await refused(store.upsert_order({**ORDER, "amount_cents": 5999})) == (
         409, "amount_below_refunded")
 
@@ -113,7 +114,7 @@ async def test_refunds_the_shop_reports_count_only_beyond_those_given_in_the_cha
     admin = await staff(store, "admin", "root@example.com")
     order = (await store.upsert_order(SHOP_ORDER)).order
     assert (order["shop_refunded_cents"], order["refundable_cents"]) == (0, 10000)
-    await store.money_request(refund(admin, order["id"], 3000), key("k1"), LIMITS, "manual")
+    await store.money_request(refund(admin, order["id"], 3000), key("k1"), LIMITS, MANUAL)
     # the chat's manual refund, carried out in the shop, comes back as the shop's refund
     shown = await store.webhook_order({**SHOP_ORDER, "shop_refunds": {"r1": 3000}}, FUTURE,
                                       "sig-1")
@@ -123,7 +124,7 @@ async def test_refunds_the_shop_reports_count_only_beyond_those_given_in_the_cha
     later = await store.refund_elsewhere("shopify:450789469", "r2", 2000)
     assert later is not None and later.order["refundable_cents"] == 5000
     assert await refused(store.money_request(refund(admin, order["id"], 5001), key("k2"),
-                                             LIMITS, "manual")) == (409, "over_refundable")
+                                             LIMITS, MANUAL)) == (409, "over_refundable")
 
 
 async def test_a_refund_the_shop_reports_twice_counts_once(store: Store) -> None:
@@ -161,13 +162,13 @@ async def test_an_admin_refund_is_done_at_once_and_replayed_for_the_same_key_and
     admin = await staff(store, "admin", "ada@example.com")
     order = (await store.upsert_order(ORDER)).order
     done = await store.money_request(refund(admin, order["id"], 2500), key("k1"), LIMITS,
-                                     "manual")
+                                     MANUAL)
     assert done.status == 201 and done.body["refund"]["amount_cents"] == 2500
     again = await store.money_request(refund(admin, order["id"], 2500), key("k1"), LIMITS,
-                                      "manual")
+                                      MANUAL)
     assert (again.status, again.body) == (201, done.body)
     assert await refused(store.money_request(refund(admin, order["id"], 100),
-                                             key("k1", "other body"), LIMITS, "manual")) == (
+                                             key("k1", "other body"), LIMITS, MANUAL)) == (
         422, "idempotency_mismatch")
     customer = await store.customer(order["customer_id"])
     assert customer is not None and [e["amount_cents"] for e in customer["ledger"]] == [2500]
@@ -180,7 +181,7 @@ async def test_parallel_refunds_of_one_order_never_add_up_to_more_than_it(store:
     async def attempt(n: int) -> int | str:
         try:
             done = await store.money_request(refund(admin, order["id"], 700), key(f"k{n}"),
-                                             LIMITS, "manual")
+                                             LIMITS, MANUAL)
         except LedgerError as error:
             return error.code
         return done.status
@@ -192,7 +193,7 @@ async def test_one_key_racing_with_itself_posts_once(store: Store) -> None:
     admin = await staff(store, "admin", "ada@example.com")
     order = (await store.upsert_order(ORDER)).order
     outcomes = await asyncio.gather(*(
-        store.money_request(refund(admin, order["id"], 700), key("same"), LIMITS, "manual")
+        store.money_request(refund(admin, order["id"], 700), key("same"), LIMITS, MANUAL)
         for _ in range(10)))
     assert len({o.body["refund"]["id"] for o in outcomes}) == 1
     customer = await store.customer(order["customer_id"])
@@ -207,7 +208,7 @@ async def test_an_agent_refunds_only_after_verifying_the_purchase_and_the_visito
     order = (await store.upsert_order(ORDER)).order
     conversation_id = await chat_with(store, agent)
     assert await refused(store.money_request(refund(agent, order["id"], 1000, conversation_id),
-                                             key("k1"), LIMITS, "manual")) == (
+                                             key("k1"), LIMITS, MANUAL)) == (
         403, "not_verified")
     announced: list[Outcome] = []
     verified = await store.verify_purchase(conversation_id, " 1042 ", "MAYA@example.com", agent,
@@ -215,7 +216,7 @@ async def test_an_agent_refunds_only_after_verifying_the_purchase_and_the_visito
     assert verified.body["customer_id"] == order["customer_id"]
     assert verified.notice is not None and "1042" in verified.notice.text
     done = await store.money_request(refund(agent, order["id"], 1000, conversation_id),
-                                     key("k2"), LIMITS, "manual", on_commit=announced.append)
+                                     key("k2"), LIMITS, MANUAL, on_commit=announced.append)
     assert done.status == 201 and done.notice is not None
     assert done.notice.text == "A refund of 10.00 USD for order 1042 has been issued."
     assert done.visitor_id == verified.visitor_id
@@ -238,18 +239,18 @@ async def test_an_agent_over_the_limit_asks_and_another_supervisor_approves(
     conversation_id = await chat_with(store, agent)
     await store.verify_purchase(conversation_id, "1042", "maya@example.com", agent)
     asked = await store.money_request(refund(agent, order["id"], 6000, conversation_id),
-                                      key("k1"), LIMITS, "manual")
+                                      key("k1"), LIMITS, MANUAL)
     assert asked.status == 202 and asked.notice is None
     approval = asked.body["approval"]
     assert approval["status"] == "pending" and approval["why"]
     assert [a["id"] for a in await store.approvals("pending", agent.id)] == [approval["id"]]
     assert await store.approvals("pending", supervisor.id) == []
     decided = await store.decide_approval(approval["id"], True, supervisor, "ok", LIMITS,
-                                          "manual")
+                                          MANUAL)
     assert decided.body["approval"]["status"] == "approved"
     assert decided.body["refund"]["amount_cents"] == 6000 and decided.notice is not None
     assert await refused(store.decide_approval(approval["id"], False, supervisor, None,
-                                               LIMITS, "manual")) == (409, "conflict")
+                                               LIMITS, MANUAL)) == (409, "conflict")
 
 
 async def test_a_pending_request_reserves_its_amount_against_the_order(store: Store) -> None:
@@ -258,9 +259,9 @@ async def test_a_pending_request_reserves_its_amount_against_the_order(store: St
     conversation_id = await chat_with(store, agent)
     await store.verify_purchase(conversation_id, "1042", "maya@example.com", agent)
     await store.money_request(refund(agent, order["id"], 6000, conversation_id), key("k1"),
-                              LIMITS, "manual")
+                              LIMITS, MANUAL)
     assert await refused(store.money_request(refund(agent, order["id"], 4001, conversation_id),
-                                             key("k2"), LIMITS, "manual")) == (
+                                             key("k2"), LIMITS, MANUAL)) == (
         409, "over_refundable")
 
 
@@ -269,15 +270,15 @@ async def test_a_supervisor_rejects_and_nobody_approves_their_own_request(
     supervisor = await staff(store, "supervisor", "sue@example.com")
     order = (await store.upsert_order({**ORDER, "amount_cents": 90000})).order
     asked = await store.money_request(refund(supervisor, order["id"], 60000), key("k1"),
-                                      LIMITS, "manual")
+                                      LIMITS, MANUAL)
     approval_id = asked.body["approval"]["id"]
     assert await refused(store.decide_approval(approval_id, True, supervisor, None, LIMITS,
-                                               "manual")) == (403, "own_request")
+                                               MANUAL)) == (403, "own_request")
     rejected = await store.decide_approval(approval_id, False, supervisor, "no", LIMITS,
-                                           "manual")
+                                           MANUAL)
     assert rejected.body["approval"]["status"] == "rejected" and "refund" not in rejected.body
     assert await refused(store.decide_approval(999, True, supervisor, None, LIMITS,
-                                               "manual")) == (404, "not_found")
+                                               MANUAL)) == (404, "not_found")
 
 
 async def test_linking_a_conversation_to_a_customer_lets_money_be_told_there(
@@ -287,11 +288,11 @@ async def test_linking_a_conversation_to_a_customer_lets_money_be_told_there(
     conversation_id = await chat_with(store, supervisor)
     credit = MoneyRequest("credit", supervisor, 500, "sorry", conversation_id,
                           customer_id=order["customer_id"], currency="USD")
-    assert await refused(store.money_request(credit, key("k1"), LIMITS, "manual")) == (
+    assert await refused(store.money_request(credit, key("k1"), LIMITS, MANUAL)) == (
         422, "invalid")
     linked = await store.link_customer(conversation_id, order["customer_id"], supervisor)
     assert linked.body["customer"]["id"] == order["customer_id"]
-    done = await store.money_request(credit, key("k2"), LIMITS, "manual")
+    done = await store.money_request(credit, key("k2"), LIMITS, MANUAL)
     assert done.status == 201 and done.body["credit"]["amount_cents"] == 500
     customer = await store.customer(order["customer_id"])
     assert customer is not None and customer["credit_balances"] == {"USD": 500}

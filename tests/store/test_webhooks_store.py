@@ -14,7 +14,7 @@ from chatserver.store import Store, open_store
 from chatserver.store.base import ClaimedDelivery
 from tests.conftest import T0, Clock
 from tests.store.test_chat_store import new_agent, new_visitor, open_chat
-from tests.store.test_commerce_store import LIMITS, ORDER, key, refund, staff
+from tests.store.test_commerce_store import LIMITS, MANUAL, ORDER, key, refund, staff
 
 LEASE = 60.0
 NOW = T0 + 10
@@ -55,8 +55,8 @@ async def test_refunds_credits_and_due_follow_ups_have_their_events(store: Store
     admin = await staff(store, "admin", "ada@example.com")
     order = (await store.upsert_order(ORDER)).order
     done = await store.money_request(refund(admin, order["id"], 2500), key("k1"), LIMITS,
-                                     "manual")
-    await store.money_request(refund(admin, order["id"], 2500), key("k1"), LIMITS, "manual")
+                                     MANUAL)
+    await store.money_request(refund(admin, order["id"], 2500), key("k1"), LIMITS, MANUAL)
     assert await store.claim_alert("overdue", 7, "2026-01-01T00:00:00.000Z")
     assert not await store.claim_alert("overdue", 7, "2026-01-01T00:00:00.000Z")
     assert await store.claim_alert("unanswered", 8, "2026-01-01T00:00:00.000Z")

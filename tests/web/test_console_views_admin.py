@@ -67,6 +67,7 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
     sections = re.findall(r'<section [^>]*data-section="(\w+)"[^>]*hx-target="this" '
                           r'hx-swap="outerHTML"', page.text)
     assert sections == ["agents", "canned", "widget", "origins", "tokens", "webhooks",
+                        "payments",
                         "privacy"]
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
@@ -312,3 +313,22 @@ def test_a_change_without_the_session_or_its_csrf_token_changes_nothing(
     assert signed_out.status_code == 401
     assert signed_out.headers["HX-Redirect"] == "/console/login?next=/console/admin"
     assert 'data-testid="canned-empty"' in ada.get(f"{PARTS}/canned").text
+
+
+def test_the_payments_section_says_which_providers_are_on_and_shows_no_secret(
+        serve: Callable[..., InProcessServer]) -> None:
+    server = serve(stripe_secret_key="sk_test_never_shown",
+                   stripe_webhook_secret="whsec_never_shown")
+    server.staff(("ada@example.com", "Ada", "admin"), password=PASSWORD)
+    with console_client(server, "ada@example.com") as client:
+        page = client.get("/console/admin").text
+    assert "On: orders paid through Stripe are refunded through Stripe" in page
+    assert "On: <code>/webhooks/stripe</code>" in page
+    assert "never_shown" not in page
+
+
+def test_with_no_stripe_settings_the_payments_section_says_what_turns_it_on(
+        ada: httpx.Client) -> None:
+    page = ada.get("/console/admin").text
+    assert "Off: <code>CHATSERVER_STRIPE_SECRET_KEY</code> is not set" in page
+    assert "Off: <code>CHATSERVER_STRIPE_WEBHOOK_SECRET</code> is not set" in page

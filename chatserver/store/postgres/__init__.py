@@ -20,6 +20,7 @@ from chatserver.store.postgres.inbox import ConsoleMethods
 from chatserver.store.postgres.ledger import LedgerMethods
 from chatserver.store.postgres.migrations import migrate
 from chatserver.store.postgres.privacy import PrivacyMethods
+from chatserver.store.postgres.provider_refunds import ProviderRefundMethods
 from chatserver.store.postgres.reports import ReportMethods
 from chatserver.store.postgres.routing import RoutingMethods
 from chatserver.store.postgres.visitors import VisitorMethods
@@ -28,7 +29,8 @@ from chatserver.store.postgres.webhooks import WebhookMethods
 
 class PostgresStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
                     CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
-                    WebhookMethods, PrivacyMethods):
+                    WebhookMethods, PrivacyMethods,
+                    ProviderRefundMethods):
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
         target = postgres_target(url)

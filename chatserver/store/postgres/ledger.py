@@ -25,14 +25,17 @@ from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import SYSTEM, Agent, Message
 from chatserver.domain.money import Money
 from chatserver.domain.money_checks import AskedApproval, Chat, GivenInChat, VerifiedOrder
+from chatserver.domain.provider_refunds import provider_for
 from chatserver.store.postgres import views
 from chatserver.store.postgres.connection import Connection, Record, Runs
 from chatserver.store.postgres.conversations import insert_message
 from chatserver.store.postgres.customers import audit, canonical
+from chatserver.store.postgres.provider_refunds import waiting
 from chatserver.store.types import IdempotencyKey, OnCommit, Outcome
 
 
-async def request(db: Connection, req: MoneyRequest, limits: Limits, provider: str) -> Outcome:
+async def request(db: Connection, req: MoneyRequest, limits: Limits,
+                  providers: frozenset[str]) -> Outcome:
     """A refund or credit: done at once within the limits, else an approval request."""
     conversation = await _conversation(db, req.conversation_id)
     if req.kind == "refund":
@@ -67,11 +70,13 @@ async def request(db: Connection, req: MoneyRequest, limits: Limits, provider: s
         await audit(db, req.actor.id, f"{req.kind}.requested", customer_id,
                     {"approval_id": approval_id, **fields, "why": list(decision.reasons)})
         return Outcome(202, {"approval": await views.approval(db, approval_id)})
+    provider = provider_for(order["provider"] if order else None, providers)
     return await _record(db, fields, req.actor, provider, approval_id=None)
 
 
 async def decide_approval(db: Connection, approval_id: int, approve: bool, actor: Agent,
-                          note: str | None, limits: Limits, provider: str) -> Outcome:
+                          note: str | None, limits: Limits,
+                          providers: frozenset[str]) -> Outcome:
     """A supervisor approves (checking again what may still be given) or rejects."""
     row = await db.fetchrow("SELECT * FROM approvals WHERE id = $1 FOR UPDATE", approval_id)
     if row is None:
@@ -89,8 +94,10 @@ async def decide_approval(db: Connection, approval_id: int, approve: bool, actor
         await audit(db, actor.id, f"{kind}.rejected", row["customer_id"],
                     {"approval_id": approval_id, "note": note})
         return Outcome(200, {"approval": await views.approval(db, approval_id)})
+    provider = "manual"
     if row["order_id"] is not None:  # check again: its own reservation is now released
         order = await _order(db, row["order_id"])
+        provider = provider_for(order["provider"], providers)
         refunded, reserved = await views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], order["currency"]),
                             Money(row["amount_cents"], row["currency"]), refunded, reserved,
@@ -148,14 +155,16 @@ async def link_customer(db: Connection, conversation_id: int, customer_id: int,
 
 async def _record(db: Connection, fields: dict[str, Any], actor: Agent, provider: str,
                   approval_id: int | None) -> Outcome:
+    """The entry written; the visitor is told at once unless a provider has yet to answer."""
+    waits = provider != "manual"
     entry_id = await _insert(db, "ledger", {
         **fields, "agent_id": actor.id, "approval_id": approval_id, "provider": provider,
-        "created_at": iso(now())})
+        "created_at": iso(now()), **(waiting() if waits else {})})
     await audit(db, actor.id, f"{fields['kind']}.issued", fields["customer_id"],
                 {"ledger_id": entry_id, "approval_id": approval_id, **fields})
     entry = await views.entry(db, entry_id)
     notice, visitor_id = None, None
-    if fields["conversation_id"] is not None:
+    if fields["conversation_id"] is not None and not waits:
         what = ledger.visitor_notice(fields["kind"], Money(fields["amount_cents"],
                                                            fields["currency"]),
                                      entry["order_external_id"])
@@ -184,7 +193,8 @@ async def _given_in_chat(db: Connection, kind: Kind, conversation_id: int | None
         return GivenInChat()
     given, pending = await db.fetchrow(
         "SELECT (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind = $1 AND "
-        "conversation_id = $2), (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
+        f"conversation_id = $2 AND {views.COUNTED}), "
+        "(SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
         "WHERE kind = $1 AND conversation_id = $2 AND status = 'pending')",
         kind, conversation_id)
     return GivenInChat(int(given), int(pending))
@@ -217,7 +227,7 @@ async def _insert(db: Connection, table: str, fields: dict[str, Any]) -> int:
 
 # --- idempotency keys: the same key with the same body replays the first answer ----------
 async def once(db: Connection, key: IdempotencyKey, req: MoneyRequest, limits: Limits,
-               provider: str) -> Outcome:
+               providers: frozenset[str]) -> Outcome:
     """The request the first time this key is seen where it was used; its answer after that."""
     row = await db.fetchrow("SELECT body_hash, status, response FROM idempotency WHERE "
                             "scope = $1 AND path = $2 AND key = $3", key.scope, key.path, key.key)
@@ -225,7 +235,7 @@ async def once(db: Connection, key: IdempotencyKey, req: MoneyRequest, limits: L
                    if row is not None else None, key.body_hash)
     if first is not None:
         return Outcome(first.status, first.body)
-    outcome = await request(db, req, limits, provider)
+    outcome = await request(db, req, limits, providers)
     await db.execute("INSERT INTO idempotency (scope, path, key, body_hash, status, response, "
                      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                      key.scope, key.path, key.key, key.body_hash, outcome.status,
@@ -239,16 +249,17 @@ def _notice(outcome: Outcome) -> Message | None:
 
 class LedgerMethods(Runs):
     async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
-                            provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
-        return await self.transaction(lambda db: once(db, key, req, limits, provider),
+                            providers: frozenset[str],
+                            on_commit: OnCommit[Outcome] = None) -> Outcome:
+        return await self.transaction(lambda db: once(db, key, req, limits, providers),
                                       on_commit, _notice)
 
     async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
-                              note: str | None, limits: Limits, provider: str,
+                              note: str | None, limits: Limits, providers: frozenset[str],
                               on_commit: OnCommit[Outcome] = None) -> Outcome:
         return await self.transaction(
             lambda db: decide_approval(db, approval_id, approve, actor, note, limits,
-                                       provider), on_commit, _notice)
+                                       providers), on_commit, _notice)
 
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:

@@ -462,6 +462,28 @@ MIGRATIONS: list[str] = [
     CREATE INDEX conversations_to_expire ON conversations(closed_at)
         WHERE status = 'closed' AND erased_at IS NULL;
     """,
+    # 8: payment providers (SQLite's sixteenth step): an order's provider and its payment
+    # there, a refund's key, id, status and error at its provider; `refund.updated` is
+    # written to the outbox whenever that status changes
+    """
+    ALTER TABLE orders ADD COLUMN provider TEXT NOT NULL DEFAULT 'manual';
+    ALTER TABLE orders ADD COLUMN provider_payment_id TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_key TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_refund_id TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_status TEXT
+        CHECK (provider_status IN ('pending', 'succeeded', 'failed'));
+    ALTER TABLE ledger ADD COLUMN provider_error TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_updated_at TEXT;
+    CREATE UNIQUE INDEX ledger_by_provider_refund ON ledger (provider, provider_refund_id);
+    CREATE FUNCTION webhook_refund_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM record_webhook('refund.updated', NEW.id, NEW.provider_updated_at);
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER webhook_refund_updated AFTER UPDATE OF provider_status ON ledger
+        FOR EACH ROW WHEN (NEW.provider_status IS DISTINCT FROM OLD.provider_status)
+        EXECUTE FUNCTION webhook_refund_updated();
+    """,
 ]
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from chatserver.domain import clock
 from chatserver.domain.reports import Chat, Money
 from chatserver.store.base import ReportFacts
+from chatserver.store.postgres import views
 from chatserver.store.postgres.connection import Connection, Runs
 
 
@@ -58,7 +59,7 @@ async def _answered_by(db: Connection, since: str, until: str) -> dict[int, list
 async def money(db: Connection, first: date, last: date) -> list[Money]:
     found = await db.fetch(
         "SELECT created_at, kind, amount_cents, currency FROM ledger WHERE created_at >= $1 "
-        "AND created_at < $2 ORDER BY id", *_range(first, last))
+        f"AND created_at < $2 AND {views.COUNTED} ORDER BY id", *_range(first, last))
     return [Money(date.fromisoformat(r["created_at"][:10]), r["kind"], r["amount_cents"],
                   r["currency"]) for r in found]
 

@@ -23,6 +23,7 @@ from chatserver.store.sqlite.inbox import ConsoleMethods
 from chatserver.store.sqlite.ledger import LedgerMethods
 from chatserver.store.sqlite.migrations import migrate
 from chatserver.store.sqlite.privacy import PrivacyMethods
+from chatserver.store.sqlite.provider_refunds import ProviderRefundMethods
 from chatserver.store.sqlite.reports import ReportMethods
 from chatserver.store.sqlite.routing import RoutingMethods
 from chatserver.store.sqlite.unavailable import for_caller
@@ -34,7 +35,8 @@ from chatserver.store.sqlite.writer import Writer
 
 class SqliteStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
                   CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
-                  WebhookMethods, PrivacyMethods):
+                  WebhookMethods, PrivacyMethods,
+                  ProviderRefundMethods):
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
                  views: sqlite3.Connection, upkeep: Upkeep) -> None:
         super().__init__(writer, reader, views)

@@ -24,15 +24,17 @@ from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import SYSTEM, Agent
 from chatserver.domain.money import Money
 from chatserver.domain.money_checks import AskedApproval, Chat, GivenInChat, VerifiedOrder
+from chatserver.domain.provider_refunds import provider_for
 from chatserver.store.sqlite import views
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.conversations import insert_message
 from chatserver.store.sqlite.customers import audit, canonical
+from chatserver.store.sqlite.provider_refunds import waiting
 from chatserver.store.types import IdempotencyKey, OnCommit, Outcome
 
 
 def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
-            provider: str) -> Outcome:
+            providers: frozenset[str]) -> Outcome:
     """A refund or credit: done at once within the limits, else an approval request."""
     conversation = _conversation(db, req.conversation_id)
     if req.kind == "refund":
@@ -67,11 +69,12 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
         audit(db, req.actor.id, f"{req.kind}.requested", customer_id,
               {"approval_id": approval_id, **fields, "why": list(decision.reasons)})
         return Outcome(202, {"approval": views.approval(db, approval_id)})
+    provider = provider_for(order["provider"] if order else None, providers)
     return _record(db, fields, req.actor, provider, approval_id=None)
 
 
 def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, actor: Agent,
-                    note: str | None, limits: Limits, provider: str) -> Outcome:
+                    note: str | None, limits: Limits, providers: frozenset[str]) -> Outcome:
     """A supervisor approves (checking again what may still be given) or rejects."""
     row = db.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
     if row is None:
@@ -87,8 +90,10 @@ def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, act
         audit(db, actor.id, f"{kind}.rejected", row["customer_id"],
               {"approval_id": approval_id, "note": note})
         return Outcome(200, {"approval": views.approval(db, approval_id)})
+    provider = "manual"
     if row["order_id"] is not None:  # check again: its own reservation is now released
         order = _order(db, row["order_id"])
+        provider = provider_for(order["provider"], providers)
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], order["currency"]),
                             Money(row["amount_cents"], row["currency"]), refunded, reserved,
@@ -144,13 +149,16 @@ def link_customer(db: sqlite3.Connection, conversation_id: int, customer_id: int
 
 def _record(db: sqlite3.Connection, fields: dict[str, Any], actor: Agent, provider: str,
             approval_id: int | None) -> Outcome:
+    """The entry written; the visitor is told at once unless a provider has yet to answer."""
+    waits = provider != "manual"
     entry_id = _insert(db, "ledger", {**fields, "agent_id": actor.id, "approval_id": approval_id,
-                                      "provider": provider, "created_at": iso(now())})
+                                      "provider": provider, "created_at": iso(now()),
+                                      **(waiting() if waits else {})})
     audit(db, actor.id, f"{fields['kind']}.issued", fields["customer_id"],
           {"ledger_id": entry_id, "approval_id": approval_id, **fields})
     entry = views.entry(db, entry_id)
     notice, visitor_id = None, None
-    if fields["conversation_id"] is not None:
+    if fields["conversation_id"] is not None and not waits:
         what = ledger.visitor_notice(fields["kind"], Money(fields["amount_cents"],
                                                            fields["currency"]),
                                      entry["order_external_id"])
@@ -179,7 +187,8 @@ def _given_in_chat(db: sqlite3.Connection, kind: Kind,
         return GivenInChat()
     given, pending = db.execute(
         "SELECT (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind = ?1 AND "
-        "conversation_id = ?2), (SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
+        f"conversation_id = ?2 AND {views.COUNTED}), "
+        "(SELECT COALESCE(SUM(amount_cents), 0) FROM approvals "
         "WHERE kind = ?1 AND conversation_id = ?2 AND status = 'pending')",
         (kind, conversation_id)).fetchone()
     return GivenInChat(int(given), int(pending))
@@ -227,16 +236,17 @@ def once(db: sqlite3.Connection, key: IdempotencyKey,
 
 class LedgerMethods(Runs):
     async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
-                            provider: str, on_commit: OnCommit[Outcome] = None) -> Outcome:
-        action = partial(request, req=req, limits=limits, provider=provider)
+                            providers: frozenset[str],
+                            on_commit: OnCommit[Outcome] = None) -> Outcome:
+        action = partial(request, req=req, limits=limits, providers=providers)
         return await self.transaction(partial(once, key=key, run=action), on_commit)
 
     async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
-                              note: str | None, limits: Limits, provider: str,
+                              note: str | None, limits: Limits, providers: frozenset[str],
                               on_commit: OnCommit[Outcome] = None) -> Outcome:
         return await self.transaction(
             partial(decide_approval, approval_id=approval_id, approve=approve, actor=actor,
-                    note=note, limits=limits, provider=provider), on_commit)
+                    note=note, limits=limits, providers=providers), on_commit)
 
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:

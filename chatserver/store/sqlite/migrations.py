@@ -389,6 +389,27 @@ MIGRATIONS: list[str] = [
     CREATE INDEX conversations_to_expire ON conversations(closed_at)
         WHERE status = 'closed' AND erased_at IS NULL;
     """,
+    # 16: payment providers (docs/stripe.md): an order's provider and its payment there (a
+    # Stripe payment intent or charge); a refund's key, id and status at its provider, and
+    # its error. A refund whose provider says `failed` counts for nothing (views.COUNTED).
+    # `refund.updated` is written to the outbox whenever that status changes.
+    """
+    ALTER TABLE orders ADD COLUMN provider TEXT NOT NULL DEFAULT 'manual';
+    ALTER TABLE orders ADD COLUMN provider_payment_id TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_key TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_refund_id TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_status TEXT
+        CHECK (provider_status IN ('pending', 'succeeded', 'failed'));
+    ALTER TABLE ledger ADD COLUMN provider_error TEXT;
+    ALTER TABLE ledger ADD COLUMN provider_updated_at TEXT;
+    CREATE UNIQUE INDEX ledger_by_provider_refund ON ledger(provider, provider_refund_id);
+    CREATE TRIGGER webhook_refund_updated AFTER UPDATE OF provider_status ON ledger
+    WHEN NEW.provider_status IS NOT OLD.provider_status BEGIN
+        INSERT INTO webhook_deliveries (endpoint_id, type, subject, created_at)
+        SELECT id, 'refund.updated', NEW.id, NEW.provider_updated_at FROM webhook_endpoints
+        WHERE instr(events, ' refund.updated ');
+    END;
+    """,
 ]
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from chatserver.domain import clock
 from chatserver.domain.reports import Chat, Money
 from chatserver.store.base import ReportFacts
+from chatserver.store.sqlite import views
 from chatserver.store.sqlite.connection import Runs
 
 
@@ -54,7 +55,7 @@ def _answered_by(db: sqlite3.Connection, since: str, until: str) -> dict[int, li
 def money(db: sqlite3.Connection, first: date, last: date) -> list[Money]:
     found = db.execute(
         "SELECT created_at, kind, amount_cents, currency FROM ledger WHERE created_at >= ? "
-        "AND created_at < ? ORDER BY id",
+        f"AND created_at < ? AND {views.COUNTED} ORDER BY id",
         (first.isoformat(), (last + timedelta(days=1)).isoformat()))
     return [Money(date.fromisoformat(r["created_at"][:10]), r["kind"], r["amount_cents"],
                   r["currency"]) for r in found]

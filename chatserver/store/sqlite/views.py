@@ -17,9 +17,12 @@ from chatserver.domain.ledger import PastRefund, Purchase, RefundFigures
 from chatserver.domain.money import Money
 from chatserver.store import records
 
+# a ledger entry that moved money, or may yet: all but a provider's failed refunds
+COUNTED = "COALESCE(provider_status, '') != 'failed'"
 ORDER_SELECT = (
     "SELECT o.*, "
-    "(SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE order_id = o.id) AS refunded, "
+    f"(SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE order_id = o.id AND {COUNTED}) "
+    "AS refunded, "
     "(SELECT COALESCE(SUM(amount_cents), 0) FROM approvals WHERE order_id = o.id AND "
     "status = 'pending') AS reserved FROM orders o ")
 
@@ -81,7 +84,7 @@ def refund_figures(db: sqlite3.Connection, customer_id: int,
     asked = db.execute(  # a refund is asked when its conversation starts
         "SELECT l.amount_cents, l.created_at, COALESCE((SELECT created_at FROM conversations "
         "WHERE id = l.conversation_id), l.created_at) FROM ledger l "
-        "WHERE l.customer_id = ? AND l.kind = 'refund'", (customer_id,)).fetchall()
+        f"WHERE l.customer_id = ? AND l.kind = 'refund' AND {COUNTED}", (customer_id,)).fetchall()
     refunds = [PastRefund(cents, _time(at), ledger.prior_contact(_time(asked_at), contacts))
                for cents, at, asked_at in asked]
     return ledger.figures(purchases, refunds, _time(since), at)

@@ -1,5 +1,5 @@
 """The admin page and its sections: agents, canned responses, widget settings, allowed
-origins, API tokens, webhooks, customer data (export and erase).
+origins, API tokens, webhooks, payment providers (read only), customer data (export and erase).
 
 Each section is a partial (`console/partials/admin/<section>.html`) and its own htmx
 target: a form in it sends a change here and gets the section back, re-rendered from what is
@@ -61,6 +61,10 @@ async def webhooks_facts(found: Services) -> dict[str, Any]:
             "url_max": webhooks.MAX_URL}
 
 
+async def payments_facts(found: Services) -> dict[str, Any]:
+    return {"stripe": found.stripe.turned_on()}
+
+
 async def privacy_facts(found: Services) -> dict[str, Any]:
     return {"customers": None, "reason_max": MAX_REASON_CHARS}  # none looked up yet
 
@@ -68,6 +72,7 @@ async def privacy_facts(found: Services) -> dict[str, Any]:
 SECTIONS: dict[str, Facts] = {"agents": agents_facts, "canned": canned_facts,
                               "widget": widget_facts, "origins": origins_facts,
                               "tokens": tokens_facts, "webhooks": webhooks_facts,
+                              "payments": payments_facts,
                               "privacy": privacy_facts}
 SHOWN: dict[str, Any] = {"notice": None, "error": None, "failed": None, "typed": {},
                          "secret": None, "focus_heading": False, "agents_changed": False}

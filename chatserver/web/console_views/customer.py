@@ -159,8 +159,21 @@ def outcome_result(kind: Kind, status: int, answer: dict[str, Any]) -> Result:
         return Result("pending", f"Sent for approval: {why}.")
     entry = answer[kind]
     done = money(entry["amount_cents"], entry["currency"])
+    if entry.get("provider", "manual") != "manual":
+        return provider_result(entry, done)
     text = f"Refunded {done}." if kind == "refund" else f"Added {done} of store credit."
     return Result("ok", text, entry.get("instructions"))
+
+
+def provider_result(entry: dict[str, Any], done: str) -> Result:
+    """A refund a provider carries out: what the provider made of it, told as it is."""
+    provider = str(entry["provider"]).title()
+    if entry["provider_status"] == "failed":
+        return Result("error", f"{provider} did not refund {done}.", entry["instructions"])
+    if entry["provider_refund_id"] is None:
+        return Result("pending", f"Refund of {done} sent to {provider}, no answer yet.",
+                      entry["instructions"])
+    return Result("ok", f"Refunded {done} through {provider}.")
 
 
 async def give(request: Request, session: Session, kind: Kind, target: int, form_name: str,
