@@ -51,7 +51,7 @@ async def held(store: Store) -> Customer:
     await store.money_request(
         MoneyRequest("credit", ann, 500, "sorry, Maya", chat, customer_id=visitor.customer_id,
                      currency="USD"), IdempotencyKey("agent:1", "/credits", "k1", "b"),
-        Limits(), "manual")
+        Limits(), frozenset())
     await store.close_conversation(chat, "agent", "Ann closed the chat")
     await store.rate(chat, 5, "Ann was kind")
     return Customer(visitor.customer_id, visitor, token, chat, ann)

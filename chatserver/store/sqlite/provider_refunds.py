@@ -1,7 +1,7 @@
 """Refunds carried out by a payment provider (Stripe): the entry's refund still to ask for,
 and the provider's answers and webhooks applied to it (the rules are
 domain/provider_refunds.py's), with SqliteStore's methods that run them (the class at the
-end). The outbox's `refund.updated` is written by a trigger on the status (migration 15)."""
+end). The outbox's `refund.updated` is written by a trigger on the status (migration 16)."""
 
 from __future__ import annotations
 
