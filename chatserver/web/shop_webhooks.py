@@ -102,7 +102,5 @@ async def stripe_events(request: Request) -> Response:
 routes = [
     Route("/webhooks/shopify", shopify, methods=["POST"]),
     Route("/webhooks/woocommerce", woocommerce, methods=["POST"]),
-    # the address beside the other platforms', and the same under /api
     Route("/webhooks/stripe", stripe_events, methods=["POST"]),
-    Route("/api/webhooks/stripe", stripe_events, methods=["POST"]),
 ]
