@@ -123,3 +123,37 @@ class UploadQuota:
         if recent_count + 1 > self.count or recent_bytes + size > self.bytes:
             raise Refused(429, "too_many_uploads", f"at most {self.count} files and "
                           f"{self.bytes // (1024 * 1024)} MB an hour; try again later")
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file checked and ready to keep: its uploader (`visitor` or `agent`, and their id)."""
+
+    uploader_kind: str
+    uploader_id: str
+    name: str
+    content_type: str
+    data: bytes
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A kept file: its uploader's until a message carries it, then its conversation's."""
+
+    id: int
+    uploader_kind: str
+    uploader_id: str
+    conversation_id: int | None
+    name: str
+    content_type: str
+    size: int
+    has_thumbnail: bool
+    created_at: str
+
+    def held_by(self, kind: str, holder_id: str) -> bool:
+        return self.uploader_kind == kind and self.uploader_id == holder_id
+
+    def for_client(self, url: str) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "content_type": self.content_type,
+                "size": self.size, "url": url}

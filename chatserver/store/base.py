@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
+from chatserver.domain.attachments import Attachment, NewAttachment
 from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import (
     Agent,
@@ -401,6 +402,19 @@ class Store(Protocol):
         """As `settle_refund`, for the entry whose refund the provider calls by that id, else
         for the entry the report names if its refund still has no id; None when no entry is
         found (a refund made elsewhere)."""
+        ...
+    # --- attachments (issue 15) ----------------------------------------------------------
+    async def save_attachment(self, new: NewAttachment) -> Attachment:
+        """The file kept, durably, its uploader's until a message carries it."""
+        ...
+    async def attachment(self, attachment_id: int) -> Attachment | None: ...
+    async def attachment_content(self, attachment_id: int,
+                                 thumbnail: bool = False) -> bytes | None:
+        """The file's bytes (or its thumbnail's: None for a file without one)."""
+        ...
+    async def uploaded_since(self, kind: str, uploader_id: str,
+                             since: str) -> tuple[int, int]:
+        """How many files, and how many bytes, the uploader sent from `since` (ISO time)."""
         ...
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:
