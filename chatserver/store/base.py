@@ -537,7 +537,8 @@ class Store(Protocol):
     async def erase_customer(self, customer_id: int, actor_id: int | None,
                              reason: str) -> Erased | None:
         """Erase the customer's and their visitors' personal data and their conversations'
-        texts (ledger amounts stay), audited with `reason`; a second erase is harmless.
+        texts and files (ledger amounts stay), audited with `reason`; a second erase is
+        harmless.
         None: no such customer; Refused 409 while one of their conversations is open."""
         ...
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:

@@ -7,6 +7,7 @@ from chatserver.domain.attachments import NewAttachment
 from chatserver.domain.clock import iso
 from chatserver.store import Store
 from tests.conftest import Clock
+from tests.store.test_privacy_store import held
 
 PNG = NewAttachment("visitor", "v1", "photo.png", "image/png", b"\x89PNG\r\n\x1a\n" +
                     bytes(range(256)) * 4, thumbnail=b"small")
@@ -46,3 +47,15 @@ async def test_uploads_are_counted_per_uploader_from_a_time(store: Store,
     assert await store.uploaded_since("visitor", "v1", iso(store_clock.at)) == (1, 4)
     assert await store.uploaded_since("visitor", "v2", start) == (0, 0)
     assert await store.uploaded_since("agent", "1", start) == (1, 2)
+
+
+async def test_erasing_a_customer_deletes_the_files_their_visitors_uploaded(
+        store: Store) -> None:
+    maya = await held(store)
+    theirs = await store.save_attachment(NewAttachment("visitor", str(maya.visitor.id), "a.txt",
+                                                       "text/plain", b"my address"))
+    others = await store.save_attachment(TEXT)
+    await store.erase_customer(maya.id, maya.agent.id, "asked by email")
+    assert await store.attachment(theirs.id) is None
+    assert await store.attachment_content(theirs.id) is None
+    assert await store.attachment(others.id) is not None
