@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.web.attachments_files import GIF_POLYGLOT, GPS_IFD, HTML, PDF, SVG, huge_png, image
+from tests.attachment_files import GIF_POLYGLOT, GPS_IFD, HTML, PDF, SVG, huge_png, image
 from tests.web.conftest import InProcessServer, every_backend, visitor
 
 backend = every_backend
