@@ -72,13 +72,13 @@ async def _file(request: Request) -> tuple[str | None, bytes]:
 
 
 async def download(request: Request) -> Response:
+    thumbnail = "thumbnail" in request.query_params
     try:
         kept, data = await services(request).attachments.served(
             path_id(request, "file"), request.query_params.get("expires", ""),
-            request.query_params.get("signature", ""), "thumbnail" in request.query_params)
+            request.query_params.get("signature", ""), thumbnail)
     except Refused as error:
         return error_response(error.status, error.code, error.message)
-    thumbnail = "thumbnail" in request.query_params
     media_type = "image/png" if thumbnail else kept.content_type
     if media_type == "text/plain":
         media_type += "; charset=utf-8"

@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.attachment_files import GIF_POLYGLOT, GPS_IFD, HTML, PDF, SVG, huge_png, image
 from tests.web.conftest import InProcessServer, every_backend, visitor
+from tests.web.test_agent_changes import csrf_of
 
 backend = every_backend
 
@@ -156,3 +157,18 @@ async def test_a_visitor_past_the_hours_quota_is_refused_with_429(
     refused = upload(server, PDF, "r.pdf", **{"X-Visitor-Token": token})
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "too_many_uploads"
+
+
+async def test_an_agent_uploads_from_the_console_with_its_csrf_token(
+        server: InProcessServer) -> None:
+    server.staff(("ann@example.com", "Ann", "agent"), password="a-long-password")
+    cookie = server.sign_in("ann@example.com", "a-long-password")
+    assert cookie is not None
+    files = {"file": ("r.pdf", PDF, "application/pdf")}
+    without = httpx.post(server.url + "/api/attachments", files=files, timeout=5,
+                         cookies={"chatserver_session": cookie})
+    assert without.status_code == 403
+    assert without.json()["error"]["code"] == "csrf"
+    kept(httpx.post(server.url + "/api/attachments", files=files, timeout=5,
+                    cookies={"chatserver_session": cookie},
+                    headers={"X-CSRF-Token": csrf_of(server, cookie)}))
