@@ -20,6 +20,7 @@ from chatserver.web.http import (
     json_response,
     path_id,
 )
+from chatserver.web.origins import origin_allowed
 from chatserver.web.services import services
 
 UPLOAD_PATH = "/api/attachments"
@@ -34,9 +35,32 @@ async def upload(request: Request) -> Response:
         name, data = await _file(request)
         attachments = services(request).attachments
         kept = await attachments.upload(kind, uploader_id, name, data)
-        return json_response({"attachment": kept.for_client(await attachments.url(kept))}, 201)
+        response = json_response({"attachment": kept.for_client(await attachments.url(kept))},
+                                 201)
     except Refused as error:
-        return error_response(error.status, error.code, error.message)
+        response = error_response(error.status, error.code, error.message)
+    response.headers.update(_cross_origin(request))
+    return response
+
+
+async def preflight(request: Request) -> Response:
+    """The browser's question before a widget on the shop's site posts a file here."""
+    headers = _cross_origin(request)
+    if headers:
+        headers.update({"Access-Control-Allow-Methods": "POST",
+                        "Access-Control-Allow-Headers": "X-Visitor-Token",
+                        "Access-Control-Max-Age": "600"})
+    return Response(status_code=204, headers=headers)
+
+
+def _cross_origin(request: Request) -> dict[str, str]:
+    """The widget's page may read the answer when its origin may open the chat's socket
+    (ALLOWED_ORIGINS); no cookies cross (a visitor's token is a header)."""
+    origin = request.headers.get("origin")
+    if origin is None or not origin_allowed(request.scope,
+                                            request.app.state.settings.allowed_origins):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 async def _uploader(request: Request) -> tuple[str, str]:
@@ -96,5 +120,6 @@ def upload_limit(max_upload_bytes: int) -> dict[str, int]:
 
 routes = [
     Route(UPLOAD_PATH, upload, methods=["POST"]),
+    Route(UPLOAD_PATH, preflight, methods=["OPTIONS"]),
     Route(UPLOAD_PATH + "/{id}", download, methods=["GET"]),
 ]

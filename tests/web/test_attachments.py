@@ -12,7 +12,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from chatserver.store import Store
 from tests.attachment_files import GIF_POLYGLOT, GPS_IFD, HTML, PDF, SVG, huge_png, image
+from tests.conftest import on_store
 from tests.web.conftest import InProcessServer, every_backend, visitor
 from tests.web.test_agent_changes import csrf_of
 
@@ -172,3 +174,25 @@ async def test_an_agent_uploads_from_the_console_with_its_csrf_token(
     kept(httpx.post(server.url + "/api/attachments", files=files, timeout=5,
                     cookies={"chatserver_session": cookie},
                     headers={"X-CSRF-Token": csrf_of(server, cookie)}))
+
+
+async def test_a_widget_on_an_allowed_site_may_post_a_file_and_read_the_answer(
+        serve: Callable[..., InProcessServer]) -> None:
+    server = serve(allowed_origins=("https://shop.example",))
+    asked = httpx.options(server.url + "/api/attachments", timeout=5, headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-visitor-token"})
+    assert asked.status_code == 204
+    assert asked.headers["access-control-allow-origin"] == "https://shop.example"
+    assert asked.headers["access-control-allow-headers"] == "X-Visitor-Token"
+    assert "access-control-allow-credentials" not in asked.headers
+    async def new_visitor(store: Store) -> str:
+        return (await store.create_visitor({}))[1]
+    token = on_store(server.settings.database_url, new_visitor)  # a visitor of the shop's site
+    posted = upload(server, PDF, "r.pdf", Origin="https://shop.example",
+                    **{"X-Visitor-Token": token})
+    assert posted.headers["access-control-allow-origin"] == "https://shop.example"
+    elsewhere = httpx.options(server.url + "/api/attachments", timeout=5,
+                              headers={"Origin": "https://evil.example",
+                                       "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in elsewhere.headers
