@@ -24,6 +24,7 @@ from chatserver.signins import open_sign_ins
 from chatserver.store import StorageError, open_store
 from chatserver.web import (
     api,
+    attachments_api,
     commerce_api,
     console,
     console_api,
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> ChatApp:
             *console_api.routes,
             *webhooks_api.routes,
             *privacy_api.routes,
+            *attachments_api.routes,
             *console.routes(),
             *console_pages_routes(),
             *console_views_routes(),
@@ -100,7 +102,9 @@ def create_app(settings: Settings) -> ChatApp:
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, StorageError: storage_error},
         # the widget is 12 KB compressed, 35 KB not; JSON lists shrink as well
-        middleware=[Middleware(BodyLimit), Middleware(GZipMiddleware, minimum_size=1000)],
+        middleware=[Middleware(BodyLimit,
+                               paths=attachments_api.upload_limit(settings.max_upload_bytes)),
+                    Middleware(GZipMiddleware, minimum_size=1000)],
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=[asset_dir("console"), asset_dir("widget")])

@@ -154,6 +154,10 @@ class Settings:
     header_timeout: float = 10.0  # for an HTTP request's headers (a WebSocket's handshake too)
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000
+    # attachments (docs/protocol.md): the largest file, and what one visitor may upload an hour
+    max_upload_bytes: int = 10 * 1024 * 1024
+    visitor_uploads_per_hour: int = 20
+    visitor_upload_bytes_per_hour: int = 50 * 1024 * 1024
     # money limits per conversation, in minor units (admins have none)
     agent_refund_limit: int = 5000
     agent_credit_limit: int = 2500

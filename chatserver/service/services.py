@@ -11,6 +11,7 @@ from chatserver.online import VisitorsOnline
 from chatserver.ratelimit import RateLimits
 from chatserver.service.agent_desk import AgentDesk
 from chatserver.service.announcer import Announcer
+from chatserver.service.attachments import Attachments
 from chatserver.service.commerce import Commerce
 from chatserver.service.console import Console
 from chatserver.service.desk import Desk
@@ -44,6 +45,7 @@ class Services:
     health: Health
     webhooks: Webhooks
     privacy: Privacy
+    attachments: Attachments
     desk: Desk  # routing: started and stopped here, reached through the services above
 
     @classmethod
@@ -70,6 +72,7 @@ class Services:
                    health=Health(settings, store),
                    webhooks=Webhooks(store, console, settings.webhooks_allow_private),
                    privacy=Privacy(store, desk.announce, settings.retention_days),
+                   attachments=Attachments(settings, store),
                    desk=desk)
 
     async def start(self) -> None:

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any, NamedTuple, NotRequired, Protocol, TypedDict
 
+from chatserver.domain.attachments import Attachment, NewAttachment
 from chatserver.domain.ledger import Limits, MoneyRequest
 from chatserver.domain.models import (
     Agent,
@@ -402,6 +403,19 @@ class Store(Protocol):
         for the entry the report names if its refund still has no id; None when no entry is
         found (a refund made elsewhere)."""
         ...
+    # --- attachments (issue 15) ----------------------------------------------------------
+    async def save_attachment(self, new: NewAttachment) -> Attachment:
+        """The file kept, durably, its uploader's until a message carries it."""
+        ...
+    async def attachment(self, attachment_id: int) -> Attachment | None: ...
+    async def attachment_content(self, attachment_id: int,
+                                 thumbnail: bool = False) -> bytes | None:
+        """The file's bytes (or its thumbnail's: None for a file without one)."""
+        ...
+    async def uploaded_since(self, kind: str, uploader_id: str,
+                             since: str) -> tuple[int, int]:
+        """How many files, and how many bytes, the uploader sent from `since` (ISO time)."""
+        ...
     async def verify_purchase(self, conversation_id: int, order_number: str, email: str,
                               actor: Agent, on_commit: OnCommit[Outcome] = None) -> Outcome:
         """The order bought with this number and email is verified in the conversation."""
@@ -523,7 +537,8 @@ class Store(Protocol):
     async def erase_customer(self, customer_id: int, actor_id: int | None,
                              reason: str) -> Erased | None:
         """Erase the customer's and their visitors' personal data and their conversations'
-        texts (ledger amounts stay), audited with `reason`; a second erase is harmless.
+        texts and files (ledger amounts stay), audited with `reason`; a second erase is
+        harmless.
         None: no such customer; Refused 409 while one of their conversations is open."""
         ...
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:

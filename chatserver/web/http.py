@@ -118,7 +118,7 @@ def open_to_integrations(endpoint: ShopEndpoint) -> Handler:
     inside become JSON errors."""
     async def wrapper(request: Request) -> Response:
         try:
-            caller = await _caller(request)
+            caller = await caller_of(request)
             if caller is None:
                 return error_response(401, "unauthorized", "a valid API token is required "
                                       "(Authorization: Bearer <token>)")
@@ -128,7 +128,9 @@ def open_to_integrations(endpoint: ShopEndpoint) -> Handler:
     return wrapper
 
 
-async def _caller(request: Request) -> Caller | Integration | None:
+async def caller_of(request: Request) -> Caller | Integration | None:
+    """Who a request comes from by its Bearer token or console session (None: nobody);
+    a session's change without its CSRF token is refused (403)."""
     token = bearer_token(request.headers)
     if token is not None:
         holder = await services(request).team.token_holder(token)

@@ -13,6 +13,7 @@ import secrets
 
 from chatserver.store.postgres.admin import AdminMethods
 from chatserver.store.postgres.agents import AgentMethods
+from chatserver.store.postgres.attachments import AttachmentMethods
 from chatserver.store.postgres.connection import create_pool, postgres_target, storage_errors
 from chatserver.store.postgres.conversations import ConversationMethods
 from chatserver.store.postgres.customers import CustomerMethods
@@ -30,7 +31,7 @@ from chatserver.store.postgres.webhooks import WebhookMethods
 class PostgresStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
                     CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
                     WebhookMethods, PrivacyMethods,
-                    ProviderRefundMethods):
+                    ProviderRefundMethods, AttachmentMethods):
     @classmethod
     async def open(cls, url: str) -> PostgresStore:
         target = postgres_target(url)

@@ -60,6 +60,9 @@ async def erase_customer(db: Connection, customer_id: int, actor_id: int | None,
     await db.execute("UPDATE visitors SET name = NULL, email = NULL, page = NULL, "
                      "timezone = NULL, verified = FALSE WHERE id = ANY($1)", visitor_ids)
     await db.execute("DELETE FROM visitor_tokens WHERE visitor_id = ANY($1)", visitor_ids)
+    await db.execute("DELETE FROM attachments WHERE uploader_kind = 'visitor' AND "
+                     "conversation_id IS NULL AND uploader_id = ANY($1)",
+                     visitor_ids)  # uploaded, never sent
     records_of = await merged_records(db, found)
     await db.execute("UPDATE customers SET email = NULL, name = NULL, external_user_id = NULL, "
                      "erased_at = COALESCE(erased_at, $1) WHERE id = ANY($2)",
@@ -81,12 +84,15 @@ async def merged_records(db: Connection, customer_id: int) -> list[int]:
 
 async def erase_conversations(db: Connection, conversation_ids: list[int]) -> None:
     """Their texts overwritten, their ratings' comments, escalation notes and follow-ups'
-    notes too; flagged erased. The place where a conversation's files will be removed too."""
+    notes too; their files deleted; flagged erased."""
     await db.execute("UPDATE messages SET text = $1, author_name = CASE author_role WHEN "
                      "'visitor' THEN $1 ELSE author_name END WHERE conversation_id = ANY($2)",
                      ERASED, conversation_ids)
     await db.execute("UPDATE follow_ups SET note = $1 WHERE conversation_id = ANY($2)",
                      ERASED, conversation_ids)
+    await db.execute("UPDATE messages SET attachment_id = NULL WHERE conversation_id = ANY($1) "
+                     "AND attachment_id IS NOT NULL", conversation_ids)
+    await db.execute("DELETE FROM attachments WHERE conversation_id = ANY($1)", conversation_ids)
     await db.execute("UPDATE conversations SET rating_comment = NULL, escalation_note = NULL, "
                      "erased_at = COALESCE(erased_at, $1) WHERE id = ANY($2)",
                      iso(clock.now()), conversation_ids)

@@ -16,6 +16,7 @@ import aiosqlite
 
 from chatserver.store.sqlite.admin import AdminMethods
 from chatserver.store.sqlite.agents import AgentMethods
+from chatserver.store.sqlite.attachments import AttachmentMethods
 from chatserver.store.sqlite.connection import connect, connect_reader, sqlite_path
 from chatserver.store.sqlite.conversations import ConversationMethods
 from chatserver.store.sqlite.customers import CustomerMethods
@@ -36,7 +37,7 @@ from chatserver.store.sqlite.writer import Writer
 class SqliteStore(AgentMethods, VisitorMethods, ConversationMethods, ConsoleMethods,
                   CustomerMethods, LedgerMethods, AdminMethods, ReportMethods, RoutingMethods,
                   WebhookMethods, PrivacyMethods,
-                  ProviderRefundMethods):
+                  ProviderRefundMethods, AttachmentMethods):
     def __init__(self, writer: Writer, reader: aiosqlite.Connection,
                  views: sqlite3.Connection, upkeep: Upkeep) -> None:
         super().__init__(writer, reader, views)

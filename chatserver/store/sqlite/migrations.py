@@ -410,6 +410,27 @@ MIGRATIONS: list[str] = [
         WHERE instr(events, ' refund.updated ');
     END;
     """,
+    # 17: attachments (issue 15): a file kept in the database (several servers share no
+    # disk), its uploader's until a message carries it (`messages.attachment_id`), then its
+    # conversation's
+    """
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        uploader_kind TEXT NOT NULL CHECK (uploader_kind IN ('visitor', 'agent')),
+        uploader_id TEXT NOT NULL,
+        conversation_id INTEGER REFERENCES conversations(id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        thumbnail BLOB,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX attachments_by_uploader ON attachments(uploader_kind, uploader_id, created_at);
+    CREATE INDEX attachments_by_conversation ON attachments(conversation_id)
+        WHERE conversation_id IS NOT NULL;
+    ALTER TABLE messages ADD COLUMN attachment_id INTEGER REFERENCES attachments(id);
+    """,
 ]
 
 

@@ -70,6 +70,8 @@ def erase_customer(db: sqlite3.Connection, customer_id: int, actor_id: int | Non
     db.execute("UPDATE visitors SET name = NULL, email = NULL, page = NULL, timezone = NULL, "
                f"verified = 0 WHERE id {IN_LIST}", (visitors,))
     db.execute(f"DELETE FROM visitor_tokens WHERE visitor_id {IN_LIST}", (visitors,))
+    db.execute("DELETE FROM attachments WHERE uploader_kind = 'visitor' AND conversation_id "
+               f"IS NULL AND uploader_id {IN_LIST}", (visitors,))  # uploaded, never sent
     records_of = merged_records(db, found)
     db.execute("UPDATE customers SET email = NULL, name = NULL, external_user_id = NULL, "
                f"erased_at = COALESCE(erased_at, ?) WHERE id {IN_LIST}",
@@ -91,8 +93,7 @@ def merged_records(db: sqlite3.Connection, customer_id: int) -> list[int]:
 
 def erase_conversations(db: sqlite3.Connection, conversation_ids: list[int]) -> None:
     """Their texts overwritten (and out of the search index), their ratings' comments,
-    escalation notes and follow-ups' notes too; flagged erased. The place where a
-    conversation's files will be removed as well."""
+    escalation notes and follow-ups' notes too; their files deleted; flagged erased."""
     if not conversation_ids:  # nothing to take out of the index: no merge of it
         return
     ids = json.dumps(conversation_ids)
@@ -105,6 +106,9 @@ def erase_conversations(db: sqlite3.Connection, conversation_ids: list[int]) -> 
                f"THEN ? ELSE author_name END WHERE conversation_id {IN_LIST}",
                (ERASED, ERASED, ids))
     db.execute("UPDATE follow_ups SET note = ? WHERE conversation_id " + IN_LIST, (ERASED, ids))
+    db.execute(f"UPDATE messages SET attachment_id = NULL WHERE conversation_id {IN_LIST} AND "
+               "attachment_id IS NOT NULL", (ids,))
+    db.execute(f"DELETE FROM attachments WHERE conversation_id {IN_LIST}", (ids,))
     db.execute("UPDATE conversations SET rating_comment = NULL, escalation_note = NULL, "
                f"erased_at = COALESCE(erased_at, ?) WHERE id {IN_LIST}",
                (iso(clock.now()), ids))

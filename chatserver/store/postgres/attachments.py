@@ -1,0 +1,62 @@
+"""Attachments kept in the database, as SQLite's (sqlite/attachments.py says what each
+does), and PostgresStore's methods that run them."""
+
+from __future__ import annotations
+
+from chatserver.domain.attachments import Attachment, NewAttachment
+from chatserver.domain.clock import iso
+from chatserver.store import clock
+from chatserver.store.postgres.connection import Connection, Record, Runs
+
+COLUMNS = ("id, uploader_kind, uploader_id, conversation_id, name, content_type, size, "
+           "thumbnail IS NOT NULL AS has_thumbnail, created_at")
+
+
+def attachment_of(row: Record) -> Attachment:
+    return Attachment(row["id"], row["uploader_kind"], row["uploader_id"],
+                      row["conversation_id"], row["name"], row["content_type"], row["size"],
+                      row["has_thumbnail"], row["created_at"])
+
+
+async def save(db: Connection, new: NewAttachment) -> Attachment:
+    row = await db.fetchrow(
+        "INSERT INTO attachments (uploader_kind, uploader_id, name, content_type, size, bytes, "
+        f"thumbnail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}",
+        new.uploader_kind, new.uploader_id, new.name, new.content_type, len(new.data),
+        new.data, new.thumbnail, iso(clock.now()))
+    return attachment_of(row)
+
+
+async def find(db: Connection, attachment_id: int) -> Attachment | None:
+    row = await db.fetchrow(f"SELECT {COLUMNS} FROM attachments WHERE id = $1", attachment_id)
+    return attachment_of(row) if row is not None else None
+
+
+async def content(db: Connection, attachment_id: int, thumbnail: bool) -> bytes | None:
+    column = "thumbnail" if thumbnail else "bytes"
+    found = await db.fetchval(f"SELECT {column} FROM attachments WHERE id = $1", attachment_id)
+    return bytes(found) if found is not None else None
+
+
+async def uploaded_since(db: Connection, kind: str, uploader_id: str,
+                         since: str) -> tuple[int, int]:
+    row = await db.fetchrow("SELECT count(*), coalesce(sum(size), 0) FROM attachments WHERE "
+                            "uploader_kind = $1 AND uploader_id = $2 AND created_at >= $3",
+                            kind, uploader_id, since)
+    return int(row[0]), int(row[1])
+
+
+class AttachmentMethods(Runs):
+    async def save_attachment(self, new: NewAttachment) -> Attachment:
+        return await self.transaction(lambda db: save(db, new))
+
+    async def attachment(self, attachment_id: int) -> Attachment | None:
+        return await self.read(lambda db: find(db, attachment_id))
+
+    async def attachment_content(self, attachment_id: int,
+                                 thumbnail: bool = False) -> bytes | None:
+        return await self.read(lambda db: content(db, attachment_id, thumbnail))
+
+    async def uploaded_since(self, kind: str, uploader_id: str,
+                             since: str) -> tuple[int, int]:
+        return await self.read(lambda db: uploaded_since(db, kind, uploader_id, since))

@@ -1,0 +1,69 @@
+"""Attachments kept in the database (issue 15): a new file, its facts, its bytes, and what
+one uploader sent lately (for their hourly quota); SqliteStore's methods at the end."""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+
+from chatserver.domain.attachments import Attachment, NewAttachment
+from chatserver.domain.clock import iso
+from chatserver.store import clock
+from chatserver.store.sqlite.connection import Runs
+
+COLUMNS = ("id, uploader_kind, uploader_id, conversation_id, name, content_type, size, "
+           "thumbnail IS NOT NULL AS has_thumbnail, created_at")
+
+
+def attachment_of(row: sqlite3.Row) -> Attachment:
+    return Attachment(row["id"], row["uploader_kind"], str(row["uploader_id"]),
+                      row["conversation_id"], row["name"], row["content_type"], row["size"],
+                      bool(row["has_thumbnail"]), row["created_at"])
+
+
+def save(db: sqlite3.Connection, new: NewAttachment) -> Attachment:
+    row = db.execute(
+        "INSERT INTO attachments (uploader_kind, uploader_id, name, content_type, size, bytes, "
+        f"thumbnail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}",
+        (new.uploader_kind, new.uploader_id, new.name, new.content_type, len(new.data),
+         new.data, new.thumbnail, iso(clock.now()))).fetchone()
+    return attachment_of(row)
+
+
+def find(db: sqlite3.Connection, attachment_id: int) -> Attachment | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM attachments WHERE id = ?",
+                     (attachment_id,)).fetchone()
+    return attachment_of(row) if row is not None else None
+
+
+def content(db: sqlite3.Connection, attachment_id: int, thumbnail: bool) -> bytes | None:
+    column = "thumbnail" if thumbnail else "bytes"
+    row = db.execute(f"SELECT {column} FROM attachments WHERE id = ?",
+                     (attachment_id,)).fetchone()
+    return bytes(row[0]) if row is not None and row[0] is not None else None
+
+
+def uploaded_since(db: sqlite3.Connection, kind: str, uploader_id: str,
+                   since: str) -> tuple[int, int]:
+    row = db.execute("SELECT count(*), coalesce(sum(size), 0) FROM attachments WHERE "
+                     "uploader_kind = ? AND uploader_id = ? AND created_at >= ?",
+                     (kind, uploader_id, since)).fetchone()
+    return int(row[0]), int(row[1])
+
+
+class AttachmentMethods(Runs):
+    async def save_attachment(self, new: NewAttachment) -> Attachment:
+        return await self.transaction(partial(save, new=new))
+
+    async def attachment(self, attachment_id: int) -> Attachment | None:
+        return await self.read(partial(find, attachment_id=attachment_id))
+
+    async def attachment_content(self, attachment_id: int,
+                                 thumbnail: bool = False) -> bytes | None:
+        return await self.read(partial(content, attachment_id=attachment_id,
+                                       thumbnail=thumbnail))
+
+    async def uploaded_since(self, kind: str, uploader_id: str,
+                             since: str) -> tuple[int, int]:
+        return await self.read(partial(uploaded_since, kind=kind, uploader_id=uploader_id,
+                                       since=since))
