@@ -48,6 +48,15 @@ class Console:
                        "closed_at": conversation.closed_at})
         return {"conversation": public, "history": await self.store.history(conversation.id)}
 
+    def transfer_targets(self, agent_id: int) -> list[dict[str, Any]]:
+        """The agents a chat of `agent_id` may go to now: online, available, with room."""
+        team: list[dict[str, Any]] = self.desk.team_frame()["agents"]  # type: ignore[assignment]
+        return [a for a in team if a["id"] != agent_id and a["online"]
+                and a["status"] == "available" and a["load"] < a["capacity"]]
+
+    def queue_position(self, conversation_id: int) -> int | None:
+        return self.desk.queue_position(conversation_id)
+
     async def canned(self) -> list[Canned]:
         return await self.store.canned()
 

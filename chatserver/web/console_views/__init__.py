@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from chatserver.web.console_views import admin, conversation, customer, sidebar
+from chatserver.web.console_views import admin, conversation, customer, pane, sidebar
 
 
 def routes() -> list[BaseRoute]:
-    return [*sidebar.routes, *conversation.routes, *customer.routes, *admin.routes]
+    return [*sidebar.routes, *conversation.routes, *pane.routes, *customer.routes, *admin.routes]
