@@ -93,6 +93,9 @@ def verify(page: Page, order: str, email: str | None = None) -> None:
     if email is not None:
         box.get_by_test_id("verify-email").fill(email)
     box.get_by_test_id("verify-submit").click()
+    # as an agent would, act on what the answer shows, not before it is there
+    expect(box.get_by_test_id("chat-verification").filter(has_text="✓").or_(
+        box.get_by_test_id("action-result")).first).to_be_visible()
 
 
 def refund(page: Page, external_id: str, amount: str, reason: str) -> Locator:
