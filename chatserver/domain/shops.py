@@ -106,7 +106,7 @@ def is_woocommerce_ping(raw: bytes) -> bool:
 
 def shopify_order(payload: Mapping[str, Any]) -> ShopOrder:
     """A Shopify order payload (orders/create, updated, cancelled, paid) as our order."""
-    code = _currency(payload.get("currency"))
+    code = checked_currency(payload.get("currency"))
     total = _amount(payload.get("total_price"), code, "total_price")
     outstanding = payload.get("total_outstanding")
     paid = total - (_amount(outstanding, code, "total_outstanding") if outstanding else 0)
@@ -132,14 +132,14 @@ def shopify_refund(payload: Mapping[str, Any]) -> ShopRefund:
     codes = {t.get("currency") for t in transactions if _counts(t)}
     if len(codes) > 1:
         raise invalid("the refund's transactions are in several currencies")
-    code = _currency(codes.pop()) if codes else "USD"  # no money moved: any currency's 0
+    code = checked_currency(codes.pop()) if codes else "USD"  # no money moved: any currency's 0
     return ShopRefund(f"shopify:{_id(payload.get('order_id'))}", _id(payload.get("id")),
                       _shopify_refunded(payload, code))
 
 
 def woocommerce_order(payload: Mapping[str, Any]) -> ShopOrder:
     """A WooCommerce order payload (order.created, order.updated, ...) as our order."""
-    code = _currency(payload.get("currency"))
+    code = checked_currency(payload.get("currency"))
     billing = payload.get("billing") or {}
     paid = payload.get("status") in WOOCOMMERCE_PAID or bool(payload.get("date_paid_gmt"))
     fields = _order({
@@ -205,7 +205,8 @@ def _amount(value: Any, code: str, what: str) -> int:
         raise invalid(f"{what} {error}") from None
 
 
-def _currency(value: Any) -> str:
+def checked_currency(value: Any) -> str:
+    """A platform's currency code as ours (422 `invalid` if it names none)."""
     try:
         return currency(value)
     except MoneyError as error:

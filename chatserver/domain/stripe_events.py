@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chatserver.domain.money import MoneyError, cents, currency
+from chatserver.domain.money import MoneyError, cents
 from chatserver.domain.provider_refunds import RefundState, Reported, Status
-from chatserver.domain.shops import ShopOrder, checked_order, invalid
+from chatserver.domain.shops import ShopOrder, checked_currency, checked_order, invalid
 
 PROVIDER = "stripe"
 LEDGER_ID = "chatserver_ledger_id"  # the metadata a refund we ask for carries
@@ -93,7 +93,7 @@ def order_of(kind: str, obj: Mapping[str, Any], event_created: int) -> ShopOrder
         "name": buyer.get("name"),
         "product": str(metadata.get("product") or obj.get("description") or "Stripe payment"),
         "amount_cents": _amount(amount),
-        "currency": _currency(obj.get("currency")),
+        "currency": checked_currency(obj.get("currency")),
         "purchased_at": _time(obj.get("created")),
         "status": "paid" if paid else str(obj.get("payment_status") or obj.get("status")),
     })
@@ -106,13 +106,6 @@ def _amount(value: Any) -> int:
         return cents(value, allow_zero=True)
     except MoneyError as error:
         raise invalid(f"the amount {error}") from None
-
-
-def _currency(value: Any) -> str:
-    try:
-        return currency(value)
-    except MoneyError as error:
-        raise invalid(f"currency {error}") from None
 
 
 def _time(value: Any) -> str | None:
