@@ -83,6 +83,7 @@ class InboxEntry(TypedDict):
     agent: AgentRef | None
     visitor: dict[str, Any]  # Visitor.public()
     last_message: str | None
+    unread: int  # the visitor's messages its agent has not read
     unanswered_since: str | None  # the oldest visitor message no agent has answered yet
     erased: bool  # its texts erased: its customer's on request, or past the retention period
     snippet: NotRequired[str | None]  # in a search: the words found, in their context

@@ -72,6 +72,7 @@ def inbox_entry(r: Row) -> InboxEntry:
             customer_name=r["customer_name"],
             purchase_verified=r["purchase_verified_at"] is not None).public(),
         "last_message": r["last_text"],
+        "unread": r["unread"],
         "unanswered_since": r["unanswered_since"] if r["status"] != "closed" else None,
         "erased": r["erased_at"] is not None,
     }

@@ -57,8 +57,7 @@ async def console_page(request: Request) -> Response:
     if session is None:
         return RedirectResponse(f"/console/login?next={quote(request.url.path)}", 303)
     return request.app.state.templates.TemplateResponse(
-        request, "console.html", {"agent": session.agent, "csrf": session.csrf,
-                                  "unanswered_alert": request.app.state.settings.unanswered_alert},
+        request, "console.html", {"agent": session.agent, "csrf": session.csrf},
         headers=SECURITY_HEADERS)
 
 

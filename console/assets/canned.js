@@ -2,26 +2,25 @@
  * space) lists the responses whose shortcut matches; ↑ ↓ pick, Tab or Enter insert, Escape
  * closes; Tab on an exact `/shortcut` inserts it even before the list shows. The list is read
  * from GET /api/canned, again after a minute. Keys it handles are `preventDefault`ed, so the
- * console's own keys (Enter sends) leave them alone. */
+ * composer's own keys (Enter sends) leave them alone. The reply box comes and goes with the
+ * pane: its events are followed on the document. */
 (() => {
   'use strict';
 
   const MAX_AGE_MS = 60000;
   const SHOWN = 6;
-  const { $, h, api } = window.ConsoleKit;
-  const box = $('[data-testid="reply"]');
-  const listBox = $('[data-testid="canned-suggestions"]');
+  let box = null; // the reply box of the pane, and its list of suggestions
+  let listBox = null;
   const canned = { list: [], at: 0, loading: null, open: false, items: [], index: 0, token: null };
 
   function load() {
     if (canned.loading) return canned.loading;
     if (canned.at && Date.now() - canned.at < MAX_AGE_MS) return Promise.resolve();
-    canned.loading = api('GET', '/api/canned').then((answer) => {
-      if (answer.ok) {
-        canned.list = (answer.data.canned || []).filter((c) => c && c.shortcut && typeof c.text === 'string');
-        canned.at = Date.now();
-      }
-    }).finally(() => { canned.loading = null; });
+    canned.loading = fetch('/api/canned', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : null)).then((data) => {
+      if (!data) return;
+      canned.list = (data.canned || []).filter((c) => c && c.shortcut && typeof c.text === 'string');
+      canned.at = Date.now();
+    }).catch(() => { /* offline: asked again on the next keystroke */ }).finally(() => { canned.loading = null; });
     return canned.loading;
   }
 
@@ -56,7 +55,7 @@
   }
 
   function close() {
-    if (!canned.open && listBox.hidden) return;
+    if (!listBox || (!canned.open && listBox.hidden)) return;
     canned.open = false;
     canned.items = [];
     render();
@@ -66,11 +65,18 @@
     listBox.hidden = !canned.open;
     box.setAttribute('aria-expanded', String(canned.open));
     if (!canned.open) { listBox.textContent = ''; box.removeAttribute('aria-activedescendant'); return; }
-    listBox.replaceChildren(...canned.items.map((c, i) => h('li', {
-      id: `canned-${i}`, role: 'option', class: `canned-item${i === canned.index ? ' active' : ''}`,
-      'aria-selected': String(i === canned.index), 'data-testid': 'canned-option', 'data-shortcut': c.shortcut,
-      onmousedown: (e) => { e.preventDefault(); insert(c); }, // before the box loses focus
-    }, h('span', { class: 'canned-key', text: `/${c.shortcut}` }), h('span', { class: 'canned-text', text: c.text }))));
+    listBox.replaceChildren(...canned.items.map((c, i) => {
+      const li = document.createElement('li');
+      Object.assign(li, { id: `canned-${i}`, className: `canned-item${i === canned.index ? ' active' : ''}` });
+      Object.assign(li.dataset, { testid: 'canned-option', shortcut: c.shortcut });
+      li.setAttribute('role', 'option');
+      li.setAttribute('aria-selected', String(i === canned.index));
+      li.onmousedown = (e) => { e.preventDefault(); insert(c); }; // before the box loses focus
+      for (const [cls, text] of [['canned-key', `/${c.shortcut}`], ['canned-text', c.text]]) {
+        li.append(Object.assign(document.createElement('span'), { className: cls, textContent: text }));
+      }
+      return li;
+    }));
     box.setAttribute('aria-activedescendant', `canned-${canned.index}`);
   }
 
@@ -106,11 +112,19 @@
     e.preventDefault();
   }
 
-  box.addEventListener('keydown', onKeydown);
-  box.addEventListener('input', update);
-  box.addEventListener('click', update);
-  box.addEventListener('focus', () => load());
-  box.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== box) close(); }, 0));
-  document.addEventListener('console:selected', close);
+  /** The box's events, whichever pane it is in. */
+  function on(type, handler) {
+    document.addEventListener(type, (e) => {
+      if (e.target.id !== 'reply') return;
+      box = e.target;
+      listBox = box.form.querySelector('[data-testid="canned-suggestions"]');
+      handler(e);
+    }, true);
+  }
+  on('keydown', onKeydown);
+  on('input', update);
+  on('click', update);
+  on('focus', () => load());
+  on('blur', () => setTimeout(() => { if (document.activeElement !== box) close(); }, 0));
   load();
 })();

@@ -1,8 +1,8 @@
 /* Chatserver agent console: the customer panel follows the console (console_views/customer.py
- * renders it). `console:selected` loads the body for the shown chat; `console:frame` refreshes
- * what money changes (approvals, a system message in this chat) in place, leaving the forms;
- * the panel folds away on narrow screens. A verified purchase tells console.js itself
- * (HX-Trigger-After-Swap: console:customer). */
+ * renders it). `console:selected` (live.js) loads the body for the chat in the pane;
+ * `console:frame` refreshes what money changes (approvals, a system message in this chat) in
+ * place, leaving the forms; the panel folds away on narrow screens. A verified purchase tells
+ * live.js itself (HX-Trigger-After-Swap: console:customer), which reads the pane again. */
 (() => {
   'use strict';
   const root = document.getElementById('console');

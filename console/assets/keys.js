@@ -1,9 +1,10 @@
-/* Chatserver console: the keyboard and the dialogs. Outside a text field a key presses the
- * button it names (`?` lists them): j / k the next / previous chat of the list on screen, r
- * the reply box, n the note toggle, e escalate, f follow up, c close, / search. Esc closes a
- * dialog or a sheet, or leaves the field. Dialogs (`.overlay[data-overlay]`) open on
- * `console:dialog` {name} or from the help button, keep Tab inside, give the focus back when
- * closed, and close from their `[data-dismiss]` buttons or a click beside them. */
+/* Chatserver console: the keyboard, the dialogs and the sheets. Outside a text field a key
+ * presses the button it names (`?` lists them): j / k the next / previous chat of the list on
+ * screen, r the reply box, n the note toggle, e escalate, f follow up, c close, / search. Esc
+ * closes a dialog or a sheet, or leaves the field. Dialogs (`.overlay[data-overlay]`) keep Tab
+ * inside, give the focus back when closed, and close from their `[data-dismiss]` buttons or a
+ * click beside them. Closing a chat asks first: its button is posted (htmx `confirmed`) on Yes.
+ * The sheets under the pane's header open from the buttons that control them. */
 (() => {
   'use strict';
 
@@ -58,7 +59,7 @@
 
   function focusReply() {
     const box = $('[data-testid="reply"]');
-    if (box.disabled || box.closest('[hidden]')) return;
+    if (!box || box.disabled || box.closest('[hidden]')) return;
     box.focus();
     box.setSelectionRange(box.value.length, box.value.length);
   }
@@ -68,15 +69,10 @@
     const items = [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
       .filter((node) => !node.closest('[hidden]'));
     if (!items.length) return;
-    const shown = $('[data-pane="conversation"]:not([hidden])');
-    let index = items.findIndex((node) => node.classList.contains('selected'));
-    if (index < 0 && shown) index = items.findIndex((node) => node.dataset.conversationId === shown.dataset.conversationId);
+    const index = items.findIndex((node) => node.classList.contains('selected'));
     const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
-    const item = items[next];
-    document.dispatchEvent(new CustomEvent('console:open', {
-      detail: { id: item.dataset.conversationId, highlight: item.dataset.highlight || '', focus: false },
-    }));
-    item.scrollIntoView({ block: 'nearest' });
+    $('[hx-get]', items[next]).click();
+    items[next].scrollIntoView({ block: 'nearest' });
   }
 
   const ACTIONS = {
@@ -115,8 +111,37 @@
     action();
   }
 
+  /** The sheets: a button opens or closes the one it controls; Cancel and the server's
+   * `console:sheet-done` close it. */
+  function sheet(form, open) {
+    form.hidden = !open;
+    const button = $(`[aria-controls="${form.id}"]`);
+    if (button) { button.setAttribute('aria-expanded', String(open)); button.classList.toggle('active', open); }
+    if (open) { form.querySelectorAll('[role="alert"]').forEach((n) => n.remove()); $('[name="note"]', form).focus(); }
+  }
+  const closeSheets = () => document.querySelectorAll('form[data-sheet]').forEach((form) => sheet(form, false));
+
+  const confirmClose = $('[data-overlay="confirm-close"]');
+  document.addEventListener('click', (e) => {
+    const control = e.target.closest('[aria-controls]');
+    const form = control && document.getElementById(control.getAttribute('aria-controls'));
+    if (form && form.matches('form[data-sheet]')) {
+      const open = form.hidden;
+      closeSheets();
+      sheet(form, open);
+    }
+    if (e.target.closest('[data-action="cancel-sheet"]')) closeSheets();
+    const close = e.target.closest('[data-testid="close-conversation"]');
+    if (close) {
+      $('[data-confirm-text]', confirmClose).textContent = close.dataset.confirmText;
+      confirmClose.closeButton = close;
+      showOverlay(confirmClose);
+    }
+    if (e.target.closest('[data-testid="confirm-close-yes"]')) htmx.trigger(confirmClose.closeButton, 'confirmed');
+  });
+  document.addEventListener('console:sheet-done', () => { closeSheets(); focusReply(); });
+
   document.addEventListener('keydown', onKeydown);
-  document.addEventListener('console:dialog', (e) => showOverlay($(`[data-overlay="${e.detail.name}"]`)));
   $('[data-testid="help-button"]').addEventListener('click', () => showOverlay($('[data-overlay="help"]')));
   for (const overlay of overlays) {
     overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlay(); });

@@ -68,7 +68,7 @@ async def test_my_chat_shows_its_header_transcript_and_who_it_may_go_to(
     assert 'data-testid="close-conversation"' in shown.text
     assert "maya@example.com" in shown.text and f"Chat #{conversation_id}" in shown.text
     assert items(shown) == ["msg-1", "msg-2", "msg-3", "note-1"]
-    assert shown.text.count("Private note") == 1
+    assert shown.text.count('msg-tag">Private note') == 1
     assert shown.text.count('data-testid="seen"') == 1  # Maya read Ann's reply
 
 

@@ -241,3 +241,31 @@ def test_a_page_whose_session_ended_is_sent_to_sign_in(server: InProcessServer) 
                       headers={"HX-Request": "true", "HX-Current-URL": server.url + "/console"})
     assert asked.status_code == 401
     assert asked.headers["HX-Redirect"] == "/console/login?next=/console"
+
+
+async def test_the_inbox_lists_my_chats_with_what_is_unread_and_the_queue_in_line(
+        desk: Desk, time: Time) -> None:
+    mine = await chat(desk, HOSTILE, "Where is my parcel?", "Hello?")
+    await desk.ann.send("presence", status="away")  # the next visitor waits in the queue
+    await desk.ann.expect("team")
+    waiting, _ = await visitor(desk.server, name="Linus")
+    await waiting.send("message", client_id="q-1", text="Anyone there?")
+    queued = (await waiting.expect("ack"))["conversation_id"]
+
+    time.at += 180  # past the 120 s the server flags at
+    inbox = desk.ann_console.get("/inbox")
+    assert inbox.status_code == 200, inbox.text
+    mine_part, queue_part = inbox.text.split('data-testid="queue-list"')
+    assert items(mine_part) == [mine] and items(queue_part) == [queued]
+    assert HOSTILE not in inbox.text and "&lt;img src=x onerror=alert(1)&gt;" in mine_part
+    assert re.search(r'data-testid="unread" aria-label="2 unread">2<', mine_part)
+    assert 'data-unread="2"' in inbox.text  # the page's title counts them
+    assert "Waiting 3m — unanswered" in mine_part and "Hello?" in mine_part
+    assert '<span class="queue-position">#1</span>' in queue_part and "Anyone there?" in queue_part
+    assert f'hx-post="/console/parts/conversation/{queued}/claim"' in queue_part
+    assert re.search(r'id="load"[^>]*hx-swap-oob="true"[^>]*>1/\d+<', inbox.text)
+
+    await desk.ann.send("read", conversation_id=mine, seq=3)  # 2: "Ann joined"
+    await desk.ann.expect("read", conversation_id=mine)
+    read = desk.ann_console.get("/inbox").text
+    assert 'data-testid="unread"' not in read and 'data-unread="0"' in read

@@ -32,6 +32,8 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
        v.purchase_verified_at, v.customer_id AS visitor_customer_id, cu.name AS customer_name,
        (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
             AND author_role != 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
+       (SELECT COUNT(*) FROM messages WHERE conversation_id = c.id AND author_role = 'visitor'
+            AND seq > c.agent_read_seq) AS unread,
        {UNANSWERED_SINCE} AS unanswered_since
 FROM conversations c JOIN visitors v ON v.id = c.visitor_id
 LEFT JOIN customers cu ON cu.id = v.customer_id

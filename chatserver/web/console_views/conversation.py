@@ -4,7 +4,7 @@ the follow-up and escalation sheets under the header post here and get their fie
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.domain.orders import timestamp
 from chatserver.service.errors import ChatError
@@ -40,17 +41,26 @@ def conversation_of(form: FormData) -> int:
         raise SheetError("Pick a conversation first.") from None
 
 
-def due_from(form: FormData) -> tuple[str, datetime]:
-    """The follow-up's time as the agent's browser sent it: a datetime-local value, with
-    that browser's offset from UTC in minutes (`Date.getTimezoneOffset()`); returned as the
-    API's UTC timestamp, and as the agent's local time to show."""
+def due_from(form: FormData, local: tzinfo) -> tuple[str, datetime]:
+    """The follow-up's time as the agent's browser sent it, a datetime-local value on the
+    agent's clock (`local`); returned as the API's UTC timestamp, and as the agent's local
+    time to show."""
     unclear = SheetError("Pick the date and time you will answer by.")
     try:
-        local = datetime.fromisoformat(str(form.get("due", "")))
-        utc = local.replace(tzinfo=UTC) + timedelta(minutes=int(str(form.get("offset") or 0)))
-        return timestamp(utc.isoformat()), local
+        shown = datetime.fromisoformat(str(form.get("due", "")))
+        utc = shown.replace(tzinfo=local).astimezone(UTC)
+        return timestamp(utc.isoformat()), shown
     except (ValueError, OverflowError):  # empty, not a time, or outside the years allowed
         raise unclear from None
+
+
+def due_choices(request: Request) -> dict[str, str]:
+    """The follow-up sheet's default time (an hour from now, on the next quarter hour) and
+    the earliest it allows (now), as datetime-local values on the agent's clock."""
+    now = datetime.fromtimestamp(clock.now(), AgentClock.of(request).local)
+    due = (now + timedelta(hours=1)).replace(second=0, microsecond=0)
+    due += timedelta(minutes=-due.minute % 15)
+    return {"default_due": f"{due:%Y-%m-%dT%H:%M}", "earliest_due": f"{now:%Y-%m-%dT%H:%M}"}
 
 
 def day_time(moment: datetime) -> str:
@@ -74,7 +84,7 @@ def status_of(refused: Refused | ChatError) -> int:
 
 def done(request: Request, template: str, session: Session, alert: str) -> Response:
     """The sheet's fields emptied; the page told to close it and show `alert`."""
-    response = render(request, template, session)
+    response = render(request, template, session, **due_choices(request))
     response.headers["HX-Trigger"] = json.dumps(
         {"console:alert": {"text": alert}, "console:sheet-done": {}})
     return response
@@ -86,15 +96,17 @@ async def follow_up(request: Request, session: Session) -> Response:
     sent = {"due": form.get("due", ""), "note": form.get("note", "")}
     try:
         conversation_id = conversation_of(form)
-        due_at, local = due_from(form)
+        due_at, local = due_from(form, AgentClock.of(request).local)
         note = note_of(form, required=True)
         await services(request).supervision.follow_up(session.agent, conversation_id, due_at,
                                                       note)
     except SheetError as error:
-        return render(request, FOLLOW_UP_FIELDS, session, 422, **sent, error=str(error))
+        return render(request, FOLLOW_UP_FIELDS, session, 422, **sent, error=str(error),
+                      **due_choices(request))
     except (Refused, ChatError) as refused:
         return render(request, FOLLOW_UP_FIELDS, session, status_of(refused), **sent,
-                      error=FOLLOW_UP_REFUSALS.get(refused.code, refused.message))
+                      error=FOLLOW_UP_REFUSALS.get(refused.code, refused.message),
+                      **due_choices(request))
     return done(request, FOLLOW_UP_FIELDS, session,
                 f"Follow-up set: answer by {day_time(local)}. The visitor was told.")
 
@@ -131,6 +143,15 @@ def zone_label(zone: str | None) -> str | None:
     return f"{str(zone).rsplit('/', 1)[-1].replace('_', ' ')} · {shown}"
 
 
+def local_time(zone: str | None, twelve_hours: bool) -> str | None:
+    """The time now where the visitor is (`Thu 22:15`), on the agent's kind of clock."""
+    try:
+        at = datetime.fromtimestamp(clock.now(), ZoneInfo(zone)) if zone else None
+    except (ValueError, KeyError):
+        return None
+    return at and (f"{at:%a %I:%M %p}" if twelve_hours else f"{at:%a %H:%M}")
+
+
 def page_link(page: str | None) -> dict[str, str] | None:
     """The visitor's page as a link (what to show, where to go) when it is a web address."""
     parts = urlsplit(page or "")
@@ -147,13 +168,16 @@ async def visitor(request: Request, session: Session) -> Response:
     found = await services(request).console.conversation(conversation_id)
     if found is None:  # the strip stays in place, saying nothing is known
         return render(request, VISITOR, session, 404, conversation_id=conversation_id,
-                      visitor=None, zone_label=None, page_link=None, history=[])
+                      visitor=None, zone_label=None, local_time=None, page_link=None,
+                      history=[])
     record = await services(request).console.record(found)
     shown = record["conversation"]["visitor"]
+    zone, agent_clock = shown and shown["timezone"], AgentClock.of(request)
     return render(request, VISITOR, session, conversation_id=conversation_id, visitor=shown,
-                  zone_label=zone_label(shown and shown["timezone"]),
+                  zone_label=zone_label(zone),
+                  local_time=local_time(zone, agent_clock.twelve_hours),
                   page_link=page_link(shown and shown["page"]), history=record["history"],
-                  day_time=AgentClock.of(request).moment)
+                  day_time=agent_clock.moment)
 
 
 routes: list[BaseRoute] = [

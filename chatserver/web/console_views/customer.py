@@ -263,7 +263,7 @@ async def verify(request: Request, session: Session) -> Response:
         else:
             customer_id = outcome.body["customer_id"]
             answer = Answer("verify", Result("ok", "Purchase verified."))
-            # console.js keeps the chat's customer: tell it, as an event on the page
+            # the pane shows the chat's customer: live.js reads it again on this event
             headers["HX-Trigger-After-Swap"] = orjson.dumps({"console:customer": {
                 "conversationId": conversation_id, "customerId": customer_id}}).decode()
     response = await body(request, session, conversation_id, answer, customer_id)

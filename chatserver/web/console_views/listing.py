@@ -13,6 +13,7 @@ from chatserver.domain.clock import parse
 from chatserver.store.base import ERASED, FollowUp, InboxEntry
 from chatserver.web.console_views.wording import plural
 
+QUERY_LIMIT = 200  # characters of a search, as the search box allows
 STATUS_LABELS = {"active": "Open", "queued": "Queued", "closed": "Closed"}
 
 

@@ -5,6 +5,7 @@ and the transcript; the newer messages alone, to append; and the plain HTTP acts
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +18,8 @@ from chatserver.domain.models import Agent, Conversation, Message, Presence
 from chatserver.service.errors import ChatError
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
-from chatserver.web.console_views.listing import span, visitor_name
+from chatserver.web.console_views.conversation import due_choices
+from chatserver.web.console_views.listing import QUERY_LIMIT, marked, span, visitor_name
 from chatserver.web.console_views.transcript import after, shown, waiting_since
 from chatserver.web.console_views.wording import AgentClock
 from chatserver.web.services import services
@@ -25,6 +27,7 @@ from chatserver.web.services import services
 PANE = "partials/conversation/pane.html"
 MESSAGES = "partials/conversation/messages.html"
 PRESENCE = "partials/conversation/presence.html"
+TRANSFER = "partials/conversation/transfer.html"
 ACTS = ("claim", "transfer", "close")
 
 
@@ -77,8 +80,16 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
         "promise": promises[0] if promises else None,
         "overdue": bool(promises) and parse(promises[0]["due_at"]) <= now,
         "items": shown(messages, conversation.visitor_read_seq),
-        **agent_clock.shown(now),
+        **transcript_context(request, now), **due_choices(request),
     }
+
+
+def transcript_context(request: Request, now: float) -> dict[str, Any]:
+    """What the transcript's template needs besides its items: the words searched for (`q`),
+    to mark, and the agent's clock."""
+    query = request.query_params.get("q", "")[:QUERY_LIMIT]
+    return {"query": query, "marked": partial(marked, query=query),
+            **AgentClock.of(request).shown(now)}
 
 
 async def conversation_pane(request: Request, session: Session, status: int = 200,
@@ -107,7 +118,18 @@ async def newer_messages(request: Request, session: Session) -> Response:
     conversation, messages = found
     items = after(shown(messages, conversation.visitor_read_seq), seq, note_seq)
     return render(request, MESSAGES, session, items=items,
-                  **AgentClock.of(request).shown(clock.now()))
+                  **transcript_context(request, clock.now()))
+
+
+async def transfer_targets(request: Request, session: Session) -> Response:
+    """The transfer menu of the agent's chat, with who is available now."""
+    conversation = await services(request).console.conversation(int(request.path_params["id"]))
+    if conversation is None:
+        return Response(status_code=404)
+    mine = conversation.status == "active" and conversation.agent_id == session.agent.id
+    return render(request, TRANSFER, session, conversation=conversation,
+                  targets=services(request).console.transfer_targets(session.agent.id)
+                  if mine else [])
 
 
 async def act(request: Request, session: Session) -> Response:
@@ -134,7 +156,10 @@ async def act(request: Request, session: Session) -> Response:
 
 
 async def presence(request: Request, session: Session) -> Response:
-    """Set the agent Available or Away; the topbar's switch comes back as it is now."""
+    """Set the agent Available or Away; the topbar's switch comes back as it is now (as it
+    is, for a GET: another tab may have changed it)."""
+    if request.method == "GET":
+        return render(request, PRESENCE, session, status_now=session.agent.status)
     wanted = str((await request.form()).get("status", ""))
     if wanted not in ("available", "away"):
         return Response("status is available or away", 400, media_type="text/plain")
@@ -146,6 +171,7 @@ async def presence(request: Request, session: Session) -> Response:
 routes: list[BaseRoute] = [
     Route("/console/parts/conversation/{id:int}", console_view(conversation_pane)),
     Route("/console/parts/conversation/{id:int}/messages", console_view(newer_messages)),
+    Route("/console/parts/conversation/{id:int}/transfer", console_view(transfer_targets)),
     Route("/console/parts/conversation/{id:int}/{act:str}", console_view(act), methods=["POST"]),
-    Route("/console/parts/presence", console_view(presence), methods=["POST"]),
+    Route("/console/parts/presence", console_view(presence), methods=["GET", "POST"]),
 ]

@@ -13,13 +13,15 @@ from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
-from chatserver.web.console_views.listing import follow_ups_count, listed, open_count, promised
+from chatserver.web.console_views.listing import (
+    QUERY_LIMIT, follow_ups_count, listed, open_count, promised)
 from chatserver.web.console_views.wording import AgentClock, sentence
 from chatserver.web.services import services
 
 LIST_LIMIT = 200  # the newest conversations a list shows
 SEARCH_LIMIT = 50
-QUERY_LIMIT = 200  # characters, as the search box allows
+
+
 async def conversations(request: Request, session: Session, view: str,
                         query: str = "") -> Response:
     """A view of the conversations (with `query`: the search results), or why not."""
@@ -37,6 +39,19 @@ async def conversations(request: Request, session: Session, view: str,
                   view=view, items=items, query=query, error=error, limit=SEARCH_LIMIT,
                   tab_count=open_count(items) if view == "open" else None,
                   **AgentClock.of(request).shown(now))
+
+
+async def inbox(request: Request, session: Session) -> Response:
+    """Mine and the queue: the agent's chats with what they have not read, and who waits in
+    line."""
+    agent, console = session.agent, services(request).console
+    now, after = clock.now(), services(request).supervision.unanswered_after
+    mine, queue = [[listed(row, now, after, agent.id)
+                    for row in await console.inbox(view, agent, None, LIST_LIMIT)]
+                   for view in ("mine", "queued")]
+    return render(request, "partials/sidebar/inbox.html", session, mine=mine, queue=queue,
+                  available=agent.status == "available",
+                  unread=sum(item.row["unread"] for item in mine))
 
 
 async def open_list(request: Request, session: Session) -> Response:
@@ -86,6 +101,7 @@ async def follow_up_done(request: Request, session: Session) -> Response:
 
 
 routes: list[BaseRoute] = [
+    Route("/console/parts/sidebar/inbox", console_view(inbox)),
     Route("/console/parts/sidebar/open", console_view(open_list)),
     Route("/console/parts/sidebar/closed", console_view(closed_list)),
     Route("/console/parts/sidebar/search", console_view(search)),
