@@ -54,7 +54,8 @@
     const list = $('#pending');
     if (!list) return;
     for (const node of document.querySelectorAll('#transcript-items [data-client-id]')) pending.delete(node.dataset.clientId);
-    list.replaceChildren(...[...pending.values()].filter((p) => p.conversation_id === shown()).map(item));
+    const waiting = [...pending.values()].filter((p) => p.conversation_id === shown());
+    list.replaceChildren(...waiting.map(item));
     const log = list.parentElement;
     log.scrollTop = log.scrollHeight;
   }
@@ -132,15 +133,21 @@
     $('[data-composer]').classList.toggle('note-mode', note);
   }
 
+  // The reply box keeps the focus when the pane is read again, and takes it when a chat is
+  // opened from a list (not by j / k, which leave the focus where it was).
+  let focused = false;
   document.body.addEventListener('htmx:beforeSwap', (e) => {
-    if (e.detail.target.id === 'pane') stopTyping();
+    if (e.detail.target.id !== 'pane') return;
+    stopTyping();
+    focused = !!document.activeElement.closest('#pane, .sidebar');
   });
-  document.body.addEventListener('htmx:afterSwap', (e) => {
+  // after the settle: a part's own triggers (the transcript's `news`) work only from then on
+  document.body.addEventListener('htmx:afterSettle', (e) => {
     const target = e.detail.target;
     if (target.id === 'pane' && box()) {
       const draft = drafts.get(shown());
       if (draft) { box().value = draft.text; if (!noteBox().disabled) noteBox().checked = draft.note; noteMode(); }
-      if (!matchMedia('(max-width: 760px)').matches) box().focus();
+      if (focused && !matchMedia('(max-width: 760px)').matches) box().focus();
     }
     if (target.id === 'pane' || target.id === 'transcript-items') { renderPending(); markRead(); }
   });

@@ -2,7 +2,7 @@
  * renders it). `console:selected` (live.js) loads the body for the chat in the pane;
  * `console:frame` refreshes what money changes (approvals, a system message in this chat) in
  * place, leaving the forms; the panel folds away on narrow screens. A verified purchase tells
- * live.js itself (HX-Trigger-After-Swap: console:customer), which reads the pane again. */
+ * live.js itself (HX-Trigger-After-Swap: console:changed), which reads the pane again. */
 (() => {
   'use strict';
   const root = document.getElementById('console');

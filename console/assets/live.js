@@ -22,7 +22,9 @@
   const part = () => $('.conv-part', pane);
   const shown = () => (part() ? Number(part().dataset.conversationId) : null);
   const news = (selector) => document.querySelectorAll(selector).forEach((n) => htmx.trigger(n, 'news'));
-  const open = (id) => htmx.ajax('GET', `/console/parts/conversation/${Number(id)}`, { target: '#pane' });
+  const quiet = () => { /* replaced by a newer one, or offline: nothing to tell */ };
+  const open = (id) => htmx.ajax('GET', `/console/parts/conversation/${Number(id)}`,
+    { source: '#pane-sync', target: '#pane' }).catch(quiet); // as the lists' buttons do (macros.html: opens)
   const reopen = (id) => { if (id != null && id === shown()) open(id); };
   const nameOf = (id) => {
     const item = document.querySelector(`[data-conversation-id="${id}"] .conv-item-name`);
@@ -168,7 +170,7 @@
   /** The whole transcript again (its marks changed); the newer messages alone come with `news`. */
   function reread() {
     const items = $('#transcript-items');
-    htmx.ajax('GET', items.getAttribute('hx-get'), { source: items, target: items, swap: 'innerHTML' });
+    htmx.ajax('GET', items.getAttribute('hx-get'), { source: items, target: items, swap: 'innerHTML' }).catch(quiet);
   }
 
   // ---- escalations: a prominent alert for supervisors -------------------------------------
@@ -198,7 +200,8 @@
 
   // ---- the pane and the transcript ----------------------------------------------------------
   document.addEventListener('console:open', (e) => open(e.detail.id));
-  document.addEventListener('console:customer', (e) => reopen(e.detail.conversationId));
+  document.addEventListener('console:changed', (e) => reopen(e.detail.conversationId));
+  document.addEventListener('console:sheet-done', () => reopen(shown())); // a follow-up shows in the header
 
   /** The newer messages only: after the last numbers shown. */
   document.body.addEventListener('htmx:configRequest', (e) => {
@@ -214,9 +217,15 @@
     nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight < 60;
   });
 
-  /** Mark the chat shown in every list, and the unread count in the title. */
+  /** Mark the chat shown (or on its way to the pane) in every list, and the unread count in
+   * the title. */
+  let wanted = null;
+  document.body.addEventListener('htmx:beforeRequest', (e) => {
+    const asked = e.detail.target === pane && /\/conversation\/(\d+)/.exec(e.detail.requestConfig.path);
+    if (asked) { wanted = asked[1]; markShown(); }
+  });
   function markShown() {
-    const id = String(shown());
+    const id = wanted;
     for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) {
       const on = li.dataset.conversationId === id;
       li.classList.toggle('selected', on);
@@ -231,6 +240,7 @@
     const log = $('.transcript', pane);
     if (target === pane) {
       const c = part();
+      wanted = c ? c.dataset.conversationId : null;
       document.body.classList.toggle('show-conversation', !!c);
       emit('console:selected', c ? { id: shown(), customerId: c.dataset.customerId ? Number(c.dataset.customerId) : null } : null);
       const mark = log && $('mark', log);
@@ -241,9 +251,14 @@
     markShown();
   });
 
+  // A message that came while the pane was on its way may have missed both: ask once more
+  // (after the settle, when the new transcript's own trigger works).
+  document.body.addEventListener('htmx:afterSettle', (e) => { if (e.detail.target === pane) news('#transcript-items'); });
+
   pane.addEventListener('click', (e) => {
     if (e.target.closest('[data-action="back"]')) { // narrow screens: back to the lists
       pane.replaceChildren($('#pane-empty').content.cloneNode(true));
+      wanted = null;
       document.body.classList.remove('show-conversation');
       emit('console:selected', null);
       markShown();

@@ -12,7 +12,6 @@ import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +94,9 @@ def assert_inert(page: Page, requested: list[str]) -> None:
     for where in ("mine-list", "search-results", "transcript", "open-list", "closed-list"):
         found = page.get_by_test_id(where)
         if found.count():
-            expect(found.locator("img, script, [hx-get]")).to_have_count(0)
+            # (the lists' own buttons open chats with hx-get, and the transcript reads itself)
+            expect(found.locator("img, script, [onerror], "
+                                 "[hx-get]:not(button):not(#transcript-items)")).to_have_count(0)
     page.wait_for_timeout(300)
     assert page.evaluate("window.__pwned") is None
     assert not [u for u in requested if "/api/health" in u or u.endswith("/x")], requested
@@ -157,8 +158,8 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     expect(closed).to_have_class(re.compile(r"\bselected\b"))
     expect(ada.locator("[data-banner]")).to_contain_text("This chat is closed")
     expect(transcript_message(ada, "Done: the new address is on your order.")).to_be_visible()
-    expect(ada.get_by_test_id("reply")).to_be_hidden()  # nothing to write there
-    expect(ada.get_by_test_id("close-conversation")).to_be_disabled()
+    expect(ada.get_by_test_id("reply")).to_have_count(0)  # nothing to write there
+    expect(ada.get_by_test_id("close-conversation")).to_have_count(0)
 
     # Search: a word from Grace's transcript finds her chat; it opens with the word marked.
     ada.get_by_test_id("search").fill("parcel")
@@ -225,7 +226,7 @@ def test_views_claim_search_and_hostile_text_stays_inert(
     expect(sam.locator("[data-banner]")).to_contain_text("Ada Lovelace is handling this chat")
     expect(transcript_message(sam, "window.__pwned").locator(".msg-text")).to_have_text(HOSTILE)
     expect(sam.get_by_test_id("note-toggle")).to_be_checked()
-    expect(sam.get_by_test_id("transfer")).to_be_disabled()
+    expect(sam.get_by_test_id("transfer")).to_have_count(0)
     box = sam.get_by_test_id("reply")
     box.fill("Check the courier's photo before refunding")
     box.press("Enter")
@@ -304,7 +305,6 @@ def test_an_unanswered_visitor_is_flagged_and_an_escalation_reaches_the_supervis
 
 def test_visitor_details_show_local_time_page_and_past_conversations(
         live_server: LiveServer, people: None, context: BrowserContext) -> None:
-    context.clock.set_fixed_time(datetime(2026, 3, 5, 11, 30, tzinfo=UTC))  # 20:30 in Tokyo
     ada = context.new_page()
     errors = watch_errors(ada)
     sign_in(ada, live_server.url)
@@ -325,7 +325,10 @@ def test_visitor_details_show_local_time_page_and_past_conversations(
         local = details.get_by_test_id("visitor-local-time")
         expect(local).to_contain_text("Tokyo · GMT+9")
         expect(local).to_have_attribute("title", "The visitor's time zone: Asia/Tokyo")
-        expect(local.locator(".vd-value")).to_have_text("Thu 08:30 PM")  # in the agent's locale
+        # now, where the visitor is, on the agent's 12-hour clock (en-US; the server's words:
+        # tests/web/test_console_views_conversation.py pins the time)
+        expect(local.locator(".vd-value")).to_have_text(
+            re.compile(r"^[A-Z][a-z]{2} \d\d:\d\d [AP]M$"))
         page_link = details.get_by_test_id("visitor-page").locator("a")
         expect(page_link).to_have_text("shop.example/checkout?step=2")
         expect(page_link).to_have_attribute("href", "https://shop.example/checkout?step=2")

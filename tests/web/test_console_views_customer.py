@@ -86,7 +86,7 @@ async def test_verify_then_refund_in_place_once_per_key(shop: Shop,
 
     verified = ann.post(f"{parts}/verify", order="1042", email="maya@example.com")
     assert verified.status_code == 200, verified.text
-    assert '"console:customer"' in verified.headers["HX-Trigger-After-Swap"]
+    assert '"console:changed"' in verified.headers["HX-Trigger-After-Swap"]
     assert "✓ verified in this chat" in verified.text
     assert "149.00 USD" in verified.text
 

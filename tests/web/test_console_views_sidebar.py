@@ -7,6 +7,7 @@ server's words at that time."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -198,6 +199,9 @@ async def test_follow_ups_soonest_first_overdue_marked_and_done_in_place(
     assert done.status_code == 200
     assert "Ask billing" not in done.text and "Check the renewal" in done.text
     assert re.search(r'class="tab-count" id="tab-count-followups"[^>]*>1</span>', done.text)
+    # the pane showing that chat reads itself again: its header no longer shows the promise
+    assert json.loads(done.headers["HX-Trigger"]) == {
+        "console:changed": {"conversationId": sooner}}
 
 
 async def test_a_follow_up_of_someone_else_cannot_be_marked_done_by_an_agent(

@@ -7,6 +7,7 @@ follows it); a plain request is redirected there."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +29,12 @@ def render(request: Request, template: str, session: Session, status: int = 200,
     return request.app.state.templates.TemplateResponse(
         request, template, {"agent": session.agent, "csrf": session.csrf, **context},
         status_code=status, headers=SECURITY_HEADERS)
+
+
+def changed(conversation_id: int) -> str:
+    """An HX-Trigger header's value saying a chat changed (a customer found, a follow-up
+    done): the page reads its pane again if it shows that chat (live.js)."""
+    return json.dumps({"console:changed": {"conversationId": conversation_id}})
 
 
 def to_login(request: Request) -> Response:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -29,7 +28,7 @@ from chatserver.domain.money_checks import Chat, VerifiedOrder, check_may_give
 from chatserver.service.commerce import Commerce
 from chatserver.web.auth import Session
 from chatserver.web.commerce_api import CREDIT, REFUND
-from chatserver.web.console_views.base import console_view, render
+from chatserver.web.console_views.base import changed, console_view, render
 from chatserver.web.console_views.wording import AgentClock, plural, sentence
 from chatserver.web.http import checked
 from chatserver.web.services import services
@@ -263,9 +262,7 @@ async def verify(request: Request, session: Session) -> Response:
         else:
             customer_id = outcome.body["customer_id"]
             answer = Answer("verify", Result("ok", "Purchase verified."))
-            # the pane shows the chat's customer: live.js reads it again on this event
-            headers["HX-Trigger-After-Swap"] = orjson.dumps({"console:customer": {
-                "conversationId": conversation_id, "customerId": customer_id}}).decode()
+            headers["HX-Trigger-After-Swap"] = changed(conversation_id)
     response = await body(request, session, conversation_id, answer, customer_id)
     response.headers.update(headers)
     return response

@@ -12,9 +12,14 @@ from starlette.routing import BaseRoute, Route
 from chatserver.domain import clock
 from chatserver.domain.errors import Refused
 from chatserver.web.auth import Session
-from chatserver.web.console_views.base import console_view, render
+from chatserver.web.console_views.base import changed, console_view, render
 from chatserver.web.console_views.listing import (
-    QUERY_LIMIT, follow_ups_count, listed, open_count, promised)
+    QUERY_LIMIT,
+    follow_ups_count,
+    listed,
+    open_count,
+    promised,
+)
 from chatserver.web.console_views.wording import AgentClock, sentence
 from chatserver.web.services import services
 
@@ -93,11 +98,14 @@ async def follow_up_done(request: Request, session: Session) -> Response:
     everyone = (await request.form()).get("all") == "1"
     try:
         follow_up_id = int(request.path_params["id"])
-        await services(request).supervision.complete_follow_up(session.agent, follow_up_id)
+        done = await services(request).supervision.complete_follow_up(session.agent,
+                                                                      follow_up_id)
     except Refused as refused:
         return await follow_ups(request, session, refused.status,
                                 f"Could not mark it done: {refused.message}.", everyone)
-    return await follow_ups(request, session, everyone=everyone)
+    response = await follow_ups(request, session, everyone=everyone)
+    response.headers["HX-Trigger"] = changed(done["conversation_id"])
+    return response
 
 
 routes: list[BaseRoute] = [
