@@ -133,16 +133,16 @@
     $('[data-composer]').classList.toggle('note-mode', note);
   }
 
-  // The reply box keeps the focus when the pane is read again, and takes it when a chat is
-  // opened from a list (not by j / k, which leave the focus where it was).
+  // The reply box keeps the focus when the pane is read again, and takes it when the agent
+  // opened the chat (a click, not j / k, which leave the focus where it was).
   let focused = false;
-  document.body.addEventListener('htmx:beforeSwap', (e) => {
+  document.body.addEventListener('htmx:beforeRequest', (e) => {
     if (e.detail.target.id !== 'pane') return;
-    stopTyping();
-    focused = !!document.activeElement.closest('#pane, .sidebar');
+    const cause = e.detail.requestConfig.triggeringEvent;
+    focused = !!(cause && cause.isTrusted) || document.activeElement.id === 'reply';
   });
-  // after the settle: a part's own triggers (the transcript's `news`) work only from then on
-  document.body.addEventListener('htmx:afterSettle', (e) => {
+  document.body.addEventListener('htmx:beforeSwap', (e) => { if (e.detail.target.id === 'pane') stopTyping(); });
+  document.body.addEventListener('htmx:afterSwap', (e) => {
     const target = e.detail.target;
     if (target.id === 'pane' && box()) {
       const draft = drafts.get(shown());

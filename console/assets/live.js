@@ -100,7 +100,7 @@
 
   // ---- which parts each frame may change, and what else it does ----------------------------
   const NEWS = {
-    welcome: ['inbox', 'open', 'closed', 'followups'], queue: ['inbox', 'open'], team: ['inbox', 'open', 'transfer', 'presence'],
+    welcome: ['inbox', 'open', 'closed', 'followups'], queue: ['inbox', 'open'], team: ['inbox', 'open', 'transfer'],
     assigned: ['inbox', 'open'], unassigned: ['inbox', 'open', 'closed'], message: ['inbox'], read: ['inbox'],
     unanswered: ['inbox', 'open'], escalation: ['open'], follow_up: ['followups'], customer: ['inbox'],
   };
@@ -121,7 +121,7 @@
       const last = (c.messages || []).filter((m) => m.author && m.author.role === 'visitor').pop();
       alert({ sound: true, tag: `chatserver-${c.id}`, conversationId: c.id,
         notify: { title: `New chat: ${who}`, body: last ? last.text : '' } });
-      if (c.id === shown() || (shown() == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
+      if (c.id === shown() || (wanted == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
     },
     unassigned(f) {
       alert({ text: `The chat with ${nameOf(f.conversation_id)} ${REASONS[f.reason] || 'is no longer assigned to you'}.` });
@@ -155,6 +155,10 @@
       alert({ text: `Follow-up overdue: you promised ${nameOf(item.conversation_id)} an answer.`, kind: 'error', sound: true });
     },
     customer(f) { reopen(f.conversation_id); },
+    team(f) { // another tab of mine switched: the switch follows (not rebuilt under a click)
+      const me = (f.agents || []).find((a) => a.id === ME);
+      if (me && me.status !== $('[data-testid="presence"]').dataset.status) news('[data-part="presence"]');
+    },
   };
 
   let typingTimer = 0;
@@ -213,6 +217,9 @@
 
   let nearBottom = true;
   document.body.addEventListener('htmx:beforeSwap', (e) => {
+    // the same colleagues to transfer to: keep the menu (rebuilding an open <select> closes it)
+    const menu = e.detail.target.matches('[data-part="transfer"]') && $('form', e.detail.target);
+    if (menu && e.detail.serverResponse.includes(`data-targets="${menu.dataset.targets}"`)) e.detail.shouldSwap = false;
     const log = $('.transcript', pane);
     nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight < 60;
   });
@@ -221,8 +228,17 @@
    * the title. */
   let wanted = null;
   document.body.addEventListener('htmx:beforeRequest', (e) => {
-    const asked = e.detail.target === pane && /\/conversation\/(\d+)/.exec(e.detail.requestConfig.path);
-    if (asked) { wanted = asked[1]; markShown(); }
+    const asked = e.detail.target === pane && /\/conversation\/(\d+)(\?)?/.exec(e.detail.requestConfig.path);
+    if (!asked) return;
+    const again = asked[1] === String(shown()) && asked[1] === wanted && !asked[2] && e.detail.elt.closest('.sidebar');
+    if (again && e.detail.requestConfig.verb === 'get') { // shown already: keep it as it is
+      e.preventDefault();
+      const click = e.detail.requestConfig.triggeringEvent; // by the agent, not by j / k
+      if (click && click.isTrusted && $('#reply')) $('#reply').focus();
+    } else {
+      wanted = asked[1];
+      markShown();
+    }
   });
   function markShown() {
     const id = wanted;
@@ -251,9 +267,12 @@
     markShown();
   });
 
-  // A message that came while the pane was on its way may have missed both: ask once more
-  // (after the settle, when the new transcript's own trigger works).
-  document.body.addEventListener('htmx:afterSettle', (e) => { if (e.detail.target === pane) news('#transcript-items'); });
+  // A message that came while the pane was on its way may have missed both, and an act in it
+  // (claim, transfer, close) changes the inbox: ask once more (after the settle, when the new
+  // transcript's own trigger works).
+  document.body.addEventListener('htmx:afterSettle', (e) => {
+    if (e.detail.target === pane) news('#transcript-items, [data-part="inbox"]');
+  });
 
   pane.addEventListener('click', (e) => {
     if (e.target.closest('[data-action="back"]')) { // narrow screens: back to the lists

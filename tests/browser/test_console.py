@@ -100,6 +100,15 @@ def agent(live_server: LiveServer) -> str:
 
 def sign_in(page: Page, base_url: str, email: str = EMAIL, password: str = PASSWORD) -> None:
     """Open the console, get sent to the sign-in page, sign in, land on a live console."""
+    import os
+    if os.environ.get("PWLOG"):
+        log = open(f"/tmp/pwlog-{email}.txt", "w")
+        w = lambda *a: (log.write(" ".join(map(str, a)) + "\n"), log.flush())
+        page.on("console", lambda m: w("CONSOLE", m.type, m.text))
+        page.on("request", lambda r: w("REQ", r.method, r.url) if "parts" in r.url else None)
+        page.on("response", lambda r: w("RESP", r.status, r.url) if "parts" in r.url else None)
+        page.on("websocket", lambda ws: (ws.on("framesent", lambda f: w("SENT", f)), ws.on("framereceived", lambda f: w("GOT", f[:150]))))
+        page.on("pageerror", lambda e: w("PAGEERR", e))
     page.goto(base_url + "/console")
     expect(page).to_have_url(re.compile(r"/console/login"))
     page.get_by_label("Email").fill(email)
@@ -123,6 +132,8 @@ def open_chat(page: Page, conversation_id: int) -> None:
     expect(item).to_be_visible()
     item.click()
     expect(item).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.get_by_test_id("conversation")).to_have_attribute(
+        "data-conversation-id", str(conversation_id))
 
 
 def close_chat(page: Page) -> None:
@@ -429,6 +440,7 @@ def test_transfer_to_a_colleague_then_back_to_the_queue(
         for page in (ada, bob):
             page.get_by_test_id("presence").click()
             expect(page.get_by_test_id("presence")).to_have_attribute("data-status", "away")
+        expect(bob.get_by_test_id("transfer").locator("option", has_text="Ada")).to_have_count(0)
         bob.get_by_test_id("transfer").select_option(label="Back to queue")
         expect(bob.get_by_test_id("mine-list").get_by_test_id("conversation-item")).to_have_count(0)
         for page in (ada, bob):
