@@ -100,15 +100,6 @@ def agent(live_server: LiveServer) -> str:
 
 def sign_in(page: Page, base_url: str, email: str = EMAIL, password: str = PASSWORD) -> None:
     """Open the console, get sent to the sign-in page, sign in, land on a live console."""
-    import os
-    if os.environ.get("PWLOG"):
-        log = open(f"/tmp/pwlog-{email}.txt", "w")
-        w = lambda *a: (log.write(" ".join(map(str, a)) + "\n"), log.flush())
-        page.on("console", lambda m: w("CONSOLE", m.type, m.text))
-        page.on("request", lambda r: w("REQ", r.method, r.url) if "parts" in r.url else None)
-        page.on("response", lambda r: w("RESP", r.status, r.url) if "parts" in r.url else None)
-        page.on("websocket", lambda ws: (ws.on("framesent", lambda f: w("SENT", f)), ws.on("framereceived", lambda f: w("GOT", f[:150]))))
-        page.on("pageerror", lambda e: w("PAGEERR", e))
     page.goto(base_url + "/console")
     expect(page).to_have_url(re.compile(r"/console/login"))
     page.get_by_label("Email").fill(email)
