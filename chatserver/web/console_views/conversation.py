@@ -84,7 +84,7 @@ def status_of(refused: Refused | ChatError) -> int:
 
 def done(request: Request, template: str, session: Session, alert: str) -> Response:
     """The sheet's fields emptied; the page told to close it and show `alert`."""
-    response = render(request, template, session, **due_choices(request))
+    response = render(request, template, session, 200, **due_choices(request))
     response.headers["HX-Trigger"] = json.dumps(
         {"console:alert": {"text": alert}, "console:sheet-done": {}})
     return response
@@ -146,10 +146,10 @@ def zone_label(zone: str | None) -> str | None:
 def local_time(zone: str | None, twelve_hours: bool) -> str | None:
     """The time now where the visitor is (`Thu 22:15`), on the agent's kind of clock."""
     try:
-        at = datetime.fromtimestamp(clock.now(), ZoneInfo(zone)) if zone else None
-    except (ValueError, KeyError):
+        at = datetime.fromtimestamp(clock.now(), ZoneInfo(zone or ""))
+    except (ValueError, KeyError):  # no zone, or not one this server knows
         return None
-    return at and (f"{at:%a %I:%M %p}" if twelve_hours else f"{at:%a %H:%M}")
+    return f"{at:%a %I:%M %p}" if twelve_hours else f"{at:%a %H:%M}"
 
 
 def page_link(page: str | None) -> dict[str, str] | None:
