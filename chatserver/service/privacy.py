@@ -53,7 +53,16 @@ def export_document(facts: PrivacyFacts) -> dict[str, Any]:
 
 
 def conversation(row: dict[str, Any], messages: list[Message]) -> dict[str, Any]:
-    return {**row, "messages": [m.for_agent() for m in messages]}
+    return {**row, "messages": [exported(m) for m in messages]}
+
+
+def exported(message: Message) -> dict[str, Any]:
+    """A message as agents see it, its attachment's facts without a url: a link kept in a
+    file would expire (the file itself is served to the conversation's parties)."""
+    frame = message.for_agent(lambda attachment_id: "")
+    if "attachment" in frame:
+        del frame["attachment"]["url"]
+    return frame
 
 
 def checked_reason(reason: str) -> str:

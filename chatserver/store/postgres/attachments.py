@@ -1,12 +1,16 @@
 """Attachments kept in the database, as SQLite's (sqlite/attachments.py says what each
-does), and PostgresStore's methods that run them."""
+does: `attach` too), and PostgresStore's methods that run them."""
 
 from __future__ import annotations
 
-from chatserver.domain.attachments import Attachment, NewAttachment
+from dataclasses import replace
+
+from chatserver.domain.attachments import Attachment, FileRef, NewAttachment
 from chatserver.domain.clock import iso
+from chatserver.domain.models import Author
 from chatserver.store import clock
 from chatserver.store.postgres.connection import Connection, Record, Runs
+from chatserver.store.types import NotSendable, Posted
 
 COLUMNS = ("id, uploader_kind, uploader_id, conversation_id, name, content_type, size, "
            "thumbnail IS NOT NULL AS has_thumbnail, created_at")
@@ -25,6 +29,22 @@ async def save(db: Connection, new: NewAttachment) -> Attachment:
         new.uploader_kind, new.uploader_id, new.name, new.content_type, len(new.data),
         new.data, new.thumbnail, iso(clock.now()))
     return attachment_of(row)
+
+
+async def attach(db: Connection, posted: Posted, author: Author,
+                 attachment_id: int | None) -> Posted:
+    if attachment_id is None or posted.duplicate:
+        return posted
+    message = posted.message
+    row = await db.fetchrow(
+        "UPDATE attachments SET conversation_id = $1 WHERE id = $2 AND uploader_kind = $3 AND "
+        "uploader_id = $4 AND conversation_id IS NULL RETURNING id, name, content_type, size",
+        message.conversation_id, attachment_id, author.role, author.id)
+    if row is None:
+        raise NotSendable()
+    await db.execute("UPDATE messages SET attachment_id = $1 WHERE sender_key = $2 AND "
+                     "client_id = $3", attachment_id, author.sender_key, message.client_id)
+    return replace(posted, message=replace(message, attachment=FileRef(*row)))
 
 
 async def find(db: Connection, attachment_id: int) -> Attachment | None:

@@ -13,7 +13,7 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.store import clock, records
 from chatserver.store.base import ERASED, Erased, PrivacyFacts
-from chatserver.store.postgres import views
+from chatserver.store.postgres import rows, views
 from chatserver.store.postgres.connection import Connection, Runs
 from chatserver.store.postgres.customers import audit, canonical
 from chatserver.store.postgres.inbox import FOLLOW_UP_SELECT
@@ -37,7 +37,8 @@ async def facts(db: Connection, customer_id: int) -> PrivacyFacts | None:
         conversations=[records.held_conversation(r) for r in await db.fetch(
             f"{CONVERSATION_SELECT} WHERE c.id IN ({CONVERSATIONS}) ORDER BY c.id", found)],
         messages=[records.message(r) for r in await db.fetch(
-            f"SELECT * FROM messages WHERE conversation_id IN ({CONVERSATIONS}) "
+            f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+            f"WHERE conversation_id IN ({CONVERSATIONS}) "
             "ORDER BY conversation_id, id", found)],
         follow_ups=[records.follow_up(r) for r in await db.fetch(
             f"{FOLLOW_UP_SELECT} WHERE f.conversation_id IN ({CONVERSATIONS}) ORDER BY f.id",

@@ -4,12 +4,16 @@ one uploader sent lately (for their hourly quota); SqliteStore's methods at the 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
-from chatserver.domain.attachments import Attachment, NewAttachment
+from chatserver.domain.attachments import Attachment, FileRef, NewAttachment
 from chatserver.domain.clock import iso
+from chatserver.domain.models import Author
 from chatserver.store import clock
 from chatserver.store.sqlite.connection import Runs
+from chatserver.store.types import NotSendable, Posted
 
 COLUMNS = ("id, uploader_kind, uploader_id, conversation_id, name, content_type, size, "
            "thumbnail IS NOT NULL AS has_thumbnail, created_at")
@@ -28,6 +32,30 @@ def save(db: sqlite3.Connection, new: NewAttachment) -> Attachment:
         (new.uploader_kind, new.uploader_id, new.name, new.content_type, len(new.data),
          new.data, new.thumbnail, iso(clock.now()))).fetchone()
     return attachment_of(row)
+
+
+def attach(db: sqlite3.Connection, posted: Posted, author: Author,
+           attachment_id: int | None) -> Posted:
+    """A new message carries the file: the file becomes its conversation's, in the message's
+    transaction. NotAllowed (the message undone) when it is not the sender's or was sent."""
+    if attachment_id is None or posted.duplicate:
+        return posted
+    message = posted.message
+    row = db.execute(
+        "UPDATE attachments SET conversation_id = ? WHERE id = ? AND uploader_kind = ? AND "
+        "uploader_id = ? AND conversation_id IS NULL RETURNING id, name, content_type, size",
+        (message.conversation_id, attachment_id, author.role, author.id)).fetchone()
+    if row is None:
+        raise NotSendable()
+    db.execute("UPDATE messages SET attachment_id = ? WHERE sender_key = ? AND client_id = ?",
+               (attachment_id, author.sender_key, message.client_id))
+    return replace(posted, message=replace(message, attachment=FileRef(*row)))
+
+
+def carrying(db: sqlite3.Connection, post: Callable[[sqlite3.Connection], Posted],
+             author: Author, attachment_id: int | None) -> Posted:
+    """`post` (a message's write), then `attach` its file in the same transaction."""
+    return attach(db, post(db), author, attachment_id)
 
 
 def find(db: sqlite3.Connection, attachment_id: int) -> Attachment | None:

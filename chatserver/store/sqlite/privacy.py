@@ -19,7 +19,7 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.store import clock, records
 from chatserver.store.base import ERASED, Erased, PrivacyFacts
-from chatserver.store.sqlite import views
+from chatserver.store.sqlite import rows, views
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.customers import audit, canonical
 from chatserver.store.sqlite.inbox import FOLLOW_UP_SELECT, index_new_messages
@@ -47,7 +47,8 @@ def facts(db: sqlite3.Connection, customer_id: int) -> PrivacyFacts | None:
         conversations=[records.held_conversation(r) for r in db.execute(
             f"{CONVERSATION_SELECT} WHERE c.id IN ({CONVERSATIONS}) ORDER BY c.id", who)],
         messages=[records.message(r) for r in db.execute(
-            f"SELECT * FROM messages WHERE conversation_id IN ({CONVERSATIONS}) "
+            f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+            f"WHERE conversation_id IN ({CONVERSATIONS}) "
             "ORDER BY conversation_id, id", who)],
         follow_ups=[records.follow_up(r) for r in db.execute(
             f"{FOLLOW_UP_SELECT} WHERE f.conversation_id IN ({CONVERSATIONS}) ORDER BY f.id",
