@@ -125,3 +125,16 @@ async def test_two_messages_racing_for_one_file_carry_it_once(store: Store) -> N
     assert len(carried) == 1 and carried[0].message.attachment is not None
     assert all(isinstance(r, NotSendable) for r in results if isinstance(r, BaseException))
     assert await assert_gapless(store, conversation_id) == [1, 2]
+
+
+async def test_a_sent_file_is_found_by_its_name_and_shown_as_the_last_message(
+        store: Store) -> None:
+    vera = await new_visitor(store)
+    kept = await store.save_attachment(uploaded_by(vera, "Receipt March.pdf"))
+    posted = await store.post_visitor_message(vera, "c1", "", 1.0, attachment_id=kept.id)
+    await store.save_attachment(uploaded_by(vera, "unsent receipt.png"))  # not in a chat
+    [found] = await store.inbox("all", 0, True, "receipt", 10)
+    assert found["id"] == posted.message.conversation_id
+    assert found["last_message"] == "[attachment: Receipt March.pdf]"
+    assert [c["id"] for c in await store.inbox("all", 0, True, "march", 10)] == [found["id"]]
+    assert await store.inbox("all", 0, True, "ceipt", 10) == []  # at a word's start only
