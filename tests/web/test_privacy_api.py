@@ -4,6 +4,9 @@ what the customer's open widget and the agents see afterwards."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -157,6 +160,17 @@ async def test_a_sent_file_is_exported_by_its_facts_and_gone_after_an_erase(
     assert conversation["messages"][-1]["attachment"] == {
         "id": photo["id"], "name": "parcel.png", "content_type": "image/png",
         "size": photo["size"]}  # no url: a link kept in a file would expire
+    archive = shop.ada.get(f"/api/customers/{maya}/export", format="zip")
+    assert archive.headers["content-type"] == "application/zip"
+    assert archive.headers["content-disposition"] == (
+        f'attachment; filename="customer-{maya}-export.zip"')
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as files:
+        assert sorted(files.namelist()) == [f"attachments/{photo['id']}-parcel.png",
+                                            f"customer-{maya}-export.json"]
+        assert files.read(f"attachments/{photo['id']}-parcel.png") == httpx.get(
+            shop.server.url + url, timeout=5).content
+        document = json.loads(files.read(f"customer-{maya}-export.json"))
+        assert document["conversations"][0]["messages"][-1]["attachment"]["id"] == photo["id"]
     await closed(chat)
 
     assert erase(shop.ada, maya, reason="asked by email").status_code == 200
