@@ -74,3 +74,32 @@ def test_an_html_file_renamed_png_is_refused_with_a_clear_message(
     expect(refused.locator(".cs-retry")).to_be_visible()
     agent.drain(0.3)
     assert not [f for f in agent.frames if f["type"] == "assigned"]  # nothing was sent
+
+
+def test_a_file_dropped_on_the_panel_or_pasted_in_the_box_is_sent(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    server, agent = staffed
+    page = host.tab(context, server)
+    connected(page)
+    for event, target in (("drop", ".cs-panel"), ("paste", ".cs-input")):
+        page.evaluate("""([event, target, name]) => {
+            const data = new DataTransfer();
+            data.items.add(new File(['a note about my order'], name, {type: 'text/plain'}));
+            const root = document.querySelector('chatserver-widget').shadowRoot;
+            const fired = event === 'drop'
+                ? new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true})
+                : new ClipboardEvent('paste', {clipboardData: data, bubbles: true});
+            root.querySelector(target).dispatchEvent(fired);
+        }""", [event, target, f"{event}.txt"])
+        sent = part(page, ".cs-msg[data-role='visitor']").filter(has_text=f"{event}.txt")
+        expect(sent).to_have_attribute("data-state", "sent")
+        expect(sent.locator("a")).to_have_text(f"{event}.txt (text/plain, 1 KB)")
+    for _ in range(100):  # in the `assigned` snapshot, or as `message` frames after it
+        names = [m["attachment"]["name"] for f in agent.frames
+                 for m in ([f] if f["type"] == "message" else f["conversation"]["messages"]
+                           if f["type"] == "assigned" else []) if m.get("attachment")]
+        if len(names) == 2:
+            break
+        agent.drain(0.1)
+    assert sorted(names) == ["drop.txt", "paste.txt"]
