@@ -4,13 +4,14 @@ uploader for the hourly quota."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from chatserver.domain.attachments import FileRef, NewAttachment
 from chatserver.domain.clock import iso
 from chatserver.domain.models import Author
-from chatserver.store import Store
+from chatserver.store import Store, open_store
 from chatserver.store.types import NotSendable
 from tests.conftest import Clock
 from tests.store.test_chat_store import assert_gapless, new_agent, new_visitor, open_chat
@@ -76,7 +77,8 @@ async def holder(store: Store, attachment_id: int) -> int | None:
 
 
 def uploaded_by(author: Author, name: str = "photo.png") -> NewAttachment:
-    return NewAttachment(author.role, str(author.id), name, "image/png", PNG.data)
+    return NewAttachment(author.role, str(author.id), name, "image/png", PNG.data,
+                         thumbnail=b"small")
 
 
 async def test_a_visitors_message_carries_their_file_which_then_is_the_conversations(
@@ -138,3 +140,26 @@ async def test_a_sent_file_is_found_by_its_name_and_shown_as_the_last_message(
     assert found["last_message"] == "[attachment: Receipt March.pdf]"
     assert [c["id"] for c in await store.inbox("all", 0, True, "march", 10)] == [found["id"]]
     assert await store.inbox("all", 0, True, "ceipt", 10) == []  # at a word's start only
+
+
+async def test_with_a_directory_the_bytes_live_there_and_an_erase_deletes_them(
+        store_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "files"
+    store = await open_store(store_url, str(folder))
+    try:
+        vera = await new_visitor(store)
+        sent = await store.save_attachment(uploaded_by(vera))
+        kept = await store.save_attachment(uploaded_by(vera, "later.png"))
+        [one, other] = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+        assert {one.read_bytes(), other.read_bytes()} == {PNG.data}
+        assert await store.attachment_content(sent.id) == PNG.data
+        assert await store.attachment_content(sent.id, thumbnail=True) == b"small"
+        posted = await store.post_visitor_message(vera, "c1", "", 1.0, attachment_id=sent.id)
+        await store.close_conversation(posted.message.conversation_id, "agent", "Closed.")
+        assert await store.erase_closed_before("2999-01-01T00:00:00.000Z", 10) == [
+            posted.message.conversation_id]
+        assert await store.attachment_content(sent.id) is None
+        [left] = folder.iterdir()  # the file never sent stays its uploader's
+        assert await store.attachment_content(kept.id) == left.read_bytes() == PNG.data
+    finally:
+        await store.close()

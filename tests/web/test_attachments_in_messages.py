@@ -4,6 +4,8 @@ uploader; a resend posts nothing twice; transcripts show files by name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,3 +126,17 @@ async def test_an_agent_cannot_send_a_visitors_file(server: InProcessServer) -> 
     await staff.send("message", conversation_id=conversation_id, client_id="steal", text="",
                      attachment_id=attachment["id"])
     assert (await staff.expect("error", client_id="steal"))["code"] == "forbidden"
+
+
+async def test_a_server_keeping_files_in_a_directory_serves_them_the_same(
+        serve: Callable[..., InProcessServer], tmp_path: Path) -> None:
+    server = serve(attachments_dir=str(tmp_path / "files"))
+    staff = await agent(server, server.agent("ann@example.com", "Ann"))
+    peer, _token, attachment = await visitor_with_file(server)
+    [kept] = (tmp_path / "files").iterdir()
+    await peer.send("message", client_id="m1", text="", attachment_id=attachment["id"])
+    await peer.expect("ack", client_id="m1")
+    carried = (await staff.expect("assigned"))["conversation"]["messages"][0]["attachment"]
+    served = fetched(server, carried["url"])
+    assert served.status_code == 200 and served.content == kept.read_bytes()
+    assert fetched(server, carried["url"] + "&thumbnail=1").status_code == 200

@@ -20,7 +20,7 @@ from chatserver.domain.errors import Refused
 from chatserver.store import clock, records
 from chatserver.store.base import ERASED, Erased, PrivacyFacts
 from chatserver.store.sqlite import rows, views
-from chatserver.store.sqlite.connection import Runs
+from chatserver.store.sqlite.attachments import AttachmentMethods
 from chatserver.store.sqlite.customers import audit, canonical
 from chatserver.store.sqlite.inbox import FOLLOW_UP_SELECT, index_new_messages
 from chatserver.store.sqlite.upkeep import Upkeep
@@ -130,7 +130,7 @@ def erase_closed_before(db: sqlite3.Connection, before: str, limit: int) -> list
     return ids
 
 
-class PrivacyMethods(Runs):
+class PrivacyMethods(AttachmentMethods):  # an erase sweeps ATTACHMENTS_DIR too
     _upkeep: Upkeep  # SqliteStore's: it cuts the WAL after an erase
 
     async def privacy_facts(self, customer_id: int) -> PrivacyFacts | None:
@@ -141,6 +141,7 @@ class PrivacyMethods(Runs):
         erased = await self.transaction(partial(erase_customer, customer_id=customer_id,
                                                 actor_id=actor_id, reason=reason))
         await self._upkeep.wipe_log()
+        await self.sweep_files()
         return erased
 
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:
@@ -148,4 +149,5 @@ class PrivacyMethods(Runs):
                                                 limit=limit))
         if erased:
             await self._upkeep.wipe_log()
+            await self.sweep_files()
         return erased
