@@ -65,7 +65,7 @@ class ChatApp(Starlette):
 def create_app(settings: Settings) -> ChatApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: ChatApp) -> AsyncIterator[None]:
-        store = await open_store(settings.database_url)
+        store = await open_store(settings.database_url, settings.attachments_dir)
         bus = open_bus(settings.bus_url)
         limits = open_rate_limits(settings.bus_url)  # shared where the news are
         online = open_visitors_online(settings.bus_url)  # likewise

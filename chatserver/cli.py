@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def with_store(settings: Settings, work: Callable[[Store], Awaitable[Any]]) -> Any:
     async def run() -> Any:
-        store = await open_store(settings.database_url)
+        store = await open_store(settings.database_url, settings.attachments_dir)
         try:
             return await work(store)
         finally:

@@ -158,6 +158,8 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     visitor_uploads_per_hour: int = 20
     visitor_upload_bytes_per_hour: int = 50 * 1024 * 1024
+    # a directory for attachments' bytes instead of the database (shared by every server)
+    attachments_dir: str | None = None
     # money limits per conversation, in minor units (admins have none)
     agent_refund_limit: int = 5000
     agent_credit_limit: int = 2500

@@ -105,13 +105,16 @@
     const d = new Date(at);
     return isNaN(d) ? '' : d.toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
   };
+  const anchor = (u, t) => { // opens apart from the page, which it cannot reach
+    const a = h('a', '', t);
+    a.href = u; a.target = '_blank'; a.rel = 'noopener noreferrer';
+    return a;
+  };
   function linkify(el, text) { // http(s) links become anchors; the rest stays text
     let last = 0;
     text.replace(/\bhttps?:\/\/[^\s<>"'`]+/gi, (u, i) => {
       while (/[.,;:!?'\])]$/.test(u) && !(u.endsWith(')') && u.includes('('))) u = u.slice(0, -1);
-      const a = h('a', '', u);
-      a.href = u; a.target = '_blank'; a.rel = 'noopener noreferrer';
-      el.append(text.slice(last, i), a);
+      el.append(text.slice(last, i), anchor(u, u));
       last = i + u.length;
     });
     el.append(text.slice(last));
@@ -140,7 +143,7 @@ svg{width:26px;height:26px;fill:currentColor}
 .cs-header>div{flex:1;min-width:0}
 .cs-title{margin:0;font-size:16px;font-weight:600}
 .cs-status{font-size:12.5px}.cs-agent{font-weight:600}
-.cs-close,.cs-end{background:none;border:0;color:inherit;padding:2px 6px;border-radius:6px}
+.cs-close,.cs-end,.cs-clip{background:none;border:0;color:inherit;padding:2px 6px;border-radius:6px}
 .cs-close{font-size:22px;line-height:1}.cs-end{font-size:12px;text-decoration:underline}
 .cs-conn{padding:4px 16px;background:#fef3c7;color:#92400e;font-size:12px}
 .cs-messages{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}
@@ -169,6 +172,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 .cs-composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid #e5e7eb}
 .cs-input{flex:1;min-height:38px;max-height:120px}
 .cs-send{padding:6px 10px}
+img{display:block;max-width:100%}
 .cs-send svg{width:20px;height:20px}
 @media (max-width:480px){.cs-panel,.cs-left .cs-panel{inset:0;width:auto;height:auto;max-height:none;border-radius:0}.cs-open .cs-launcher{display:none}}`;
   const CHAT = 'M6 3h12a3 3 0 0 1 3 3v9a3 3 0 0 1-3 3h-7l-5 4v-4H6a3 3 0 0 1-3-3V6a3 3 0 0 1 3-3z';
@@ -211,7 +215,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
 <div class="cs-notice" data-testid="offline" hidden><p class="cs-notice-text"></p><form class="cs-row cs-offline"><input class="cs-email" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Your email"><button class="cs-btn" type="submit">Send</button></form></div>
 <div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span><button class="cs-link cs-rate-edit" type="button" hidden>Change</button></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
-<form class="cs-composer"><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
+<form class="cs-composer"><button class="cs-clip" type="button" aria-label="Attach a file">📎</button><input class="cs-file" type="file" hidden><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
 </section></div>`, shadow);
   const $ = s => shadow.querySelector(s);
   const root = $('.cs-root'), launcher = $('.cs-launcher'), badge = $('.cs-badge'), panel = $('.cs-panel');
@@ -252,6 +256,12 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (role === 'agent' && m.author.name) el.append(h('div', 'cs-author', String(m.author.name)));
     text.dir = 'auto'; // each message in its own script's direction
     el.append(linkify(text, m.text), h('div', 'cs-meta'));
+    const a = m.attachment;
+    if (a && a.url) { // an image as the server's thumbnail; other files by name, type and size
+      const u = src.origin + a.url, img = a.content_type.startsWith('image/');
+      const l = text.appendChild(anchor(u, img ? null : `${a.name} (${a.content_type}, ${Math.ceil(a.size / 1024)} KB)`));
+      if (img) { const i = l.appendChild(h('img')); i.src = u + '&thumbnail=1'; i.alt = a.name; }
+    }
     return stamp(el, m, state);
   }
   function stamp(el, m, state) { // a pending bubble is stamped again once sent, not replaced
@@ -317,33 +327,56 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     if (held) { held = outbox.size > 0; resend(); } // the next one's turn
   }
   function showPending(it) {
-    const el = msgEl({client_id: it.client_id, text: it.text, author: {role: 'visitor'}}, 'pending');
+    const el = msgEl({client_id: it.client_id, text: it.file ? it.file.name : it.text,
+      attachment: it.att, author: {role: 'visitor'}}, 'pending'), old = pend.get(it.client_id);
     pend.set(it.client_id, el);
-    keepScroll(() => list.append(el), true);
+    keepScroll(() => (old ? old.replaceWith(el) : list.append(el)), true);
     return el;
   }
-  function fail(cid, code) {
-    const it = outbox.get(cid), el = pend.get(cid);
+  function fail(cid, code, why, up) { // up: a file whose upload failed
+    const it = outbox.get(cid) || up, el = pend.get(cid);
     if (outbox.delete(cid)) store.del('out:' + cid);
     if (!el) return;
     el.dataset.state = 'failed';
     const meta = el.querySelector('.cs-meta');
-    meta.textContent = 'Not sent: ' + (REASONS[code] || 'error') + ' ';
+    meta.textContent = 'Not sent: ' + (why || REASONS[code] || 'error') + ' ';
     if (it && code !== 'too_large') {
       const b = h('button', 'cs-retry', 'Retry');
       b.type = 'button';
-      b.onclick = () => { pend.delete(cid); el.remove(); queue(it.text); };
+      // Again under its client_id (the server posts it once); a file is uploaded again only if that failed.
+      b.onclick = () => (up ? upload(it) : out(it));
       meta.append(b);
     }
   }
-  function queue(text) { // to the durable outbox first, then to the socket
-    const it = {client_id: uuid(), text, t: Date.now()};
+  // ---- files: uploaded first (progress in the bubble), then sent as a message with attachment_id ----
+  function upload(it) {
+    const x = new XMLHttpRequest(), f = new FormData(), meta = showPending(it).lastChild;
+    if (!token) return fail(it.client_id, 0, 'not connected yet', it); // the panel, open, connects
+    f.append('file', it.file);
+    x.open('POST', src.origin + '/api/attachments');
+    x.setRequestHeader('X-Visitor-Token', token);
+    x.upload.onprogress = e => { meta.textContent = `Uploading ${e.loaded * 100 / e.total | 0}%`; };
+    x.onloadend = () => {
+      const r = parse(x.responseText) || {};
+      if (x.status !== 201) return fail(it.client_id, 0, r.error?.message || 'the upload failed', it); // 413, 415, 429: the server says why
+      it.att = r.attachment;
+      delete it.file;
+      out(it);
+    };
+    x.send(f);
+  }
+  function out(it) { // to the durable outbox first, then to the socket
     showPending(it);
-    if ([...text].length > MAX_TEXT) return fail(it.client_id, 'too_large'); // in code points, as the server counts
     outbox.set(it.client_id, it);
     store.set('out:' + it.client_id, it);
     if (!live) connect();
     else if (!held || outbox.size < 2) sendMsg(it); // else it waits its turn
+  }
+  const attach = fs => [...fs || []].forEach(file => upload({client_id: uuid(), text: '', t: Date.now(), file}));
+  function queue(text) { // to the durable outbox first, then to the socket
+    const it = {client_id: uuid(), text, t: Date.now()};
+    if ([...text].length > MAX_TEXT) return showPending(it), fail(it.client_id, 'too_large'); // in code points, as the server counts
+    out(it);
   }
 
   // ---- which conversation is current ----
@@ -406,7 +439,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     ack(f) {
       const it = outbox.get(f.client_id);
       if (it && ok({...f, text: ''})) {
-        addMsg({conversation_id: f.conversation_id, seq: f.seq, client_id: f.client_id, text: it.text,
+        addMsg({conversation_id: f.conversation_id, seq: f.seq, client_id: f.client_id, text: it.text, attachment: it.att,
           author: {role: 'visitor', name: profile.name || null}, at: new Date().toISOString(), local: true});
       } else settle(f.client_id)?.remove();
     },
@@ -462,7 +495,7 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
     ws.send(json(f));
     return true;
   }
-  const sendMsg = it => send({type: 'message', client_id: it.client_id, text: it.text});
+  const sendMsg = it => send({type: 'message', client_id: it.client_id, text: it.text, attachment_id: it.att?.id});
   function hello() {
     const f = {type: 'hello', token: token || null, page: location.href.split('#')[0].slice(0, 2000),
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null};
@@ -664,6 +697,12 @@ input,textarea{width:100%;border:1px solid #d1d5db;border-radius:8px;padding:8px
   });
   input.addEventListener('input', onType);
   composer.onsubmit = e => { e.preventDefault(); submit(); };
+  const fileIn = $('.cs-file');
+  $('.cs-clip').onclick = () => fileIn.click();
+  fileIn.onchange = () => { attach(fileIn.files); fileIn.value = ''; };
+  input.onpaste = e => attach(e.clipboardData.files);
+  panel.ondragover = e => e.preventDefault();
+  panel.ondrop = e => { e.preventDefault(); attach(e.dataTransfer.files); };
   function submit() {
     const text = input.value.trim();
     if (!text) return;

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatserver.domain.errors import Refused
@@ -112,6 +113,46 @@ def link_valid(secret: str, attachment_id: int, expires: str, given: str, now: f
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """What a message says of the file it carries; its `url` is signed afresh each time it
+    is shown (never stored), by a `Link`."""
+
+    id: int
+    name: str
+    content_type: str
+    size: int
+
+    def for_client(self, link: Link) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "content_type": self.content_type,
+                "size": self.size, "url": link(self.id)}
+
+    def label(self) -> str:
+        """How a transcript in text, an email or search shows it."""
+        return f"[attachment: {self.name}, {self.content_type}, {size_label(self.size)}]"
+
+
+Link = Callable[[int], str]  # an attachment's id -> a signed url to it, good for a while
+
+
+def size_label(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def claim_refusal(found: Attachment | None, kind: str, holder_id: str) -> str | None:
+    """Why a sender may not send this file (None: they may): it must exist, be theirs, and
+    not have been sent already (an attachment belongs to one conversation)."""
+    if found is None or not found.held_by(kind, holder_id):
+        return "forbidden"
+    if found.conversation_id is not None:
+        return "conflict"
+    return None
+
+
+@dataclass(frozen=True)
 class UploadQuota:
     """What one visitor may upload in an hour (agents have no quota)."""
 
@@ -154,6 +195,5 @@ class Attachment:
     def held_by(self, kind: str, holder_id: str) -> bool:
         return self.uploader_kind == kind and self.uploader_id == holder_id
 
-    def for_client(self, url: str) -> dict[str, object]:
-        return {"id": self.id, "name": self.name, "content_type": self.content_type,
-                "size": self.size, "url": url}
+    def ref(self) -> FileRef:
+        return FileRef(self.id, self.name, self.content_type, self.size)

@@ -108,7 +108,8 @@ VISITOR_FRAMES: Spec = {
         "timezone": (nullable(string(64, 0)), False, None),
         "identity": (nullable(obj), False, None),
     },
-    "message": {"client_id": (CLIENT_ID, True, None), "text": (TEXT, True, None)},
+    "message": {"client_id": (CLIENT_ID, True, None), "text": (TEXT, False, ""),
+                "attachment_id": (nullable(ID), False, None)},
     "typing": {"active": (boolean, True, None)},
     "read": {"seq": (integer(0), True, None)},
     "rate": {"score": (integer(1, 5), True, None),
@@ -121,7 +122,8 @@ VISITOR_FRAMES: Spec = {
 AGENT_FRAMES: Spec = {
     "presence": {"status": (one_of("available", "away"), True, None)},
     "message": {"conversation_id": (ID, True, None), "client_id": (CLIENT_ID, True, None),
-                "text": (TEXT, True, None), "private": (boolean, False, False)},
+                "text": (TEXT, False, ""), "private": (boolean, False, False),
+                "attachment_id": (nullable(ID), False, None)},
     "typing": {"conversation_id": (ID, True, None), "active": (boolean, True, None),
                "private": (boolean, False, False)},
     "read": {"conversation_id": (ID, True, None), "seq": (integer(0), True, None)},
@@ -147,7 +149,11 @@ def parse_frame(raw: str | bytes, spec: Spec, max_text: int) -> tuple[str, dict[
     fields = spec.get(kind) if isinstance(kind, str) else None
     if fields is None:
         raise FrameError("bad_request", f"unknown frame type {kind!r}")
-    return str(kind), check_fields(frame, fields, str(kind), max_text)
+    clean = check_fields(frame, fields, str(kind), max_text)
+    if kind == "message" and not clean["text"] and clean["attachment_id"] is None:
+        raise FrameError("bad_request", "text must be a non-empty string (it may be empty "
+                         "only when the message carries an attachment_id)", clean["client_id"])
+    return str(kind), clean
 
 
 def check_fields(data: dict[str, Any], fields: Fields, context: str,
@@ -173,8 +179,8 @@ def check_fields(data: dict[str, Any], fields: Fields, context: str,
 
 
 def _text(value: Any, max_text: int, client_id: str | None) -> str:
-    if not isinstance(value, str) or not value:
-        raise FrameError("bad_request", "text must be a non-empty string", client_id)
+    if not isinstance(value, str):  # empty only with an attachment: parse_frame checks
+        raise FrameError("bad_request", "text must be a string", client_id)
     if len(value) > max_text:
         raise FrameError("too_large", f"text is over {max_text} characters", client_id)
     return value

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chatserver.domain.attachments import FileRef, Link
+
 Role = Literal["agent", "supervisor", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
 Presence = Literal["available", "away"]
@@ -138,12 +140,14 @@ class Message:
     text: str
     at: str
     client_id: str | None = None
+    attachment: FileRef | None = None
 
     @property
     def private(self) -> bool:
         return self.note_seq is not None
 
-    def for_visitor(self) -> dict[str, Any]:
+    def for_visitor(self, link: Link) -> dict[str, Any]:
+        """The contract's Message; `link` signs a fresh url to its attachment."""
         frame: dict[str, Any] = {
             "conversation_id": self.conversation_id,
             "seq": self.seq,
@@ -153,10 +157,12 @@ class Message:
         }
         if self.client_id is not None:
             frame["client_id"] = self.client_id
+        if self.attachment is not None:
+            frame["attachment"] = self.attachment.for_client(link)
         return frame
 
-    def for_agent(self) -> dict[str, Any]:
-        frame = self.for_visitor()
+    def for_agent(self, link: Link) -> dict[str, Any]:
+        frame = self.for_visitor(link)
         frame["private"] = self.private
         if self.private:
             del frame["seq"]

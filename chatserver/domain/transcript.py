@@ -11,4 +11,7 @@ def entry(message: Message, when: str) -> str:
     label = f"{message.author.name} ({message.author.role})"
     if message.private:
         label += " [private note]"
-    return "\n  ".join(f"[{when}] {label}: {message.text}".splitlines())
+    said = message.text
+    if message.attachment is not None:  # by name: a link in a mail or a file would expire
+        said = f"{said} {message.attachment.label()}".strip()
+    return "\n  ".join(f"[{when}] {label}: {said}".splitlines())

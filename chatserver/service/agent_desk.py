@@ -15,10 +15,11 @@ from chatserver.domain.models import Agent, Author, Message, Presence, Visitor
 from chatserver.service.announcer import AGENTS, SUPERVISORS, agent_topic, conversation_card
 from chatserver.service.desk import Desk
 from chatserver.service.errors import ChatError, routed
+from chatserver.service.file_links import refused_attachment
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
 from chatserver.store import Store
-from chatserver.store.types import NotAllowed, Posted
+from chatserver.store.types import NotAllowed, NotSendable, Posted
 
 AGENT_BACKLOG = 20_000  # events an agent connection may fall behind before it is cut off
 
@@ -31,6 +32,7 @@ class AgentDesk:
         self.desk = desk
         self.news = news
         self.missed_answers = missed_answers
+        self.link = desk.announce.link  # signs the urls of the files messages carry
 
     # --- signing in and out ---------------------------------------------------------
     async def by_token(self, token: str) -> tuple[Agent | None, str, bool]:
@@ -81,11 +83,12 @@ class AgentDesk:
     async def conversations(self, agent: Agent) -> list[dict[str, Any]]:
         """The agent's active conversations with messages and notes, for `welcome`."""
         return [conversation_card(conversation, self.desk.visitor_of.get(conversation.id),
-                                  await self.store.messages(conversation.id, 0, notes=True))
+                                  await self.store.messages(conversation.id, 0, notes=True),
+                                  self.link)
                 for conversation in await self.store.agent_conversations(agent.id)]
 
     async def message(self, agent: Agent, conversation_id: int, client_id: str, text: str,
-                      private: bool) -> Posted:
+                      private: bool, attachment_id: int | None = None) -> Posted:
         author = Author("agent", agent.name, str(agent.id))
         if not await self.desk.owns(conversation_id, agent.id) and not (
                 private and await self.oversees(agent)):
@@ -97,7 +100,10 @@ class AgentDesk:
         try:
             return await self.store.post_agent_message(
                 conversation_id, author, client_id, text, private,
-                on_commit=lambda p: self._posted(p, agent.id))
+                on_commit=lambda p: self._posted(p, agent.id), attachment_id=attachment_id)
+        except NotSendable:
+            raise await refused_attachment(self.store, attachment_id or 0, "agent",
+                                           str(agent.id)) from None
         except NotAllowed as error:
             raise ChatError("not_found", str(error)) from None
 

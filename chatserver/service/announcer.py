@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from chatserver.bus import Bus, Event
+from chatserver.domain.attachments import Link
 from chatserver.domain.models import Conversation, Message, Visitor
+from chatserver.service.file_links import FileLinks
 
 
 def visitor_topic(visitor_id: str) -> str:
@@ -25,8 +27,10 @@ AGENTS = "agents"
 SUPERVISORS = "supervisors"  # supervisors' and admins' connections
 
 class Announcer:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, link: Link | None = None) -> None:
+        """`link` signs the urls of the files messages carry (FileLinks)."""
         self.bus = bus
+        self.link: Link = link or FileLinks(None)
 
     def to_visitor(self, visitor_id: str, frame: dict[str, Any]) -> None:
         self.bus.publish(visitor_topic(visitor_id), Event(frame))
@@ -47,9 +51,9 @@ class Announcer:
 
     def message(self, message: Message, visitor_id: str | None, agent_ids: set[int]) -> None:
         if visitor_id is not None and not message.private:
-            self.to_visitor(visitor_id, {"type": "message", **message.for_visitor()})
+            self.to_visitor(visitor_id, {"type": "message", **message.for_visitor(self.link)})
         if agent_ids:
-            event = Event({"type": "message", **message.for_agent()})
+            event = Event({"type": "message", **message.for_agent(self.link)})
             for agent_id in agent_ids:
                 self.bus.publish(agent_topic(agent_id), event)
 
@@ -66,13 +70,13 @@ def status_frame(conversation_id: int, status: str, agent_name: str | None,
 
 
 def assigned_frame(conversation: Conversation, visitor: Visitor | None,
-                   messages: list[Message]) -> dict[str, Any]:
+                   messages: list[Message], link: Link) -> dict[str, Any]:
     return {"type": "assigned", "conversation": conversation_card(conversation, visitor,
-                                                                  messages)}
+                                                                  messages, link)}
 
 
 def conversation_card(conversation: Conversation, visitor: Visitor | None,
-                      messages: list[Message]) -> dict[str, Any]:
+                      messages: list[Message], link: Link) -> dict[str, Any]:
     """A conversation as an agent sees it: who is asking, and everything said, notes too."""
     return {
         "id": conversation.id,
@@ -83,5 +87,5 @@ def conversation_card(conversation: Conversation, visitor: Visitor | None,
         "last_seq": conversation.last_seq,
         "visitor_read_seq": conversation.visitor_read_seq,
         "agent_read_seq": conversation.agent_read_seq,
-        "messages": [m.for_agent() for m in messages],
+        "messages": [m.for_agent(link) for m in messages],
     }

@@ -13,12 +13,12 @@ from chatserver.domain.attachments import (
     NewAttachment,
     UploadQuota,
     content_type,
-    link,
     link_valid,
     safe_name,
 )
 from chatserver.domain.clock import iso, now
 from chatserver.domain.errors import Refused
+from chatserver.service.file_links import FileLinks
 from chatserver.service.images import reencode
 from chatserver.store import Store
 
@@ -26,12 +26,12 @@ HOUR = 3600
 
 
 class Attachments:
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, links: FileLinks) -> None:
         self.settings = settings
         self.store = store
+        self.links = links
         self.quota = UploadQuota(settings.visitor_uploads_per_hour,
                                  settings.visitor_upload_bytes_per_hour)
-        self._secret: str | None = settings.secret_key
 
     async def upload(self, uploader_kind: str, uploader_id: str, name: str | None,
                      data: bytes) -> Attachment:
@@ -50,15 +50,16 @@ class Attachments:
         return await self.store.save_attachment(NewAttachment(
             uploader_kind, uploader_id, safe_name(name, kind), kind, data, thumbnail))
 
-    async def url(self, attachment: Attachment) -> str:
+    def link(self, attachment_id: int) -> str:
         """A signed link to the file, good for an hour."""
-        return link(await self.secret(), attachment.id, now())
+        return self.links(attachment_id)
 
     async def served(self, attachment_id: int, expires: str, signature: str,
                      thumbnail: bool) -> tuple[Attachment, bytes]:
         """The file a link names, and its bytes (or its thumbnail's); Refused 403 for a
         link forged or expired, 404 for a file no longer kept."""
-        if not link_valid(await self.secret(), attachment_id, expires, signature, now()):
+        secret = await self.links.load(self.store)
+        if not link_valid(secret, attachment_id, expires, signature, now()):
             raise Refused(403, "forbidden", "this link is not valid or has expired; "
                           "open the conversation again for a fresh one")
         found = await self.store.attachment(attachment_id)
@@ -66,13 +67,6 @@ class Attachments:
         if found is None or data is None:
             raise Refused(404, "not_found", "no such file")
         return found, data
-
-    async def secret(self) -> str:
-        """The server's secret (SECRET_KEY, else the one kept in the database), which also
-        signs console sessions: links stay valid across restarts and servers."""
-        if self._secret is None:
-            self._secret = await self.store.secret("secret_key")
-        return self._secret
 
     async def visitor_id(self, token: str) -> str | None:
         """The visitor a widget's token names (None: no such visitor)."""

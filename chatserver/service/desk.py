@@ -339,7 +339,8 @@ class Desk(DeskNews):
                     "conversation_id": assignment.conversation_id})
             self._announce_message(changed, visitor, None)
             self.announce.to_agent(agent.id, assigned_frame(
-                changed.conversation, changed.visitor, list(changed.transcript)))
+                changed.conversation, changed.visitor, list(changed.transcript),
+                self.announce.link))
         try:
             changed = await tx.assign(assignment.conversation_id, agent.id,
                                       f"{agent.name} {verb}.", from_agent=from_agent,

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
+import zipfile
 from typing import Any
+
+import orjson
 
 from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
@@ -53,7 +57,29 @@ def export_document(facts: PrivacyFacts) -> dict[str, Any]:
 
 
 def conversation(row: dict[str, Any], messages: list[Message]) -> dict[str, Any]:
-    return {**row, "messages": [m.for_agent() for m in messages]}
+    return {**row, "messages": [exported(m) for m in messages]}
+
+
+def exported(message: Message) -> dict[str, Any]:
+    """A message as agents see it, its attachment's facts without a url: a link kept in a
+    file would expire (the file itself is served to the conversation's parties)."""
+    frame = message.for_agent(lambda attachment_id: "")
+    if "attachment" in frame:
+        del frame["attachment"]["url"]
+    return frame
+
+
+def export_name(customer_id: int) -> str:
+    return f"customer-{customer_id}-export.json"
+
+
+def zipped(name: str, document: dict[str, Any], files: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        for path, data in files:
+            archive.writestr(path, data)
+    return out.getvalue()
 
 
 def checked_reason(reason: str) -> str:
@@ -78,6 +104,20 @@ class Privacy:
         if facts is None:
             raise Refused(404, "not_found", "no such customer")
         return export_document(facts)
+
+    async def export_zip(self, customer_id: int) -> bytes:
+        """The export as a zip: its JSON document, and the files its messages carry
+        (`attachments/<id>-<name>`), as a person asking for their data would want them."""
+        document = await self.export(customer_id)
+        files = []
+        for held in document["conversations"]:
+            for message in held["messages"]:
+                attachment = message.get("attachment")
+                data = await self.store.attachment_content(attachment["id"]) \
+                    if attachment else None
+                if attachment and data is not None:
+                    files.append((f"attachments/{attachment['id']}-{attachment['name']}", data))
+        return await asyncio.to_thread(zipped, export_name(customer_id), document, files)
 
     async def erase(self, customer_id: int, actor: Agent | None, reason: str) -> dict[str, Any]:
         """Erase the customer (Refused 404 unknown, 409 while chatting, 422 no reason); their

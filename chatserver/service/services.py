@@ -15,6 +15,7 @@ from chatserver.service.attachments import Attachments
 from chatserver.service.commerce import Commerce
 from chatserver.service.console import Console
 from chatserver.service.desk import Desk
+from chatserver.service.file_links import FileLinks
 from chatserver.service.health import Health
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
@@ -51,7 +52,8 @@ class Services:
     @classmethod
     def of(cls, settings: Settings, store: Store, bus: Bus, limits: RateLimits,
            online: VisitorsOnline) -> Services:
-        desk = Desk(settings, store, Announcer(bus))
+        links = FileLinks(settings.secret_key)
+        desk = Desk(settings, store, Announcer(bus, links))
         news = ConversationNews(desk.announce, desk)
         site = Site(settings, store, bus, Mailer(settings.smtp_url))
         windows = RateWindows.of(settings, limits)
@@ -70,12 +72,13 @@ class Services:
                    team=Team(store, agent_desk),
                    console=console,
                    health=Health(settings, store),
-                   webhooks=Webhooks(store, console, settings.webhooks_allow_private),
+                   webhooks=Webhooks(store, console, settings.webhooks_allow_private, links),
                    privacy=Privacy(store, desk.announce, settings.retention_days),
-                   attachments=Attachments(settings, store),
+                   attachments=Attachments(settings, store, links),
                    desk=desk)
 
     async def start(self) -> None:
+        await self.attachments.links.load(self.attachments.store)  # before any message shows
         await self.site.start()
         await self.desk.start()
         self.supervision.start()

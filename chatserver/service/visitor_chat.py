@@ -19,11 +19,12 @@ from chatserver.domain.models import Author, Conversation, Message, Visitor
 from chatserver.service.announcer import visitor_topic
 from chatserver.service.desk import Desk
 from chatserver.service.errors import ChatError, routed
+from chatserver.service.file_links import refused_attachment
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
 from chatserver.service.rate_windows import RateWindows, try_again_in
 from chatserver.store import Store
-from chatserver.store.types import Posted
+from chatserver.store.types import NotSendable, Posted
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class VisitorChat:
         self.news = news
         self.windows = windows
         self.missed_answers = missed_answers
+        self.link = desk.announce.link  # signs the urls of the files messages carry
 
     async def identify(self, frame: dict[str, Any], address: str) -> Identified:
         """Who says `hello`: the token's visitor, or a new one; verified when the identity's
@@ -105,9 +107,11 @@ class VisitorChat:
         return {**conversation.public(position),
                 "expected_wait_seconds": self.desk.expected_wait(position)}
 
-    async def message(self, visitor: Visitor, client_id: str, text: str) -> Posted:
-        """Store and announce a visitor's message. Only new messages count against the rate
-        limit: a resent one is answered with its first `ack` whatever the rate."""
+    async def message(self, visitor: Visitor, client_id: str, text: str,
+                      attachment_id: int | None = None) -> Posted:
+        """Store and announce a visitor's message (and the file it carries, one they
+        uploaded). Only new messages count against the rate limit: a resent one is answered
+        with its first `ack` whatever the rate."""
         author = Author("visitor", visitor.name or "Visitor", visitor.id)
         at = now()
         hit = await self.windows.visitor_messages.hit(visitor.id, at)
@@ -123,8 +127,12 @@ class VisitorChat:
                 self.desk.opened(posted.opened, posted.visitor or visitor)
             self.news.posted(posted)
         try:
-            posted = await self.store.post_visitor_message(author, client_id, text, None,
-                                                           on_commit=at_commit)
+            posted = await self.store.post_visitor_message(
+                author, client_id, text, None, on_commit=at_commit, attachment_id=attachment_id)
+        except NotSendable:
+            await hit.undo()
+            raise await refused_attachment(self.store, attachment_id or 0, "visitor",
+                                           visitor.id) from None
         except BaseException:
             await hit.undo()
             raise

@@ -16,9 +16,11 @@ import httpx
 import orjson
 
 from chatserver.domain import webhooks
+from chatserver.domain.attachments import Link
 from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.service.console import Console
+from chatserver.service.file_links import FileLinks
 from chatserver.store import Store
 from chatserver.store import clock as store_clock
 from chatserver.store.base import (
@@ -55,8 +57,11 @@ async def _start_of(answer: httpx.Response) -> str:
 
 
 class Webhooks:
-    def __init__(self, store: Store, console: Console, allow_private: bool) -> None:
+    def __init__(self, store: Store, console: Console, allow_private: bool,
+                 link: Link | None = None) -> None:
+        """`link` signs the urls of the files messages carry (FileLinks)."""
         self.store = store
+        self.link: Link = link or FileLinks(None)
         self.console = console
         self.allow_private = allow_private
         self._client: httpx.AsyncClient | None = None
@@ -194,7 +199,7 @@ class Webhooks:
                 if conversation else None
         if kind == "message.created":
             message = await self.store.message(subject)
-            return message.for_agent() if message else None
+            return message.for_agent(self.link) if message else None
         if kind == "follow_up.due":
             with contextlib.suppress(Refused):
                 return dict(await self.store.follow_up(subject))

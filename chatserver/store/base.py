@@ -308,15 +308,18 @@ class Store(Protocol):
     async def message_by_client_id(self, author: Author, client_id: str) -> Message | None: ...
     # the two per-message writes are plain functions returning the commit's future
     def post_visitor_message(self, author: Author, client_id: str, text: str,
-                             rank: float | None, on_commit: OnCommit[Posted] = None
-                             ) -> Awaitable[Posted]:
+                             rank: float | None, on_commit: OnCommit[Posted] = None,
+                             attachment_id: int | None = None) -> Awaitable[Posted]:
         """`rank`: the place in the queue of a conversation it opens; None: now, by the
         store's clock (the database's own where several processes share it: queue order
-        is then one clock's, whatever the processes' clocks say)."""
+        is then one clock's, whatever the processes' clocks say). `attachment_id`: a file
+        the author uploaded and has not sent, which the message carries and its
+        conversation then holds (else `NotSendable`, nothing written); a resend carries
+        nothing new."""
         ...
     def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                           text: str, private: bool,
-                           on_commit: OnCommit[Posted] = None) -> Awaitable[Posted]: ...
+                           text: str, private: bool, on_commit: OnCommit[Posted] = None,
+                           attachment_id: int | None = None) -> Awaitable[Posted]: ...
     # routing writes are guarded: each raises `Stale` and writes nothing when the
     # conversation is no longer as the caller saw it, so no stale decision makes two agents
     async def assign(self, conversation_id: int, agent_id: int, note: str,

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from chatserver.domain import ledger
+from chatserver.domain.attachments import FileRef
 from chatserver.domain.clock import iso, now
 from chatserver.domain.models import Agent, Author, Conversation, Message, Visitor, shown_name
 from chatserver.domain.webhooks import events_of, webhook_id
@@ -53,7 +56,16 @@ def message(row: Row) -> Message:
         conversation_id=row["conversation_id"], seq=row["seq"], note_seq=row["note_seq"],
         author=Author(row["author_role"], row["author_name"], row["author_id"]),
         text=row["text"], at=row["created_at"], client_id=row["client_id"],
+        attachment=attachment_ref(row),
     )
+
+
+def attachment_ref(row: Row) -> FileRef | None:
+    """The file a message carries, from the `attachment` column of MESSAGE_COLUMNS (JSON;
+    absent from a bare message row: the attachment is then added by the caller)."""
+    # keys(): `in` on a sqlite3.Row looks through its values
+    found = row["attachment"] if "attachment" in row.keys() else None  # noqa: SIM118
+    return FileRef(**orjson.loads(found)) if found else None
 
 
 def inbox_entry(r: Row) -> InboxEntry:

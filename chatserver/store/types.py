@@ -62,6 +62,13 @@ class NotAllowed(Exception):
     """The database state does not allow the write (it changed since the caller looked)."""
 
 
+class NotSendable(NotAllowed):
+    """A message's attachment is not its sender's, or was sent already: nothing written."""
+
+    def __init__(self) -> None:
+        super().__init__("that file is not one you uploaded, or it was sent already")
+
+
 class Stale(NotAllowed):
     """A routing write found the conversation no longer as its caller saw it, and wrote
     nothing: `current` is the conversation as it stands (None: there is no such one)."""

@@ -99,7 +99,7 @@ class AgentSession(SocketSession):
         for message in missed:
             index, number = (1, message.note_seq) if message.private else (0, message.seq)
             if number is not None and number > marks[index]:
-                await self.send({"type": "message", **message.for_agent()})
+                await self.send({"type": "message", **message.for_agent(self.agent_desk.link)})
                 marks[index] = number
 
     def _signed_out_by(self, frame: dict[str, Any]) -> bool:
@@ -111,7 +111,8 @@ class AgentSession(SocketSession):
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         posted = await self.agent_desk.message(self.agent, frame["conversation_id"],
-                                               frame["client_id"], frame["text"], frame["private"])
+                                               frame["client_id"], frame["text"], frame["private"],
+                                               frame["attachment_id"])
         message = posted.message
         await self.send({"type": "ack", "client_id": frame["client_id"],
                          "conversation_id": message.conversation_id, "seq": message.seq,
@@ -142,7 +143,7 @@ class AgentSession(SocketSession):
         messages = await self.agent_desk.history(self.agent, frame["conversation_id"],
                                                  frame["last_seq"])
         await self.send({"type": "history", "conversation_id": frame["conversation_id"],
-                         "messages": [m.for_agent() for m in messages]})
+                         "messages": [m.for_agent(self.agent_desk.link) for m in messages]})
 
     handlers: ClassVar[dict[str, Handler]] = {
         **SocketSession.handlers, "presence": on_presence, "message": on_message,

@@ -37,8 +37,9 @@ async def _transcript(request: Request) -> tuple[Conversation, list[Message]]:
 async def conversation_json(request: Request, caller: Caller) -> Response:
     conversation, messages = await _transcript(request)
     record = await services(request).console.record(conversation)
+    link = services(request).agent_desk.link
     return json_response({"conversation": record["conversation"],
-                          "messages": [m.for_agent() for m in messages],
+                          "messages": [m.for_agent(link) for m in messages],
                           "history": record["history"]})
 
 

@@ -35,8 +35,7 @@ async def upload(request: Request) -> Response:
         name, data = await _file(request)
         attachments = services(request).attachments
         kept = await attachments.upload(kind, uploader_id, name, data)
-        response = json_response({"attachment": kept.for_client(await attachments.url(kept))},
-                                 201)
+        response = json_response({"attachment": kept.ref().for_client(attachments.link)}, 201)
     except Refused as error:
         response = error_response(error.status, error.code, error.message)
     response.headers.update(_cross_origin(request))

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain import frames
-from chatserver.service.privacy import MAX_REASON_CHARS
+from chatserver.service.privacy import MAX_REASON_CHARS, export_name
 from chatserver.web.admin_acts import admin_only
 from chatserver.web.http import Caller, authenticated, json_body, json_response, path_id
 from chatserver.web.services import services
@@ -16,18 +16,22 @@ ERASE: frames.Fields = {"reason": (frames.string(MAX_REASON_CHARS), True, None)}
 
 
 def export_filename(customer_id: int) -> str:
-    return f"customer-{customer_id}-export.json"
+    return export_name(customer_id)
 
 
 @authenticated
 async def export(request: Request, caller: Caller) -> Response:
-    """The JSON document, as a file to keep (the admin page's link downloads it)."""
+    """The JSON document, as a file to keep (the admin page's link downloads it); with
+    `?format=zip`, a zip of it and the files its messages carry."""
     admin_only(caller.agent)
     customer_id = path_id(request, "customer")
-    document = await services(request).privacy.export(customer_id)
-    return json_response(document, headers={
-        "Content-Disposition": f'attachment; filename="{export_filename(customer_id)}"',
-        "Cache-Control": "no-store"})
+    name = export_filename(customer_id)
+    kept = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+    if request.query_params.get("format") == "zip":
+        kept["Content-Disposition"] = kept["Content-Disposition"].replace(".json", ".zip")
+        return Response(await services(request).privacy.export_zip(customer_id),
+                        media_type="application/zip", headers=kept)
+    return json_response(await services(request).privacy.export(customer_id), headers=kept)
 
 
 @authenticated

@@ -63,7 +63,7 @@ class VisitorSession(SocketSession):
                 "agents_online": self.chat.agents_online(),
                 "conversation": self.chat.conversation_public(conversation)
                 if conversation else None,
-                "messages": [m.for_visitor() for m in messages],
+                "messages": [m.for_visitor(self.chat.link) for m in messages],
                 "widget": self.site.widget_for_visitors(), "email_enabled": self.site.email_enabled,
             })
             if who.identity_error:  # after the welcome, which always answers a hello first
@@ -136,7 +136,7 @@ class VisitorSession(SocketSession):
         conversation_id = event.frame["conversation_id"]
         for message in await self.chat.messages_after(conversation_id,
                                                       self.sent_seq.get(conversation_id, 0)):
-            await self.send({"type": "message", **message.for_visitor()})
+            await self.send({"type": "message", **message.for_visitor(self.chat.link)})
             self.sent_seq[conversation_id] = message.seq or 0
 
     @property
@@ -145,7 +145,8 @@ class VisitorSession(SocketSession):
         return self.visitor
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.chat.message(self.me, frame["client_id"], frame["text"])
+        posted = await self.chat.message(self.me, frame["client_id"], frame["text"],
+                                         frame["attachment_id"])
         await self.send({"type": "ack", "client_id": frame["client_id"],
                          "conversation_id": posted.message.conversation_id,
                          "seq": posted.message.seq})

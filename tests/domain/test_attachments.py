@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 
 from chatserver.domain.attachments import (
+    FileRef,
     UploadQuota,
     content_type,
     disposition,
     link,
     link_valid,
     safe_name,
+    size_label,
 )
 from chatserver.domain.errors import Refused
+from chatserver.domain.models import SYSTEM, Author, Message
+from chatserver.domain.transcript import entry
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -78,3 +82,24 @@ def test_a_visitor_past_the_hours_quota_is_refused_with_429() -> None:
     assert refused.value.status == 429
     with pytest.raises(Refused):
         quota.check(0, 60, 41)
+
+
+def test_a_message_carrying_a_file_names_it_in_a_text_transcript() -> None:
+    receipt = FileRef(7, "receipt.pdf", "application/pdf", 12 * 1024)
+    said = Message(3, 2, None, Author("visitor", "Vera", "v1"), "", "2026-01-02T03:04:05Z",
+                   attachment=receipt)
+    assert entry(said, "03:04") == (
+        "[03:04] Vera (visitor): [attachment: receipt.pdf, application/pdf, 12 KB]")
+    with_text = Message(3, 3, None, Author("visitor", "Vera", "v1"), "here", "",
+                        attachment=FileRef(8, "a.png", "image/png", 300))
+    assert entry(with_text, "03:05").endswith(": here [attachment: a.png, image/png, 300 B]")
+    assert size_label(5 * 1024 * 1024 + 1) == "5.0 MB"
+
+
+def test_a_message_shows_its_file_with_the_url_it_is_given() -> None:
+    said = Message(3, 2, None, Author("agent", "Ann", "1"), "", "t",
+                   attachment=FileRef(7, "a.png", "image/png", 10))
+    shown = said.for_visitor(lambda attachment_id: f"/signed/{attachment_id}")
+    assert shown["attachment"] == {"id": 7, "name": "a.png", "content_type": "image/png",
+                                   "size": 10, "url": "/signed/7"}
+    assert "attachment" not in Message(3, 3, None, SYSTEM, "hi", "t").for_agent(str)

@@ -64,7 +64,25 @@ def test_hello_may_carry_empty_name_and_email_from_a_blank_pre_chat_form() -> No
 
 def test_visitor_message_is_accepted() -> None:
     assert visitor({"type": "message", "client_id": "c-1", "text": "Where is my order?"}) == (
-        "message", {"client_id": "c-1", "text": "Where is my order?"})
+        "message", {"client_id": "c-1", "text": "Where is my order?", "attachment_id": None})
+
+
+def test_a_message_carrying_a_file_may_have_no_text() -> None:
+    assert visitor({"type": "message", "client_id": "c-1", "attachment_id": 7}) == (
+        "message", {"client_id": "c-1", "text": "", "attachment_id": 7})
+    assert agent({"type": "message", "conversation_id": 3, "client_id": "a-1", "text": "",
+                  "attachment_id": 7})[1]["attachment_id"] == 7
+
+
+@pytest.mark.parametrize("frame", [
+    {"type": "message", "client_id": "c-1"},
+    {"type": "message", "client_id": "c-1", "text": ""},
+    {"type": "message", "client_id": "c-1", "text": "", "attachment_id": None},
+    {"type": "message", "client_id": "c-1", "attachment_id": 0},
+    {"type": "message", "client_id": "c-1", "attachment_id": "7"},
+])
+def test_a_message_with_neither_text_nor_a_file_is_refused(frame: dict[str, Any]) -> None:
+    assert refusal(orjson.dumps(frame)).code == "bad_request"
 
 
 @pytest.mark.parametrize("frame, expected", [
@@ -86,7 +104,8 @@ def test_extra_fields_are_ignored() -> None:
 
 def test_agent_message_is_public_unless_marked_private() -> None:
     assert agent({"type": "message", "conversation_id": 3, "client_id": "a-1", "text": "Hi"}) == (
-        "message", {"conversation_id": 3, "client_id": "a-1", "text": "Hi", "private": False})
+        "message", {"conversation_id": 3, "client_id": "a-1", "text": "Hi", "private": False,
+                    "attachment_id": None})
     assert agent({"type": "message", "conversation_id": 3, "client_id": "a-2", "text": "note",
                   "private": True})[1]["private"] is True
 

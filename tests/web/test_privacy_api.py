@@ -4,15 +4,20 @@ what the customer's open widget and the agents see afterwards."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.attachment_files import image
 from tests.conftest import Clock
 from tests.web.conftest import InProcessServer
 from tests.web.test_agent_changes import close_code
+from tests.web.test_attachments import kept, upload
 from tests.web.test_commerce_api import (
     IDENTITY_SECRET,
     WEBHOOK_SECRET,
@@ -141,3 +146,34 @@ async def test_a_server_with_a_retention_period_erases_the_chats_closed_before_i
             return {m["text"] for m in found["messages"]} == {"[erased]"}
         await eventually(erased)
         assert admin.customer(maya)["email"] == "maya@example.com"  # only chats expire
+
+
+async def test_a_sent_file_is_exported_by_its_facts_and_gone_after_an_erase(
+        shop: Shop) -> None:
+    chat, maya = await maya_chats(shop)
+    token = next(f["token"] for f in chat.visitor.seen if f["type"] == "welcome")
+    photo = kept(upload(shop.server, image("PNG"), "parcel.png", **{"X-Visitor-Token": token}))
+    await chat.visitor.send("message", client_id="v-3", text="", attachment_id=photo["id"])
+    await chat.visitor.expect("ack", client_id="v-3")
+    url = (await chat.agent.expect("message", client_id="v-3"))["attachment"]["url"]
+    [conversation] = shop.ada.get(f"/api/customers/{maya}/export").json()["conversations"]
+    assert conversation["messages"][-1]["attachment"] == {
+        "id": photo["id"], "name": "parcel.png", "content_type": "image/png",
+        "size": photo["size"]}  # no url: a link kept in a file would expire
+    archive = shop.ada.get(f"/api/customers/{maya}/export", format="zip")
+    assert archive.headers["content-type"] == "application/zip"
+    assert archive.headers["content-disposition"] == (
+        f'attachment; filename="customer-{maya}-export.zip"')
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as files:
+        assert sorted(files.namelist()) == [f"attachments/{photo['id']}-parcel.png",
+                                            f"customer-{maya}-export.json"]
+        assert files.read(f"attachments/{photo['id']}-parcel.png") == httpx.get(
+            shop.server.url + url, timeout=5).content
+        document = json.loads(files.read(f"customer-{maya}-export.json"))
+        assert document["conversations"][0]["messages"][-1]["attachment"]["id"] == photo["id"]
+    await closed(chat)
+
+    assert erase(shop.ada, maya, reason="asked by email").status_code == 200
+    assert httpx.get(shop.server.url + url, timeout=5).status_code == 404
+    transcript = shop.ada.get(f"/api/conversations/{chat.conversation_id}").json()
+    assert all("attachment" not in m for m in transcript["messages"])

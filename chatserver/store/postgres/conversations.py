@@ -8,6 +8,9 @@ other writes are plain async functions over a connection, each run in one transa
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Any
+
+import asyncpg
 
 from chatserver.domain import clock
 from chatserver.domain.clock import iso, parse
@@ -15,6 +18,7 @@ from chatserver.domain.models import SYSTEM, Author, Conversation, Message
 from chatserver.store import clock as store_clock
 from chatserver.store import records
 from chatserver.store.postgres import rows
+from chatserver.store.postgres.attachments import attach
 from chatserver.store.postgres.connection import Connection, Record, Runs
 from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
 
@@ -160,17 +164,34 @@ class ConversationMethods(Runs):
     # --- conversations and messages: writes ---------------------------------------------
     def post_visitor_message(self, author: Author, client_id: str, text: str,
                              rank: float | None,
-                             on_commit: OnCommit[Posted] = None) -> Awaitable[Posted]:
-        return self.statement(POST_VISITOR, (
+                             on_commit: OnCommit[Posted] = None,
+                             attachment_id: int | None = None) -> Awaitable[Posted]:
+        return self._post(POST_VISITOR, (
             author.id, author.name, author.sender_key, client_id, text, rank,
-            iso(store_clock.now())), posted, on_commit, _message)
+            iso(store_clock.now())), on_commit, author, attachment_id)
 
     def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                           text: str, private: bool, on_commit: OnCommit[Posted] = None
-                           ) -> Awaitable[Posted]:
-        return self.statement(POST_AGENT, (
+                           text: str, private: bool, on_commit: OnCommit[Posted] = None,
+                           attachment_id: int | None = None) -> Awaitable[Posted]:
+        return self._post(POST_AGENT, (
             conversation_id, author.role, author.id, author.name, author.sender_key,
-            client_id, text, private, iso(store_clock.now())), posted, on_commit, _message)
+            client_id, text, private, iso(store_clock.now())), on_commit, author,
+            attachment_id)
+
+    def _post(self, sql: str, args: tuple[Any, ...], on_commit: OnCommit[Posted],
+              author: Author, attachment_id: int | None) -> Awaitable[Posted]:
+        """A message in one round trip; one carrying a file is a transaction of three
+        statements: the post, then `attach` (the file becomes the conversation's)."""
+        if attachment_id is None:
+            return self.statement(sql, args, posted, on_commit, _message)
+
+        async def post_and_attach(db: Connection) -> Posted:
+            try:
+                first = posted(await db.fetchrow(sql, *args))
+            except asyncpg.RaiseError as error:
+                raise NotAllowed(error.message) from None
+            return await attach(db, first, author, attachment_id)
+        return self.transaction(post_and_attach, on_commit, _message)
 
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      from_agent: int | None = None,

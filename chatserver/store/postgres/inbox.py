@@ -30,6 +30,9 @@ from chatserver.store.types import OnCommit
 UNANSWERED_SINCE = """(SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
             AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
             WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
+# a message's text, or the name of the file it carries alone (as SQLite's)
+SAID = ("COALESCE(NULLIF(text, ''), (SELECT '[attachment: ' || f.name || ']' FROM attachments f "
+        "WHERE f.id = attachment_id), text)")
 LIST_SELECT = f"""
 SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_at,
        c.escalation_note, c.erased_at,
@@ -37,7 +40,7 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
        v.id AS visitor_id, v.name AS visitor_name, v.email AS visitor_email,
        v.verified AS visitor_verified, v.page AS visitor_page, v.timezone AS visitor_timezone,
        v.purchase_verified_at, v.customer_id AS visitor_customer_id, cu.name AS customer_name,
-       (SELECT text FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
+       (SELECT {SAID} FROM messages WHERE conversation_id = c.id AND seq IS NOT NULL
             AND author_role <> 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
        (SELECT COUNT(*) FROM messages WHERE conversation_id = c.id AND author_role = 'visitor'
             AND seq > c.agent_read_seq) AS unread,
@@ -72,13 +75,15 @@ async def conversations(db: Connection, view: str, agent_id: int, oversee: bool,
                               "before": before}
     words = search_words(query) if query else []
     for n, word in enumerate(words):
-        # each word anywhere in the transcript or the name of the customer the visitor is
-        # verified as, not all of them in one message
+        # each word anywhere in the transcript, the name of the customer the visitor is
+        # verified as or of a file sent, not all of them in one message
         conditions.append(
             f"c.id IN (SELECT m.conversation_id FROM messages m WHERE {SEARCHED} @@ "
             f"to_tsquery('simple', :w{n}) UNION ALL SELECT linked.id FROM customers named "
             "JOIN visitors known ON known.customer_id = named.id JOIN conversations linked "
-            f"ON linked.visitor_id = known.id WHERE ' ' || named.name ILIKE :n{n})")
+            f"ON linked.visitor_id = known.id WHERE ' ' || named.name ILIKE :n{n} "
+            "UNION ALL SELECT f.conversation_id FROM attachments f WHERE f.conversation_id "
+            f"IS NOT NULL AND ' ' || f.name ILIKE :n{n})")
         params[f"w{n}"] = prefix_query(word)
         params[f"n{n}"] = name_pattern(word)
     found = await db.fetch(*numbered(

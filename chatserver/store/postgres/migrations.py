@@ -504,6 +504,10 @@ MIGRATIONS: list[str] = [
         WHERE conversation_id IS NOT NULL;
     ALTER TABLE messages ADD COLUMN attachment_id BIGINT REFERENCES attachments(id);
     """,
+    # 10: attachments' bytes in a directory (SQLite's eighteenth step)
+    """
+    ALTER TABLE attachments ADD COLUMN file TEXT;
+    """,
 ]
 
 

@@ -13,8 +13,9 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.store import clock, records
 from chatserver.store.base import ERASED, Erased, PrivacyFacts
-from chatserver.store.postgres import views
-from chatserver.store.postgres.connection import Connection, Runs
+from chatserver.store.postgres import rows, views
+from chatserver.store.postgres.attachments import AttachmentMethods
+from chatserver.store.postgres.connection import Connection
 from chatserver.store.postgres.customers import audit, canonical
 from chatserver.store.postgres.inbox import FOLLOW_UP_SELECT
 
@@ -37,7 +38,8 @@ async def facts(db: Connection, customer_id: int) -> PrivacyFacts | None:
         conversations=[records.held_conversation(r) for r in await db.fetch(
             f"{CONVERSATION_SELECT} WHERE c.id IN ({CONVERSATIONS}) ORDER BY c.id", found)],
         messages=[records.message(r) for r in await db.fetch(
-            f"SELECT * FROM messages WHERE conversation_id IN ({CONVERSATIONS}) "
+            f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+            f"WHERE conversation_id IN ({CONVERSATIONS}) "
             "ORDER BY conversation_id, id", found)],
         follow_ups=[records.follow_up(r) for r in await db.fetch(
             f"{FOLLOW_UP_SELECT} WHERE f.conversation_id IN ({CONVERSATIONS}) ORDER BY f.id",
@@ -113,14 +115,19 @@ async def erase_closed_before(db: Connection, before: str, limit: int) -> list[i
     return ids
 
 
-class PrivacyMethods(Runs):
+class PrivacyMethods(AttachmentMethods):  # an erase sweeps ATTACHMENTS_DIR too
     async def privacy_facts(self, customer_id: int) -> PrivacyFacts | None:
         return await self.read(lambda db: facts(db, customer_id))
 
     async def erase_customer(self, customer_id: int, actor_id: int | None,
                              reason: str) -> Erased | None:
-        return await self.transaction(
+        erased = await self.transaction(
             lambda db: erase_customer(db, customer_id, actor_id, reason))
+        await self.sweep_files()
+        return erased
 
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:
-        return await self.transaction(lambda db: erase_closed_before(db, before, limit))
+        erased = await self.transaction(lambda db: erase_closed_before(db, before, limit))
+        if erased:
+            await self.sweep_files()
+        return erased

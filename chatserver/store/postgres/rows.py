@@ -13,7 +13,9 @@ VISITOR_SELECT = ("SELECT v.*, cu.name AS customer_name FROM visitors v "
 CONVERSATION_SELECT = ("SELECT c.*, a.name AS agent_name FROM conversations c "
                        "LEFT JOIN agents a ON a.id = c.agent_id ")
 MESSAGE_COLUMNS = ("conversation_id, seq, note_seq, author_role, author_id, author_name, "
-                   "client_id, text, created_at")
+                   "client_id, text, created_at, (SELECT json_build_object('id', a.id, "
+                   "'name', a.name, 'content_type', a.content_type, 'size', a.size)::text "
+                   "FROM attachments a WHERE a.id = attachment_id) AS attachment")
 
 
 async def fetch_visitor(db: Connection, visitor_id: str) -> Visitor | None:

@@ -15,6 +15,7 @@ from chatserver.domain.clock import iso, parse
 from chatserver.domain.models import SYSTEM, Author, Conversation, Message
 from chatserver.store import clock as store_clock
 from chatserver.store.sqlite import rows
+from chatserver.store.sqlite.attachments import carrying
 from chatserver.store.sqlite.connection import Runs
 from chatserver.store.types import Changed, NotAllowed, OnCommit, Posted, Stale
 
@@ -268,18 +269,19 @@ class ConversationMethods(Runs):
     # --- conversations and messages: writes ---------------------------------------------
     def post_visitor_message(self, author: Author, client_id: str, text: str,
                              rank: float | None,
-                             on_commit: OnCommit[Posted] = None
-                             ) -> Awaitable[Posted]:
-        return self._writer.submit(
-            partial(post_visitor_message, author=author, client_id=client_id, text=text,
-                    rank=rank), on_commit)
+                             on_commit: OnCommit[Posted] = None,
+                             attachment_id: int | None = None) -> Awaitable[Posted]:
+        return self._writer.submit(partial(carrying, post=partial(
+            post_visitor_message, author=author, client_id=client_id, text=text, rank=rank),
+            author=author, attachment_id=attachment_id), on_commit)
 
     def post_agent_message(self, conversation_id: int, author: Author, client_id: str,
-                           text: str, private: bool, on_commit: OnCommit[Posted] = None
-                           ) -> Awaitable[Posted]:
-        return self._writer.submit(
-            partial(post_agent_message, conversation_id=conversation_id, author=author,
-                    client_id=client_id, text=text, private=private), on_commit)
+                           text: str, private: bool, on_commit: OnCommit[Posted] = None,
+                           attachment_id: int | None = None) -> Awaitable[Posted]:
+        return self._writer.submit(partial(carrying, post=partial(
+            post_agent_message, conversation_id=conversation_id, author=author,
+            client_id=client_id, text=text, private=private),
+            author=author, attachment_id=attachment_id), on_commit)
 
     async def assign(self, conversation_id: int, agent_id: int, note: str,
                      from_agent: int | None = None,

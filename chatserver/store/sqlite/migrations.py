@@ -431,6 +431,11 @@ MIGRATIONS: list[str] = [
         WHERE conversation_id IS NOT NULL;
     ALTER TABLE messages ADD COLUMN attachment_id INTEGER REFERENCES attachments(id);
     """,
+    # 18: attachments' bytes in a directory (ATTACHMENTS_DIR, store/files.py): the file's
+    # name there, `bytes` then empty
+    """
+    ALTER TABLE attachments ADD COLUMN file TEXT;
+    """,
 ]
 
 

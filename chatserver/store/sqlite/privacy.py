@@ -19,8 +19,8 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.store import clock, records
 from chatserver.store.base import ERASED, Erased, PrivacyFacts
-from chatserver.store.sqlite import views
-from chatserver.store.sqlite.connection import Runs
+from chatserver.store.sqlite import rows, views
+from chatserver.store.sqlite.attachments import AttachmentMethods
 from chatserver.store.sqlite.customers import audit, canonical
 from chatserver.store.sqlite.inbox import FOLLOW_UP_SELECT, index_new_messages
 from chatserver.store.sqlite.upkeep import Upkeep
@@ -47,7 +47,8 @@ def facts(db: sqlite3.Connection, customer_id: int) -> PrivacyFacts | None:
         conversations=[records.held_conversation(r) for r in db.execute(
             f"{CONVERSATION_SELECT} WHERE c.id IN ({CONVERSATIONS}) ORDER BY c.id", who)],
         messages=[records.message(r) for r in db.execute(
-            f"SELECT * FROM messages WHERE conversation_id IN ({CONVERSATIONS}) "
+            f"SELECT {rows.MESSAGE_COLUMNS} FROM messages "
+            f"WHERE conversation_id IN ({CONVERSATIONS}) "
             "ORDER BY conversation_id, id", who)],
         follow_ups=[records.follow_up(r) for r in db.execute(
             f"{FOLLOW_UP_SELECT} WHERE f.conversation_id IN ({CONVERSATIONS}) ORDER BY f.id",
@@ -129,7 +130,7 @@ def erase_closed_before(db: sqlite3.Connection, before: str, limit: int) -> list
     return ids
 
 
-class PrivacyMethods(Runs):
+class PrivacyMethods(AttachmentMethods):  # an erase sweeps ATTACHMENTS_DIR too
     _upkeep: Upkeep  # SqliteStore's: it cuts the WAL after an erase
 
     async def privacy_facts(self, customer_id: int) -> PrivacyFacts | None:
@@ -140,6 +141,7 @@ class PrivacyMethods(Runs):
         erased = await self.transaction(partial(erase_customer, customer_id=customer_id,
                                                 actor_id=actor_id, reason=reason))
         await self._upkeep.wipe_log()
+        await self.sweep_files()
         return erased
 
     async def erase_closed_before(self, before: str, limit: int) -> list[int]:
@@ -147,4 +149,5 @@ class PrivacyMethods(Runs):
                                                 limit=limit))
         if erased:
             await self._upkeep.wipe_log()
+            await self.sweep_files()
         return erased

@@ -17,7 +17,9 @@ CONVERSATION_SELECT = (
 )
 MESSAGE_COLUMNS = (
     "conversation_id, seq, note_seq, author_role, author_id, author_name, client_id, text, "
-    "created_at"
+    "created_at, (SELECT json_object('id', a.id, 'name', a.name, 'content_type', "
+    "a.content_type, 'size', a.size) FROM attachments a WHERE a.id = attachment_id) "
+    "AS attachment"
 )
 
 
