@@ -34,8 +34,37 @@
   }
 
   // ---- outgoing messages --------------------------------------------------------------------
-  const transmit = (p) => send({ type: 'message', conversation_id: p.conversation_id, client_id: p.client_id,
-    text: p.text, private: p.private });
+  const transmit = (p) => (p.file && !p.attachmentId ? upload(p) : send({ type: 'message',
+    conversation_id: p.conversation_id, client_id: p.client_id, text: p.text, private: p.private,
+    ...(p.attachmentId ? { attachment_id: p.attachmentId } : {}) }));
+
+  // ---- a file: uploaded first (its progress shown), then sent in a message that carries it;
+  // a retry uploads again only when the upload itself failed (the same client_id either way)
+  function attach(file) {
+    const p = { client_id: crypto.randomUUID(), conversation_id: shown(), text: '', file, private: noteBox().checked,
+      at: new Date().toISOString(), error: null };
+    pending.set(p.client_id, p);
+    transmit(p);
+    renderPending();
+  }
+
+  function upload(p) {
+    const xhr = new XMLHttpRequest();
+    const form = new FormData();
+    form.append('file', p.file);
+    xhr.open('POST', '/api/attachments');
+    xhr.setRequestHeader('X-CSRF-Token', $('meta[name="csrf-token"]').content);
+    xhr.upload.onprogress = (e) => { p.progress = Math.round((100 * e.loaded) / (e.total || 1)); renderPending(); };
+    xhr.onloadend = () => {
+      let answer = {};
+      try { answer = JSON.parse(xhr.responseText); } catch (e) { /* no answer: the network */ }
+      if (xhr.status === 201) { p.attachmentId = answer.attachment.id; transmit(p); } else {
+        p.error = `Not sent: ${(answer.error && answer.error.message) || 'the upload failed.'}`;
+      }
+      renderPending();
+    };
+    xhr.send(form);
+  }
 
   function sendReply() {
     const text = box().value.replace(/^\s*\n|\s+$/g, '');
@@ -76,12 +105,14 @@
       discard.onclick = () => { pending.delete(p.client_id); renderPending(); };
       status.append(el('span', null, p.error), ' ', retry, ' ', discard);
     }
-    node.append(meta, el('div', 'msg-text', p.text), status);
+    const uploading = p.file && !p.attachmentId && !p.error;
+    if (uploading) status.textContent = `Uploading ${p.file.name} ${p.progress || 0}%`;
+    node.append(meta, el('div', 'msg-text', p.text || (p.file && p.file.name)), status);
     return node;
   }
 
   document.addEventListener('console:frame', ({ detail: f }) => {
-    if (f.type === 'welcome') { for (const p of pending.values()) if (!p.error) transmit(p); }
+    if (f.type === 'welcome') { for (const p of pending.values()) if (!p.error && (!p.file || p.attachmentId)) transmit(p); }
     if (f.type === 'error' && pending.has(f.client_id)) {
       pending.get(f.client_id).error = `Not sent: ${ERRORS[f.code] || f.message || 'the server refused it.'}`;
       renderPending();
@@ -159,6 +190,14 @@
     sendReply();
   });
   document.addEventListener('input', (e) => { if (e.target.id === 'reply') onInput(); });
+  document.addEventListener('change', (e) => {
+    if (e.target.dataset.testid !== 'attach') return;
+    [...e.target.files].forEach(attach);
+    e.target.value = '';
+  });
+  document.addEventListener('paste', (e) => {
+    if (e.target.id === 'reply' && e.clipboardData.files.length) { e.preventDefault(); [...e.clipboardData.files].forEach(attach); }
+  });
   document.addEventListener('change', (e) => {
     if (e.target.dataset.testid !== 'note-toggle') return;
     stopTyping();

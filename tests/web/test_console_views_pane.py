@@ -4,12 +4,14 @@ and the plain HTTP acts (claim, transfer, close, presence) with their CSRF check
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
 import pytest
 
-from tests.web.conftest import InProcessServer, agent
+from tests.attachment_files import image
+from tests.web.conftest import InProcessServer, agent, visitor
 from tests.web.test_console_api import say, start_chat
 from tests.web.test_console_views_conversation import (
     MARKUP,
@@ -151,3 +153,29 @@ async def test_presence_is_switched_over_http(server: InProcessServer,
     assert away.status_code == 200, away.text
     assert 'data-status="away"' in away.text and '"status": "available"' in away.text
     assert ann.post("/console/parts/presence", status=MARKUP).status_code == 400
+
+
+async def test_a_file_in_the_transcript_shows_its_thumbnail_and_name_escaped(
+        server: InProcessServer, tokens: list[str]) -> None:
+    ann = await agent(server, tokens[0])
+    maya, welcome = await visitor(server, name="Maya")
+    uploaded = httpx.post(f"{server.url}/api/attachments", timeout=10,
+                          files={"file": (f"{MARKUP}.png", image("PNG"))},
+                          headers={"X-Visitor-Token": welcome["token"]})
+    assert uploaded.status_code == 201, uploaded.text
+    await maya.send("message", client_id="photo", text="",
+                    attachment_id=uploaded.json()["attachment"]["id"])
+    conversation_id = (await maya.expect("ack", client_id="photo"))["conversation_id"]
+    await ann.expect("assigned")
+
+    shown = pane(signed_in(server, "ann@example.com"), conversation_id).text
+    name = html.escape(uploaded.json()["attachment"]["name"])  # as the server kept it
+    assert MARKUP not in shown and f'alt="{name}"' in shown
+    assert f'<span class="msg-file-name">{name}</span>' in shown
+    link = re.search(r'<a class="msg-file" href="(/api/attachments/\d+\?[^"]+)"', shown)
+    assert link is not None, shown
+    assert f'src="{link.group(1)}&amp;thumbnail=1"' in shown
+    assert "image/png" in shown and 'class="msg-text"' not in shown.split('id="msg-1"')[1][:400]
+    thumbnail = httpx.get(server.url + link.group(1).replace("&amp;", "&") + "&thumbnail=1",
+                          timeout=10)
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"].startswith("image/")

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chatserver.domain import clock
+from chatserver.domain.attachments import size_label
 from chatserver.domain.clock import parse
 from chatserver.domain.models import Agent, Conversation, Message, Presence
 from chatserver.service.errors import ChatError
@@ -79,7 +80,7 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
         "flagged": waited is not None and waited >= found.supervision.unanswered_after,
         "promise": promises[0] if promises else None,
         "overdue": bool(promises) and parse(promises[0]["due_at"]) <= now,
-        "items": shown(messages, conversation.visitor_read_seq),
+        "items": shown(messages, conversation.visitor_read_seq, found.attachments.links),
         **transcript_context(request, now), **due_choices(request),
     }
 
@@ -88,7 +89,7 @@ def transcript_context(request: Request, now: float) -> dict[str, Any]:
     """What the transcript's template needs besides its items: the words searched for (`q`),
     to mark, and the agent's clock."""
     query = request.query_params.get("q", "")[:QUERY_LIMIT]
-    return {"query": query, "marked": partial(marked, query=query),
+    return {"query": query, "marked": partial(marked, query=query), "size_label": size_label,
             **AgentClock.of(request).shown(now)}
 
 
@@ -116,7 +117,8 @@ async def newer_messages(request: Request, session: Session) -> Response:
     if found is None:
         return Response(status_code=404)
     conversation, messages = found
-    items = after(shown(messages, conversation.visitor_read_seq), seq, note_seq)
+    links = services(request).attachments.links
+    items = after(shown(messages, conversation.visitor_read_seq, links), seq, note_seq)
     return render(request, MESSAGES, session, items=items,
                   **transcript_context(request, clock.now()))
 

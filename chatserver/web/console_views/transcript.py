@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chatserver.domain.attachments import Link
 from chatserver.domain.models import Message
 
 
@@ -17,6 +18,7 @@ class Shown:
     role: str  # visitor, agent or system
     author: str
     seen: bool  # the visitor has read it, and it is the agent's last message they read
+    file: dict[str, object] | None  # the file it carries, with a fresh link to it
 
     @property
     def key(self) -> str:
@@ -25,14 +27,15 @@ class Shown:
         return f"note-{m.note_seq}" if m.private else f"msg-{m.seq}"
 
 
-def shown(messages: Iterable[Message], visitor_read_seq: int) -> list[Shown]:
+def shown(messages: Iterable[Message], visitor_read_seq: int, link: Link) -> list[Shown]:
     messages = list(messages)
     seen_seq = max((m.seq or 0 for m in messages
                     if not m.private and m.author.role == "agent"
                     and (m.seq or 0) <= visitor_read_seq), default=0)
     return [Shown(message=m, role=m.author.role,
                   author=m.author.name or ("Visitor" if m.author.role == "visitor" else "Agent"),
-                  seen=not m.private and m.author.role == "agent" and m.seq == seen_seq)
+                  seen=not m.private and m.author.role == "agent" and m.seq == seen_seq,
+                  file=m.attachment.for_client(link) if m.attachment else None)
             for m in messages]
 
 
