@@ -9,13 +9,14 @@ import contextlib
 import io
 import logging
 import zipfile
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
 from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
-from chatserver.domain.models import Agent, Message
+from chatserver.domain.models import SYSTEM, Agent, Author, Message
 from chatserver.service.announcer import Announcer
 from chatserver.store import Store
 from chatserver.store import clock as store_clock
@@ -90,12 +91,16 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
+Closer = Callable[[int, Author], Awaitable[None]]  # closes a conversation, as its closer
+
+
 class Privacy:
-    def __init__(self, store: Store, announce: Announcer | None,
-                 retention_days: int) -> None:
-        """`announce`: None where no socket is served (the command line)."""
+    def __init__(self, store: Store, announce: Announcer | None, retention_days: int,
+                 close: Closer | None = None) -> None:
+        """`announce` and `close`: None where no socket is served (the command line)."""
         self.store = store
         self.announce = announce
+        self.close = close
         self.retention_days = retention_days
         self._task: asyncio.Task[None] | None = None
 
@@ -120,10 +125,17 @@ class Privacy:
         return await asyncio.to_thread(zipped, export_name(customer_id), document, files)
 
     async def erase(self, customer_id: int, actor: Agent | None, reason: str) -> dict[str, Any]:
-        """Erase the customer (Refused 404 unknown, 409 while chatting, 422 no reason); their
-        visitors' open widgets are told and let go: their tokens no longer name anyone."""
+        """Erase the customer (Refused 404 unknown, 422 no reason): their open chats are
+        closed first, by `actor` (where no server runs them, the command line: Refused 409
+        while one is open); their visitors' open widgets are told and let go: their tokens
+        no longer name anyone."""
+        reason = checked_reason(reason)
+        facts = await self.store.privacy_facts(customer_id) if self.close else None
+        for held in facts.conversations if facts else []:
+            if held["status"] != "closed" and self.close:
+                await self.close(held["id"], Author("agent", actor.name) if actor else SYSTEM)
         erased = await self.store.erase_customer(customer_id, actor.id if actor else None,
-                                                 checked_reason(reason))
+                                                 reason)
         if erased is None:
             raise Refused(404, "not_found", "no such customer")
         if self.announce is not None:

@@ -73,7 +73,7 @@ class Services:
                    console=console,
                    health=Health(settings, store),
                    webhooks=Webhooks(store, console, settings.webhooks_allow_private, links),
-                   privacy=Privacy(store, desk.announce, settings.retention_days),
+                   privacy=Privacy(store, desk.announce, settings.retention_days, desk.close),
                    attachments=Attachments(settings, store, links),
                    desk=desk)
 
