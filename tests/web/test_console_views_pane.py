@@ -179,3 +179,17 @@ async def test_a_file_in_the_transcript_shows_its_thumbnail_and_name_escaped(
     thumbnail = httpx.get(server.url + link.group(1).replace("&amp;", "&") + "&thumbnail=1",
                           timeout=10)
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"].startswith("image/")
+
+
+async def test_a_chat_opened_from_a_search_has_the_words_marked(
+        server: InProcessServer, tokens: list[str]) -> None:
+    ann = await agent(server, tokens[0])
+    maya, conversation_id = await start_chat(server, "My parcel <b>tracking</b> is stuck")
+    await ann.expect("assigned")
+    ann_console = signed_in(server, "ann@example.com")
+    shown = get(ann_console, f"/console/parts/conversation/{conversation_id}?q=parc+TRACK").text
+    assert ("My <mark>parcel</mark> &lt;b&gt;<mark>tracking</mark>&lt;/b&gt; is stuck"
+            in shown)
+    assert f'hx-get="/console/parts/conversation/{conversation_id}/messages?q=parc%20TRACK"' \
+        in shown  # what comes later is marked too
+    assert "<mark>" not in pane(ann_console, conversation_id).text

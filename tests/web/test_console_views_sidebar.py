@@ -148,7 +148,8 @@ async def test_search_marks_the_words_found_and_says_when_nothing_is(
     results = desk.ann_console.get("/search", q="parc")
     assert items(results.text) == [found]
     assert "Results for “parc”" in results.text
-    assert 'data-highlight="parc"' in results.text
+    # it opens with the words marked in its transcript
+    assert f'hx-get="/console/parts/conversation/{found}?q=parc"' in results.text
     assert "My <mark>parcel</mark> tracking says delivered" in results.text
 
     nothing = desk.ann_console.get("/search", q="xylophone").text
