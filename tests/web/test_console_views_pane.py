@@ -184,7 +184,7 @@ async def test_a_file_in_the_transcript_shows_its_thumbnail_and_name_escaped(
 async def test_a_chat_opened_from_a_search_has_the_words_marked(
         server: InProcessServer, tokens: list[str]) -> None:
     ann = await agent(server, tokens[0])
-    maya, conversation_id = await start_chat(server, "My parcel <b>tracking</b> is stuck")
+    _maya, conversation_id = await start_chat(server, "My parcel <b>tracking</b> is stuck")
     await ann.expect("assigned")
     ann_console = signed_in(server, "ann@example.com")
     shown = get(ann_console, f"/console/parts/conversation/{conversation_id}?q=parc+TRACK").text
