@@ -1,46 +1,28 @@
 /* Chatserver console: the keyboard, the dialogs and the sheets. Outside a text field a key
  * presses the button it names (`?` lists them): j / k the next / previous chat of the list on
  * screen, r the reply box, n the note toggle, e escalate, f follow up, c close, / search. Esc
- * closes a dialog or a sheet, or leaves the field. Dialogs (`.overlay[data-overlay]`) keep Tab
- * inside, give the focus back when closed, and close from their `[data-dismiss]` buttons or a
- * click beside them. Closing a chat asks first: its button is posted (htmx `confirmed`) on Yes.
- * The sheets under the pane's header open from the buttons that control them. */
+ * closes a dialog or a sheet, or leaves the field. Dialogs (`dialog[data-overlay]`, modal) close
+ * from their `[data-dismiss]` buttons or a click beside them. Closing a chat asks first: its
+ * button is posted (htmx `confirmed`) on Yes. The sheets under the pane's header open from the
+ * buttons that control them. */
 (() => {
   'use strict';
 
   const $ = (selector, root = document) => root.querySelector(selector);
-  const overlays = [...document.querySelectorAll('.overlay[data-overlay]')];
+  const dialogs = [...document.querySelectorAll('dialog[data-overlay]')];
   const TEXT_INPUTS = new Set(['text', 'search', 'email', 'number', 'password', 'tel', 'url', 'date',
     'datetime-local', 'time', 'month', 'week']);
-  let dialogReturn = null;
 
-  const openOverlay = () => overlays.find((overlay) => !overlay.hidden) || null;
-
-  function showOverlay(overlay) {
-    for (const other of overlays) if (other !== overlay) other.hidden = true;
-    if (overlay.hidden) dialogReturn = document.activeElement;
-    overlay.hidden = false;
-    ($('[data-autofocus]', overlay) || $('button', overlay)).focus();
+  /** Native modal dialogs: the page behind is inert, and the focus goes back when they close. */
+  function showOverlay(dialog) {
+    for (const other of dialogs) if (other !== dialog && other.open) other.close();
+    if (!dialog.open) dialog.showModal();
   }
 
   function hideOverlay() {
-    const open = openOverlay();
-    if (!open) return false;
-    open.hidden = true;
-    if (dialogReturn && document.contains(dialogReturn) && dialogReturn !== document.body) dialogReturn.focus();
-    dialogReturn = null;
-    return true;
-  }
-
-  /** Keep Tab inside the open dialog. */
-  function trapFocus(e, overlay) {
-    const focusable = [...overlay.querySelectorAll('button, [href], input, select, textarea')].filter((n) => !n.disabled);
-    if (!focusable.length) return;
-    const first = focusable[0];
-    const last = focusable[focusable.length - 1];
-    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
-    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
-    else if (!overlay.contains(document.activeElement)) { e.preventDefault(); first.focus(); }
+    const open = dialogs.find((dialog) => dialog.open);
+    if (open) open.close();
+    return !!open;
   }
 
   function typingInField(target) {
@@ -102,8 +84,7 @@
   function onKeydown(e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     if (e.key === 'Escape') { onEscape(e); return; }
-    const overlay = openOverlay();
-    if (overlay) { if (e.key === 'Tab') trapFocus(e, overlay); return; }
+    if (dialogs.some((dialog) => dialog.open)) return;
     if (typingInField(e.target)) return;
     const action = Object.prototype.hasOwnProperty.call(ACTIONS, e.key) && ACTIONS[e.key];
     if (!action) return;
@@ -143,8 +124,11 @@
 
   document.addEventListener('keydown', onKeydown);
   $('[data-testid="help-button"]').addEventListener('click', () => showOverlay($('[data-overlay="help"]')));
-  for (const overlay of overlays) {
-    overlay.addEventListener('mousedown', (e) => { if (e.target === overlay) hideOverlay(); });
-    overlay.addEventListener('click', (e) => { if (e.target.closest('[data-dismiss]')) hideOverlay(); });
+  for (const dialog of dialogs) {
+    dialog.addEventListener('click', (e) => {
+      const r = dialog.getBoundingClientRect(); // a click on the backdrop lands on the dialog itself
+      const beside = e.target === dialog && (e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom);
+      if (beside || e.target.closest('[data-dismiss]')) dialog.close();
+    });
   }
 })();
