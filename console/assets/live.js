@@ -75,7 +75,7 @@
     socket.send(JSON.stringify(frame));
     return true;
   }
-  window.ConsoleSocket = Object.freeze({ send, live: () => live });
+  window.ConsoleSocket = Object.freeze({ send });
 
   function connection(state) {
     const node = $('[data-testid="connection"]');
