@@ -153,6 +153,25 @@ async def test_presence_is_switched_over_http(server: InProcessServer,
     assert away.status_code == 200, away.text
     assert 'data-status="away"' in away.text and '"status": "available"' in away.text
     assert ann.post("/console/parts/presence", status=MARKUP).status_code == 400
+    # as it is now, for the page whose other tab switched it
+    assert 'data-status="away"' in get(ann, "/console/parts/presence").text
+
+
+async def test_the_transfer_menu_lists_who_is_available_now_and_only_for_my_chat(
+        server: InProcessServer, tokens: list[str]) -> None:
+    _, _, conversation_id = await chat_with_ann(server, tokens[0])
+    path = f"/console/parts/conversation/{conversation_id}/transfer"
+    ann = signed_in(server, "ann@example.com")
+    assert "Nobody else is available" in get(ann, path).text
+    bob = await agent(server, tokens[1])
+    await bob.send("presence", status="available")
+    await bob.expect("team")
+    menu = get(ann, path).text
+    assert ">Bob (0/" in menu and 'data-targets="' in menu
+    bobs = get(signed_in(server, "bob@example.com"), path).text  # not his chat: nobody to pick
+    assert "Nobody else is available" in bobs and ">Ann (" not in bobs
+    assert get(ann, f"/console/parts/conversation/{conversation_id + 100}/transfer"
+               ).status_code == 404
 
 
 async def test_a_file_in_the_transcript_shows_its_thumbnail_and_name_escaped(

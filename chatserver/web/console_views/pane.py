@@ -32,6 +32,11 @@ TRANSFER = "partials/conversation/transfer.html"
 ACTS = ("claim", "transfer", "close")
 
 
+def answers(agent: Agent, conversation: Conversation) -> bool:
+    """The chat is `agent`'s to answer (and to transfer, close, follow up)."""
+    return conversation.status == "active" and conversation.agent_id == agent.id
+
+
 def banner(conversation: Conversation, agent: Agent, closed_at: str | None) -> str | None:
     """Why the pane is read-only for `agent`, or None when the chat is theirs to answer
     (`closed_at`: when it closed, as the agent's clock shows it)."""
@@ -62,7 +67,7 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
     record = await found.console.record(conversation)
     visitor = record["conversation"]["visitor"]
     agent_clock, now = AgentClock.of(request), clock.now()
-    mine = conversation.status == "active" and conversation.agent_id == agent.id
+    mine = answers(agent, conversation)
     since = waiting_since(messages) if conversation.status != "closed" else None
     waited = now - parse(since) if since else None
     promises = [f for f in await found.supervision.follow_ups(agent, agent.can_oversee, False)
@@ -128,10 +133,9 @@ async def transfer_targets(request: Request, session: Session) -> Response:
     conversation = await services(request).console.conversation(int(request.path_params["id"]))
     if conversation is None:
         return Response(status_code=404)
-    mine = conversation.status == "active" and conversation.agent_id == session.agent.id
     return render(request, TRANSFER, session, conversation=conversation,
                   targets=services(request).console.transfer_targets(session.agent.id)
-                  if mine else [])
+                  if answers(session.agent, conversation) else [])
 
 
 async def act(request: Request, session: Session) -> Response:
