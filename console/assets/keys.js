@@ -51,7 +51,7 @@
     const items = [...document.querySelectorAll('.sidebar .view:not([hidden]) [data-conversation-id]')]
       .filter((node) => !node.closest('[hidden]'));
     if (!items.length) return;
-    const index = items.findIndex((node) => node.classList.contains('selected'));
+    const index = items.findIndex((node) => node.dataset.conversationId === $('#pane').dataset.wanted);
     const next = index < 0 ? (by > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, index + by));
     $('[hx-get]', items[next]).click();
     items[next].scrollIntoView({ block: 'nearest' });

@@ -26,6 +26,7 @@
   const open = (id) => htmx.ajax('GET', `/console/parts/conversation/${Number(id)}`,
     { source: '#pane-sync', target: '#pane' }).catch(quiet); // as the lists' buttons do (macros.html: opens)
   const reopen = (id) => { if (id != null && id === shown()) open(id); };
+  const detail = (id) => { if (id != null && id === shown()) news('[data-part="details"]'); }; // the header's
   const nameOf = (id) => {
     const item = document.querySelector(`[data-conversation-id="${id}"] .conv-item-name`);
     return item ? item.textContent : `chat #${id}`;
@@ -121,7 +122,7 @@
       const last = (c.messages || []).filter((m) => m.author && m.author.role === 'visitor').pop();
       alert({ sound: true, tag: `chatserver-${c.id}`, conversationId: c.id,
         notify: { title: `New chat: ${who}`, body: last ? last.text : '' } });
-      if (c.id === shown() || (wanted == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
+      if (c.id === shown() || (wanted() == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
     },
     unassigned(f) {
       alert({ text: `The chat with ${nameOf(f.conversation_id)} ${REASONS[f.reason] || 'is no longer assigned to you'}.` });
@@ -129,7 +130,7 @@
     },
     message(f) {
       if (f.conversation_id !== shown()) return;
-      news('#transcript-items');
+      news('#transcript-items, [data-part="details"]');
       if (f.author && f.author.role === 'visitor') typing(null);
     },
     ack(f) { if (f.conversation_id === shown()) news('#transcript-items'); },
@@ -143,7 +144,7 @@
     unanswered(f) {
       const c = f.conversation || {};
       if ($(`[data-testid="mine-list"] [data-conversation-id="${c.id}"]`)) alert({ text: `${nameOf(c.id)} has waited too long without an answer.`, kind: 'error', sound: true });
-      reopen(c.id);
+      detail(c.id);
     },
     escalation(f) {
       reopen(f.conversation_id);
@@ -154,7 +155,7 @@
       if (!item.overdue || item.done_at || !item.agent || item.agent.id !== ME) return;
       alert({ text: `Follow-up overdue: you promised ${nameOf(item.conversation_id)} an answer.`, kind: 'error', sound: true });
     },
-    customer(f) { reopen(f.conversation_id); },
+    customer(f) { detail(f.conversation_id); },
     team(f) { // another tab of mine switched: the switch follows (not rebuilt under a click)
       const me = (f.agents || []).find((a) => a.id === ME);
       if (me && me.status !== $('[data-testid="presence"]').dataset.status) news('[data-part="presence"]');
@@ -204,8 +205,8 @@
 
   // ---- the pane and the transcript ----------------------------------------------------------
   document.addEventListener('console:open', (e) => open(e.detail.id));
-  document.addEventListener('console:changed', (e) => reopen(e.detail.conversationId));
-  document.addEventListener('console:sheet-done', () => reopen(shown())); // a follow-up shows in the header
+  document.addEventListener('console:changed', (e) => detail(e.detail.conversationId));
+  document.addEventListener('console:sheet-done', () => detail(shown())); // a follow-up shows in the header
 
   /** The newer messages only: after the last numbers shown. */
   document.body.addEventListener('htmx:configRequest', (e) => {
@@ -224,24 +225,23 @@
     nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight < 60;
   });
 
-  /** Mark the chat shown (or on its way to the pane) in every list, and the unread count in
-   * the title. */
-  let wanted = null;
+  /** The chat last asked of the pane (`data-wanted`, for j / k), and the one it shows marked in
+   * every list, with the unread count in the title. */
+  const wanted = () => pane.dataset.wanted || null;
   document.body.addEventListener('htmx:beforeRequest', (e) => {
     const asked = e.detail.target === pane && /\/conversation\/(\d+)(\?)?/.exec(e.detail.requestConfig.path);
     if (!asked) return;
-    const again = asked[1] === String(shown()) && asked[1] === wanted && !asked[2] && e.detail.elt.closest('.sidebar');
+    const again = asked[1] === String(shown()) && asked[1] === wanted() && !asked[2] && e.detail.elt.closest('.sidebar');
     if (again && e.detail.requestConfig.verb === 'get') { // shown already: keep it as it is
       e.preventDefault();
       const click = e.detail.requestConfig.triggeringEvent; // by the agent, not by j / k
       if (click && click.isTrusted && $('#reply')) $('#reply').focus();
     } else {
-      wanted = asked[1];
-      markShown();
+      pane.dataset.wanted = asked[1];
     }
   });
   function markShown() {
-    const id = wanted;
+    const id = String(shown());
     for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) {
       const on = li.dataset.conversationId === id;
       li.classList.toggle('selected', on);
@@ -256,7 +256,7 @@
     const log = $('.transcript', pane);
     if (target === pane) {
       const c = part();
-      wanted = c ? c.dataset.conversationId : null;
+      pane.dataset.wanted = c ? c.dataset.conversationId : '';
       document.body.classList.toggle('show-conversation', !!c);
       emit('console:selected', c ? { id: shown(), customerId: c.dataset.customerId ? Number(c.dataset.customerId) : null } : null);
       const mark = log && $('mark', log);
@@ -277,7 +277,7 @@
   pane.addEventListener('click', (e) => {
     if (e.target.closest('[data-action="back"]')) { // narrow screens: back to the lists
       pane.replaceChildren($('#pane-empty').content.cloneNode(true));
-      wanted = null;
+      pane.dataset.wanted = '';
       document.body.classList.remove('show-conversation');
       emit('console:selected', null);
       markShown();

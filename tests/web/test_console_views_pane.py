@@ -10,6 +10,7 @@ import re
 import httpx
 import pytest
 
+from chatserver.domain import clock
 from tests.attachment_files import image
 from tests.web.conftest import InProcessServer, agent, visitor
 from tests.web.test_console_api import say, start_chat
@@ -212,3 +213,22 @@ async def test_a_chat_opened_from_a_search_has_the_words_marked(
     assert f'hx-get="/console/parts/conversation/{conversation_id}/messages?q=parc%20TRACK"' \
         in shown  # what comes later is marked too
     assert "<mark>" not in pane(ann_console, conversation_id).text
+
+
+async def test_the_headers_details_are_read_alone_as_the_wait_goes_on(
+        server: InProcessServer, tokens: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    ann = await agent(server, tokens[0])
+    _maya, conversation_id = await start_chat(server, MARKUP, name=MARKUP)
+    await ann.expect("assigned")
+    path = f"/console/parts/conversation/{conversation_id}/details"
+    ann_console = signed_in(server, "ann@example.com")
+    assert "waiting &lt;1m" in get(ann_console, path).text
+    later = clock.now() + 200  # past the 120 s the server flags at
+    monkeypatch.setattr(clock, "now", lambda: later)
+    flagged = get(ann_console, path).text
+    assert 'data-testid="unanswered-flag">Waiting 3m — unanswered<' in flagged
+    assert MARKUP not in flagged and f"Chat #{conversation_id}" in flagged
+    await say(ann, conversation_id, "On it")
+    assert "waiting" not in get(ann_console, path).text.lower()
+    assert get(ann_console, f"/console/parts/conversation/{conversation_id + 100}/details"
+               ).status_code == 404

@@ -29,6 +29,7 @@ PANE = "partials/conversation/pane.html"
 MESSAGES = "partials/conversation/messages.html"
 PRESENCE = "partials/conversation/presence.html"
 TRANSFER = "partials/conversation/transfer.html"
+DETAILS = "partials/conversation/details.html"
 ACTS = ("claim", "transfer", "close")
 
 
@@ -110,6 +111,14 @@ async def conversation_pane(request: Request, session: Session, status: int = 20
     return render(request, PANE, session, status, error=error, **context)
 
 
+async def details(request: Request, session: Session) -> Response:
+    """The header's details of a chat, as they are now."""
+    found = await services(request).console.transcript(int(request.path_params["id"]))
+    if found is None:
+        return Response(status_code=404)
+    return render(request, DETAILS, session, **await pane_context(request, session.agent, *found))
+
+
 async def newer_messages(request: Request, session: Session) -> Response:
     """The messages after `after` (a seq) and the notes after `after_note`, to append."""
     conversation_id = int(request.path_params["id"])
@@ -178,6 +187,7 @@ routes: list[BaseRoute] = [
     Route("/console/parts/conversation/{id:int}", console_view(conversation_pane)),
     Route("/console/parts/conversation/{id:int}/messages", console_view(newer_messages)),
     Route("/console/parts/conversation/{id:int}/transfer", console_view(transfer_targets)),
+    Route("/console/parts/conversation/{id:int}/details", console_view(details)),
     Route("/console/parts/conversation/{id:int}/{act:str}", console_view(act), methods=["POST"]),
     Route("/console/parts/presence", console_view(presence), methods=["GET", "POST"]),
 ]
