@@ -9,13 +9,6 @@
   const TYPING_IDLE_MS = 3000; // `typing: false` after this long without a keystroke
   const TYPING_REPEAT_MS = 2500; // while typing, repeat `true` at most this often
   const READ_DELAY_MS = 300; // a chat's closing message comes just before its `unassigned`
-  const ERRORS = {
-    forbidden: 'That chat is not assigned to you.',
-    conflict: 'Someone else got there first, or that agent cannot take it.',
-    too_large: 'The message is too long (4000 characters at most).',
-    not_found: 'That chat no longer exists.',
-    rate_limited: 'Too many messages; wait a moment.',
-  };
   const $ = (selector, root = document) => root.querySelector(selector);
   const send = (frame) => window.ConsoleSocket.send(frame);
   const pending = new Map(); // client_id -> {conversation_id, client_id, text, private, at, error}
@@ -114,7 +107,7 @@
   document.addEventListener('console:frame', ({ detail: f }) => {
     if (f.type === 'welcome') { for (const p of pending.values()) if (!p.error && (!p.file || p.attachmentId)) transmit(p); }
     if (f.type === 'error' && pending.has(f.client_id)) {
-      pending.get(f.client_id).error = `Not sent: ${ERRORS[f.code] || f.message || 'the server refused it.'}`;
+      pending.get(f.client_id).error = `Not sent: ${f.message || 'the server refused it.'}`; // the server's words
       renderPending();
     }
     if (f.type === 'unassigned' && f.conversation_id === typingState.conv) typingState.on = false;
