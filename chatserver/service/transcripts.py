@@ -56,13 +56,9 @@ class Transcripts:
         """This visitor's conversations, oldest first, with what they saw of them (never a
         note). Only their own: another visitor linked to the same customer is another
         device, and an unverified email must not open anyone's chats."""
-        current = await self.store.current_conversation(visitor_id)
-        if current is None:
+        chats = await self.store.visitor_conversations(visitor_id)
+        if not chats:
             raise Refused(404, "not_found", "there is no conversation to download")
-        others = [entry["id"] for entry in await self.store.history(current.id)
-                  if entry["visitor"]["id"] == visitor_id]
-        chats = [current, *[c for i in others if (c := await self.store.conversation(i))]]
-        chats.sort(key=lambda c: c.id)
         return [(c, await self.store.messages(c.id, 0)) for c in chats]
 
     async def _send(self, conversation_id: int, to: str) -> bool:
