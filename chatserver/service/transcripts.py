@@ -59,6 +59,11 @@ class Transcripts:
         chats = await self.store.visitor_conversations(visitor_id)
         if not chats:
             raise Refused(404, "not_found", "there is no conversation to download")
+        # each copy reads every file of every chat again: a visitor asks a few times, no more
+        hit = await self.windows.downloads_by_visitor.hit(visitor_id, now())
+        if not hit.allowed:
+            raise Refused(429, "rate_limited", "too many transcripts downloaded; "
+                          + try_again_in(hit.retry_after))
         return [(c, await self.store.messages(c.id, 0)) for c in chats]
 
     async def _send(self, conversation_id: int, to: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
+from chatserver.config import Limit
 from tests.attachment_files import PDF
 from tests.web.conftest import InProcessServer, Peer, agent, every_backend, visitor
 from tests.web.test_attachments import kept, upload
@@ -110,3 +111,19 @@ async def test_a_widget_on_an_allowed_site_may_ask_with_its_token_header(
     assert refused.headers["access-control-allow-origin"] == "https://shop.example"
     elsewhere = download(server, "nobody", Origin="https://evil.example")
     assert "access-control-allow-origin" not in elsewhere.headers
+
+
+async def test_a_visitor_downloads_a_few_copies_an_hour(
+        serve: Callable[..., InProcessServer]) -> None:
+    server = serve(transcript_download_limit=Limit(2, 3600))
+    peer, welcome = await visitor(server)
+    await said(peer, "v1", "hello")
+    token = str(welcome["token"])
+    assert [download(server, token).status_code for _ in range(2)] == [200, 200]
+    refused = download(server, token, "?format=txt")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert "try again in" in refused.json()["error"]["message"]
+    other, again = await visitor(server)
+    await said(other, "o1", "hi")
+    assert download(server, str(again["token"])).status_code == 200  # counted per visitor
