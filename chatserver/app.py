@@ -32,6 +32,7 @@ from chatserver.web import (
     privacy_api,
     settings_api,
     shop_webhooks,
+    visitor_api,
     webhooks_api,
 )
 from chatserver.web.agent_socket import agent_socket
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> ChatApp:
             *webhooks_api.routes,
             *privacy_api.routes,
             *attachments_api.routes,
+            *visitor_api.routes,
             *console.routes(),
             *console_pages_routes(),
             *console_views_routes(),

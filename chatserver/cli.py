@@ -110,7 +110,10 @@ def build_parser() -> Parser:
     export = with_db(customers.add_parser("export", help="print (or write) everything held "
                                           "about a customer, as JSON"))
     export.add_argument("id", type=record_id)
-    export.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    written = export.add_mutually_exclusive_group()
+    written.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+    written.add_argument("--zip", metavar="FILE", help="write a zip to FILE: the JSON and the "
+                         "files the customer's chats carry (as the API's ?format=zip)")
     export.set_defaults(run=run_customers_export)
     erase = with_db(customers.add_parser("erase", help="erase a customer's personal data and "
                                          "chats for good (the ledger's amounts stay)"))
@@ -223,6 +226,11 @@ def privacy_work(run: Callable[[Privacy], Awaitable[Any]]) -> Callable[[Store], 
 
 
 def run_customers_export(args: argparse.Namespace, settings: Settings) -> int:
+    if args.zip is not None:
+        data = with_store(settings, privacy_work(lambda privacy: privacy.export_zip(args.id)))
+        with open(args.zip, "wb") as out:
+            out.write(data)
+        return 0
     document = with_store(settings, privacy_work(lambda privacy: privacy.export(args.id)))
     text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
     if args.out is None:

@@ -144,6 +144,7 @@ class Settings:
     visitor_message_limit: Limit = Limit(20, 10.0)
     visitor_session_limit: Limit = Limit(30, 60.0)
     transcript_email_limit: Limit = Limit(5, 3600.0)  # per visitor, and per address
+    transcript_download_limit: Limit = Limit(20, 3600.0)  # a visitor's own copies (zips)
     grace_seconds: float = 60.0
     email_delay: float = 30.0  # an answer unread this long by a visitor who left is emailed
     unanswered_alert: float = 120.0  # a visitor unanswered this long is flagged

@@ -3,11 +3,15 @@ document on standard output or in a file, one-line errors with exit status 2."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
+from chatserver.domain.attachments import NewAttachment
 from chatserver.domain.models import Author
 from chatserver.store import Store
+from tests.attachment_files import PDF
 from tests.conftest import chatserver, on_store
 
 SAID = "the parcel for Wombatstrasse 3"
@@ -38,6 +42,37 @@ def test_a_customer_is_exported_to_standard_output_or_a_file(tmp_path: Path,
                          "--db", db_url)
     assert (written.returncode, written.stdout) == (0, "")
     assert json.loads(out.read_text(encoding="utf-8")) == document
+
+
+async def maya_with_a_file(store: Store) -> int:
+    """Maya, signed in, who sent her receipt in a chat."""
+    visitor, token = await store.create_visitor({"name": "Maya"})
+    visitor = await store.verify_visitor(visitor, token, "u-7", "maya@example.com", "Maya Lin")
+    kept = await store.save_attachment(NewAttachment("visitor", visitor.id, "receipt.pdf",
+                                                     "application/pdf", PDF))
+    await store.post_visitor_message(Author("visitor", "Maya", visitor.id), "c1", SAID, None,
+                                     attachment_id=kept.id)
+    assert visitor.customer_id is not None
+    return visitor.customer_id
+
+
+def test_a_customer_is_exported_as_a_zip_with_the_files(tmp_path: Path, db_url: str) -> None:
+    customer_id = on_store(db_url, maya_with_a_file)
+    out = tmp_path / "maya.zip"
+    written = chatserver("customers", "export", str(customer_id), "--zip", str(out),
+                         "--db", db_url)
+    assert (written.returncode, written.stdout) == (0, ""), written.stderr
+    document = json.loads(chatserver("customers", "export", str(customer_id),
+                                     "--db", db_url).stdout)
+    [message] = document["conversations"][0]["messages"]
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as archive:
+        assert archive.namelist() == [f"customer-{customer_id}-export.json",
+                                      f"attachments/{message['attachment']['id']}-receipt.pdf"]
+        assert json.loads(archive.read(f"customer-{customer_id}-export.json")) == document
+        assert archive.read(archive.namelist()[1]) == PDF
+    both = chatserver("customers", "export", str(customer_id), "--zip", str(out),
+                      "--out", str(tmp_path / "x.json"), "--db", db_url)
+    assert both.returncode == 2 and len(both.stderr.splitlines()) == 1
 
 
 def test_a_customer_is_erased_with_a_reason_and_a_second_erase_is_harmless(

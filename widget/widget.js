@@ -213,7 +213,7 @@ img{display:block;max-width:100%}
 <div class="cs-messages" role="log" aria-live="polite" aria-label="Messages" tabindex="0" data-testid="messages"></div>
 <div class="cs-typing" aria-live="polite" data-testid="typing" hidden></div>
 <div class="cs-notice" data-testid="offline" hidden><p class="cs-notice-text"></p><form class="cs-row cs-offline"><input class="cs-email" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Your email"><button class="cs-btn" type="submit">Send</button></form></div>
-<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span><button class="cs-link cs-rate-edit" type="button" hidden>Change</button></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-new" type="button">Start a new chat</button></div>
+<div class="cs-rating" data-testid="rating" hidden><p>This chat has ended. How did we do?</p><div class="cs-row cs-stars" role="group" aria-label="Rate this chat"></div><textarea class="cs-comment" rows="2" maxlength="2000" placeholder="How could we do better?" aria-label="How could we do better?"></textarea><div class="cs-row"><button class="cs-btn cs-rate-send" type="button">Send feedback</button><span class="cs-thanks" role="status" hidden>Thanks for your feedback!</span><button class="cs-link cs-rate-edit" type="button" hidden>Change</button></div><form class="cs-row cs-mail"><input class="cs-mail-to" type="email" required autocomplete="email" placeholder="you@example.com" aria-label="Email for the transcript"><button class="cs-btn" type="submit">Email me the transcript</button></form><p class="cs-mailed" role="status" data-testid="mailed" hidden></p><button class="cs-link cs-dl" type="button">Download transcript</button><button class="cs-link cs-new" type="button">Start a new chat</button></div>
 <form class="cs-prechat" data-testid="prechat" hidden><p>Before we start, tell us who you are.</p><label>Name<input class="cs-pc-name" name="name" autocomplete="name" maxlength="200"></label><label>Email<input class="cs-pc-email" name="email" type="email" autocomplete="email" maxlength="320"></label><div class="cs-row"><button class="cs-btn" type="submit">Start chat</button><button class="cs-link cs-skip" type="button">Skip</button></div></form>
 <form class="cs-composer"><button class="cs-clip" type="button" aria-label="Attach a file">📎</button><input class="cs-file" type="file" hidden><textarea class="cs-input" rows="1" placeholder="Type your message…" aria-label="Type your message" data-testid="input"></textarea><button class="cs-send" type="submit" aria-label="Send message" data-testid="send"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 20.5 21 12 3 3.5v6.8l12 1.7-12 1.7z"/></svg></button></form>
 </section></div>`, shadow);
@@ -736,6 +736,15 @@ img{display:block;max-width:100%}
     mailWait = send({type: 'email_transcript', email: mailTo.value.trim() || null});
     if (!mailWait) { mailDone('Not connected; try again in a moment.'); connect(); }
   };
+  // Your own copy (the files too): fetched with the token header, saved from a Blob.
+  $('.cs-dl').onclick = () => fetch(src.origin + '/api/visitor/transcript', {headers: {'X-Visitor-Token': token}})
+    .then(r => r.ok ? r.blob() : Promise.reject()).then(b => {
+      const a = h('a');
+      a.href = URL.createObjectURL(b);
+      a.download = 'transcript.zip';
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 9e3);
+    }, () => mailDone("Couldn't download the transcript."));
   $('.cs-new').onclick = () => input.focus();
 
   // ---- browser hints: network, visibility, another tab's token ----

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from chatserver.domain.models import Message
-from chatserver.domain.transcript import entry
-
-
-def _lines(messages: list[Message]) -> list[str]:
-    return [entry(m, m.at[:16].replace("T", " ") + " UTC") + "\n" for m in messages]
+from chatserver.domain.transcript import lines
 
 
 def missed_answers(title: str, messages: list[Message]) -> tuple[str, str]:
     """Subject and body for agent answers a visitor left before reading."""
     names = sorted({m.author.name for m in messages})
     subject = f"{' and '.join(names)} answered you ({title})"
-    body = "\n".join(["You have a new answer to your chat:", "", *_lines(messages),
+    body = "\n".join(["You have a new answer to your chat:", "", *lines(messages),
                       "Reply by opening the chat on our website again: your conversation is "
                       "kept there."])
     return subject, body
@@ -23,4 +19,4 @@ def missed_answers(title: str, messages: list[Message]) -> tuple[str, str]:
 def transcript(title: str, conversation_id: int, messages: list[Message]) -> tuple[str, str]:
     subject = f"Your conversation with {title} (#{conversation_id})"
     return subject, "\n".join(["Here is your conversation, as you asked:", "",
-                               *_lines(messages)])
+                               *lines(messages)])

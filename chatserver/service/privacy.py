@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-import zipfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +16,7 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import SYSTEM, Agent, Author, Message
 from chatserver.service.announcer import Announcer
+from chatserver.service.archives import archive, attachment_path
 from chatserver.store import Store
 from chatserver.store import clock as store_clock
 from chatserver.store.base import PrivacyFacts
@@ -75,12 +74,7 @@ def export_name(customer_id: int) -> str:
 
 
 def zipped(name: str, document: dict[str, Any], files: list[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, orjson.dumps(document, option=orjson.OPT_INDENT_2))
-        for path, data in files:
-            archive.writestr(path, data)
-    return out.getvalue()
+    return archive([(name, orjson.dumps(document, option=orjson.OPT_INDENT_2)), *files])
 
 
 def checked_reason(reason: str) -> str:
@@ -121,7 +115,7 @@ class Privacy:
                 data = await self.store.attachment_content(attachment["id"]) \
                     if attachment else None
                 if attachment and data is not None:
-                    files.append((f"attachments/{attachment['id']}-{attachment['name']}", data))
+                    files.append((attachment_path(attachment["id"], attachment["name"]), data))
         return await asyncio.to_thread(zipped, export_name(customer_id), document, files)
 
     async def erase(self, customer_id: int, actor: Agent | None, reason: str) -> dict[str, Any]:

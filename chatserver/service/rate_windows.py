@@ -16,13 +16,15 @@ class RateWindows:
     new_visitors: Window  # by address
     transcripts_by_visitor: Window  # by visitor id
     transcripts_to: Window  # by address mailed
+    downloads_by_visitor: Window  # by visitor id: their own transcript, zipped
 
     @classmethod
     def of(cls, settings: Settings, limits: RateLimits) -> RateWindows:
         return cls(limits.window("visitor_messages", settings.visitor_message_limit),
                    limits.window("new_visitors", settings.visitor_session_limit),
                    limits.window("transcripts_by_visitor", settings.transcript_email_limit),
-                   limits.window("transcripts_to", settings.transcript_email_limit))
+                   limits.window("transcripts_to", settings.transcript_email_limit),
+                   limits.window("downloads_by_visitor", settings.transcript_download_limit))
 
 
 def try_again_in(seconds: float) -> str:

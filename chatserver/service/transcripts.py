@@ -1,12 +1,18 @@
 """A visitor has a conversation's transcript emailed to them, within limits: a visitor mails
-few transcripts, and an address receives few, whoever asks."""
+few transcripts, and an address receives few, whoever asks. Or they download their own copy:
+their conversations as text, with the files sent in them."""
 
 from __future__ import annotations
 
+import asyncio
+
 from chatserver.domain import emails
 from chatserver.domain.clock import now
+from chatserver.domain.errors import Refused
 from chatserver.domain.frames import recipient
-from chatserver.domain.models import Visitor
+from chatserver.domain.models import Conversation, Message, Visitor
+from chatserver.domain.transcript import visitor_copy
+from chatserver.service.archives import archive, message_files
 from chatserver.service.errors import ChatError
 from chatserver.service.rate_windows import RateWindows, try_again_in
 from chatserver.service.site import Site
@@ -31,6 +37,34 @@ class Transcripts:
         if not await self._send(conversation.id, to):
             raise ChatError("unavailable", "the email could not be sent; try again later")
         return conversation.id, to
+
+    async def own_text(self, visitor_id: str) -> tuple[int, str]:
+        """The visitor's conversations as `transcript.txt`, and the latest one's id (to name
+        the file by). Refused 404 when they have none."""
+        chats = await self._own(visitor_id)
+        return chats[-1][0].id, visitor_copy(self.site.title, chats)
+
+    async def own_zip(self, visitor_id: str) -> tuple[int, bytes]:
+        """`transcript.txt` and the files sent in those conversations, zipped."""
+        chats = await self._own(visitor_id)
+        files = await message_files(self.store, [m for _, ms in chats for m in ms])
+        text = visitor_copy(self.site.title, chats).encode()
+        return chats[-1][0].id, await asyncio.to_thread(
+            archive, [("transcript.txt", text), *files])
+
+    async def _own(self, visitor_id: str) -> list[tuple[Conversation, list[Message]]]:
+        """This visitor's conversations, oldest first, with what they saw of them (never a
+        note). Only their own: another visitor linked to the same customer is another
+        device, and an unverified email must not open anyone's chats."""
+        chats = await self.store.visitor_conversations(visitor_id)
+        if not chats:
+            raise Refused(404, "not_found", "there is no conversation to download")
+        # each copy reads every file of every chat again: a visitor asks a few times, no more
+        hit = await self.windows.downloads_by_visitor.hit(visitor_id, now())
+        if not hit.allowed:
+            raise Refused(429, "rate_limited", "too many transcripts downloaded; "
+                          + try_again_in(hit.retry_after))
+        return [(c, await self.store.messages(c.id, 0)) for c in chats]
 
     async def _send(self, conversation_id: int, to: str) -> bool:
         messages = await self.store.messages(conversation_id, 0)

@@ -38,21 +38,27 @@ async def upload(request: Request) -> Response:
         response = json_response({"attachment": kept.ref().for_client(attachments.link)}, 201)
     except Refused as error:
         response = error_response(error.status, error.code, error.message)
-    response.headers.update(_cross_origin(request))
+    response.headers.update(cross_origin(request))
     return response
 
 
 async def preflight(request: Request) -> Response:
     """The browser's question before a widget on the shop's site posts a file here."""
-    headers = _cross_origin(request)
+    return visitor_preflight(request, "POST")
+
+
+def visitor_preflight(request: Request, method: str) -> Response:
+    """The answer to a widget's preflight for `method` with its token header, from an
+    allowed origin."""
+    headers = cross_origin(request)
     if headers:
-        headers.update({"Access-Control-Allow-Methods": "POST",
+        headers.update({"Access-Control-Allow-Methods": method,
                         "Access-Control-Allow-Headers": "X-Visitor-Token",
                         "Access-Control-Max-Age": "600"})
     return Response(status_code=204, headers=headers)
 
 
-def _cross_origin(request: Request) -> dict[str, str]:
+def cross_origin(request: Request) -> dict[str, str]:
     """The widget's page may read the answer when its origin may open the chat's socket
     (ALLOWED_ORIGINS); no cookies cross (a visitor's token is a header)."""
     origin = request.headers.get("origin")
@@ -62,12 +68,21 @@ def _cross_origin(request: Request) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-async def _uploader(request: Request) -> tuple[str, str]:
+async def visitor_of(request: Request) -> str | None:
+    """The visitor whose token is in `X-Visitor-Token` (None: no such header; ApiError 401:
+    a token that names no visitor)."""
     token = request.headers.get("x-visitor-token")
-    if token is not None:
-        visitor_id = await services(request).attachments.visitor_id(token)
-        if visitor_id is None:
-            raise ApiError(401, "unauthorized", "the X-Visitor-Token is not a visitor's")
+    if token is None:
+        return None
+    visitor_id = await services(request).attachments.visitor_id(token)
+    if visitor_id is None:
+        raise ApiError(401, "unauthorized", "the X-Visitor-Token is not a visitor's")
+    return visitor_id
+
+
+async def _uploader(request: Request) -> tuple[str, str]:
+    visitor_id = await visitor_of(request)
+    if visitor_id is not None:
         return "visitor", visitor_id
     caller = await caller_of(request)
     if caller is None:

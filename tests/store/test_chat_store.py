@@ -333,6 +333,11 @@ async def test_the_current_conversation_is_the_open_one_else_the_latest_closed(
     current = await store.current_conversation(visitor.id or "")
     assert current is not None and current.id == second.message.conversation_id
     assert await store.latest_closed(visitor.id or "") == await stored(store, first)
+    someone_else = await new_visitor(store, "Max")
+    await open_chat(store, someone_else)
+    assert await store.visitor_conversations(visitor.id or "") == [
+        await stored(store, first), current]
+    assert await store.visitor_conversations("no-such-visitor") == []
 
 
 async def test_read_marks_sent_at_once_keep_the_highest(store: Store) -> None:

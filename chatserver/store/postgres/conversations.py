@@ -126,6 +126,11 @@ class ConversationMethods(Runs):
                               "c.status = 'closed' ORDER BY c.id DESC LIMIT 1", visitor_id)
         return records.conversation(row) if row else None
 
+    async def visitor_conversations(self, visitor_id: str) -> list[Conversation]:
+        found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.visitor_id = $1 "
+                                "ORDER BY c.id", visitor_id)
+        return [records.conversation(r) for r in found]
+
     async def open_conversations(self) -> list[tuple[Conversation, float | None]]:
         found = await self._all(rows.CONVERSATION_SELECT + "WHERE c.status <> 'closed' "
                                 "ORDER BY c.id")
