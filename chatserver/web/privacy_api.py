@@ -9,7 +9,9 @@ from starlette.routing import Route
 from chatserver.domain import frames
 from chatserver.service.privacy import MAX_REASON_CHARS
 from chatserver.web.admin_acts import admin_only
+from chatserver.web.api_schemas import OBJECT
 from chatserver.web.http import Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 ERASE: frames.Fields = {"reason": (frames.string(MAX_REASON_CHARS), True, None)}
@@ -19,6 +21,8 @@ def export_filename(customer_id: int) -> str:
     return f"customer-{customer_id}-export.json"
 
 
+@describe("Everything kept about a customer, as a file", "admin", {200: Answer("The export.",
+        {"type": "object", "required": ["customer"]}, headers=("Content-Disposition",))})
 @authenticated
 async def export(request: Request, caller: Caller) -> Response:
     """The JSON document, as a file to keep (the admin page's link downloads it)."""
@@ -30,6 +34,8 @@ async def export(request: Request, caller: Caller) -> Response:
         "Cache-Control": "no-store"})
 
 
+@describe("Erase a customer's personal data", "admin", {200: Answer("Erased.", OBJECT)},
+        body=ERASE)
 @authenticated
 async def erase(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
