@@ -165,8 +165,9 @@ async def tokens(request: Request, caller: Caller) -> Response:
     return json_response({"tokens": await services(request).team.tokens(mine)})
 
 
-@describe("Create an API token (its secret is shown once)", "agent", {201: Answer("Created.",
-        envelope("token", ref("Token")))}, body=admin_acts.NEW_TOKEN)
+@describe("Create an API token (its secret is shown once)", "agent", {
+    201: Answer("Created.", envelope("token", ref("Token"))),
+    404: Answer("agent_id names no agent.", ref("Error"))}, body=admin_acts.NEW_TOKEN)
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:
     body = await json_body(request, admin_acts.NEW_TOKEN)

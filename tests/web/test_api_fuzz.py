@@ -1,0 +1,57 @@
+"""schemathesis against a running server with an admin's token: no answer may be a 5xx or
+differ from /api/openapi.json. Deterministic (derandomized) and bounded (few examples each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.web.conftest import InProcessServer
+
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
+          content_type_conformance]
+EXAMPLES = 12
+# Left out: they would take away the admin the rest of the run acts as (revoking its own token,
+# or disabling or demoting itself), after which every other answer is only a 401 or a 403.
+LEFT_OUT = {"DELETE /api/tokens/{id}", "PATCH /api/agents/{id}"}
+
+
+def fuzz(operation: Any, base_url: str, headers: dict[str, str]) -> None:
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=10)
+    check()
+
+
+@pytest.fixture
+def admin_server(server: InProcessServer) -> tuple[InProcessServer, str]:
+    [token] = server.staff(("admin@example.com", "Ada", "admin"))
+    return server, token
+
+
+def test_every_operation_answers_as_described(admin_server: tuple[InProcessServer, str]) -> None:
+    server, token = admin_server
+    schema = schemathesis.openapi.from_url(server.url + "/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 40
+    failures = []
+    for operation in operations:
+        if operation.label in LEFT_OUT:
+            continue
+        try:
+            fuzz(operation, server.url, {"Authorization": f"Bearer {token}"})
+        except (Failure, FailureGroup) as failure:
+            failures.append(f"{operation.label}: {failure}")
+    assert not failures, "\n\n".join(failures)  # all at once: each is a bug to fix
