@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from openapi_spec_validator import validate
 
 from chatserver.app import create_app
 from chatserver.config import Settings
 from chatserver.web.openapi import api_routes, document, undescribed
+from tests.conftest import chatserver
 from tests.web.conftest import InProcessServer
+
+API_REFERENCE = Path(__file__).parents[2] / "docs" / "api.md"
 
 
 @pytest.fixture
@@ -61,3 +66,16 @@ def test_described_refusals_are_the_real_ones(server: InProcessServer) -> None:
         assert str(response.status_code) in operation["responses"]
         assert set(response.json()) == {"error"}
         assert set(response.json()["error"]) == {"code", "message"}
+
+
+def test_docs_api_md_is_what_the_generator_writes() -> None:
+    written = chatserver("openapi", "--markdown")
+    assert written.returncode == 0, written.stderr
+    assert written.stdout == API_REFERENCE.read_text(), (
+        "docs/api.md is stale: run `chatserver openapi --markdown > docs/api.md`")
+
+
+def test_chatserver_openapi_prints_the_served_document(server: InProcessServer) -> None:
+    printed = chatserver("openapi")
+    assert printed.returncode == 0, printed.stderr
+    assert orjson.loads(printed.stdout) == httpx.get(server.url + "/api/openapi.json").json()
