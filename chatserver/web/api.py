@@ -9,7 +9,7 @@ from starlette.routing import Route
 from chatserver.domain.models import Conversation, Message
 from chatserver.domain.transcript import entry
 from chatserver.store.base import RETRY_AFTER_SECONDS
-from chatserver.web.api_schemas import STRING, record, ref
+from chatserver.web.api_schemas import STRING, array, record, ref
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
 from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
@@ -37,10 +37,9 @@ async def _transcript(request: Request) -> tuple[Conversation, list[Message]]:
     return found
 
 
-@describe("A conversation, its messages and history", "agent", {200: Answer("The conversation.",
-        {"type": "object", "required": ["conversation", "messages", "history"],
-        "properties": {"conversation": ref("Conversation"), "messages": {"type": "array",
-        "items": ref("Message")}, "history": {"type": "array"}}})})
+@describe("A conversation, its messages and history", "agent", {200: Answer(
+    "The conversation.", record(conversation=ref("Conversation"), messages=array("Message"),
+                                history={"type": "array"}))})
 @authenticated
 async def conversation_json(request: Request, caller: Caller) -> Response:
     conversation, messages = await _transcript(request)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, get_args
 
 from chatserver.domain.frames import TEXT, Fields, schema_of
+from chatserver.domain.models import ROLES, Status
 
 INTRODUCTION = (
     "JSON in and out. Errors are `{\"error\": {\"code\", \"message\"}}` with a 4xx or 5xx "
@@ -65,22 +66,62 @@ def listing(name: str, item: str) -> dict[str, Any]:
 OBJECT = {"type": "object"}
 INTEGER = {"type": "integer"}
 STRING = {"type": "string"}
+BOOLEAN = {"type": "boolean"}
+TIME = {"type": "string", "format": "date-time"}
 # a path's {id}: anything but a positive number of at most 18 digits names nothing (404)
 PATH_ID = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
 
+
+def maybe(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def array(item: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(item)}
+
+
+def with_record(key: str, component: str) -> dict[str, Any]:
+    """commerce_api.record_body's answer: the record's fields, and the record under `key`."""
+    return {"allOf": [ref(component), envelope(key, ref(component))]}
+
+
+STATUSES = get_args(Status)
+
+
+NAMED = record(id=INTEGER, name=STRING)
+CUSTOMER = record(id=INTEGER, email=STRING, name=maybe(STRING), created_at=TIME,
+                  verified=BOOLEAN)
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Error": envelope("error", record(code=STRING, message=STRING)),
-    "Conversation": record(id=INTEGER, status=STRING),
-    "Message": record(id=INTEGER),
-    "Customer": record(id=INTEGER),
-    "Order": record(id=INTEGER),
+    "Conversation": record(id=INTEGER, status={"enum": list(STATUSES)}, created_at=TIME,
+                           closed_at=maybe(TIME), customer_id=maybe(INTEGER), visitor=OBJECT),
+    "Message": {**record(conversation_id=INTEGER, author=record(role=STRING, name=STRING),
+                         text=STRING, at=TIME, private=BOOLEAN),
+                "description": "A message has `seq`; a private note has `note_seq` instead."},
+    "Customer": CUSTOMER,
+    "CustomerRecord": {"allOf": [CUSTOMER, record(orders=array("Order"),
+                                                  ledger=array("LedgerEntry"))]},
+    "Order": record(id=INTEGER, external_id=STRING, customer_id=INTEGER, email=STRING,
+                    product=STRING, amount_cents=INTEGER, currency=STRING,
+                    refunded_cents=INTEGER, refundable_cents=INTEGER),
+    "LedgerEntry": record(id=INTEGER, kind={"enum": ["refund", "credit"]}, customer_id=INTEGER,
+                          amount_cents=INTEGER, currency=STRING, reason=STRING,
+                          created_at=TIME, agent=maybe(NAMED)),
     "Approval": record(id=INTEGER),
-    "Agent": record(id=INTEGER, email=STRING, name=STRING, role=STRING),
-    "Token": record(id=INTEGER),
-    "FollowUp": record(id=INTEGER),
+    "Agent": record(id=INTEGER, email=STRING, name=STRING, role={"enum": list(ROLES)},
+                    capacity=INTEGER, disabled=BOOLEAN),
+    "NewToken": {**record(id=INTEGER, agent_id=maybe(INTEGER), label=maybe(STRING),
+                          integration=BOOLEAN, token=STRING),
+                 "description": "A token just made: its secret (`token`) is shown this once."},
+    "Token": record(id=INTEGER, agent_id=maybe(INTEGER), label=maybe(STRING),
+                    created_at=TIME, revoked_at=maybe(TIME), integration=BOOLEAN),
+    "FollowUp": record(id=INTEGER, conversation_id=INTEGER, due_at=TIME, note=STRING,
+                       created_at=TIME, done_at=maybe(TIME)),
     "Canned": record(id=INTEGER, shortcut=STRING, text=STRING),
-    "WebhookEndpoint": record(id=INTEGER, url=STRING),
-    "Attachment": record(id=INTEGER),
+    "WebhookEndpoint": record(id=INTEGER, url=STRING, events={"type": "array",
+                                                              "items": STRING}),
+    "Attachment": record(id=INTEGER, name=STRING, content_type=STRING, size=INTEGER,
+                         url=STRING),
 }
 
 SECURITY_SCHEMES = {

@@ -23,7 +23,7 @@ from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
-from chatserver.web.api_schemas import OBJECT, listing, ref
+from chatserver.web.api_schemas import OBJECT, listing, ref, with_record
 from chatserver.web.http import (
     ApiError,
     Caller,
@@ -83,7 +83,8 @@ def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
 
 
 @describe("Write an order (insert or update by external_id)", "agent_or_integration",
-        {200: Answer("Updated.", ref("Order")), 201: Answer("Created.", ref("Order"))}, body=ORDER,
+        {200: Answer("Updated.", with_record("order", "Order")),
+         201: Answer("Created.", with_record("order", "Order"))}, body=ORDER,
         description="An integration token or an admin; other agents are refused (403).")
 @open_to_integrations
 async def post_order(request: Request, caller: Caller | Integration) -> Response:
@@ -97,10 +98,10 @@ async def post_order(request: Request, caller: Caller | Integration) -> Response
     return json_response(record_body("order", order), status)
 
 
-@describe("An order from the shop's back end, signed", "signature",
-        {200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
-        201: Answer("Created.", ref("Order")), 422: Answer("The body is not an order.",
-        ref("Error"))}, headers=SIGNED_ORDER_HEADERS)
+@describe("An order from the shop's back end, signed", "signature", {
+    200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
+    201: Answer("Created.", with_record("order", "Order")),
+    422: Answer("The body is not an order.", ref("Error"))}, headers=SIGNED_ORDER_HEADERS)
 async def order_webhook(request: Request) -> Response:
     """The shop's back end posts orders here, signed with WEBHOOK_SECRET (domain/webhook.py);
     a replay, or a webhook older than the last one applied to its order, changes nothing."""
@@ -136,7 +137,7 @@ async def find_customers(request: Request, caller: Caller | Integration) -> Resp
 
 
 @describe("A customer, their orders and store credit", "agent_or_integration",
-        {200: Answer("The customer.", ref("Customer"))})
+        {200: Answer("The customer.", with_record("customer", "CustomerRecord"))})
 @open_to_integrations
 async def get_customer(request: Request, caller: Caller | Integration) -> Response:
     customer = await commerce(request).customer(path_id(request, "customer"))

@@ -166,7 +166,7 @@ async def tokens(request: Request, caller: Caller) -> Response:
 
 
 @describe("Create an API token (its secret is shown once)", "agent", {
-    201: Answer("Created.", envelope("token", ref("Token"))),
+    201: Answer("Created.", envelope("token", ref("NewToken"))),
     404: Answer("agent_id names no agent.", ref("Error"))}, body=admin_acts.NEW_TOKEN)
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from chatserver.domain import frames
 from chatserver.service.privacy import MAX_REASON_CHARS
 from chatserver.web.admin_acts import admin_only
-from chatserver.web.api_schemas import OBJECT
+from chatserver.web.api_schemas import OBJECT, ref
 from chatserver.web.http import Caller, authenticated, json_body, json_response, path_id
 from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
@@ -34,7 +34,8 @@ async def export(request: Request, caller: Caller) -> Response:
         "Cache-Control": "no-store"})
 
 
-@describe("Erase a customer's personal data", "admin", {200: Answer("Erased.", OBJECT)},
+@describe("Erase a customer's personal data", "admin", {200: Answer("Erased.", OBJECT),
+        409: Answer("The customer has an open conversation: close it first.", ref("Error"))},
         body=ERASE)
 @authenticated
 async def erase(request: Request, caller: Caller) -> Response:
