@@ -149,7 +149,8 @@ class StripePayments:
             found = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise invalid("the body is not a JSON event") from None
-        if not (isinstance(found, dict) and isinstance(found.get("id"), str) and isinstance(found.get("type"), str)
+        if not (isinstance(found, dict) and isinstance(found.get("id"), str)
+                and isinstance(found.get("type"), str)
                 and isinstance(found.get("created"), int)
                 and isinstance(found.get("data"), dict)
                 and isinstance(found["data"].get("object"), dict)):
