@@ -42,11 +42,23 @@ def string(max_len: int, min_len: int = 1) -> Check:
     def check(v: Any) -> str:
         if not isinstance(v, str) or not min_len <= len(v) <= max_len:
             raise ValueError(f"must be a string of {min_len} to {max_len} characters")
-        return v
-    return with_schema(check, {"type": "string", "minLength": min_len, "maxLength": max_len})
+        return no_nul(v)
+    return with_schema(check, {"type": "string", "minLength": min_len, "maxLength": max_len,
+                               "pattern": NO_NUL})
 
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+NO_NUL = "^[^\\u0000]*$"  # no_nul's rule as a JSON Schema pattern
+
+
+def no_nul(text: str) -> str:
+    """`text`, unless it holds a NUL character: PostgreSQL keeps no NUL in its text (it
+    would fail there and not in SQLite), and no person types one."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return text
+
+
+EMAIL = re.compile(r"[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+")
 
 
 def email(value: Any) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, get_args
 
-from chatserver.domain.frames import TEXT, Fields, schema_of
+from chatserver.domain.frames import NO_NUL, TEXT, Fields, schema_of
 from chatserver.domain.models import ROLES, Status
 
 INTRODUCTION = (
@@ -68,6 +68,7 @@ INTEGER = {"type": "integer"}
 STRING = {"type": "string"}
 BOOLEAN = {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
+QUERY_TEXT = {"type": "string", "pattern": NO_NUL}  # http.query_text
 # a path's {id}: anything but a positive number of at most 18 digits names nothing (404)
 PATH_ID = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
 

@@ -23,7 +23,7 @@ from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
-from chatserver.web.api_schemas import OBJECT, listing, ref, with_record
+from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, listing, ref, with_record
 from chatserver.web.http import (
     ApiError,
     Caller,
@@ -35,6 +35,7 @@ from chatserver.web.http import (
     json_response,
     open_to_integrations,
     path_id,
+    query_text,
 )
 from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
@@ -125,12 +126,12 @@ async def order_webhook(request: Request) -> Response:
     return json_response(record_body("order", order), status)
 
 
-@describe("Customers by email", "agent_or_integration", {200: Answer("The customers.",
-        listing("customers", "Customer")), 422: Answer("No email given.", ref("Error"))},
-        query={"email": {"type": "string"}})
+@describe("Customers by email", "agent_or_integration", {
+    200: Answer("The customers.", listing("customers", "Customer")),
+    422: Answer("No email given, or a NUL in it.", ref("Error"))}, query={"email": QUERY_TEXT})
 @open_to_integrations
 async def find_customers(request: Request, caller: Caller | Integration) -> Response:
-    wanted = request.query_params.get("email", "")
+    wanted = query_text(request, "email")
     if not wanted.strip():
         raise ApiError(422, "invalid", "give ?email= to look customers up")
     return json_response({"customers": await commerce(request).customers_by_email(wanted)})

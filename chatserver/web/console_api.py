@@ -15,8 +15,16 @@ from chatserver.domain.orders import timestamp
 from chatserver.store.base import INBOX_VIEWS
 from chatserver.web import admin_acts
 from chatserver.web.admin_acts import admin_only
-from chatserver.web.api_schemas import OBJECT, envelope, listing, ref
-from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, ref
+from chatserver.web.http import (
+    ApiError,
+    Caller,
+    authenticated,
+    json_body,
+    json_response,
+    path_id,
+    query_text,
+)
 from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
@@ -31,10 +39,11 @@ def oversee(caller: Caller) -> None:
 
 
 # --- inbox -------------------------------------------------------------------------------
-@describe("Conversations in an inbox view", "agent", {200: Answer("The conversations.",
-        listing("conversations", "Conversation")), 422: Answer("Unknown view or bad limit.",
-        ref("Error"))}, query={"view": {"enum": list(INBOX_VIEWS)}, "limit": {"type": "integer",
-        "minimum": 1, "maximum": 500}, "q": {"type": "string"}})
+@describe("Conversations in an inbox view", "agent", {
+    200: Answer("The conversations.", listing("conversations", "Conversation")),
+    422: Answer("Unknown view, bad limit, or a NUL in q.", ref("Error"))}, query={
+        "view": {"enum": list(INBOX_VIEWS)}, "q": QUERY_TEXT,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500}})
 @authenticated
 async def conversations(request: Request, caller: Caller) -> Response:
     view = request.query_params.get("view", "mine")
@@ -45,7 +54,7 @@ async def conversations(request: Request, caller: Caller) -> Response:
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
     found = await services(request).console.inbox(
-        view, caller.agent, request.query_params.get("q") or None, limit)
+        view, caller.agent, query_text(request, "q") or None, limit)
     return json_response({"conversations": found})
 
 

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 
 from chatserver.app import create_app
 from chatserver.config import Settings
+from chatserver.domain.frames import NO_NUL
 from chatserver.web.openapi import api_routes, document, undescribed
 from tests.conftest import chatserver
 from tests.web.conftest import InProcessServer
@@ -46,7 +47,7 @@ def test_request_bodies_come_from_the_handlers_own_checks(described: dict[str, A
     schema = body["content"]["application/json"]["schema"]
     assert schema["required"] == ["amount_cents", "reason"]
     assert schema["properties"]["reason"] == {"type": "string", "minLength": 1,
-                                              "maxLength": 1000}
+                                              "maxLength": 1000, "pattern": NO_NUL}
 
 
 def test_the_description_is_served_without_a_token(server: InProcessServer) -> None:
