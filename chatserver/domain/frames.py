@@ -214,4 +214,6 @@ def _text(value: Any, max_text: int, client_id: str | None) -> str:
         raise FrameError("bad_request", "text must be a non-empty string", client_id)
     if len(value) > max_text:
         raise FrameError("too_large", f"text is over {max_text} characters", client_id)
+    if "\x00" in value:
+        raise FrameError("bad_request", "text must not contain a NUL character", client_id)
     return value
