@@ -108,7 +108,7 @@ async def _file(request: Request) -> tuple[str | None, bytes]:
 
 
 @describe("A file, by its signed link", "signed_link", {200: Answer("The file, as inert content.",
-        {"type": "string", "format": "binary"}, "application/octet-stream"),
+        {"type": "string", "format": "binary"}, "*/*"),
         403: Answer("The link is not valid or has expired.", ref("Error"))},
         query={"expires": {"type": "string"}, "signature": {"type": "string"},
         "thumbnail": {"type": "string"}})
