@@ -83,10 +83,16 @@ def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
     return {**record, name: record}
 
 
-@describe("Write an order (insert or update by external_id)", "agent_or_integration",
-        {200: Answer("Updated.", with_record("order", "Order")),
-         201: Answer("Created.", with_record("order", "Order"))}, body=ORDER,
-        description="An integration token or an admin; other agents are refused (403).")
+@describe(
+    "Write an order (insert or update by external_id)",
+    "agent_or_integration",
+    {
+        200: Answer("Updated.", with_record("order", "Order")),
+        201: Answer("Created.", with_record("order", "Order")),
+    },
+    body=ORDER,
+    description="An integration token or an admin; other agents are refused (403).",
+)
 @open_to_integrations
 async def post_order(request: Request, caller: Caller | Integration) -> Response:
     """The shop's systems write orders, or an admin: an order's amount, currency and buyer
@@ -99,10 +105,16 @@ async def post_order(request: Request, caller: Caller | Integration) -> Response
     return json_response(record_body("order", order), status)
 
 
-@describe("An order from the shop's back end, signed", "signature", {
-    200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
-    201: Answer("Created.", with_record("order", "Order")),
-    422: Answer("The body is not an order.", ref("Error"))}, headers=SIGNED_ORDER_HEADERS)
+@describe(
+    "An order from the shop's back end, signed",
+    "signature",
+    {
+        200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
+        201: Answer("Created.", with_record("order", "Order")),
+        422: Answer("The body is not an order.", ref("Error")),
+    },
+    headers=SIGNED_ORDER_HEADERS,
+)
 async def order_webhook(request: Request) -> Response:
     """The shop's back end posts orders here, signed with WEBHOOK_SECRET (domain/webhook.py);
     a replay, or a webhook older than the last one applied to its order, changes nothing."""
@@ -126,9 +138,15 @@ async def order_webhook(request: Request) -> Response:
     return json_response(record_body("order", order), status)
 
 
-@describe("Customers by email", "agent_or_integration", {
-    200: Answer("The customers.", listing("customers", "Customer")),
-    422: Answer("No email given, or a NUL in it.", ref("Error"))}, query={"email": QUERY_TEXT})
+@describe(
+    "Customers by email",
+    "agent_or_integration",
+    {
+        200: Answer("The customers.", listing("customers", "Customer")),
+        422: Answer("No email given, or a NUL in it.", ref("Error")),
+    },
+    query={"email": QUERY_TEXT},
+)
 @open_to_integrations
 async def find_customers(request: Request, caller: Caller | Integration) -> Response:
     wanted = query_text(request, "email")
@@ -137,8 +155,11 @@ async def find_customers(request: Request, caller: Caller | Integration) -> Resp
     return json_response({"customers": await commerce(request).customers_by_email(wanted)})
 
 
-@describe("A customer, their orders and store credit", "agent_or_integration",
-        {200: Answer("The customer.", with_record("customer", "CustomerRecord"))})
+@describe(
+    "A customer, their orders and store credit",
+    "agent_or_integration",
+    {200: Answer("The customer.", with_record("customer", "CustomerRecord"))},
+)
 @open_to_integrations
 async def get_customer(request: Request, caller: Caller | Integration) -> Response:
     customer = await commerce(request).customer(path_id(request, "customer"))
@@ -163,15 +184,27 @@ async def _money(request: Request, who: Caller | Integration, kind: Kind) -> Res
     return json_response(outcome.body, outcome.status)
 
 
-@describe("Refund (part of) an order", "agent", MONEY_ANSWERS, body=REFUND, headers=IDEMPOTENCY,
-        description=MONEY_RULES)
+@describe(
+    "Refund (part of) an order",
+    "agent",
+    MONEY_ANSWERS,
+    body=REFUND,
+    headers=IDEMPOTENCY,
+    description=MONEY_RULES,
+)
 @open_to_integrations
 async def post_refund(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "refund")
 
 
-@describe("Give a customer store credit", "agent", MONEY_ANSWERS, body=CREDIT, headers=IDEMPOTENCY,
-        description=MONEY_RULES)
+@describe(
+    "Give a customer store credit",
+    "agent",
+    MONEY_ANSWERS,
+    body=CREDIT,
+    headers=IDEMPOTENCY,
+    description=MONEY_RULES,
+)
 @open_to_integrations
 async def post_credit(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "credit")
@@ -184,24 +217,37 @@ async def _decide(request: Request, caller: Caller, approve: bool) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
-@describe("Approve a refund or credit waiting for a supervisor", "supervisor", DECISION_ANSWERS,
-        body=DECISION)
+@describe(
+    "Approve a refund or credit waiting for a supervisor",
+    "supervisor",
+    DECISION_ANSWERS,
+    body=DECISION,
+)
 @authenticated
 async def approve(request: Request, caller: Caller) -> Response:
     return await _decide(request, caller, True)
 
 
-@describe("Reject a refund or credit waiting for a supervisor", "supervisor", DECISION_ANSWERS,
-        body=DECISION)
+@describe(
+    "Reject a refund or credit waiting for a supervisor",
+    "supervisor",
+    DECISION_ANSWERS,
+    body=DECISION,
+)
 @authenticated
 async def reject(request: Request, caller: Caller) -> Response:
     return await _decide(request, caller, False)
 
 
-@describe("Approvals (supervisors see all; agents their own asks)", "agent",
-        {200: Answer("The approvals.", listing("approvals", "Approval")),
-        422: Answer("Unknown status.", ref("Error"))}, query={"status": {"enum": ["pending",
-        "approved", "rejected"]}})
+@describe(
+    "Approvals (supervisors see all; agents their own asks)",
+    "agent",
+    {
+        200: Answer("The approvals.", listing("approvals", "Approval")),
+        422: Answer("Unknown status.", ref("Error")),
+    },
+    query={"status": {"enum": ["pending", "approved", "rejected"]}},
+)
 @authenticated
 async def list_approvals(request: Request, caller: Caller) -> Response:
     status = request.query_params.get("status") or None
@@ -211,9 +257,16 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
     return json_response({"approvals": await commerce(request).approvals(status, mine)})
 
 
-@describe("Verify a purchase for the visitor of a conversation", "agent",
-        {200: Answer("The outcome.", OBJECT), 409: Answer("Not possible in this state.",
-        ref("Error")), 429: Answer("Too many tries.", ref("Error"))}, body=VERIFY)
+@describe(
+    "Verify a purchase for the visitor of a conversation",
+    "agent",
+    {
+        200: Answer("The outcome.", OBJECT),
+        409: Answer("Not possible in this state.", ref("Error")),
+        429: Answer("Too many tries.", ref("Error")),
+    },
+    body=VERIFY,
+)
 @authenticated
 async def verify(request: Request, caller: Caller) -> Response:
     body = await json_body(request, VERIFY)
@@ -224,8 +277,12 @@ async def verify(request: Request, caller: Caller) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
-@describe("Link a conversation to a customer", "agent", {200: Answer("Linked.", OBJECT),
-        409: Answer("Not possible in this state.", ref("Error"))}, body=LINK)
+@describe(
+    "Link a conversation to a customer",
+    "agent",
+    {200: Answer("Linked.", OBJECT), 409: Answer("Not possible in this state.", ref("Error"))},
+    body=LINK,
+)
 @authenticated
 async def link(request: Request, caller: Caller) -> Response:
     body = await json_body(request, LINK)

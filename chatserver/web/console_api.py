@@ -39,11 +39,19 @@ def oversee(caller: Caller) -> None:
 
 
 # --- inbox -------------------------------------------------------------------------------
-@describe("Conversations in an inbox view", "agent", {
-    200: Answer("The conversations.", listing("conversations", "Conversation")),
-    422: Answer("Unknown view, bad limit, or a NUL in q.", ref("Error"))}, query={
-        "view": {"enum": list(INBOX_VIEWS)}, "q": QUERY_TEXT,
-        "limit": {"type": "integer", "minimum": 1, "maximum": 500}})
+@describe(
+    "Conversations in an inbox view",
+    "agent",
+    {
+        200: Answer("The conversations.", listing("conversations", "Conversation")),
+        422: Answer("Unknown view, bad limit, or a NUL in q.", ref("Error")),
+    },
+    query={
+        "view": {"enum": list(INBOX_VIEWS)},
+        "q": QUERY_TEXT,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    },
+)
 @authenticated
 async def conversations(request: Request, caller: Caller) -> Response:
     view = request.query_params.get("view", "mine")
@@ -62,8 +70,12 @@ async def conversations(request: Request, caller: Caller) -> Response:
 FOLLOW_UP = {"due_at": (timestamp, True, None), "note": (string(1000), True, None)}
 
 
-@describe("Add a follow-up to a conversation", "agent", {201: Answer("Added.",
-        envelope("follow_up", ref("FollowUp")))}, body=FOLLOW_UP)
+@describe(
+    "Add a follow-up to a conversation",
+    "agent",
+    {201: Answer("Added.", envelope("follow_up", ref("FollowUp")))},
+    body=FOLLOW_UP,
+)
 @authenticated
 async def add_follow_up(request: Request, caller: Caller) -> Response:
     body = await json_body(request, FOLLOW_UP)
@@ -72,9 +84,12 @@ async def add_follow_up(request: Request, caller: Caller) -> Response:
     return json_response({"follow_up": found}, 201)
 
 
-@describe("Follow-ups (yours, or all=1 for everyone's)", "agent", {200: Answer("The follow-ups.",
-        listing("follow_ups", "FollowUp"))}, query={"all": {"enum": ["1"]},
-        "done": {"enum": ["1"]}})
+@describe(
+    "Follow-ups (yours, or all=1 for everyone's)",
+    "agent",
+    {200: Answer("The follow-ups.", listing("follow_ups", "FollowUp"))},
+    query={"all": {"enum": ["1"]}, "done": {"enum": ["1"]}},
+)
 @authenticated
 async def follow_ups(request: Request, caller: Caller) -> Response:
     found = await services(request).supervision.follow_ups(
@@ -83,8 +98,9 @@ async def follow_ups(request: Request, caller: Caller) -> Response:
     return json_response({"follow_ups": found})
 
 
-@describe("Mark a follow-up done", "agent", {200: Answer("Done.", envelope("follow_up",
-        ref("FollowUp")))})
+@describe(
+    "Mark a follow-up done", "agent", {200: Answer("Done.", envelope("follow_up", ref("FollowUp")))}
+)
 @authenticated
 async def complete_follow_up(request: Request, caller: Caller) -> Response:
     follow_up_id = path_id(request, "follow-up")
@@ -93,16 +109,26 @@ async def complete_follow_up(request: Request, caller: Caller) -> Response:
 
 
 # --- canned responses --------------------------------------------------------------------
-@describe("Canned responses", "agent", {200: Answer("The canned responses.", listing("canned",
-        "Canned"))}, method="GET")
+@describe(
+    "Canned responses",
+    "agent",
+    {200: Answer("The canned responses.", listing("canned", "Canned"))},
+    method="GET",
+)
 @authenticated
 async def canned(request: Request, caller: Caller) -> Response:
     return json_response({"canned": await services(request).console.canned()})
 
 
-@describe("Add a canned response", "admin", {201: Answer("Added.", envelope("canned",
-        ref("Canned"))), 409: Answer("The shortcut is taken.", ref("Error"))},
-        body=admin_acts.CANNED)
+@describe(
+    "Add a canned response",
+    "admin",
+    {
+        201: Answer("Added.", envelope("canned", ref("Canned"))),
+        409: Answer("The shortcut is taken.", ref("Error")),
+    },
+    body=admin_acts.CANNED,
+)
 @authenticated
 async def add_canned(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -120,10 +146,18 @@ async def delete_canned(request: Request, caller: Caller) -> Response:
 
 
 # --- reports -----------------------------------------------------------------------------
-@describe("The report over a range of days", "supervisor", {200: Answer("The report.",
-        envelope("report", OBJECT)), 422: Answer("Bad from or to.", ref("Error"))},
-        query={"from": {"type": "string", "format": "date"}, "to": {"type": "string",
-        "format": "date"}})
+@describe(
+    "The report over a range of days",
+    "supervisor",
+    {
+        200: Answer("The report.", envelope("report", OBJECT)),
+        422: Answer("Bad from or to.", ref("Error")),
+    },
+    query={
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+    },
+)
 @authenticated
 async def report(request: Request, caller: Caller) -> Response:
     oversee(caller)
@@ -143,8 +177,15 @@ async def agents(request: Request, caller: Caller) -> Response:
     return json_response({"agents": await services(request).team.accounts()})
 
 
-@describe("Add an agent", "admin", {201: Answer("Added.", envelope("agent", ref("Agent"))),
-        409: Answer("The email is taken.", ref("Error"))}, body=admin_acts.NEW_AGENT)
+@describe(
+    "Add an agent",
+    "admin",
+    {
+        201: Answer("Added.", envelope("agent", ref("Agent"))),
+        409: Answer("The email is taken.", ref("Error")),
+    },
+    body=admin_acts.NEW_AGENT,
+)
 @authenticated
 async def add_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -153,9 +194,15 @@ async def add_agent(request: Request, caller: Caller) -> Response:
     return json_response({"agent": found}, 201)
 
 
-@describe("Change an agent", "admin", {200: Answer("Changed.", envelope("agent", ref("Agent"))),
-        409: Answer("Not possible (e.g. the last admin).", ref("Error"))},
-        body=admin_acts.AGENT_CHANGES)
+@describe(
+    "Change an agent",
+    "admin",
+    {
+        200: Answer("Changed.", envelope("agent", ref("Agent"))),
+        409: Answer("Not possible (e.g. the last admin).", ref("Error")),
+    },
+    body=admin_acts.AGENT_CHANGES,
+)
 @authenticated
 async def change_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -166,17 +213,26 @@ async def change_agent(request: Request, caller: Caller) -> Response:
     return json_response({"agent": found})
 
 
-@describe("API tokens (an admin sees all; others their own)", "agent",
-        {200: Answer("The tokens (never their secret).", listing("tokens", "Token"))})
+@describe(
+    "API tokens (an admin sees all; others their own)",
+    "agent",
+    {200: Answer("The tokens (never their secret).", listing("tokens", "Token"))},
+)
 @authenticated
 async def tokens(request: Request, caller: Caller) -> Response:
     mine = None if caller.agent.role == "admin" else caller.agent.id
     return json_response({"tokens": await services(request).team.tokens(mine)})
 
 
-@describe("Create an API token (its secret is shown once)", "agent", {
-    201: Answer("Created.", envelope("token", ref("NewToken"))),
-    404: Answer("agent_id names no agent.", ref("Error"))}, body=admin_acts.NEW_TOKEN)
+@describe(
+    "Create an API token (its secret is shown once)",
+    "agent",
+    {
+        201: Answer("Created.", envelope("token", ref("NewToken"))),
+        404: Answer("agent_id names no agent.", ref("Error")),
+    },
+    body=admin_acts.NEW_TOKEN,
+)
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:
     body = await json_body(request, admin_acts.NEW_TOKEN)
@@ -193,10 +249,19 @@ async def revoke_token(request: Request, caller: Caller) -> Response:
     return Response(status_code=204)
 
 
-@describe("The widget's allowed origins", "agent", {200: Answer("The origins.", ORIGINS_ANSWER)},
-        method="GET")
-@describe("Set the widget's allowed origins", "admin", {200: Answer("The origins now.",
-        ORIGINS_ANSWER)}, body=admin_acts.ORIGINS, method="PUT")
+@describe(
+    "The widget's allowed origins",
+    "agent",
+    {200: Answer("The origins.", ORIGINS_ANSWER)},
+    method="GET",
+)
+@describe(
+    "Set the widget's allowed origins",
+    "admin",
+    {200: Answer("The origins now.", ORIGINS_ANSWER)},
+    body=admin_acts.ORIGINS,
+    method="PUT",
+)
 @authenticated
 async def allowed_origins(request: Request, caller: Caller) -> Response:
     site = services(request).site

@@ -21,8 +21,17 @@ def export_filename(customer_id: int) -> str:
     return f"customer-{customer_id}-export.json"
 
 
-@describe("Everything kept about a customer, as a file", "admin", {200: Answer("The export.",
-        {"type": "object", "required": ["customer"]}, headers=("Content-Disposition",))})
+@describe(
+    "Everything kept about a customer, as a file",
+    "admin",
+    {
+        200: Answer(
+            "The export.",
+            {"type": "object", "required": ["customer"]},
+            headers=("Content-Disposition",),
+        )
+    },
+)
 @authenticated
 async def export(request: Request, caller: Caller) -> Response:
     """The JSON document, as a file to keep (the admin page's link downloads it)."""
@@ -34,9 +43,15 @@ async def export(request: Request, caller: Caller) -> Response:
         "Cache-Control": "no-store"})
 
 
-@describe("Erase a customer's personal data", "admin", {200: Answer("Erased.", OBJECT),
-        409: Answer("The customer has an open conversation: close it first.", ref("Error"))},
-        body=ERASE)
+@describe(
+    "Erase a customer's personal data",
+    "admin",
+    {
+        200: Answer("Erased.", OBJECT),
+        409: Answer("The customer has an open conversation: close it first.", ref("Error")),
+    },
+    body=ERASE,
+)
 @authenticated
 async def erase(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)

@@ -14,9 +14,20 @@ from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 
-@describe("The widget's settings", "public", {200: Answer("The settings.", {"type": "object",
-        "required": ["widget", "email_enabled"], "properties": {"widget": OBJECT,
-        "email_enabled": {"type": "boolean"}}})})
+@describe(
+    "The widget's settings",
+    "public",
+    {
+        200: Answer(
+            "The settings.",
+            {
+                "type": "object",
+                "required": ["widget", "email_enabled"],
+                "properties": {"widget": OBJECT, "email_enabled": {"type": "boolean"}},
+            },
+        )
+    },
+)
 async def widget_settings(request: Request) -> Response:
     """Public: the widget's look and what visitors are told (the widget also gets these in
     `welcome`)."""
@@ -26,8 +37,12 @@ async def widget_settings(request: Request) -> Response:
                                         "Cache-Control": "public, max-age=60"})
 
 
-@describe("Change the widget's settings", "admin", {200: Answer("The settings now.",
-        envelope("widget", OBJECT))}, body=OBJECT)
+@describe(
+    "Change the widget's settings",
+    "admin",
+    {200: Answer("The settings now.", envelope("widget", OBJECT))},
+    body=OBJECT,
+)
 @authenticated
 async def change_widget_settings(request: Request, caller: Caller) -> Response:
     if caller.agent.role != "admin":

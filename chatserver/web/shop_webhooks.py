@@ -61,9 +61,16 @@ async def saved(request: Request, order: shops.ShopOrder, signature: str) -> Res
     return ignored() if found is None else json_response(record_body("order", found), status)
 
 
-@describe("Shopify's order and refund webhooks", "signature", SHOP_ANSWERS, body=OBJECT,
-        headers={"X-Shopify-Hmac-Sha256": SIGNATURE, "X-Shopify-Topic": topic(
-            *shops.SHOPIFY_ORDER_TOPICS, "refunds/create")})
+@describe(
+    "Shopify's order and refund webhooks",
+    "signature",
+    SHOP_ANSWERS,
+    body=OBJECT,
+    headers={
+        "X-Shopify-Hmac-Sha256": SIGNATURE,
+        "X-Shopify-Topic": topic(*shops.SHOPIFY_ORDER_TOPICS, "refunds/create"),
+    },
+)
 async def shopify(request: Request) -> Response:
     """Shopify's orders/create, orders/updated, orders/cancelled, orders/paid and
     refunds/create; other topics are acknowledged and ignored."""
@@ -87,10 +94,16 @@ async def shopify(request: Request) -> Response:
     return ignored()
 
 
-@describe("WooCommerce's order webhooks", "signature", {**SHOP_ANSWERS,
-        200: Answer("Applied, ignored, or the unsigned ping.", OBJECT)}, body=OBJECT,
-        headers={"X-WC-Webhook-Signature": SIGNATURE,
-                 "X-WC-Webhook-Topic": topic(*shops.WOOCOMMERCE_ORDER_TOPICS)})
+@describe(
+    "WooCommerce's order webhooks",
+    "signature",
+    {**SHOP_ANSWERS, 200: Answer("Applied, ignored, or the unsigned ping.", OBJECT)},
+    body=OBJECT,
+    headers={
+        "X-WC-Webhook-Signature": SIGNATURE,
+        "X-WC-Webhook-Topic": topic(*shops.WOOCOMMERCE_ORDER_TOPICS),
+    },
+)
 async def woocommerce(request: Request) -> Response:
     """WooCommerce's order.created, order.updated and order.restored (other topics are
     acknowledged and ignored), and the unsigned ping it sends when a webhook is saved."""
@@ -110,8 +123,13 @@ async def woocommerce(request: Request) -> Response:
     return ignored()
 
 
-@describe("Stripe's events", "signature", SHOP_ANSWERS, body=STRIPE_EVENT,
-        headers={"Stripe-Signature": SIGNATURE})
+@describe(
+    "Stripe's events",
+    "signature",
+    SHOP_ANSWERS,
+    body=STRIPE_EVENT,
+    headers={"Stripe-Signature": SIGNATURE},
+)
 async def stripe_events(request: Request) -> Response:
     """Stripe's checkout.session.completed and charge.succeeded (orders) and its refund
     events; others are acknowledged and ignored."""

@@ -14,17 +14,27 @@ from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 
-@describe("Outgoing webhook endpoints and their recent deliveries", "admin",
-        {200: Answer("The endpoints.", listing("endpoints", "WebhookEndpoint"))})
+@describe(
+    "Outgoing webhook endpoints and their recent deliveries",
+    "admin",
+    {200: Answer("The endpoints.", listing("endpoints", "WebhookEndpoint"))},
+)
 @authenticated
 async def endpoints(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
     return json_response({"endpoints": await services(request).webhooks.endpoints()})
 
 
-@describe("Add an outgoing webhook endpoint", "admin",
-        {201: Answer("Added (its secret is in the answer).", envelope("endpoint",
-        ref("WebhookEndpoint")))}, body=admin_acts.WEBHOOK_ENDPOINT)
+@describe(
+    "Add an outgoing webhook endpoint",
+    "admin",
+    {
+        201: Answer(
+            "Added (its secret is in the answer).", envelope("endpoint", ref("WebhookEndpoint"))
+        )
+    },
+    body=admin_acts.WEBHOOK_ENDPOINT,
+)
 @authenticated
 async def add_endpoint(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
