@@ -23,7 +23,7 @@ from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
-from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, listing, ref, with_record
+from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, ref, with_record
 from chatserver.web.http import (
     ApiError,
     Caller,
@@ -60,11 +60,17 @@ MONEY_RULES = ("Checked in this order: 401, 422 (Idempotency-Key, body), 404, 40
                "agent needs a verified purchase or customer), 409 (more than is refundable); "
                "then 202 (waiting for a supervisor) or 201 (done). The same key again answers "
                "as the first time.")
-MONEY_ANSWERS = {200: Answer("Already done with this Idempotency-Key.", OBJECT),
-                 201: Answer("Done.", OBJECT),
-                 202: Answer("Waiting for a supervisor's approval.", OBJECT),
-                 409: Answer("More than is refundable, or a key reused.", ref("Error"))}
-DECISION_ANSWERS = {200: Answer("Decided.", OBJECT),
+
+
+def money_answers(kind: Kind) -> dict[int, Answer]:
+    return {201: Answer("Done: the ledger's new entry.", envelope(kind, ref("LedgerEntry"))),
+            202: Answer("Waiting for a supervisor's approval.",
+                        envelope("approval", ref("Approval"))),
+            409: Answer("More than is refundable, or a key reused.", ref("Error"))}
+
+
+DECISION_ANSWERS = {200: Answer("Decided (an approved one's entry beside it).",
+                                envelope("approval", ref("Approval"))),
                     409: Answer("Already decided.", ref("Error"))}
 SIGNED_ORDER_HEADERS = {
     "X-Chatserver-Timestamp": {"type": "string", "required": True,
@@ -187,7 +193,7 @@ async def _money(request: Request, who: Caller | Integration, kind: Kind) -> Res
 @describe(
     "Refund (part of) an order",
     "agent",
-    MONEY_ANSWERS,
+    money_answers("refund"),
     body=REFUND,
     headers=IDEMPOTENCY,
     description=MONEY_RULES,
@@ -200,7 +206,7 @@ async def post_refund(request: Request, caller: Caller | Integration) -> Respons
 @describe(
     "Give a customer store credit",
     "agent",
-    MONEY_ANSWERS,
+    money_answers("credit"),
     body=CREDIT,
     headers=IDEMPOTENCY,
     description=MONEY_RULES,
@@ -261,7 +267,7 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
     "Verify a purchase for the visitor of a conversation",
     "agent",
     {
-        200: Answer("The outcome.", OBJECT),
+        200: Answer("Verified: the order.", envelope("order", ref("Order"))),
         409: Answer("Not possible in this state.", ref("Error")),
         429: Answer("Too many tries.", ref("Error")),
     },
@@ -280,7 +286,10 @@ async def verify(request: Request, caller: Caller) -> Response:
 @describe(
     "Link a conversation to a customer",
     "agent",
-    {200: Answer("Linked.", OBJECT), 409: Answer("Not possible in this state.", ref("Error"))},
+    {
+        200: Answer("Linked.", envelope("customer", ref("Customer"))),
+        409: Answer("Not possible in this state.", ref("Error")),
+    },
     body=LINK,
 )
 @authenticated
