@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,6 +121,11 @@ def build_parser() -> Parser:
     erase.add_argument("id", type=record_id)
     erase.add_argument("--reason", required=True, help="why (kept in the audit log)")
     erase.set_defaults(run=run_customers_erase)
+
+    described = commands.add_parser("openapi", help="print the REST API's OpenAPI description")
+    described.add_argument("--markdown", action="store_true",
+                           help="as the reference page docs/api.md instead of JSON")
+    described.set_defaults(run=run_openapi)
     return parser
 
 
@@ -297,3 +303,14 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def random_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def run_openapi(args: argparse.Namespace, settings: Settings) -> None:
+    from chatserver.app import create_app
+    from chatserver.web.api_schemas import api_version
+    from chatserver.web.openapi import document
+    from chatserver.web.openapi_docs import markdown
+
+    described = document(create_app(settings).routes, api_version())
+    sys.stdout.write(markdown(described) if args.markdown
+                     else json.dumps(described, indent=2) + "\n")

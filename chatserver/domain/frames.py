@@ -26,21 +26,48 @@ class FrameError(Exception):
 Check = Callable[[Any], Any]  # returns the clean value or raises ValueError(reason)
 
 
+def with_schema(check: Check, schema: dict[str, Any]) -> Check:
+    """`check` labelled with the JSON Schema of what it accepts, so that the REST API's
+    description (web/api_schemas.py) is read from the same declaration and cannot drift."""
+    check.__dict__["json_schema"] = schema
+    return check
+
+
+def schema_of(check: Check) -> dict[str, Any]:
+    """What `check` accepts as JSON Schema ({}: anything, when it was never labelled)."""
+    return dict(getattr(check, "json_schema", {}))
+
+
 def string(max_len: int, min_len: int = 1) -> Check:
     def check(v: Any) -> str:
         if not isinstance(v, str) or not min_len <= len(v) <= max_len:
             raise ValueError(f"must be a string of {min_len} to {max_len} characters")
-        return v
-    return check
+        return no_nul(v)
+    return with_schema(check, {"type": "string", "minLength": min_len, "maxLength": max_len,
+                               "pattern": NO_NUL})
 
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+NO_NUL = "^[^\\u0000]*$"  # no_nul's rule as a JSON Schema pattern
+
+
+def no_nul(text: str) -> str:
+    """`text`, unless it holds a NUL character: PostgreSQL keeps no NUL in its text (it
+    would fail there and not in SQLite), and no person types one."""
+    if "\x00" in text:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return text
+
+
+EMAIL = re.compile(r"[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+")
 
 
 def email(value: Any) -> str:
     if not isinstance(value, str) or len(value) > 320 or not EMAIL.fullmatch(value.strip()):
         raise ValueError("must be an email address")
     return value.strip()
+
+
+with_schema(email, {"type": "string", "format": "email", "maxLength": 320})
 
 
 ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -57,8 +84,12 @@ def recipient(value: Any) -> str:
     return address
 
 
+with_schema(recipient, {"type": "string", "format": "email", "maxLength": 254})
+
+
 def nullable(inner: Check) -> Check:
-    return lambda v: None if v is None else inner(v)
+    return with_schema(lambda v: None if v is None else inner(v),
+                       {"anyOf": [schema_of(inner), {"type": "null"}]})
 
 
 def integer(minimum: int = 0, maximum: int = 2**53) -> Check:
@@ -66,7 +97,7 @@ def integer(minimum: int = 0, maximum: int = 2**53) -> Check:
         if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= maximum:
             raise ValueError(f"must be a whole number from {minimum} to {maximum}")
         return v
-    return check
+    return with_schema(check, {"type": "integer", "minimum": minimum, "maximum": maximum})
 
 
 def boolean(v: Any) -> bool:
@@ -75,18 +106,24 @@ def boolean(v: Any) -> bool:
     return v
 
 
+with_schema(boolean, {"type": "boolean"})
+
+
 def one_of(*choices: str) -> Check:
     def check(v: Any) -> str:
         if v not in choices:
             raise ValueError("must be one of " + ", ".join(choices))
         return str(v)
-    return check
+    return with_schema(check, {"enum": list(choices)})
 
 
 def obj(v: Any) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ValueError("must be an object")
     return v
+
+
+with_schema(obj, {"type": "object"})
 
 
 CLIENT_ID = string(64)
@@ -183,4 +220,6 @@ def _text(value: Any, max_text: int, client_id: str | None) -> str:
         raise FrameError("bad_request", "text must be a string", client_id)
     if len(value) > max_text:
         raise FrameError("too_large", f"text is over {max_text} characters", client_id)
+    if "\x00" in value:
+        raise FrameError("bad_request", "text must not contain a NUL character", client_id)
     return value

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from chatserver.domain.frames import with_schema
+
 # ISO 4217's circulating currencies (not its funds, metals or test codes like XXX)
 ISO_4217 = """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
@@ -62,6 +64,10 @@ def cents(value: object, *, allow_zero: bool = False) -> int:
     if value > MAX_CENTS:
         raise MoneyError("is too large")
     return value
+
+
+with_schema(currency, {"type": "string", "enum": sorted(CURRENCIES)})
+with_schema(cents, {"type": "integer", "minimum": 1, "maximum": MAX_CENTS})
 
 
 @dataclass(frozen=True, order=True)

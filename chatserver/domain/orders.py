@@ -10,7 +10,15 @@ from typing import Any
 import orjson
 
 from chatserver.domain.clock import YEARS, iso
-from chatserver.domain.frames import FrameError, check_fields, email, nullable, string
+from chatserver.domain.frames import (
+    FrameError,
+    check_fields,
+    email,
+    nullable,
+    schema_of,
+    string,
+    with_schema,
+)
 from chatserver.domain.ledger import parse_time
 from chatserver.domain.money import cents, currency
 
@@ -29,6 +37,10 @@ def timestamp(value: Any) -> str:
 
 def order_amount(value: Any) -> int:
     return cents(value, allow_zero=True)  # a free order can still be verified
+
+
+with_schema(timestamp, {"type": "string", "format": "date-time"})
+with_schema(order_amount, {**schema_of(cents), "minimum": 0})
 
 
 ORDER = {

@@ -214,7 +214,8 @@ def checked_currency(value: Any) -> str:
 
 
 def _id(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip():
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip() \
+            or "\x00" in str(value):  # frames.no_nul: PostgreSQL keeps no NUL in text
         raise invalid("the payload names no id")
     return str(value)
 

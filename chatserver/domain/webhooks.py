@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
+from chatserver.domain.frames import with_schema
+
 EVENTS = ("conversation.created", "conversation.assigned", "message.created",
           "conversation.closed", "conversation.rated", "refund.created", "refund.updated",
           "credit.created", "follow_up.due")
@@ -66,6 +68,9 @@ def event_names(names: object) -> tuple[str, ...]:
         raise ValueError(f"names unknown events: {', '.join(unknown)} "
                          f"(known: {', '.join(EVENTS)})")
     return tuple(name for name in EVENTS if name in names)
+
+
+with_schema(event_names, {"type": "array", "minItems": 1, "items": {"enum": list(EVENTS)}})
 
 
 def forbidden_address(addresses: Iterable[str]) -> str | None:

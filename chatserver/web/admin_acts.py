@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from chatserver.domain import webhooks
-from chatserver.domain.frames import ID, boolean, email, integer, nullable, one_of, string
+from chatserver.domain.frames import (
+    ID,
+    boolean,
+    email,
+    integer,
+    nullable,
+    one_of,
+    string,
+    with_schema,
+)
 from chatserver.domain.models import ROLES, Agent
 from chatserver.domain.webhooks import event_names
 from chatserver.service.errors import ChatError
@@ -63,6 +72,7 @@ def origins_list(value: Any) -> list[str]:
     return cleaned
 
 
+with_schema(origins_list, {"type": "array", "items": {"type": "string", "format": "uri"}})
 ORIGINS = {"origins": (origins_list, True, None)}
 WEBHOOK_ENDPOINT = {"url": (string(webhooks.MAX_URL), True, None),
                     "events": (event_names, True, None)}

@@ -9,10 +9,20 @@ from starlette.routing import Route
 from chatserver.domain.models import Conversation, Message
 from chatserver.domain.transcript import entry
 from chatserver.store.base import RETRY_AFTER_SECONDS
+from chatserver.web.api_schemas import STRING, array, record, ref
 from chatserver.web.http import ApiError, Caller, authenticated, json_response, path_id
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 
+@describe(
+    "Health of this process",
+    "public",
+    {
+        200: Answer("Serving.", record(status=STRING)),
+        503: Answer("The database cannot be reached.", ref("Error"), headers=("Retry-After",)),
+    },
+)
 async def health(request: Request) -> Response:
     """200 while this process can serve; 503 while its database cannot be reached (a
     balancer then sends no one here)."""
@@ -33,6 +43,20 @@ async def _transcript(request: Request) -> tuple[Conversation, list[Message]]:
     return found
 
 
+@describe(
+    "A conversation, its messages and history",
+    "agent",
+    {
+        200: Answer(
+            "The conversation.",
+            record(
+                conversation=ref("Conversation"),
+                messages=array("Message"),
+                history={"type": "array"},
+            ),
+        )
+    },
+)
 @authenticated
 async def conversation_json(request: Request, caller: Caller) -> Response:
     conversation, messages = await _transcript(request)
@@ -43,6 +67,9 @@ async def conversation_json(request: Request, caller: Caller) -> Response:
                           "history": record["history"]})
 
 
+@describe(
+    "A conversation as plain text", "agent", {200: Answer("The transcript.", STRING, "text/plain")}
+)
 @authenticated
 async def conversation_text(request: Request, caller: Caller) -> Response:
     conversation, messages = await _transcript(request)

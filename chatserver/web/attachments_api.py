@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from chatserver.domain.attachments import disposition
 from chatserver.domain.errors import Refused
+from chatserver.web.api_schemas import envelope, ref
 from chatserver.web.http import (
     ApiError,
     an_agent,
@@ -20,8 +21,12 @@ from chatserver.web.http import (
     json_response,
     path_id,
 )
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.origins import origin_allowed
 from chatserver.web.services import services
+
+UPLOAD_FORM = {"type": "object", "required": ["file"],
+               "properties": {"file": {"type": "string", "format": "binary"}}}
 
 UPLOAD_PATH = "/api/attachments"
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around the file
@@ -29,6 +34,18 @@ MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around the f
 SANDBOX = "default-src 'none'; sandbox"
 
 
+@describe(
+    "Upload one file",
+    "uploader",
+    {
+        201: Answer("Kept.", envelope("attachment", ref("Attachment"))),
+        413: Answer("The file is too large.", ref("Error")),
+        415: Answer("Not a kind of file taken.", ref("Error")),
+        422: Answer("Not a form with one file.", ref("Error")),
+    },
+    body=UPLOAD_FORM,
+    body_media_type="multipart/form-data",
+)
 async def upload(request: Request) -> Response:
     try:
         kind, uploader_id = await _uploader(request)
@@ -42,6 +59,11 @@ async def upload(request: Request) -> Response:
     return response
 
 
+@describe(
+    "CORS preflight for the widget's upload",
+    "public",
+    {204: Answer("The CORS answer (its headers only for allowed origins).")},
+)
 async def preflight(request: Request) -> Response:
     """The browser's question before a widget on the shop's site posts a file here."""
     return visitor_preflight(request, "POST")
@@ -109,6 +131,19 @@ async def _file(request: Request) -> tuple[str | None, bytes]:
         await form.close()
 
 
+@describe(
+    "A file, by its signed link",
+    "signed_link",
+    {
+        200: Answer("The file, as inert content.", {"type": "string", "format": "binary"}, "*/*"),
+        403: Answer("The link is not valid or has expired.", ref("Error")),
+    },
+    query={
+        "expires": {"type": "string"},
+        "signature": {"type": "string"},
+        "thumbnail": {"type": "string"},
+    },
+)
 async def download(request: Request) -> Response:
     thumbnail = "thumbnail" in request.query_params
     try:

@@ -23,6 +23,7 @@ from chatserver.domain.models import Integration
 from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
+from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, ref, with_record
 from chatserver.web.http import (
     ApiError,
     Caller,
@@ -34,7 +35,9 @@ from chatserver.web.http import (
     json_response,
     open_to_integrations,
     path_id,
+    query_text,
 )
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 REFUND: frames.Fields = {
@@ -51,6 +54,30 @@ VERIFY: frames.Fields = {"order": (string(100), True, None), "email": (email, Tr
 LINK: frames.Fields = {"customer_id": (frames.ID, True, None)}
 DECISION: frames.Fields = {"note": (nullable(string(1000, 0)), False, None)}
 
+IDEMPOTENCY = {"Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 255,
+                                   "required": True}}
+MONEY_RULES = ("Checked in this order: 401, 422 (Idempotency-Key, body), 404, 403 (role; an "
+               "agent needs a verified purchase or customer), 409 (more than is refundable); "
+               "then 202 (waiting for a supervisor) or 201 (done). The same key again answers "
+               "as the first time.")
+
+
+def money_answers(kind: Kind) -> dict[int, Answer]:
+    return {201: Answer("Done: the ledger's new entry.", envelope(kind, ref("LedgerEntry"))),
+            202: Answer("Waiting for a supervisor's approval.",
+                        envelope("approval", ref("Approval"))),
+            409: Answer("More than is refundable, or a key reused.", ref("Error"))}
+
+
+DECISION_ANSWERS = {200: Answer("Decided (an approved one's entry beside it).",
+                                envelope("approval", ref("Approval"))),
+                    409: Answer("Already decided.", ref("Error"))}
+SIGNED_ORDER_HEADERS = {
+    "X-Chatserver-Timestamp": {"type": "string", "required": True,
+                               "description": "Unix seconds, within 5 minutes of now"},
+    "X-Chatserver-Signature": {"type": "string", "required": True,
+                               "description": "sha256=<hex HMAC-SHA256 of timestamp.body>"}}
+
 
 def commerce(request: Request) -> Commerce:
     return services(request).commerce
@@ -62,6 +89,16 @@ def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
     return {**record, name: record}
 
 
+@describe(
+    "Write an order (insert or update by external_id)",
+    "agent_or_integration",
+    {
+        200: Answer("Updated.", with_record("order", "Order")),
+        201: Answer("Created.", with_record("order", "Order")),
+    },
+    body=ORDER,
+    description="An integration token or an admin; other agents are refused (403).",
+)
 @open_to_integrations
 async def post_order(request: Request, caller: Caller | Integration) -> Response:
     """The shop's systems write orders, or an admin: an order's amount, currency and buyer
@@ -74,6 +111,16 @@ async def post_order(request: Request, caller: Caller | Integration) -> Response
     return json_response(record_body("order", order), status)
 
 
+@describe(
+    "An order from the shop's back end, signed",
+    "signature",
+    {
+        200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
+        201: Answer("Created.", with_record("order", "Order")),
+        422: Answer("The body is not an order.", ref("Error")),
+    },
+    headers=SIGNED_ORDER_HEADERS,
+)
 async def order_webhook(request: Request) -> Response:
     """The shop's back end posts orders here, signed with WEBHOOK_SECRET (domain/webhook.py);
     a replay, or a webhook older than the last one applied to its order, changes nothing."""
@@ -97,14 +144,28 @@ async def order_webhook(request: Request) -> Response:
     return json_response(record_body("order", order), status)
 
 
+@describe(
+    "Customers by email",
+    "agent_or_integration",
+    {
+        200: Answer("The customers.", listing("customers", "Customer")),
+        422: Answer("No email given, or a NUL in it.", ref("Error")),
+    },
+    query={"email": QUERY_TEXT},
+)
 @open_to_integrations
 async def find_customers(request: Request, caller: Caller | Integration) -> Response:
-    wanted = request.query_params.get("email", "")
+    wanted = query_text(request, "email")
     if not wanted.strip():
         raise ApiError(422, "invalid", "give ?email= to look customers up")
     return json_response({"customers": await commerce(request).customers_by_email(wanted)})
 
 
+@describe(
+    "A customer, their orders and store credit",
+    "agent_or_integration",
+    {200: Answer("The customer.", with_record("customer", "CustomerRecord"))},
+)
 @open_to_integrations
 async def get_customer(request: Request, caller: Caller | Integration) -> Response:
     customer = await commerce(request).customer(path_id(request, "customer"))
@@ -129,11 +190,27 @@ async def _money(request: Request, who: Caller | Integration, kind: Kind) -> Res
     return json_response(outcome.body, outcome.status)
 
 
+@describe(
+    "Refund (part of) an order",
+    "agent",
+    money_answers("refund"),
+    body=REFUND,
+    headers=IDEMPOTENCY,
+    description=MONEY_RULES,
+)
 @open_to_integrations
 async def post_refund(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "refund")
 
 
+@describe(
+    "Give a customer store credit",
+    "agent",
+    money_answers("credit"),
+    body=CREDIT,
+    headers=IDEMPOTENCY,
+    description=MONEY_RULES,
+)
 @open_to_integrations
 async def post_credit(request: Request, caller: Caller | Integration) -> Response:
     return await _money(request, caller, "credit")
@@ -146,16 +223,37 @@ async def _decide(request: Request, caller: Caller, approve: bool) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
+@describe(
+    "Approve a refund or credit waiting for a supervisor",
+    "supervisor",
+    DECISION_ANSWERS,
+    body=DECISION,
+)
 @authenticated
 async def approve(request: Request, caller: Caller) -> Response:
     return await _decide(request, caller, True)
 
 
+@describe(
+    "Reject a refund or credit waiting for a supervisor",
+    "supervisor",
+    DECISION_ANSWERS,
+    body=DECISION,
+)
 @authenticated
 async def reject(request: Request, caller: Caller) -> Response:
     return await _decide(request, caller, False)
 
 
+@describe(
+    "Approvals (supervisors see all; agents their own asks)",
+    "agent",
+    {
+        200: Answer("The approvals.", listing("approvals", "Approval")),
+        422: Answer("Unknown status.", ref("Error")),
+    },
+    query={"status": {"enum": ["pending", "approved", "rejected"]}},
+)
 @authenticated
 async def list_approvals(request: Request, caller: Caller) -> Response:
     status = request.query_params.get("status") or None
@@ -165,6 +263,16 @@ async def list_approvals(request: Request, caller: Caller) -> Response:
     return json_response({"approvals": await commerce(request).approvals(status, mine)})
 
 
+@describe(
+    "Verify a purchase for the visitor of a conversation",
+    "agent",
+    {
+        200: Answer("Verified: the order.", envelope("order", ref("Order"))),
+        409: Answer("Not possible in this state.", ref("Error")),
+        429: Answer("Too many tries.", ref("Error")),
+    },
+    body=VERIFY,
+)
 @authenticated
 async def verify(request: Request, caller: Caller) -> Response:
     body = await json_body(request, VERIFY)
@@ -175,6 +283,15 @@ async def verify(request: Request, caller: Caller) -> Response:
     return json_response(outcome.body, outcome.status)
 
 
+@describe(
+    "Link a conversation to a customer",
+    "agent",
+    {
+        200: Answer("Linked.", envelope("customer", ref("Customer"))),
+        409: Answer("Not possible in this state.", ref("Error")),
+    },
+    body=LINK,
+)
 @authenticated
 async def link(request: Request, caller: Caller) -> Response:
     body = await json_body(request, LINK)

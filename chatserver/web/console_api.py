@@ -15,8 +15,22 @@ from chatserver.domain.orders import timestamp
 from chatserver.store.base import INBOX_VIEWS
 from chatserver.web import admin_acts
 from chatserver.web.admin_acts import admin_only
-from chatserver.web.http import ApiError, Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, ref
+from chatserver.web.http import (
+    ApiError,
+    Caller,
+    authenticated,
+    json_body,
+    json_response,
+    path_id,
+    query_text,
+)
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
+
+ORIGINS_ANSWER = {"type": "object", "required": ["origins", "from_environment"],
+                  "properties": {"origins": {"type": "array"},
+                                 "from_environment": {"type": "array"}}}
 
 
 def oversee(caller: Caller) -> None:
@@ -25,6 +39,19 @@ def oversee(caller: Caller) -> None:
 
 
 # --- inbox -------------------------------------------------------------------------------
+@describe(
+    "Conversations in an inbox view",
+    "agent",
+    {
+        200: Answer("The conversations.", listing("conversations", "Conversation")),
+        422: Answer("Unknown view, bad limit, or a NUL in q.", ref("Error")),
+    },
+    query={
+        "view": {"enum": list(INBOX_VIEWS)},
+        "q": QUERY_TEXT,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    },
+)
 @authenticated
 async def conversations(request: Request, caller: Caller) -> Response:
     view = request.query_params.get("view", "mine")
@@ -35,7 +62,7 @@ async def conversations(request: Request, caller: Caller) -> Response:
     except ValueError:
         raise ApiError(422, "invalid", "limit is a whole number") from None
     found = await services(request).console.inbox(
-        view, caller.agent, request.query_params.get("q") or None, limit)
+        view, caller.agent, query_text(request, "q") or None, limit)
     return json_response({"conversations": found})
 
 
@@ -43,6 +70,12 @@ async def conversations(request: Request, caller: Caller) -> Response:
 FOLLOW_UP = {"due_at": (timestamp, True, None), "note": (string(1000), True, None)}
 
 
+@describe(
+    "Add a follow-up to a conversation",
+    "agent",
+    {201: Answer("Added.", envelope("follow_up", ref("FollowUp")))},
+    body=FOLLOW_UP,
+)
 @authenticated
 async def add_follow_up(request: Request, caller: Caller) -> Response:
     body = await json_body(request, FOLLOW_UP)
@@ -51,6 +84,12 @@ async def add_follow_up(request: Request, caller: Caller) -> Response:
     return json_response({"follow_up": found}, 201)
 
 
+@describe(
+    "Follow-ups (yours, or all=1 for everyone's)",
+    "agent",
+    {200: Answer("The follow-ups.", listing("follow_ups", "FollowUp"))},
+    query={"all": {"enum": ["1"]}, "done": {"enum": ["1"]}},
+)
 @authenticated
 async def follow_ups(request: Request, caller: Caller) -> Response:
     found = await services(request).supervision.follow_ups(
@@ -59,6 +98,9 @@ async def follow_ups(request: Request, caller: Caller) -> Response:
     return json_response({"follow_ups": found})
 
 
+@describe(
+    "Mark a follow-up done", "agent", {200: Answer("Done.", envelope("follow_up", ref("FollowUp")))}
+)
 @authenticated
 async def complete_follow_up(request: Request, caller: Caller) -> Response:
     follow_up_id = path_id(request, "follow-up")
@@ -67,11 +109,26 @@ async def complete_follow_up(request: Request, caller: Caller) -> Response:
 
 
 # --- canned responses --------------------------------------------------------------------
+@describe(
+    "Canned responses",
+    "agent",
+    {200: Answer("The canned responses.", listing("canned", "Canned"))},
+    method="GET",
+)
 @authenticated
 async def canned(request: Request, caller: Caller) -> Response:
     return json_response({"canned": await services(request).console.canned()})
 
 
+@describe(
+    "Add a canned response",
+    "admin",
+    {
+        201: Answer("Added.", envelope("canned", ref("Canned"))),
+        409: Answer("The shortcut is taken.", ref("Error")),
+    },
+    body=admin_acts.CANNED,
+)
 @authenticated
 async def add_canned(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -80,6 +137,7 @@ async def add_canned(request: Request, caller: Caller) -> Response:
     return json_response({"canned": found}, 201)
 
 
+@describe("Delete a canned response", "admin", {204: Answer("Deleted.")})
 @authenticated
 async def delete_canned(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -88,6 +146,18 @@ async def delete_canned(request: Request, caller: Caller) -> Response:
 
 
 # --- reports -----------------------------------------------------------------------------
+@describe(
+    "The report over a range of days",
+    "supervisor",
+    {
+        200: Answer("The report.", envelope("report", OBJECT)),
+        422: Answer("Bad from or to.", ref("Error")),
+    },
+    query={
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+    },
+)
 @authenticated
 async def report(request: Request, caller: Caller) -> Response:
     oversee(caller)
@@ -101,11 +171,21 @@ async def report(request: Request, caller: Caller) -> Response:
 
 
 # --- agents, tokens, origins (admin) ----------------------------------------------------
+@describe("The team's agents", "agent", {200: Answer("The agents.", listing("agents", "Agent"))})
 @authenticated
 async def agents(request: Request, caller: Caller) -> Response:
     return json_response({"agents": await services(request).team.accounts()})
 
 
+@describe(
+    "Add an agent",
+    "admin",
+    {
+        201: Answer("Added.", envelope("agent", ref("Agent"))),
+        409: Answer("The email is taken.", ref("Error")),
+    },
+    body=admin_acts.NEW_AGENT,
+)
 @authenticated
 async def add_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -114,6 +194,15 @@ async def add_agent(request: Request, caller: Caller) -> Response:
     return json_response({"agent": found}, 201)
 
 
+@describe(
+    "Change an agent",
+    "admin",
+    {
+        200: Answer("Changed.", envelope("agent", ref("Agent"))),
+        409: Answer("Not possible (e.g. the last admin).", ref("Error")),
+    },
+    body=admin_acts.AGENT_CHANGES,
+)
 @authenticated
 async def change_agent(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)
@@ -124,12 +213,26 @@ async def change_agent(request: Request, caller: Caller) -> Response:
     return json_response({"agent": found})
 
 
+@describe(
+    "API tokens (an admin sees all; others their own)",
+    "agent",
+    {200: Answer("The tokens (never their secret).", listing("tokens", "Token"))},
+)
 @authenticated
 async def tokens(request: Request, caller: Caller) -> Response:
     mine = None if caller.agent.role == "admin" else caller.agent.id
     return json_response({"tokens": await services(request).team.tokens(mine)})
 
 
+@describe(
+    "Create an API token (its secret is shown once)",
+    "agent",
+    {
+        201: Answer("Created.", envelope("token", ref("NewToken"))),
+        404: Answer("agent_id names no agent.", ref("Error")),
+    },
+    body=admin_acts.NEW_TOKEN,
+)
 @authenticated
 async def create_token(request: Request, caller: Caller) -> Response:
     body = await json_body(request, admin_acts.NEW_TOKEN)
@@ -137,6 +240,7 @@ async def create_token(request: Request, caller: Caller) -> Response:
     return json_response({"token": found}, 201)
 
 
+@describe("Revoke an API token", "agent", {204: Answer("Revoked.")})
 @authenticated
 async def revoke_token(request: Request, caller: Caller) -> Response:
     token_id = path_id(request, "token")
@@ -145,6 +249,19 @@ async def revoke_token(request: Request, caller: Caller) -> Response:
     return Response(status_code=204)
 
 
+@describe(
+    "The widget's allowed origins",
+    "agent",
+    {200: Answer("The origins.", ORIGINS_ANSWER)},
+    method="GET",
+)
+@describe(
+    "Set the widget's allowed origins",
+    "admin",
+    {200: Answer("The origins now.", ORIGINS_ANSWER)},
+    body=admin_acts.ORIGINS,
+    method="PUT",
+)
 @authenticated
 async def allowed_origins(request: Request, caller: Caller) -> Response:
     site = services(request).site

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from chatserver.domain.errors import Refused
-from chatserver.domain.frames import Fields, FrameError, check_fields
+from chatserver.domain.frames import Fields, FrameError, check_fields, no_nul
 from chatserver.domain.models import Agent, Integration
 from chatserver.store.base import RETRY_AFTER_SECONDS, StorageError
 from chatserver.web.auth import SESSION_COOKIE, bearer_token
@@ -163,6 +163,16 @@ def checked(body: dict[str, Any], spec: Fields, context: str = "body") -> dict[s
         return check_fields(body, spec, context)
     except FrameError as error:
         raise ApiError(422, "invalid", error.message) from None
+
+
+def query_text(request: Request, name: str, default: str = "") -> str:
+    """A query parameter's text; one with a NUL is refused (422), as in bodies
+    (frames.no_nul: PostgreSQL could not even compare it)."""
+    value = request.query_params.get(name, default)
+    try:
+        return no_nul(value)
+    except ValueError as reason:
+        raise ApiError(422, "invalid", f"{name} {reason}") from None
 
 
 ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: int() also takes other scripts, 1_0, " 1\n"

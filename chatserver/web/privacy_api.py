@@ -9,7 +9,9 @@ from starlette.routing import Route
 from chatserver.domain import frames
 from chatserver.service.privacy import MAX_REASON_CHARS, export_name
 from chatserver.web.admin_acts import admin_only
+from chatserver.web.api_schemas import OBJECT, ref
 from chatserver.web.http import Caller, authenticated, json_body, json_response, path_id
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 ERASE: frames.Fields = {"reason": (frames.string(MAX_REASON_CHARS), True, None)}
@@ -19,6 +21,17 @@ def export_filename(customer_id: int) -> str:
     return export_name(customer_id)
 
 
+@describe(
+    "Everything kept about a customer, as a file",
+    "admin",
+    {
+        200: Answer(
+            "The export.",
+            {"type": "object", "required": ["customer"]},
+            headers=("Content-Disposition",),
+        )
+    },
+)
 @authenticated
 async def export(request: Request, caller: Caller) -> Response:
     """The JSON document, as a file to keep (the admin page's link downloads it); with
@@ -34,6 +47,15 @@ async def export(request: Request, caller: Caller) -> Response:
     return json_response(await services(request).privacy.export(customer_id), headers=kept)
 
 
+@describe(
+    "Erase a customer's personal data",
+    "admin",
+    {
+        200: Answer("Erased.", OBJECT),
+        409: Answer("The customer has an open conversation: close it first.", ref("Error")),
+    },
+    body=ERASE,
+)
 @authenticated
 async def erase(request: Request, caller: Caller) -> Response:
     admin_only(caller.agent)

@@ -8,10 +8,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.web.admin_acts import change_widget
+from chatserver.web.api_schemas import OBJECT, envelope
 from chatserver.web.http import ApiError, Caller, authenticated, json_response
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 
+@describe(
+    "The widget's settings",
+    "public",
+    {
+        200: Answer(
+            "The settings.",
+            {
+                "type": "object",
+                "required": ["widget", "email_enabled"],
+                "properties": {"widget": OBJECT, "email_enabled": {"type": "boolean"}},
+            },
+        )
+    },
+)
 async def widget_settings(request: Request) -> Response:
     """Public: the widget's look and what visitors are told (the widget also gets these in
     `welcome`)."""
@@ -21,6 +37,12 @@ async def widget_settings(request: Request) -> Response:
                                         "Cache-Control": "public, max-age=60"})
 
 
+@describe(
+    "Change the widget's settings",
+    "admin",
+    {200: Answer("The settings now.", envelope("widget", OBJECT))},
+    body=OBJECT,
+)
 @authenticated
 async def change_widget_settings(request: Request, caller: Caller) -> Response:
     if caller.agent.role != "admin":

@@ -14,10 +14,27 @@ from starlette.routing import Route
 
 from chatserver.domain import shops
 from chatserver.domain.errors import Refused
+from chatserver.domain.stripe_events import ORDER_EVENTS, REFUND_EVENTS
 from chatserver.service.commerce import Commerce
+from chatserver.web.api_schemas import INTEGER, OBJECT, STRING, record, ref
 from chatserver.web.commerce_api import record_body
 from chatserver.web.http import error_response, json_response
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
+
+SIGNATURE = {"type": "string", "description": "base64 HMAC-SHA256 of the raw body"}
+
+
+def topic(*applied: str) -> dict[str, Any]:
+    """A topic header: those applied, or any other (acknowledged and ignored)."""
+    return {"anyOf": [{"enum": sorted(applied)}, {"type": "string"}]}
+
+
+STRIPE_EVENT = record(id=STRING, type=topic(*ORDER_EVENTS, *REFUND_EVENTS),
+                      created=INTEGER, data=record(object=OBJECT))
+SHOP_ANSWERS = {200: Answer("Applied, or acknowledged and ignored.", OBJECT),
+                201: Answer("A new order.", OBJECT),
+                422: Answer("The payload is not what the platform sends.", ref("Error"))}
 
 
 def commerce(request: Request) -> Commerce:
@@ -44,6 +61,16 @@ async def saved(request: Request, order: shops.ShopOrder, signature: str) -> Res
     return ignored() if found is None else json_response(record_body("order", found), status)
 
 
+@describe(
+    "Shopify's order and refund webhooks",
+    "signature",
+    SHOP_ANSWERS,
+    body=OBJECT,
+    headers={
+        "X-Shopify-Hmac-Sha256": SIGNATURE,
+        "X-Shopify-Topic": topic(*shops.SHOPIFY_ORDER_TOPICS, "refunds/create"),
+    },
+)
 async def shopify(request: Request) -> Response:
     """Shopify's orders/create, orders/updated, orders/cancelled, orders/paid and
     refunds/create; other topics are acknowledged and ignored."""
@@ -67,6 +94,16 @@ async def shopify(request: Request) -> Response:
     return ignored()
 
 
+@describe(
+    "WooCommerce's order webhooks",
+    "signature",
+    {**SHOP_ANSWERS, 200: Answer("Applied, ignored, or the unsigned ping.", OBJECT)},
+    body=OBJECT,
+    headers={
+        "X-WC-Webhook-Signature": SIGNATURE,
+        "X-WC-Webhook-Topic": topic(*shops.WOOCOMMERCE_ORDER_TOPICS),
+    },
+)
 async def woocommerce(request: Request) -> Response:
     """WooCommerce's order.created, order.updated and order.restored (other topics are
     acknowledged and ignored), and the unsigned ping it sends when a webhook is saved."""
@@ -86,6 +123,13 @@ async def woocommerce(request: Request) -> Response:
     return ignored()
 
 
+@describe(
+    "Stripe's events",
+    "signature",
+    SHOP_ANSWERS,
+    body=STRIPE_EVENT,
+    headers={"Stripe-Signature": SIGNATURE},
+)
 async def stripe_events(request: Request) -> Response:
     """Stripe's checkout.session.completed and charge.succeeded (orders) and its refund
     events; others are acknowledged and ignored."""

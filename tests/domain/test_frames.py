@@ -8,7 +8,14 @@ from typing import Any
 import orjson
 import pytest
 
-from chatserver.domain.frames import AGENT_FRAMES, VISITOR_FRAMES, FrameError, Spec, parse_frame
+from chatserver.domain.frames import (
+    AGENT_FRAMES,
+    VISITOR_FRAMES,
+    FrameError,
+    Spec,
+    parse_frame,
+    string,
+)
 
 MAX_TEXT = 4000  # the contract's default
 
@@ -342,3 +349,15 @@ def test_a_list_a_name_a_comment_or_a_line_break_is_no_recipient(address: object
     assert error.code == "bad_request"
     assert error.message == ("email_transcript: email must be one email address, like "
                              "maya@example.com")
+
+
+def test_a_message_with_a_nul_character_is_a_bad_request() -> None:
+    """PostgreSQL keeps no NUL in text: refused here alike on every backend."""
+    with pytest.raises(FrameError) as refused:
+        visitor({"type": "message", "client_id": "c1", "text": "hi\u0000"})
+    assert (refused.value.code, refused.value.client_id) == ("bad_request", "c1")
+
+
+def test_a_string_field_with_a_nul_character_is_refused() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        string(10)("a\u0000b")

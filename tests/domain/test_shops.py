@@ -135,3 +135,10 @@ def test_a_signature_is_the_base64_hmac_of_the_raw_body() -> None:
 def test_woocommerces_ping_is_told_apart_from_an_order() -> None:
     assert shops.is_woocommerce_ping(b"webhook_id=15")
     assert not shops.is_woocommerce_ping(b'{"id": 727}')
+
+
+def test_an_order_id_with_a_nul_character_names_no_id() -> None:
+    payload = {**load("shopify_order"), "id": "450\u0000789469"}
+    with pytest.raises(Refused) as refused:
+        shops.shopify_order(payload)
+    assert (refused.value.status, refused.value.code) == (422, "invalid")

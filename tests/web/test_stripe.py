@@ -106,6 +106,15 @@ def test_a_bad_signature_a_stale_timestamp_and_no_signature_are_refused(shop: Sh
     assert query(shop.server.settings.database_url, "SELECT COUNT(*) FROM orders")[0][0] == 0
 
 
+def test_a_signed_body_that_is_not_a_json_object_is_refused_as_invalid(shop: Shop) -> None:
+    """Found by fuzzing: stripe's construct_event failed on these (a 500)."""
+    for raw in (b"-925303895", b"[1]", b'"event"', b"null"):
+        answer = shop.client.post("/webhooks/stripe", content=raw, headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": signature(WEBHOOK_SECRET, raw, int(time.time()))})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422, "invalid"), raw
+
+
 def test_other_events_are_acknowledged_and_ignored(shop: Shop) -> None:
     answer = shop.deliver(event("customer.created", {"id": "cus_1", "object": "customer"}))
     assert (answer.status_code, answer.json()) == (200, {"ignored": True})
