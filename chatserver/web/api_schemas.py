@@ -162,6 +162,8 @@ def _who() -> dict[str, Who]:
                                     _refusals(401, 403)),
         "uploader": Who("a visitor (X-Visitor-Token) or an agent.",
                         [{"visitor": []}, *AGENT_SECURITY], _refusals(401, 403)),
+        "visitor": Who("a visitor, by their token (X-Visitor-Token).", [{"visitor": []}],
+                       _refusals(401)),
         "signed_link": Who("whoever holds the signed link (expires and signature).", []),
         "signature": Who("the sender holding the shared secret: the body is signed "
                          "(see the headers).", [], _refusals(401)),

@@ -10,14 +10,28 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from chatserver.domain.errors import Refused
+from chatserver.web.api_schemas import ref
 from chatserver.web.attachments_api import cross_origin, visitor_of, visitor_preflight
 from chatserver.web.http import ApiError, error_response
+from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
 
 PATH = "/api/visitor/transcript"
 FORMATS = ("zip", "txt")
 
 
+@describe(
+    "The visitor's own transcript: a zip of transcript.txt and the files sent, or the text",
+    "visitor",
+    {
+        200: Answer("Their conversations, oldest first, without private notes.",
+                    {"type": "string", "format": "binary"}, "*/*"),
+        404: Answer("The visitor has no conversation yet.", ref("Error")),
+        422: Answer("format is neither zip nor txt.", ref("Error")),
+        429: Answer("Too many downloads this hour.", ref("Error")),
+    },
+    query={"format": {"type": "string", "enum": list(FORMATS)}},
+)
 async def transcript(request: Request) -> Response:
     try:
         response = await _copy(request)
@@ -47,6 +61,11 @@ def _file(data: bytes, media_type: str, name: str) -> Response:
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+@describe(
+    "CORS preflight for the widget's download",
+    "public",
+    {204: Answer("The CORS answer (its headers only for allowed origins).")},
+)
 async def preflight(request: Request) -> Response:
     return visitor_preflight(request, "GET")
 
