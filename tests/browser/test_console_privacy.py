@@ -77,7 +77,7 @@ def test_an_admin_finds_a_customer_downloads_their_export_and_erases_them(
     found.get_by_label("Why (kept in the audit log)").fill("asked by email")
     found.get_by_role("button", name="Erase").click()
     expect(section.locator("[data-notice]")).to_have_text(
-        f"Customer {customer_id} erased, with 1 conversations.")
+        f"Customer {customer_id} erased, with 1 conversation.")
     assert dialogs == ["Erase maya@example.com for good? Their name, email and chats cannot be "
                        "brought back."]
     customer = httpx.get(f"{live_server.url}/api/customers/{customer_id}", timeout=10,

@@ -24,7 +24,7 @@ from chatserver.service.services import Services
 from chatserver.web import admin_acts
 from chatserver.web.auth import Session
 from chatserver.web.console_views.base import View, console_view, render
-from chatserver.web.console_views.wording import sentence
+from chatserver.web.console_views.wording import plural, sentence
 from chatserver.web.http import ApiError, checked, path_id
 from chatserver.web.services import services
 
@@ -302,7 +302,7 @@ async def erase_customer(request: Request, session: Session) -> Response:
                                                      session.agent, form.get("reason", ""))
         erased = done["erased"]
         return {"notice": f"Customer {erased['customer_id']} erased, with "
-                          f"{len(erased['conversations'])} conversations."}
+                          f"{plural(len(erased['conversations']), 'conversation')}."}
     return await acted(request, session, "privacy", act, "erase")
 
 
