@@ -107,6 +107,9 @@
   };
   const REASONS = { closed: 'was closed', transferred: 'was transferred', requeued: 'went back to the queue' };
 
+  // (An `error` without a client_id answers a typing or read mark, the only other frames this
+  // page sends: a chat that just left the agent refuses them, and nobody needs telling.
+  // A message's error is composer.js's.)
   const FRAMES = {
     welcome() {
       live = true;
@@ -140,7 +143,6 @@
     typing(f) {
       if (f.role === 'visitor' && f.conversation_id === shown()) typing(f.active ? (f.name || 'The visitor') : null);
     },
-    error(f) { if (!f.client_id) alert({ text: f.message || 'Something went wrong.', kind: 'error' }); },
     unanswered(f) {
       const c = f.conversation || {};
       if ($(`[data-testid="mine-list"] [data-conversation-id="${c.id}"]`)) alert({ text: `${nameOf(c.id)} has waited too long without an answer.`, kind: 'error', sound: true });
