@@ -6,6 +6,7 @@ import asyncio
 import email
 import email.policy
 import functools
+import itertools
 import os
 import socket
 import subprocess
@@ -27,11 +28,25 @@ from chatserver.store import Store, open_store
 from chatserver.web.auth import hash_password
 from tests.backends import Backend, sqlite_memory
 
+# A port asked of the kernel (bind to 0) can be handed to another test's client or server
+# before ours binds it again: each pytest-xdist worker takes its ports from a range of its
+# own instead, below the kernel's ephemeral range (32768 and up: outgoing connections' ports).
+PORTS_PER_WORKER = 1000
+_next_port = itertools.count()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = 20000 + worker * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # in use (or lingering): the next one
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + PORTS_PER_WORKER - 1}")
 
 
 T = TypeVar("T")
