@@ -16,7 +16,7 @@ from chatserver.domain.clock import iso
 from chatserver.domain.errors import Refused
 from chatserver.domain.models import SYSTEM, Agent, Author, Message
 from chatserver.service.announcer import Announcer
-from chatserver.service.archives import archive, attachment_path
+from chatserver.service.archives import archive, message_files
 from chatserver.store import Store
 from chatserver.store import clock as store_clock
 from chatserver.store.base import PrivacyFacts
@@ -99,24 +99,21 @@ class Privacy:
         self._task: asyncio.Task[None] | None = None
 
     async def export(self, customer_id: int) -> dict[str, Any]:
-        facts = await self.store.privacy_facts(customer_id)
-        if facts is None:
-            raise Refused(404, "not_found", "no such customer")
-        return export_document(facts)
+        return export_document(await self._facts(customer_id))
 
     async def export_zip(self, customer_id: int) -> bytes:
         """The export as a zip: its JSON document, and the files its messages carry
         (`attachments/<id>-<name>`), as a person asking for their data would want them."""
-        document = await self.export(customer_id)
-        files = []
-        for held in document["conversations"]:
-            for message in held["messages"]:
-                attachment = message.get("attachment")
-                data = await self.store.attachment_content(attachment["id"]) \
-                    if attachment else None
-                if attachment and data is not None:
-                    files.append((attachment_path(attachment["id"], attachment["name"]), data))
-        return await asyncio.to_thread(zipped, export_name(customer_id), document, files)
+        facts = await self._facts(customer_id)
+        files = await message_files(self.store, facts.messages)
+        return await asyncio.to_thread(zipped, export_name(customer_id),
+                                       export_document(facts), files)
+
+    async def _facts(self, customer_id: int) -> PrivacyFacts:
+        facts = await self.store.privacy_facts(customer_id)
+        if facts is None:
+            raise Refused(404, "not_found", "no such customer")
+        return facts
 
     async def erase(self, customer_id: int, actor: Agent | None, reason: str) -> dict[str, Any]:
         """Erase the customer (Refused 404 unknown, 422 no reason): their open chats are
