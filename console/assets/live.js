@@ -1,167 +1,136 @@
-/* Chatserver console: the agent socket. Every part of the page is rendered by the server;
- * this follows /ws/agent (authenticated by the session cookie) and tells the parts when to
- * read themselves again (htmx `news`), appending new messages to the transcript. Every frame
- * is passed on as `console:frame` (composer.js, customer.js), and `console:selected` says
- * which chat the pane shows. `console:open` {id} opens one in the pane. */
+/* Chatserver console: the agent socket (/ws/agent, on the session cookie). On each frame it
+ * tells the server-rendered parts to read themselves again (htmx `news`), appends the newer
+ * messages to the transcript, and passes the frame on as `console:frame`; `console:selected`
+ * says which chat the pane shows, `console:open` {id} opens one. */
 (() => {
   'use strict';
 
   const RECONNECT_MAX_MS = 10000;
   const PING_EVERY_MS = 25000; // keeps proxies from idling the socket out...
-  const PONG_WAIT_MS = 10000; // ...and detects a dead one the browser has not noticed
+  const PONG_WAIT_MS = 10000; // ...and finds a dead one the browser has not noticed
   const TYPING_TTL_MS = 20000; // hide a visitor's indicator if its `false` got lost
   const SIGNED_OUT = 4001; // the server's close code for a session that ended
   const $ = (selector, root = document) => root.querySelector(selector);
-  const root = $('#console');
-  const OVERSEER = root.dataset.oversees === 'true';
-  const ME = Number(root.dataset.agentId);
+  const ME = Number($('#console').dataset.agentId);
+  const OVERSEER = $('#console').dataset.oversees === 'true';
   const BASE_TITLE = document.title;
   const pane = $('#pane');
+  const alerts = $('[data-testid="alerts"]');
   const emit = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
   const alert = (detail) => emit('console:alert', detail);
-  const part = () => $('.conv-part', pane);
-  const shown = () => (part() ? Number(part().dataset.conversationId) : null);
+  const shown = () => ($('.conv-part', pane) ? Number($('.conv-part', pane).dataset.conversationId) : null);
+  const wanted = () => pane.dataset.wanted || null; // the chat last asked of the pane (j / k)
   const news = (selector) => document.querySelectorAll(selector).forEach((n) => htmx.trigger(n, 'news'));
-  const quiet = () => { /* replaced by a newer one, or offline: nothing to tell */ };
+  const quiet = () => { /* replaced by a newer request, or offline: nothing to tell */ };
   const open = (id) => htmx.ajax('GET', `/console/parts/conversation/${Number(id)}`,
-    { source: '#pane-sync', target: '#pane' }).catch(quiet); // as the lists' buttons do (macros.html: opens)
+    { source: '#pane-sync', target: '#pane' }).catch(quiet); // as the lists' buttons (macros.html: opens)
   const reopen = (id) => { if (id != null && id === shown()) open(id); };
-  const detail = (id) => { if (id != null && id === shown()) news('[data-part="details"]'); }; // the header's
-  const nameOf = (id) => {
-    const item = document.querySelector(`[data-conversation-id="${id}"] .conv-item-name`);
-    return item ? item.textContent : `chat #${id}`;
-  };
+  const detail = (id) => { if (id != null && id === shown()) news('[data-part="details"]'); };
+  const nameOf = (id) => ($(`[data-conversation-id="${id}"] .conv-item-name`) || { textContent: `chat #${id}` }).textContent;
 
-  // ---- the socket -------------------------------------------------------------------------
+  // ---- the socket ---------------------------------------------------------------------------
   let socket = null;
+  let live = false;
   let backoff = 500;
   let pongTimer = 0;
   let retryTimer = 0;
-  let live = false;
 
   function connect() {
     clearTimeout(retryTimer);
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`);
-    socket = ws;
+    const ws = socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/agent`);
     live = false;
-    connection('connecting');
+    connection('Connecting…', 'connecting');
     ws.onmessage = (event) => { if (ws === socket) receive(event.data); };
-    ws.onclose = (event) => {
-      if (ws !== socket) return;
-      if (event.code === SIGNED_OUT) location.assign('/console/login'); else lost();
-    };
+    ws.onclose = (event) => { if (ws === socket) { if (event.code === SIGNED_OUT) signIn(); else lost(); } };
   }
+  const signIn = () => location.assign('/console/login');
 
-  /** The socket is gone: try again later, doubling the wait up to RECONNECT_MAX_MS. */
+  /** Gone: try again later, doubling the wait up to RECONNECT_MAX_MS. */
   function lost() {
-    if (socket) {
-      socket.onclose = socket.onmessage = null;
-      try { socket.close(); } catch (e) { /* already closed */ }
-    }
+    socket.onclose = socket.onmessage = null;
+    socket.close();
     if (!live) { // a refused handshake looks like a plain close: signed out?
-      fetch('/console', { redirect: 'manual', cache: 'no-store' })
-        .then((r) => { if (r.type === 'opaqueredirect') location.assign('/console/login'); }).catch(() => {});
+      fetch('/console', { redirect: 'manual', cache: 'no-store' }).then((r) => { if (r.type === 'opaqueredirect') signIn(); }, quiet);
     }
     socket = null;
-    live = false;
     clearTimeout(pongTimer);
     pongTimer = 0;
-    connection('offline');
+    connection('Reconnecting…', 'offline');
     retryTimer = setTimeout(connect, backoff);
     backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
   }
 
-  function send(frame) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-    socket.send(JSON.stringify(frame));
-    return true;
-  }
+  const send = (frame) => socket && socket.readyState === WebSocket.OPEN && (socket.send(JSON.stringify(frame)), true);
   window.ConsoleSocket = Object.freeze({ send });
-
-  function connection(state) {
-    const node = $('[data-testid="connection"]');
-    node.dataset.state = state;
-    node.textContent = { live: 'Live', connecting: 'Connecting…', offline: 'Reconnecting…' }[state];
-  }
-
-  function ping() {
-    if (live && !pongTimer && send({ type: 'ping' })) pongTimer = setTimeout(lost, PONG_WAIT_MS);
-  }
+  const connection = (text, state) => Object.assign($('[data-testid="connection"]'), { textContent: text }).dataset.state = state;
+  const ping = () => { if (live && !pongTimer && send({ type: 'ping' })) pongTimer = setTimeout(lost, PONG_WAIT_MS); };
   setInterval(ping, PING_EVERY_MS);
 
   function receive(data) {
     let frame;
     try { frame = JSON.parse(data); } catch (e) { return; }
     if (!frame || typeof frame !== 'object') return;
-    const handler = Object.prototype.hasOwnProperty.call(FRAMES, frame.type) && FRAMES[frame.type];
-    if (handler) handler(frame);
-    for (const name of NEWS[frame.type] || []) news(`[data-part="${name}"]`);
+    const does = Object.prototype.hasOwnProperty.call(NEWS, frame.type) ? NEWS[frame.type] : {};
+    if (does.then) does.then(frame);
+    (does.parts || []).forEach((name) => news(`[data-part="${name}"]`));
     emit('console:frame', frame);
   }
 
-  // ---- which parts each frame may change, and what else it does ----------------------------
-  const NEWS = {
-    welcome: ['inbox', 'open', 'closed', 'followups'], queue: ['inbox', 'open'], team: ['inbox', 'open', 'transfer'],
-    assigned: ['inbox', 'open'], unassigned: ['inbox', 'open', 'closed'], message: ['inbox'], read: ['inbox'],
-    unanswered: ['inbox', 'open'], escalation: ['open'], follow_up: ['followups'], customer: ['inbox'],
-  };
+  // ---- each frame: the parts it may change, and what else it does ---------------------------
+  // (An `error` without a client_id answers a typing or read mark: a chat that just left the
+  // agent refuses them, and nobody needs telling. A message's error is composer.js's.)
   const REASONS = { closed: 'was closed', transferred: 'was transferred', requeued: 'went back to the queue' };
-
-  // (An `error` without a client_id answers a typing or read mark, the only other frames this
-  // page sends: a chat that just left the agent refuses them, and nobody needs telling.
-  // A message's error is composer.js's.)
-  const FRAMES = {
-    welcome() {
+  const NEWS = {
+    welcome: { parts: ['inbox', 'open', 'closed', 'followups'], then() {
       live = true;
       backoff = 500;
-      connection('live');
+      connection('Live', 'live');
       reopen(shown()); // it may have changed while we were away
-    },
-    pong() { clearTimeout(pongTimer); pongTimer = 0; },
-    signed_out() { location.assign('/console/login'); },
-    assigned(f) {
+    } },
+    pong: { then() { clearTimeout(pongTimer); pongTimer = 0; } },
+    signed_out: { then: signIn },
+    queue: { parts: ['inbox', 'open'] },
+    team: { parts: ['inbox', 'open', 'transfer'], then(f) { // another tab of mine switched
+      const me = (f.agents || []).find((a) => a.id === ME);
+      if (me && me.status !== $('[data-testid="presence"]').dataset.status) news('[data-part="presence"]');
+    } },
+    assigned: { parts: ['inbox', 'open'], then(f) {
       const c = f.conversation || {};
-      const who = (c.visitor && c.visitor.name) || 'a visitor';
       const last = (c.messages || []).filter((m) => m.author && m.author.role === 'visitor').pop();
       alert({ sound: true, tag: `chatserver-${c.id}`, conversationId: c.id,
-        notify: { title: `New chat: ${who}`, body: last ? last.text : '' } });
+        notify: { title: `New chat: ${(c.visitor && c.visitor.name) || 'a visitor'}`, body: last ? last.text : '' } });
       if (c.id === shown() || (wanted() == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
-    },
-    unassigned(f) {
+    } },
+    unassigned: { parts: ['inbox', 'open', 'closed'], then(f) {
       alert({ text: `The chat with ${nameOf(f.conversation_id)} ${REASONS[f.reason] || 'is no longer assigned to you'}.` });
       reopen(f.conversation_id);
-    },
-    message(f) {
+    } },
+    message: { parts: ['inbox'], then(f) {
       if (f.conversation_id !== shown()) return;
       news('#transcript-items, [data-part="details"]');
       if (f.author && f.author.role === 'visitor') typing(null);
-    },
-    ack(f) { if (f.conversation_id === shown()) news('#transcript-items'); },
-    read(f) { // the visitor read up to f.seq: the "Seen" mark moves
-      if (f.role === 'visitor' && f.conversation_id === shown()) reread();
-    },
-    typing(f) {
+    } },
+    ack: { then(f) { if (f.conversation_id === shown()) news('#transcript-items'); } },
+    read: { parts: ['inbox'], then(f) { // the "Seen" mark moves: the whole transcript again
+      if (f.role === 'visitor' && f.conversation_id === shown()) htmx.trigger('#transcript-items', 'reread');
+    } },
+    typing: { then(f) {
       if (f.role === 'visitor' && f.conversation_id === shown()) typing(f.active ? (f.name || 'The visitor') : null);
-    },
-    unanswered(f) {
+    } },
+    unanswered: { parts: ['inbox', 'open'], then(f) {
       const c = f.conversation || {};
       if ($(`[data-testid="mine-list"] [data-conversation-id="${c.id}"]`)) alert({ text: `${nameOf(c.id)} has waited too long without an answer.`, kind: 'error', sound: true });
       detail(c.id);
-    },
-    escalation(f) {
+    } },
+    escalation: { parts: ['open'], then(f) {
       reopen(f.conversation_id);
       if (OVERSEER && !(f.by && f.by.id === ME)) escalated(f);
-    },
-    follow_up(f) {
+    } },
+    follow_up: { parts: ['followups'], then(f) {
       const item = f.follow_up || {};
-      if (!item.overdue || item.done_at || !item.agent || item.agent.id !== ME) return;
-      alert({ text: `Follow-up overdue: you promised ${nameOf(item.conversation_id)} an answer.`, kind: 'error', sound: true });
-    },
-    customer(f) { detail(f.conversation_id); },
-    team(f) { // another tab of mine switched: the switch follows (not rebuilt under a click)
-      const me = (f.agents || []).find((a) => a.id === ME);
-      if (me && me.status !== $('[data-testid="presence"]').dataset.status) news('[data-part="presence"]');
-    },
+      if (item.overdue && !item.done_at && item.agent && item.agent.id === ME) alert({ text: `Follow-up overdue: you promised ${nameOf(item.conversation_id)} an answer.`, kind: 'error', sound: true });
+    } },
+    customer: { parts: ['inbox'], then(f) { detail(f.conversation_id); } },
   };
 
   let typingTimer = 0;
@@ -169,19 +138,11 @@
     const node = $('[data-testid="typing-indicator"]', pane);
     clearTimeout(typingTimer);
     if (!node) return;
-    node.textContent = name ? `${name} is typing…` : '';
-    node.hidden = !name;
-    if (name) typingTimer = setTimeout(() => typing(null), TYPING_TTL_MS);
+    Object.assign(node, { textContent: name ? `${name} is typing…` : '', hidden: !name });
+    if (name) typingTimer = setTimeout(typing, TYPING_TTL_MS, null);
   }
 
-  /** The whole transcript again (its marks changed); the newer messages alone come with `news`. */
-  function reread() {
-    const items = $('#transcript-items');
-    htmx.ajax('GET', items.getAttribute('hx-get'), { source: items, target: items, swap: 'innerHTML' }).catch(quiet);
-  }
-
-  // ---- escalations: a prominent alert for supervisors -------------------------------------
-  const alerts = $('[data-testid="alerts"]');
+  /** A supervisor's alert: the card (sidebar.html's template) filled in from the frame. */
   function escalated(f) {
     const by = (f.by && f.by.name) || 'An agent';
     const chat = f.visitor && f.visitor.name ? `the chat with ${f.visitor.name}` : 'a visitor\'s chat';
@@ -193,16 +154,12 @@
     $('[data-dismiss-alert]', card).setAttribute('aria-label', `Dismiss the alert about chat #${f.conversation_id}`);
     alerts.querySelectorAll(`[data-conversation-id="${f.conversation_id}"]`).forEach((old) => old.remove());
     alerts.prepend(card);
-    alerts.hidden = false;
-    alert({ sound: true, conversationId: f.conversation_id,
-      notify: { title: `Escalation: ${by} needs a supervisor`, body: f.note || chat } });
+    alert({ sound: true, conversationId: f.conversation_id, notify: { title: `Escalation: ${by} needs a supervisor`, body: f.note || chat } });
   }
-  alerts.addEventListener('click', (e) => {
-    const card = e.target.closest('[data-testid="escalation-alert"]');
-    if (!card || !e.target.closest('button')) return;
-    if (e.target.closest('[data-open-alert]')) open(card.dataset.conversationId);
-    card.remove();
-    alerts.hidden = !alerts.children.length;
+  alerts.addEventListener('click', (e) => { // Open chat, or Dismiss: the card goes either way
+    const card = e.target.closest('button') && e.target.closest('[data-testid="escalation-alert"]');
+    if (card && e.target.closest('[data-open-alert]')) open(card.dataset.conversationId);
+    if (card) card.remove();
   });
 
   // ---- the pane and the transcript ----------------------------------------------------------
@@ -210,12 +167,12 @@
   document.addEventListener('console:changed', (e) => detail(e.detail.conversationId));
   document.addEventListener('console:sheet-done', () => detail(shown())); // a follow-up shows in the header
 
-  /** The newer messages only: after the last numbers shown. */
+  /** The newer messages only: after the last numbers shown (a `reread`: all of them). */
   document.body.addEventListener('htmx:configRequest', (e) => {
-    if (e.detail.elt.id !== 'transcript-items' || !e.detail.triggeringEvent) return;
+    const cause = e.detail.triggeringEvent;
+    if (e.detail.elt.id !== 'transcript-items' || (cause && cause.type === 'reread')) return;
     const last = (attr) => [...e.detail.elt.querySelectorAll(`[${attr}]`)].reduce((n, m) => Math.max(n, Number(m.getAttribute(attr))), 0);
-    e.detail.parameters.after = last('data-seq');
-    e.detail.parameters.after_note = last('data-note-seq');
+    Object.assign(e.detail.parameters, { after: last('data-seq'), after_note: last('data-note-seq') });
   });
 
   let nearBottom = true;
@@ -227,74 +184,54 @@
     nearBottom = !log || log.scrollHeight - log.scrollTop - log.clientHeight < 60;
   });
 
-  /** The chat last asked of the pane (`data-wanted`, for j / k), and the one it shows marked in
-   * every list, with the unread count in the title. */
-  const wanted = () => pane.dataset.wanted || null;
   document.body.addEventListener('htmx:beforeRequest', (e) => {
     const asked = e.detail.target === pane && /\/conversation\/(\d+)(\?)?/.exec(e.detail.requestConfig.path);
     if (!asked) return;
     const again = asked[1] === String(shown()) && asked[1] === wanted() && !asked[2] && e.detail.elt.closest('.sidebar');
-    if (again && e.detail.requestConfig.verb === 'get') { // shown already: keep it as it is
-      e.preventDefault();
+    if (again && e.detail.requestConfig.verb === 'get') {
+      e.preventDefault(); // shown already: kept as it is
       const click = e.detail.requestConfig.triggeringEvent; // by the agent, not by j / k
       if (click && click.isTrusted && $('#reply')) $('#reply').focus();
     } else {
       pane.dataset.wanted = asked[1];
     }
   });
-  function markShown() {
-    const id = String(shown());
+
+  document.body.addEventListener('htmx:afterSwap', (e) => {
+    const log = $('.transcript', pane);
+    if (e.detail.target === pane) {
+      const c = $('.conv-part', pane);
+      pane.dataset.wanted = c ? c.dataset.conversationId : '';
+      document.body.classList.toggle('show-conversation', !!c);
+      emit('console:selected', c ? { id: shown(), customerId: c.dataset.customerId ? Number(c.dataset.customerId) : null } : null);
+      if (log && $('mark', log)) $('mark', log).scrollIntoView({ block: 'center' }); else if (log) log.scrollTop = log.scrollHeight;
+    } else if (e.detail.target.id === 'transcript-items' && nearBottom) {
+      log.scrollTop = log.scrollHeight;
+    }
+    // the chat shown, marked in every list; the unread count in the title
     for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) {
-      const on = li.dataset.conversationId === id;
+      const on = li.dataset.conversationId === String(shown());
       li.classList.toggle('selected', on);
       li.querySelector('[hx-get]').toggleAttribute('aria-current', on);
     }
     const unread = Number(($('[data-unread]') || { dataset: {} }).dataset.unread || 0);
     document.title = unread ? `(${unread}) ${BASE_TITLE}` : BASE_TITLE;
-  }
-
-  document.body.addEventListener('htmx:afterSwap', (e) => {
-    const target = e.detail.target;
-    const log = $('.transcript', pane);
-    if (target === pane) {
-      const c = part();
-      pane.dataset.wanted = c ? c.dataset.conversationId : '';
-      document.body.classList.toggle('show-conversation', !!c);
-      emit('console:selected', c ? { id: shown(), customerId: c.dataset.customerId ? Number(c.dataset.customerId) : null } : null);
-      const mark = log && $('mark', log);
-      if (mark) mark.scrollIntoView({ block: 'center' }); else if (log) log.scrollTop = log.scrollHeight;
-    } else if (target.id === 'transcript-items' && nearBottom) {
-      log.scrollTop = log.scrollHeight;
-    }
-    markShown();
   });
 
   // A message that came while the pane was on its way may have missed both, and an act in it
-  // (claim, transfer, close) changes the inbox: ask once more (after the settle, when the new
-  // transcript's own trigger works).
+  // (claim, transfer, close) changes the inbox: ask once more, once the new transcript listens.
   document.body.addEventListener('htmx:afterSettle', (e) => {
     if (e.detail.target === pane) news('#transcript-items, [data-part="inbox"]');
   });
 
-  pane.addEventListener('click', (e) => {
-    if (e.target.closest('[data-action="back"]')) { // narrow screens: back to the lists
-      pane.replaceChildren($('#pane-empty').content.cloneNode(true));
-      pane.dataset.wanted = '';
-      document.body.classList.remove('show-conversation');
-      emit('console:selected', null);
-      markShown();
-    }
+  pane.addEventListener('click', (e) => { // past chats fold in and out
     const toggle = e.target.closest('[data-testid="past-toggle"]');
-    if (toggle) {
-      const past = $('#past-conversations');
-      past.hidden = !past.hidden;
-      toggle.setAttribute('aria-expanded', String(!past.hidden));
-    }
+    const past = $('#past-conversations');
+    if (toggle) toggle.setAttribute('aria-expanded', String(!(past.hidden = !past.hidden)));
   });
 
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState !== 'visible') return;
-    if (!socket) connect(); else ping();
+    if (document.visibilityState === 'visible') { if (socket) ping(); else connect(); }
   });
   window.addEventListener('online', () => { if (!socket) { backoff = 500; connect(); } });
   connect();

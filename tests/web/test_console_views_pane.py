@@ -141,9 +141,19 @@ async def test_newer_messages_come_alone_for_appending(
     assert items(newer) == ["msg-4"]
     assert MARKUP not in newer.text and ESCAPED in newer.text
     assert items(get(console, path + "?after=2")) == ["msg-3", "note-1", "msg-4"]
+    assert "HX-Reswap" not in newer.headers  # appended
+    whole = get(console, path)  # the marks moved: all of it, in place of what is shown
+    assert items(whole)[-3:] == ["msg-3", "note-1", "msg-4"]
+    assert whole.headers["HX-Reswap"] == "innerHTML"
     assert get(console, path + "?after=two").status_code == 400
     assert get(console, f"/console/parts/conversation/{conversation_id + 100}/messages"
                ).status_code == 404
+
+
+async def test_back_empties_the_pane(server: InProcessServer, tokens: list[str]) -> None:
+    await agent(server, tokens[0])
+    empty = get(signed_in(server, "ann@example.com"), "/console/parts/empty")
+    assert "No conversation selected" in empty.text and "conv-part" not in empty.text
 
 
 async def test_presence_is_switched_over_http(server: InProcessServer,

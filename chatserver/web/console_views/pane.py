@@ -30,6 +30,7 @@ MESSAGES = "partials/conversation/messages.html"
 PRESENCE = "partials/conversation/presence.html"
 TRANSFER = "partials/conversation/transfer.html"
 DETAILS = "partials/conversation/details.html"
+EMPTY = "partials/conversation/empty.html"
 ACTS = ("claim", "transfer", "close")
 
 
@@ -120,7 +121,8 @@ async def details(request: Request, session: Session) -> Response:
 
 
 async def newer_messages(request: Request, session: Session) -> Response:
-    """The messages after `after` (a seq) and the notes after `after_note`, to append."""
+    """The messages after `after` (a seq) and the notes after `after_note`, to append; without
+    `after`, the whole transcript, in place of the one shown (its marks moved)."""
     conversation_id = int(request.path_params["id"])
     try:
         seq = unparsed(request.query_params.get("after"))
@@ -133,8 +135,16 @@ async def newer_messages(request: Request, session: Session) -> Response:
     conversation, messages = found
     links = services(request).attachments.links
     items = after(shown(messages, conversation.visitor_read_seq, links), seq, note_seq)
-    return render(request, MESSAGES, session, items=items,
-                  **transcript_context(request, clock.now()))
+    response = render(request, MESSAGES, session, items=items,
+                      **transcript_context(request, clock.now()))
+    if "after" not in request.query_params:
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+async def empty_pane(request: Request, session: Session) -> Response:
+    """The pane with no chat in it (narrow screens' Back)."""
+    return render(request, EMPTY, session)
 
 
 async def transfer_targets(request: Request, session: Session) -> Response:
@@ -190,4 +200,5 @@ routes: list[BaseRoute] = [
     Route("/console/parts/conversation/{id:int}/details", console_view(details)),
     Route("/console/parts/conversation/{id:int}/{act:str}", console_view(act), methods=["POST"]),
     Route("/console/parts/presence", console_view(presence), methods=["GET", "POST"]),
+    Route("/console/parts/empty", console_view(empty_pane)),
 ]
