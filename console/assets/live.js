@@ -13,7 +13,6 @@
   const $ = (selector, root = document) => root.querySelector(selector);
   const ME = Number($('#console').dataset.agentId);
   const OVERSEER = $('#console').dataset.oversees === 'true';
-  const BASE_TITLE = document.title;
   const pane = $('#pane');
   const alerts = $('[data-testid="alerts"]');
   const emit = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
@@ -208,14 +207,11 @@
     } else if (e.detail.target.id === 'transcript-items' && nearBottom) {
       log.scrollTop = log.scrollHeight;
     }
-    // the chat shown, marked in every list; the unread count in the title
     for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) {
       const on = li.dataset.conversationId === String(shown());
       li.classList.toggle('selected', on);
-      li.querySelector('[hx-get]').toggleAttribute('aria-current', on);
+      li.querySelector('[hx-get]').toggleAttribute('aria-current', on); // the chat shown, in every list
     }
-    const unread = Number(($('[data-unread]') || { dataset: {} }).dataset.unread || 0);
-    document.title = unread ? `(${unread}) ${BASE_TITLE}` : BASE_TITLE;
   });
 
   // A message that came while the pane was on its way may have missed both, and an act in it
