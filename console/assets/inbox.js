@@ -1,64 +1,42 @@
-/* Chatserver agent console: the left column's tabs and search. The lists are server-rendered
- * parts (console/partials/sidebar/) that htmx reads again when shown (`show`), on the socket's
- * news (live.js) and every 15/30 s; a click on a chat opens it in the pane (hx-get). Also here:
- * the agent's zone and clock, told to the server in two cookies. */
+/* Chatserver agent console: the left column's tabs and search box (its Clear is a reset button).
+ * The lists are parts (console/partials/sidebar/) that htmx reads when shown, on news and every
+ * 15/30 s. Also here: the agent's zone and clock, told to the server in two cookies. */
 (() => {
   'use strict';
 
-  const root = document.getElementById('console');
-  const sidebar = document.querySelector('.sidebar');
-  if (!root || !sidebar || !window.htmx) return;
-  const search = sidebar.querySelector('[data-testid="search"]');
-  const tabs = [...sidebar.querySelectorAll('.tabs [role="tab"]')];
-  const panels = [...sidebar.querySelectorAll('[data-view-panel]')];
-  const part = (name) => sidebar.querySelector(`[data-part="${name}"]`);
-  let view = 'inbox';
   // The lists tell times in the agent's own zone and clock: the server reads these cookies.
   const told = Intl.DateTimeFormat([], { hour: 'numeric' }).resolvedOptions();
   document.cookie = `tz=${encodeURIComponent(told.timeZone || '')}; path=/console; samesite=strict`;
   document.cookie = `clock=${/h1[12]/.test(told.hourCycle) ? 12 : 24}; path=/console; samesite=strict`;
 
-  // ---- which view is shown: a tab's, or the search results while the box has words ------
-  function show(shown) {
-    for (const panel of panels) panel.hidden = panel.dataset.viewPanel !== shown;
+  const search = document.getElementById('search');
+  const tabs = [...document.querySelectorAll('.sidebar [role="tab"]')];
+  let chosen = tabs[0];
+
+  /** Shows the chosen tab's view, or the search results while the box has words. */
+  function show() {
+    const shown = search.value.trim() ? null : chosen;
     for (const tab of tabs) {
-      tab.setAttribute('aria-selected', String(tab.dataset.view === shown));
-      tab.tabIndex = tab.dataset.view === view ? 0 : -1;
+      tab.setAttribute('aria-selected', String(tab === shown));
+      tab.tabIndex = tab === chosen ? 0 : -1;
+      document.getElementById(tab.getAttribute('aria-controls')).hidden = tab !== shown;
     }
+    document.getElementById('view-search').hidden = !!shown;
   }
+  const choose = (tab) => { chosen = tab; search.value = ''; show(); tab.focus(); }; // the search ends
 
-  function setView(name) {
-    view = name;
-    search.value = '';
-    show(view);
-    if (part(view)) htmx.trigger(part(view), 'show');
-  }
-
-  for (const tab of tabs) {
-    tab.addEventListener('click', () => setView(tab.dataset.view));
-    tab.addEventListener('keydown', (e) => { // arrow keys move between tabs
-      if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
-      e.preventDefault();
-      const next = tabs[(tabs.indexOf(tab) + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
-      next.focus();
-      setView(next.dataset.view);
-    });
-  }
-  search.addEventListener('input', () => show(search.value.trim() ? 'search' : view));
-  search.form.addEventListener('submit', () => { if (search.value.trim()) show('search'); });
-
-  sidebar.addEventListener('click', (e) => {
-    if (e.target.closest('[data-testid="clear-search"]')) { search.value = ''; show(view); search.focus(); }
+  for (const tab of tabs) tab.addEventListener('click', () => choose(tab));
+  tabs[0].parentElement.addEventListener('keydown', (e) => { // arrow keys move between tabs
+    const by = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (by) { e.preventDefault(); choose(tabs.at((tabs.indexOf(e.target) + by) % tabs.length)); }
   });
+  search.addEventListener('input', show);
+  search.form.addEventListener('reset', () => { search.value = ''; show(); search.focus(); });
 
-  // A list read only while shown (Closed) is not read in the background; no list is read
-  // while the page is hidden, and all are when it shows again.
+  // No list is read while the page is hidden (all are when it shows: `visibilitychange` in their
+  // hx-trigger), nor one read only while shown (Closed) in the background.
   document.body.addEventListener('htmx:beforeRequest', (e) => {
     const from = e.detail.elt;
-    if (!from.matches('.sidebar [data-part]')) return;
-    if (document.visibilityState !== 'visible' || (from.matches('[data-while-shown]') && from.closest('[hidden]'))) e.preventDefault();
-  });
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') for (const p of sidebar.querySelectorAll('[data-part][hx-get]')) htmx.trigger(p, 'news');
+    if (from.matches('.sidebar [data-part]') && (document.hidden || from.matches('[hidden] [data-while-shown]'))) e.preventDefault();
   });
 })();

@@ -75,10 +75,12 @@ def set_follow_up(page: Page, due: str, note: str) -> None:
     page.get_by_test_id("set-follow-up").click()
     form = page.get_by_test_id("follow-up-form")
     expect(form).to_be_visible()
+    expect(form.get_by_test_id("follow-up-error")).to_have_count(0)  # not the last refusal's
     form.get_by_test_id("follow-up-due").fill(due)
     form.get_by_test_id("follow-up-note").fill(note)
     form.get_by_test_id("follow-up-save").click()
     expect(form).to_be_hidden()
+    expect(page.get_by_test_id("reply")).to_be_focused()  # the chat goes on
 
 
 def follow_up_item(page: Page, note: str) -> Locator:

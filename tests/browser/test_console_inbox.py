@@ -192,6 +192,8 @@ def test_views_claim_search_and_hostile_text_stays_inert(
         ["shipping", "address", "address"])
     ada.get_by_test_id("clear-search").click()
     expect(ada.get_by_test_id("tab-closed")).to_have_attribute("aria-selected", "true")
+    expect(ada.get_by_test_id("search")).to_have_value("")
+    expect(ada.get_by_test_id("search")).to_be_focused()
 
     # Claim from the queue: Linus moves to Mine.
     ada.get_by_test_id("tab-inbox").click()
@@ -417,6 +419,14 @@ def test_keyboard_shortcuts_for_the_common_actions(
             expect(help_box).to_be_in_viewport()
             page.keyboard.press("Escape")
             expect(help_box).to_be_hidden()
+            # The tabs: the arrow keys move between them, round the ends.
+            page.get_by_test_id("tab-inbox").focus()
+            page.keyboard.press("ArrowLeft")
+            expect(page.get_by_test_id("tab-followups")).to_be_focused()
+            expect(page.get_by_test_id("tab-followups")).to_have_attribute("aria-selected", "true")
+            page.keyboard.press("ArrowRight")
+            expect(page.get_by_test_id("tab-inbox")).to_have_attribute("aria-selected", "true")
+            expect(item).to_have_count(3)
             # Everything stays on screen at this size, nothing scrolls sideways.
             for test_id in ("search", "tab-inbox", "tab-followups", "presence", "load",
                             "set-follow-up", "escalate", "close-conversation", "reply", "send"):
