@@ -73,10 +73,11 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
     waited = now - parse(since) if since else None
     promises = [f for f in await found.supervision.follow_ups(agent, agent.can_oversee, False)
                 if f["conversation_id"] == conversation.id]
+    may_write = mine or (agent.can_oversee and conversation.status != "closed")
     return {
         "conversation": conversation, "visitor": visitor,
         "name": visitor_name(visitor, conversation.id), "mine": mine,
-        "may_write": mine or (agent.can_oversee and conversation.status != "closed"),
+        "may_write": may_write, "canned": await found.console.canned() if may_write else [],
         "banner": banner(conversation, agent, conversation.closed_at
                          and agent_clock.moment(conversation.closed_at)),
         "targets": found.console.transfer_targets(agent.id) if mine else [],
