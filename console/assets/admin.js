@@ -4,11 +4,9 @@ document.addEventListener('click', async (event) => {
   const button = event.target.closest('[data-copy]');
   const field = button && document.getElementById(button.dataset.copy);
   if (!field) return;
-  let copied = true;
-  try { await navigator.clipboard.writeText(field.value); } catch { // no clipboard here (plain http): by hand
-    field.select();
-    copied = document.execCommand('copy');
-  }
+  // Plain http has no clipboard API (a TypeError): the old way then, on the text selected.
+  const copied = await Promise.try(() => navigator.clipboard.writeText(field.value))
+    .then(() => true, () => { field.select(); return document.execCommand('copy'); });
   button.textContent = copied ? 'Copied' : 'Select and copy';
 });
 document.addEventListener('input', ({ target }) => {

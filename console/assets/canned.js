@@ -1,12 +1,10 @@
-/* Chatserver console: canned responses in the reply box. The composer holds them all, hidden,
- * in the server's order (pane.html); `/word` at the caret shows those whose shortcut starts with
- * it, then those containing it. ↑ ↓ pick, Tab or Enter insert, Escape closes; Tab on an exact
- * `/shortcut` inserts it at once. Keys are taken in the capture phase and preventDefault()ed,
- * so composer.js (Enter sends) and keys.js leave them alone. */
-// The pane's reply box and its list: every item in the server's order, those shown, the
-// active one; the `/word` being completed: {start, end, word}.
-let box, list, all, token, shown = [], index = 0;
+/* Chatserver console: canned responses in the reply box. The composer holds them, hidden, in the
+ * server's order (pane.html); `/word` at the caret shows those whose shortcut starts with it, then
+ * those containing it. ↑ ↓ pick, Tab or Enter insert, Escape closes; Tab on a whole `/shortcut`
+ * inserts it at once. Keys are taken first (capture) and preventDefault()ed: composer.js leaves them. */
 
+// The reply box, its list, every item (server's order), those shown, the active one; the `/word` typed.
+let box, list, all, token, shown = [], index = 0;
 function at() { // at the start or after a space
   const found = box.selectionStart === box.selectionEnd && /(?<=^|\s)\/([a-z0-9-]*)$/i.exec(box.value.slice(0, box.selectionEnd));
   return found && { start: found.index, end: box.selectionEnd, word: found[1].toLowerCase() };
@@ -16,8 +14,7 @@ function show(items, active = 0) {
   [shown, index, list.hidden] = [items, active, !items.length];
   for (const li of all) Object.assign(li, { hidden: !items.includes(li), ariaSelected: String(li === items[active]) });
   list.append(...items); // in the order shown
-  box.ariaExpanded = String(!list.hidden);
-  box.setAttribute('aria-activedescendant', list.hidden ? '' : items[active].id);
+  box.ariaActiveDescendantElement = items[active] ?? null; // (a textarea may not be a combobox: no aria-expanded)
 }
 
 function update() {
@@ -27,10 +24,9 @@ function update() {
   show(items, Math.max(0, items.indexOf(shown[index]))); // the active one stays while shown
 }
 
-function insert(li) {
+function insert(li) { // the input event: the list closes, the draft and typing follow
   box.setRangeText(li.querySelector('.canned-text').textContent, token.start, token.end, 'end');
-  show([]);
-  box.dispatchEvent(new Event('input', { bubbles: true })); // the draft and typing follow
+  box.dispatchEvent(new Event('input', { bubbles: true }));
 }
 
 function keydown(e) {
@@ -46,18 +42,16 @@ function keydown(e) {
 }
 
 // The reply box comes and goes with the pane: its events are followed on the document.
-const on = (type, handler) => document.addEventListener(type, (e) => {
-  if (e.target.id !== 'reply') return;
-  if (box !== e.target) {
-    [box, list] = [e.target, e.target.form.querySelector('.canned')];
-    all = [...list.children];
-  }
-  handler(e);
-}, true);
-on('keydown', keydown);
-on('input', update);
-on('click', update);
-on('blur', () => show([]));
+for (const [type, handler] of Object.entries({ keydown, input: update, click: update, blur: () => show([]) })) {
+  document.addEventListener(type, (e) => {
+    if (e.target.id !== 'reply') return;
+    if (box !== e.target) {
+      [box, list] = [e.target, e.target.form.querySelector('.canned')];
+      all = [...list.children];
+    }
+    handler(e);
+  }, true);
+}
 document.addEventListener('mousedown', (e) => { // before the box loses focus
   const li = e.target.closest('.canned-item');
   if (li) { e.preventDefault(); insert(li); }

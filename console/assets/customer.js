@@ -7,9 +7,7 @@ const body = document.getElementById('cp-body');
 const toggle = document.querySelector('[data-testid="panel-toggle"]');
 const narrow = matchMedia('(max-width: 1100px)'); // folded away there, behind the toggle
 const overseer = document.getElementById('console').dataset.oversees === 'true';
-let shown = null; // the id of the chat shown
-let open = !narrow.matches;
-
+let shown = null, open = !narrow.matches; // the id of the chat shown; the panel unfolded
 const load = (live) => shown != null && htmx.ajax('GET', `/console/parts/customer/${shown}${live ? '?live=1' : ''}`,
   { target: body, swap: live ? 'none' : 'innerHTML' });
 
@@ -17,15 +15,14 @@ function frame(opened = open) {
   open = opened;
   toggle.hidden = shown == null && !overseer;
   panel.hidden = toggle.hidden || !open;
-  toggle.setAttribute('aria-expanded', String(!panel.hidden));
+  toggle.ariaExpanded = String(!panel.hidden);
   panel.toggleAttribute('data-chat', shown != null);
-  panel.querySelector('.cp-title').textContent = toggle.querySelector('.panel-toggle-label').textContent = shown != null ? 'Customer' : 'Approvals';
 }
 
 document.addEventListener('console:selected', ({ detail: conv }) => {
   const known = body.querySelector('[data-customer-id]');
   const again = conv && (shown !== conv.id || (conv.customerId != null && String(conv.customerId) !== known?.dataset.customerId));
-  shown = conv ? conv.id : null;
+  shown = conv?.id ?? null;
   if (!conv) body.replaceChildren(); else if (again) load(false);
   frame();
 });

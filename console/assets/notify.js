@@ -3,7 +3,6 @@
  * toast, a chime and a desktop notification (a click on it sends `console:open`). */
 const toast = document.querySelector('[data-testid="toast"]');
 let timer = 0;
-
 document.addEventListener('console:alert', (event) => {
   const { text, kind, sound, notify, tag, conversationId } = event.detail || {};
   if (text) {
@@ -24,7 +23,5 @@ document.addEventListener('console:alert', (event) => {
 });
 // Permission is asked on a click of the presence switch: a moment the agent expects it.
 document.addEventListener('click', (e) => {
-  if (e.target.closest('[data-testid="presence"]') && window.Notification?.permission === 'default') {
-    Notification.requestPermission().catch(() => { /* dismissed */ });
-  }
+  if (e.target.closest('[data-testid="presence"]') && window.Notification?.permission === 'default') Notification.requestPermission();
 });

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from tests.browser.conftest import axe_faults
 from tests.browser.conftest import screenshot as keep_screenshot
 from tests.browser.test_console import (
     EMAIL,
@@ -110,6 +111,7 @@ def test_canned_responses_expand_by_shortcut(
     expect(options.first).to_contain_text("/refund-policy")
     expect(options.first).to_contain_text("You can return anything within 30 days")
     screenshot(page, "console-canned")
+    assert not axe_faults(page)  # the list open, its active option announced
 
     # The whole shortcut and Tab: the text replaces it, nothing is sent yet.
     box.press_sequentially("und-policy")
