@@ -491,7 +491,8 @@ const play = HTMLMediaElement.prototype.play;
 HTMLMediaElement.prototype.play = function () {
   const beep = {src: new URL(this.src).pathname};
   window.__beeps.push(beep);
-  return play.call(this).then(() => { beep.played = true; }, (e) => { beep.error = e.name; throw e; });
+  return play.call(this).then(() => { beep.played = true; },
+                              (e) => { beep.error = e.name; throw e; });
 };
 """
 
@@ -513,7 +514,8 @@ def test_a_new_chat_beeps_notifies_and_counts_in_the_title(
     assert note["title"] == "New chat: Hedy"
     assert note["body"] == "Do you ship to Austria?"
     page.wait_for_function("window.__beeps.some((b) => b.played || b.error)")
-    assert page.evaluate("window.__beeps[0]") == {"src": "/console/assets/chime.wav", "played": True}
+    chime = {"src": "/console/assets/chime.wav", "played": True}
+    assert page.evaluate("window.__beeps[0]") == chime
 
     # Shown at once (nothing else was open), so it is read; a second chat waits unread.
     expect(page).to_have_title("Chatserver console")

@@ -97,8 +97,9 @@ async def test_the_composer_holds_the_canned_responses_in_order_and_escaped(
     _, _, conversation_id = await chat_with_ann(server, tokens[0])
     shown = pane(signed_in(server, "ann@example.com"), conversation_id).text
     # Each hidden until canned.js shows it for the `/word` typed.
-    options = re.findall(r'<li class="canned-item" id="canned-\d+" role="option" aria-selected="false" '
-                         r'data-shortcut="([^"]+)" hidden>\s*<span class="canned-key">/([^<]+)</span> '
+    options = re.findall(r'<li class="canned-item" id="canned-\d+" role="option" '
+                         r'aria-selected="false" data-shortcut="([^"]+)" hidden>\s*'
+                         r'<span class="canned-key">/([^<]+)</span> '
                          r'<span class="canned-text">([^<]*)</span>', shown)
     assert options == [("refund-policy", "refund-policy", f"Refunds: {ESCAPED}"),
                        ("thanks", "thanks", "Thank you!")]

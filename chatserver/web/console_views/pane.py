@@ -73,11 +73,10 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
     waited = now - parse(since) if since else None
     promises = [f for f in await found.supervision.follow_ups(agent, agent.can_oversee, False)
                 if f["conversation_id"] == conversation.id]
-    may_write = mine or (agent.can_oversee and conversation.status != "closed")
     return {
         "conversation": conversation, "visitor": visitor,
         "name": visitor_name(visitor, conversation.id), "mine": mine,
-        "may_write": may_write, "canned": await found.console.canned() if may_write else [],
+        "may_write": mine or (agent.can_oversee and conversation.status != "closed"),
         "banner": banner(conversation, agent, conversation.closed_at
                          and agent_clock.moment(conversation.closed_at)),
         "targets": found.console.transfer_targets(agent.id) if mine else [],
@@ -109,7 +108,9 @@ async def conversation_pane(request: Request, session: Session, status: int = 20
         return render(request, PANE, session, 404, conversation=None,
                       error="That chat does not exist.")
     context = await pane_context(request, session.agent, *found)
-    return render(request, PANE, session, status, error=error, **context)
+    # The composer's canned responses (canned.js shows those the `/word` typed matches).
+    canned = await services(request).console.canned() if context["may_write"] else []
+    return render(request, PANE, session, status, error=error, canned=canned, **context)
 
 
 async def details(request: Request, session: Session) -> Response:
