@@ -476,20 +476,23 @@ def test_console_fits_a_tablet(live_server: LiveServer, agent: str, browser: Bro
         context.close()
 
 
-# Records desktop notifications and beeps instead of making them (headless has neither).
+# Records desktop notifications instead of making them (headless has none), and the sounds
+# played: which file, and whether it played.
 ALERT_RECORDER = """
 window.__notifications = [];
-window.__beeps = 0;
+window.__beeps = [];
 window.Notification = class {
   constructor(title, options) { window.__notifications.push({title, ...options}); }
   close() {}
   static get permission() { return 'granted'; }
   static requestPermission() { return Promise.resolve('granted'); }
 };
-const createOscillator = AudioContext.prototype.createOscillator;
-AudioContext.prototype.createOscillator = function () {
-  window.__beeps += 1;
-  return createOscillator.call(this);
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  const beep = {src: new URL(this.src).pathname};
+  window.__beeps.push(beep);
+  return play.call(this).then(() => { beep.played = true; },
+                              (e) => { beep.error = e.name; throw e; });
 };
 """
 
@@ -510,7 +513,9 @@ def test_a_new_chat_beeps_notifies_and_counts_in_the_title(
     note = page.evaluate("window.__notifications[0]")
     assert note["title"] == "New chat: Hedy"
     assert note["body"] == "Do you ship to Austria?"
-    assert page.evaluate("window.__beeps") >= 1
+    page.wait_for_function("window.__beeps.some((b) => b.played || b.error)")
+    chime = {"src": "/console/assets/chime.wav", "played": True}
+    assert page.evaluate("window.__beeps[0]") == chime
 
     # Shown at once (nothing else was open), so it is read; a second chat waits unread.
     expect(page).to_have_title("Chatserver console")

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from tests.browser.conftest import axe_faults
 from tests.browser.conftest import screenshot as keep_screenshot
 from tests.browser.test_console import (
     EMAIL,
@@ -93,6 +94,7 @@ def test_canned_responses_expand_by_shortcut(
     add_canned(live_server, admin_token, "refund-policy", REFUND_POLICY)
     add_canned(live_server, admin_token, "refund-status", "Let me look up where your refund is.")
     add_canned(live_server, admin_token, "hello", "Hi! How can I help you today?")
+    add_canned(live_server, admin_token, "status-page", "Our status page: status.example.com")
     page = context.new_page()
     errors = watch_errors(page)
     sign_in(page, live_server.url)
@@ -106,11 +108,12 @@ def test_canned_responses_expand_by_shortcut(
     box.press_sequentially("/ref")
     suggestions = page.get_by_test_id("canned-suggestions")
     expect(suggestions).to_be_visible()
-    options = suggestions.get_by_test_id("canned-option")
+    options = suggestions.get_by_role("option")  # those shown: the others are hidden
     expect(options).to_have_count(2)
     expect(options.first).to_contain_text("/refund-policy")
     expect(options.first).to_contain_text("You can return anything within 30 days")
     screenshot(page, "console-canned")
+    assert not axe_faults(page)  # the list open, its active option announced
 
     # The whole shortcut and Tab: the text replaces it, nothing is sent yet.
     box.press_sequentially("und-policy")
@@ -139,6 +142,18 @@ def test_canned_responses_expand_by_shortcut(
     expect(options).to_have_count(1)
     box.press("Escape")
     expect(suggestions).to_be_hidden()
+    expect(box).to_be_focused()
+    # Tab on a whole shortcut takes it with the list closed.
+    box.fill("/hello")
+    box.press("Escape")
+    box.press("Tab")
+    expect(box).to_have_value("Hi! How can I help you today?")
+    # Those starting with the word come first, then those containing it; a click takes one.
+    box.fill("/status")
+    expect(options).to_have_count(2)
+    expect(options.first).to_contain_text("/status-page")
+    options.nth(1).click()
+    expect(box).to_have_value("Let me look up where your refund is.")
     expect(box).to_be_focused()
     box.fill("")
     box.press_sequentially("/nothing-like-this")

@@ -71,7 +71,7 @@ def test_the_page_holds_every_section_as_its_own_htmx_target_with_no_inline_scri
                         "privacy"]
     assert re.findall(r"<script[^>]*>", page.text) == [
         '<script src="/static/vendor/htmx.min.js" defer>',
-        '<script src="/console/assets/admin.js" defer>']
+        '<script type="module" src="/console/assets/admin.js">']
     assert "style=" not in page.text and "hx-on" not in page.text
     assert "data-api-url" not in page.text and "autofocus" not in page.text
     forms = re.findall(r"<form [^>]*>", page.text)

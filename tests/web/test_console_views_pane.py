@@ -87,6 +87,27 @@ async def test_someone_elses_chat_is_read_only_with_notes_for_supervisors(
     assert pane(signed_in(server, "bob@example.com"), conversation_id + 100).status_code == 404
 
 
+async def test_the_composer_holds_the_canned_responses_in_order_and_escaped(
+        server: InProcessServer, tokens: list[str]) -> None:
+    admin = server.agent("ada@example.com", "Ada", role="admin")
+    for shortcut, text in (("thanks", "Thank you!"), ("refund-policy", f"Refunds: {MARKUP}")):
+        added = httpx.post(server.url + "/api/canned", json={"shortcut": shortcut, "text": text},
+                           headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+        assert added.status_code == 201, added.text
+    _, _, conversation_id = await chat_with_ann(server, tokens[0])
+    shown = pane(signed_in(server, "ann@example.com"), conversation_id).text
+    # Each hidden until canned.js shows it for the `/word` typed.
+    options = re.findall(r'<li class="canned-item" id="canned-\d+" role="option" '
+                         r'aria-selected="false" data-shortcut="([^"]+)" hidden>\s*'
+                         r'<span class="canned-key">/([^<]+)</span> '
+                         r'<span class="canned-text">([^<]*)</span>', shown)
+    assert options == [("refund-policy", "refund-policy", f"Refunds: {ESCAPED}"),
+                       ("thanks", "thanks", "Thank you!")]
+    assert MARKUP not in shown
+    # No composer, no canned responses: a chat Bob may only read.
+    assert "canned-item" not in pane(signed_in(server, "bob@example.com"), conversation_id).text
+
+
 async def test_a_queued_chat_is_claimed_over_http(
         server: InProcessServer, tokens: list[str]) -> None:
     await agent(server, tokens[1], available=False)  # Bob is online, away: nothing routed

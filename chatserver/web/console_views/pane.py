@@ -109,7 +109,9 @@ async def conversation_pane(request: Request, session: Session, status: int = 20
         return render(request, PANE, session, 404, conversation=None,
                       error="That chat does not exist.")
     context = await pane_context(request, session.agent, *found)
-    return render(request, PANE, session, status, error=error, **context)
+    # The composer's canned responses (canned.js shows those the `/word` typed matches).
+    canned = await services(request).console.canned() if context["may_write"] else []
+    return render(request, PANE, session, status, error=error, canned=canned, **context)
 
 
 async def details(request: Request, session: Session) -> Response:
