@@ -71,7 +71,8 @@ async def test_my_chat_shows_its_header_transcript_and_who_it_may_go_to(
     assert 'data-testid="close-conversation"' in shown.text
     assert "maya@example.com" in shown.text and f"Chat #{conversation_id}" in shown.text
     assert items(shown) == ["msg-1", "msg-2", "msg-3", "note-1"]
-    assert shown.text.count('msg-tag">Private note') == 1
+    transcript = shown.text.split('id="transcript-items"')[1].split('id="pending"')[0]
+    assert transcript.count('msg-tag">Private note') == 1
     assert shown.text.count('data-testid="seen"') == 1  # Maya read Ann's reply
 
 
@@ -162,10 +163,13 @@ async def test_newer_messages_come_alone_for_appending(
     assert items(newer) == ["msg-4"]
     assert MARKUP not in newer.text and ESCAPED in newer.text
     assert items(get(console, path + "?after=2")) == ["msg-3", "note-1", "msg-4"]
-    assert "HX-Reswap" not in newer.headers  # appended
-    whole = get(console, path)  # the marks moved: all of it, in place of what is shown
-    assert items(whole)[-3:] == ["msg-3", "note-1", "msg-4"]
-    assert whole.headers["HX-Reswap"] == "innerHTML"
+    # each answer says what to ask after next, out of band; the pane says it first
+    after = r'id="transcript-after" name="after" value="4" hx-swap-oob="true"'
+    after_note = r'id="transcript-after-note" name="after_note" value="1" hx-swap-oob="true"'
+    for answer in (newer, get(console, path + "?after=4&after_note=1")):
+        assert re.search(after, answer.text) and re.search(after_note, answer.text)
+    assert items(get(console, path))[-3:] == ["msg-3", "note-1", "msg-4"]  # all of it
+    assert 'id="transcript-after" name="after" value="4">' in pane(console, conversation_id).text
     assert get(console, path + "?after=two").status_code == 400
     assert get(console, f"/console/parts/conversation/{conversation_id + 100}/messages"
                ).status_code == 404

@@ -21,7 +21,7 @@ from chatserver.web.auth import Session
 from chatserver.web.console_views.base import console_view, render
 from chatserver.web.console_views.conversation import due_choices
 from chatserver.web.console_views.listing import QUERY_LIMIT, marked, span, visitor_name
-from chatserver.web.console_views.transcript import after, shown, waiting_since
+from chatserver.web.console_views.transcript import after, last_numbers, shown, waiting_since
 from chatserver.web.console_views.wording import AgentClock
 from chatserver.web.services import services
 
@@ -88,6 +88,7 @@ async def pane_context(request: Request, agent: Agent, conversation: Conversatio
         "promise": promises[0] if promises else None,
         "overdue": bool(promises) and parse(promises[0]["due_at"]) <= now,
         "items": shown(messages, conversation.visitor_read_seq, found.attachments.links),
+        **last_numbers(messages),
         **transcript_context(request, now), **due_choices(request),
     }
 
@@ -123,8 +124,8 @@ async def details(request: Request, session: Session) -> Response:
 
 
 async def newer_messages(request: Request, session: Session) -> Response:
-    """The messages after `after` (a seq) and the notes after `after_note`, to append; without
-    `after`, the whole transcript, in place of the one shown (its marks moved)."""
+    """The messages after `after` (a seq) and the notes after `after_note`, to append (all of
+    them without), and the numbers to ask after next."""
     conversation_id = int(request.path_params["id"])
     try:
         seq = unparsed(request.query_params.get("after"))
@@ -137,11 +138,8 @@ async def newer_messages(request: Request, session: Session) -> Response:
     conversation, messages = found
     links = services(request).attachments.links
     items = after(shown(messages, conversation.visitor_read_seq, links), seq, note_seq)
-    response = render(request, MESSAGES, session, items=items,
-                      **transcript_context(request, clock.now()))
-    if "after" not in request.query_params:
-        response.headers["HX-Reswap"] = "innerHTML"
-    return response
+    return render(request, MESSAGES, session, items=items, oob=True, **last_numbers(messages),
+                  **transcript_context(request, clock.now()))
 
 
 async def empty_pane(request: Request, session: Session) -> Response:

@@ -52,6 +52,13 @@ def waiting_since(messages: Iterable[Message]) -> str | None:
     return since
 
 
+def last_numbers(messages: Iterable[Message]) -> dict[str, int]:
+    """The last seq and the last note seq of `messages`: what the transcript asks after next."""
+    messages = list(messages)
+    return {"last_seq": max((m.seq or 0 for m in messages), default=0),
+            "last_note_seq": max((m.note_seq or 0 for m in messages), default=0)}
+
+
 def after(items: Iterable[Shown], seq: int, note_seq: int) -> list[Shown]:
     """The messages numbered after `seq` and the notes after `note_seq`, in commit order."""
     return [item for item in items
