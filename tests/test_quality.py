@@ -33,3 +33,11 @@ def test_every_package_of_the_server_is_installed_by_pip_install_dot() -> None:
     found = {".".join(init.parent.relative_to(ROOT).parts)
              for init in (ROOT / "chatserver").rglob("__init__.py")}
     assert found - listed == set()
+
+
+def test_the_console_keeps_to_600_lines_of_javascript() -> None:
+    """What shows server state is a template and a view; the console's scripts keep only what
+    needs the socket or the keyboard (docs/console.md), within the budget issue 13 set."""
+    scripts = sorted((ROOT / "console" / "assets").glob("*.js"))
+    lines = {path.name: len(path.read_text().splitlines()) for path in scripts}
+    assert "live.js" in lines and sum(lines.values()) <= 600, lines

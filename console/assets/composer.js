@@ -1,9 +1,8 @@
-/* Chatserver console: the reply box of the chat in the pane. A message waits below the
- * transcript ("Sending…", pane.html's #pending-message) until the transcript brings it back;
- * it is sent again with the same client_id after a reconnect (the server never posts it
- * twice), and shows the server's reason with Retry and Discard when refused. A file is
- * uploaded first, then carried by a message. Also: typing and read marks, a draft per chat,
- * the note toggle. */
+/* Chatserver console: the reply box of the chat in the pane. A message waits below the transcript
+ * ("Sending…", pane.html's #pending-message) until the transcript brings it back; it is sent again
+ * with the same client_id after a reconnect (the server never posts it twice), and shows the
+ * server's reason with Retry and Discard when refused. A file is uploaded first, then carried by a
+ * message. Also: typing and read marks, a draft per chat, the note toggle. */
 const TYPING_IDLE_MS = 3000; // `typing: false` after this long without a keystroke
 const TYPING_REPEAT_MS = 2500; // while typing, `true` again at most this often
 const READ_DELAY_MS = 300; // a chat's closing message comes just before its `unassigned`
@@ -17,7 +16,6 @@ const shown = () => (part() ? Number(part().dataset.conversationId) : null);
 const mine = () => part().dataset.mine === 'true';
 const box = () => $('#reply');
 const noteBox = () => $('[data-testid="note-toggle"]');
-const lastSeq = () => Number($('#transcript-after').value); // the server's (pane.html)
 
 // ---- outgoing messages --------------------------------------------------------------------
 function post(text, file) {
@@ -41,9 +39,8 @@ function upload(p) {
   xhr.onloadend = () => {
     let answer = {};
     try { answer = JSON.parse(xhr.responseText); } catch (e) { /* no answer: the network */ }
-    if (xhr.status === 201) { p.attachmentId = answer.attachment.id; transmit(p); } else {
-      p.error = `Not sent: ${(answer.error && answer.error.message) || 'the upload failed.'}`;
-    }
+    if (xhr.status === 201) { p.attachmentId = answer.attachment.id; transmit(p); }
+    else p.error = `Not sent: ${answer.error?.message || 'the upload failed.'}`;
     renderPending();
   };
   xhr.send(form);
@@ -56,16 +53,11 @@ function renderPending() {
   for (const node of document.querySelectorAll('#transcript-items [data-client-id]')) pending.delete(node.dataset.clientId);
   list.replaceChildren(...[...pending.values()].filter((p) => p.conversation_id === shown()).map((p) => {
     const node = $('#pending-message').content.firstElementChild.cloneNode(true);
-    node.classList.add(p.error ? 'msg-failed' : 'msg-pending');
-    node.classList.toggle('msg-note', p.private);
+    node.classList.add(p.error ? 'msg-failed' : 'msg-pending', ...(p.private ? ['msg-note'] : [])); // (CSS shows what fits)
     Object.assign(node.dataset, { private: p.private, clientId: p.client_id });
-    $('.msg-tag', node).hidden = !p.private;
     $('.msg-text', node).textContent = p.text || p.file.name;
-    const status = $('.msg-status', node);
-    status.classList.toggle('msg-status-error', !!p.error);
-    if (p.error) status.setAttribute('role', 'alert');
-    $('span', status).textContent = p.error || (p.file && !p.attachmentId ? `Uploading ${p.file.name} ${p.progress || 0}%` : 'Sending…');
-    status.querySelectorAll('button').forEach((b) => { b.hidden = !p.error; });
+    if (p.error) $('.msg-status', node).role = 'alert';
+    $('.msg-status span', node).textContent = p.error || (p.file && !p.attachmentId ? `Uploading ${p.file.name} ${p.progress || 0}%` : 'Sending…');
     return node;
   }));
   list.parentElement.scrollTop = list.parentElement.scrollHeight;
@@ -114,24 +106,20 @@ function stopTyping() {
 /** Tell the server (and so the visitor) that the shown chat has been read, up to its end. */
 function markRead() {
   const conv = shown();
-  const seq = lastSeq();
+  const seq = Number($('#transcript-after').value); // the last the transcript shows (pane.html)
   const due = () => shown() === conv && mine() && seq > (readSent.get(conv) || 0);
   if (conv == null || document.visibilityState !== 'visible' || !due()) return;
   setTimeout(() => { if (due() && send({ type: 'read', conversation_id: conv, seq })) readSent.set(conv, seq); }, READ_DELAY_MS);
 }
 
 // ---- the pane's composer, whichever chat it shows -----------------------------------------
-function noteMode() {
-  box().placeholder = noteBox().checked ? box().dataset.note : box().dataset.reply;
-  $('[data-composer]').classList.toggle('note-mode', noteBox().checked);
-}
+const noteMode = () => { box().placeholder = noteBox().checked ? box().dataset.note : box().dataset.reply; }; // (the look: CSS)
 
 // The reply box keeps the focus when the pane is read again, and takes it when the agent
 // opened the chat (a click, not j / k, which leave the focus where it was).
 let focused = false;
 document.body.addEventListener('htmx:beforeRequest', (e) => {
-  const cause = e.detail.requestConfig.triggeringEvent;
-  if (e.detail.target.id === 'pane') focused = !!(cause && cause.isTrusted) || document.activeElement.id === 'reply';
+  if (e.detail.target.id === 'pane') focused = !!e.detail.requestConfig.triggeringEvent?.isTrusted || document.activeElement.id === 'reply';
 });
 document.body.addEventListener('htmx:beforeSwap', (e) => { if (e.detail.target.id === 'pane') stopTyping(); });
 document.body.addEventListener('htmx:afterSwap', (e) => {
@@ -161,15 +149,13 @@ document.addEventListener('paste', (e) => {
 document.addEventListener('change', (e) => {
   if (e.target.dataset.testid === 'attach') { [...e.target.files].forEach((f) => post('', f)); e.target.value = ''; }
   if (e.target.dataset.testid !== 'note-toggle') return;
-  stopTyping();
   noteMode();
-  drafts.set(shown(), { text: box().value, note: noteBox().checked });
+  onInput(); // the draft keeps the mode; typing goes on, as a note or as a reply
   box().focus();
 });
 /** Enter sends (canned.js sees the keys first, and prevents the default of those it takes). */
 document.addEventListener('keydown', (e) => {
-  if (e.target.id === 'reply' && !e.defaultPrevented && !e.isComposing && e.key === 'Enter' && !e.shiftKey) {
-    e.preventDefault();
-    e.target.form.requestSubmit();
-  }
+  if (e.target.id !== 'reply' || e.defaultPrevented || e.isComposing || e.key !== 'Enter' || e.shiftKey) return;
+  e.preventDefault(); // no new line: sent
+  e.target.form.requestSubmit();
 });

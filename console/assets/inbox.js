@@ -1,7 +1,6 @@
 /* Chatserver agent console: the left column's tabs and search box (its Clear is a reset button).
  * The lists are parts (console/partials/sidebar/) that htmx reads when shown, on news and every
  * 15/30 s. Also here: the agent's zone and clock, told to the server in two cookies. */
-// The lists tell times in the agent's own zone and clock: the server reads these cookies.
 const told = Intl.DateTimeFormat([], { hour: 'numeric' }).resolvedOptions();
 document.cookie = `tz=${encodeURIComponent(told.timeZone || '')}; path=/console; samesite=strict`;
 document.cookie = `clock=${/h1[12]/.test(told.hourCycle) ? 12 : 24}; path=/console; samesite=strict`;

@@ -25,11 +25,7 @@ const detail = (id) => { if (id != null && id === shown()) news('[data-part="det
 const nameOf = (id) => ($(`[data-conversation-id="${id}"] .conv-item-name`) || { textContent: `chat #${id}` }).textContent;
 
 // ---- the socket ---------------------------------------------------------------------------
-let socket = null;
-let live = false;
-let backoff = 500;
-let pongTimer = 0;
-let retryTimer = 0;
+let socket = null, live = false, backoff = 500, pongTimer = 0, retryTimer = 0;
 
 function connect() {
   clearTimeout(retryTimer);
@@ -49,8 +45,7 @@ function lost() {
     fetch('/console', { redirect: 'manual', cache: 'no-store' }).then((r) => { if (r.type === 'opaqueredirect') signIn(); }, quiet);
   }
   socket = null;
-  clearTimeout(pongTimer);
-  pongTimer = 0;
+  unpong();
   connection('Reconnecting…', 'offline');
   retryTimer = setTimeout(connect, backoff);
   backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
@@ -59,6 +54,7 @@ function lost() {
 const send = (frame) => socket && socket.readyState === WebSocket.OPEN && (socket.send(JSON.stringify(frame)), true);
 window.ConsoleSocket = Object.freeze({ send });
 const connection = (text, state) => Object.assign($('[data-testid="connection"]'), { textContent: text }).dataset.state = state;
+const unpong = () => { clearTimeout(pongTimer); pongTimer = 0; };
 const ping = () => { if (live && !pongTimer && send({ type: 'ping' })) pongTimer = setTimeout(lost, PONG_WAIT_MS); };
 setInterval(ping, PING_EVERY_MS);
 
@@ -66,24 +62,22 @@ function receive(data) {
   let frame;
   try { frame = JSON.parse(data); } catch (e) { return; }
   if (!frame || typeof frame !== 'object') return;
-  const does = Object.prototype.hasOwnProperty.call(NEWS, frame.type) ? NEWS[frame.type] : {};
-  if (does.then) does.then(frame);
+  const does = Object.hasOwn(NEWS, frame.type) ? NEWS[frame.type] : {};
+  does.then?.(frame);
   (does.parts || []).forEach((name) => news(`[data-part="${name}"]`));
   emit('console:frame', frame);
 }
 
 // ---- each frame: the parts it may change, and what else it does ---------------------------
-// (An `error` without a client_id answers a typing or read mark: a chat that just left the
-// agent refuses them, and nobody needs telling. A message's error is composer.js's.)
+// (An `error`: a message's is composer.js's; one refusing a typing or read mark needs no telling.)
 const REASONS = { closed: 'was closed', transferred: 'was transferred', requeued: 'went back to the queue' };
 const NEWS = {
   welcome: { parts: ['inbox', 'open', 'closed', 'followups'], then() {
-    live = true;
-    backoff = 500;
+    [live, backoff] = [true, 500];
     connection('Live', 'live');
     reopen(shown()); // it may have changed while we were away
   } },
-  pong: { then() { clearTimeout(pongTimer); pongTimer = 0; } },
+  pong: { then: unpong },
   signed_out: { then: signIn },
   queue: { parts: ['inbox', 'open'] },
   team: { parts: ['inbox', 'open', 'transfer'], then(f) { // another tab of mine switched
@@ -92,9 +86,9 @@ const NEWS = {
   } },
   assigned: { parts: ['inbox', 'open'], then(f) {
     const c = f.conversation || {};
-    const last = (c.messages || []).filter((m) => m.author && m.author.role === 'visitor').pop();
+    const last = c.messages?.findLast((m) => m.author?.role === 'visitor');
     alert({ sound: true, tag: `chatserver-${c.id}`, conversationId: c.id,
-      notify: { title: `New chat: ${(c.visitor && c.visitor.name) || 'a visitor'}`, body: last ? last.text : '' } });
+      notify: { title: `New chat: ${c.visitor?.name || 'a visitor'}`, body: last?.text ?? '' } });
     if (c.id === shown() || (wanted() == null && !matchMedia('(max-width: 760px)').matches)) open(c.id);
   } },
   unassigned: { parts: ['inbox', 'open', 'closed'], then(f) {
@@ -104,7 +98,7 @@ const NEWS = {
   message: { parts: ['inbox'], then(f) {
     if (f.conversation_id !== shown()) return;
     news('#transcript-items, [data-part="details"]');
-    if (f.author && f.author.role === 'visitor') typing(null);
+    if (f.author?.role === 'visitor') typing(null);
   } },
   ack: { then(f) { if (f.conversation_id === shown()) news('#transcript-items'); } },
   read: { parts: ['inbox'], then(f) { // the "Seen" mark moves: the whole transcript again
@@ -115,16 +109,14 @@ const NEWS = {
   } },
   unanswered: { parts: ['inbox', 'open'], then(f) {
     const c = f.conversation || {};
-    if ($(`[data-testid="mine-list"] [data-conversation-id="${c.id}"]`)) alert({ text: `${nameOf(c.id)} has waited too long without an answer.`, kind: 'error', sound: true });
+    const text = `${nameOf(c.id)} has waited too long without an answer.`;
+    if ($(`[data-testid="mine-list"] [data-conversation-id="${c.id}"]`)) alert({ text, kind: 'error', sound: true });
     detail(c.id);
   } },
-  escalation: { parts: ['open'], then(f) {
-    reopen(f.conversation_id);
-    if (OVERSEER && !(f.by && f.by.id === ME)) escalated(f);
-  } },
-  follow_up: { parts: ['followups'], then(f) {
-    const item = f.follow_up || {};
-    if (item.overdue && !item.done_at && item.agent && item.agent.id === ME) alert({ text: `Follow-up overdue: you promised ${nameOf(item.conversation_id)} an answer.`, kind: 'error', sound: true });
+  escalation: { parts: ['open'], then(f) { reopen(f.conversation_id); if (OVERSEER && f.by?.id !== ME) escalated(f); } },
+  follow_up: { parts: ['followups'], then({ follow_up: item }) {
+    const text = `Follow-up overdue: you promised ${nameOf(item?.conversation_id)} an answer.`;
+    if (item?.overdue && !item.done_at && item.agent?.id === ME) alert({ text, kind: 'error', sound: true });
   } },
   customer: { parts: ['inbox'], then(f) { detail(f.conversation_id); } },
 };
@@ -133,22 +125,21 @@ let typingTimer = 0;
 function typing(name) {
   const node = $('[data-testid="typing-indicator"]', pane);
   clearTimeout(typingTimer);
-  if (!node) return;
-  Object.assign(node, { textContent: name ? `${name} is typing…` : '', hidden: !name });
+  if (node) Object.assign(node, { textContent: name ? `${name} is typing…` : '', hidden: !name });
   if (name) typingTimer = setTimeout(typing, TYPING_TTL_MS, null);
 }
 
 /** A supervisor's alert: the card (sidebar.html's template) filled in from the frame. */
 function escalated(f) {
-  const by = (f.by && f.by.name) || 'An agent';
-  const chat = f.visitor && f.visitor.name ? `the chat with ${f.visitor.name}` : 'a visitor\'s chat';
+  const by = f.by?.name || 'An agent';
+  const chat = f.visitor?.name ? `the chat with ${f.visitor.name}` : 'a visitor\'s chat';
   const card = $('#escalation-alert').content.firstElementChild.cloneNode(true);
   card.dataset.conversationId = f.conversation_id;
   $('.alert-title', card).textContent = `${by} asks a supervisor to join`;
   $('.alert-meta', card).textContent = `${chat} · #${f.conversation_id}`;
   $('.alert-note', card).textContent = f.note ? `“${f.note}”` : '';
   $('[data-dismiss-alert]', card).setAttribute('aria-label', `Dismiss the alert about chat #${f.conversation_id}`);
-  alerts.querySelectorAll(`[data-conversation-id="${f.conversation_id}"]`).forEach((old) => old.remove());
+  $(`[data-conversation-id="${f.conversation_id}"]`, alerts)?.remove(); // one card a chat
   alerts.prepend(card);
   alert({ sound: true, conversationId: f.conversation_id, notify: { title: `Escalation: ${by} needs a supervisor`, body: f.note || chat } });
 }
@@ -161,7 +152,6 @@ alerts.addEventListener('click', (e) => { // Open chat, or Dismiss: the card goe
 // ---- the pane and the transcript ----------------------------------------------------------
 document.addEventListener('console:open', (e) => open(e.detail.id));
 document.addEventListener('console:changed', (e) => detail(e.detail.conversationId));
-document.addEventListener('console:sheet-done', () => detail(shown())); // a follow-up shows in the header
 
 let nearBottom = true;
 document.body.addEventListener('htmx:beforeSwap', (e) => {
@@ -176,30 +166,25 @@ document.body.addEventListener('htmx:beforeRequest', (e) => {
   const asked = e.detail.target === pane && /\/conversation\/(\d+)(\?)?/.exec(e.detail.requestConfig.path);
   if (!asked) return;
   const again = asked[1] === String(shown()) && asked[1] === wanted() && !asked[2] && e.detail.elt.closest('.sidebar');
-  if (again && e.detail.requestConfig.verb === 'get') {
-    e.preventDefault(); // shown already: kept as it is
-    const click = e.detail.requestConfig.triggeringEvent; // by the agent, not by j / k
-    if (click && click.isTrusted && $('#reply')) $('#reply').focus();
-  } else {
-    pane.dataset.wanted = asked[1];
-  }
+  if (!again || e.detail.requestConfig.verb !== 'get') { pane.dataset.wanted = asked[1]; return; }
+  e.preventDefault(); // shown already: kept as it is, the reply box focused if the agent clicked (not j / k)
+  if (e.detail.requestConfig.triggeringEvent?.isTrusted) $('#reply')?.focus();
 });
 
 document.body.addEventListener('htmx:afterSwap', (e) => {
   const log = $('.transcript', pane);
   if (e.detail.target === pane) {
     const c = $('.conv-part', pane);
-    pane.dataset.wanted = c ? c.dataset.conversationId : '';
+    pane.dataset.wanted = c?.dataset.conversationId ?? '';
     document.body.classList.toggle('show-conversation', !!c);
     emit('console:selected', c ? { id: shown(), customerId: c.dataset.customerId ? Number(c.dataset.customerId) : null } : null);
     if (log && $('mark', log)) $('mark', log).scrollIntoView({ block: 'center' }); else if (log) log.scrollTop = log.scrollHeight;
   } else if (e.detail.target.id === 'transcript-items' && nearBottom) {
     log.scrollTop = log.scrollHeight;
   }
-  for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) {
-    const on = li.dataset.conversationId === String(shown());
-    li.classList.toggle('selected', on);
-    li.querySelector('[hx-get]').toggleAttribute('aria-current', on); // the chat shown, in every list
+  for (const li of document.querySelectorAll('.sidebar li[data-conversation-id]')) { // the chat shown, in every list
+    const on = li.classList.toggle('selected', li.dataset.conversationId === String(shown()));
+    li.querySelector('[hx-get]').toggleAttribute('aria-current', on);
   }
 });
 
@@ -211,12 +196,9 @@ document.body.addEventListener('htmx:afterSettle', (e) => {
 
 pane.addEventListener('click', (e) => { // past chats fold in and out
   const toggle = e.target.closest('[data-testid="past-toggle"]');
-  const past = $('#past-conversations');
-  if (toggle) toggle.setAttribute('aria-expanded', String(!(past.hidden = !past.hidden)));
+  if (toggle) toggle.ariaExpanded = String(!($('#past-conversations').hidden = !$('#past-conversations').hidden));
 });
 
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible') { if (socket) ping(); else connect(); }
-});
+document.addEventListener('visibilitychange', () => { if (!document.hidden) { if (socket) ping(); else connect(); } });
 window.addEventListener('online', () => { if (!socket) { backoff = 500; connect(); } });
 connect();

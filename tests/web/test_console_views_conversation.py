@@ -93,6 +93,7 @@ async def test_a_follow_up_is_set_and_the_visitor_told(
     assert answer.status_code == 200, answer.text
     fired = triggered(answer)
     assert "console:sheet-done" in fired
+    assert fired["console:changed"] == {"conversationId": conversation_id}  # the header shows it
     assert fired["console:alert"] == {
         "text": f"Follow-up set: answer by {due.day} {due:%b, %H:%M}. The visitor was told."}
     assert 'value=""' in answer.text and "role=\"alert\"" not in answer.text  # emptied

@@ -82,11 +82,14 @@ def status_of(refused: Refused | ChatError) -> int:
     return refused.status if isinstance(refused, Refused) else 409
 
 
-def done(request: Request, template: str, session: Session, alert: str) -> Response:
-    """The sheet's fields emptied; the page told to close it and show `alert`."""
+def done(request: Request, template: str, session: Session, alert: str,
+         conversation_id: int) -> Response:
+    """The sheet's fields emptied; the page told to close it, to show `alert` and that the
+    chat changed (its header shows a follow-up)."""
     response = render(request, template, session, 200, **due_choices(request))
     response.headers["HX-Trigger"] = json.dumps(
-        {"console:alert": {"text": alert}, "console:sheet-done": {}})
+        {"console:alert": {"text": alert}, "console:sheet-done": {},
+         "console:changed": {"conversationId": conversation_id}})
     return response
 
 
@@ -108,7 +111,8 @@ async def follow_up(request: Request, session: Session) -> Response:
                       error=FOLLOW_UP_REFUSALS.get(refused.code, refused.message),
                       **due_choices(request))
     return done(request, FOLLOW_UP_FIELDS, session,
-                f"Follow-up set: answer by {day_time(local)}. The visitor was told.")
+                f"Follow-up set: answer by {day_time(local)}. The visitor was told.",
+                conversation_id)
 
 
 async def escalate(request: Request, session: Session) -> Response:
@@ -125,7 +129,8 @@ async def escalate(request: Request, session: Session) -> Response:
     except (Refused, ChatError) as refused:
         return render(request, ESCALATE_FIELDS, session, status_of(refused), **sent,
                       error=refused.message)
-    return done(request, ESCALATE_FIELDS, session, "Supervisors were asked to join the chat.")
+    return done(request, ESCALATE_FIELDS, session, "Supervisors were asked to join the chat.",
+                conversation_id)
 
 
 def zone_label(zone: str | None) -> str | None:
