@@ -476,6 +476,29 @@ def test_console_fits_a_tablet(live_server: LiveServer, agent: str, browser: Bro
         context.close()
 
 
+def test_on_a_phone_the_chat_takes_the_screen_and_back_returns_to_the_list(
+        live_server: LiveServer, agent: str, browser: Browser,
+        visitors: Callable[..., VisitorClient]) -> None:
+    context = new_context(browser, viewport={"width": 390, "height": 844}, has_touch=True)
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.url)
+        go_available(page)
+        conversation_id = visitors(name="Ines").say("Is my parcel lost?")["conversation_id"]
+        open_chat(page, conversation_id)
+        expect(page.get_by_test_id("reply")).to_be_in_viewport()
+        expect(page.get_by_test_id("mine-list")).to_be_hidden()  # one column: the chat alone
+
+        page.get_by_role("button", name="Back to the list").click()
+        expect(page.get_by_test_id("mine-list")).to_be_in_viewport()
+        expect(page.get_by_test_id("conversation")).to_have_count(0)
+        expect(page.locator("#pane")).to_be_hidden()
+        expect(page.get_by_test_id("mine-list").get_by_test_id("conversation-item")).not_to_have_class(
+            re.compile(r"\bselected\b"))
+    finally:
+        context.close()
+
+
 # Records desktop notifications instead of making them (headless has none), and the sounds
 # played: which file, and whether it played.
 ALERT_RECORDER = """
