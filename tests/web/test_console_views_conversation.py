@@ -188,6 +188,13 @@ async def test_the_visitor_strip_shows_zone_page_and_past_chats_escaped(
     assert 'href="https://shop.example/p?q=&lt;b&gt;"' in strip.text
     assert "Past chats (1)" in strip.text and f'data-conversation-id="{first_id}"' in strip.text
     assert MARKUP not in strip.text and "&lt;img src=x onerror=alert(1)&gt;" in strip.text
+    # a minute on, the time alone is read again: the past chats stay as the agent left them
+    bob = signed_in(server, "bob@example.com")
+    time_only = httpx.get(strip.url.copy_add_param("only", "time"), timeout=10,
+                          cookies={"chatserver_session": bob.cookie})
+    assert time_only.text.count("hx-trigger=\"every 60s\"") == strip.text.count("every 60s") == 1
+    assert '<strong class="vd-value">Thu 17:00</strong>' in time_only.text
+    assert "past-conversations" not in time_only.text and "vd-page" not in time_only.text
 
 
 async def test_the_visitor_strip_says_unknown_for_what_the_browser_did_not_tell(

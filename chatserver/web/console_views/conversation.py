@@ -23,6 +23,7 @@ from chatserver.web.console_views.wording import AgentClock
 from chatserver.web.services import services
 
 VISITOR = "partials/conversation/visitor.html"
+VISITOR_TIME = "partials/conversation/visitor_time.html"
 FOLLOW_UP_FIELDS = "partials/conversation/follow_up_fields.html"
 ESCALATE_FIELDS = "partials/conversation/escalate_fields.html"
 NOTE_MAX = 1000
@@ -168,17 +169,19 @@ def page_link(page: str | None) -> dict[str, str] | None:
 
 
 async def visitor(request: Request, session: Session) -> Response:
-    """The visitor strip of any conversation: local time, page, past conversations."""
+    """The visitor strip of any conversation: local time, page, past conversations (with
+    `only=time`: the local time alone)."""
     conversation_id = int(request.path_params["id"])
+    template = VISITOR_TIME if request.query_params.get("only") == "time" else VISITOR
     found = await services(request).console.conversation(conversation_id)
     if found is None:  # the strip stays in place, saying nothing is known
-        return render(request, VISITOR, session, 404, conversation_id=conversation_id,
+        return render(request, template, session, 404, conversation_id=conversation_id,
                       visitor=None, zone_label=None, local_time=None, page_link=None,
                       history=[])
     record = await services(request).console.record(found)
     shown = record["conversation"]["visitor"]
     zone, agent_clock = shown and shown["timezone"], AgentClock.of(request)
-    return render(request, VISITOR, session, conversation_id=conversation_id, visitor=shown,
+    return render(request, template, session, conversation_id=conversation_id, visitor=shown,
                   zone_label=zone_label(zone),
                   local_time=local_time(zone, agent_clock.twelve_hours),
                   page_link=page_link(shown and shown["page"]), history=record["history"],
