@@ -34,6 +34,7 @@ class Identified:
     visitor: Visitor
     token: str
     identity_error: bool = False
+    new: bool = False  # made for this hello: no conversation yet, nothing to read
 
 
 class VisitorChat:
@@ -60,13 +61,14 @@ class VisitorChat:
                 raise ChatError("rate_limited", "too many new chats from this address; "
                                 + try_again_in(hit.retry_after))
             visitor, token = await self.store.create_visitor(frame)
+            new = True
         else:
-            visitor = await self.store.update_visitor(visitor, frame)
+            visitor, new = await self.store.update_visitor(visitor, frame), False
         identity = frame["identity"]
         if identity is None:
-            return Identified(visitor, token)
+            return Identified(visitor, token, new=new)
         if not verify_identity(self.settings.identity_secret, identity, now()):
-            return Identified(visitor, token, identity_error=True)
+            return Identified(visitor, token, identity_error=True, new=new)
         name = identity.get("name")
         visitor = await self.store.verify_visitor(
             visitor, token, str(identity["user_id"]), str(identity["email"]),

@@ -4,8 +4,10 @@ call.
 uvicorn's sans-I/O protocol writes every frame to the socket at once: three system calls
 per message (the `message` to the agent and to the visitor, the `ack`), and fifty for an
 agent whose conversations had fifty messages in one commit. Here writes made in one turn of
-the loop are joined and leave together at the start of the next. (It also counts a refused
-handshake as answered, which uvicorn's protocol logs as an error.)
+the loop are joined and leave together two turns later: a commit sends the visitor's echo
+in one turn and wakes the handler that sends its `ack`, which writes in the next, so both
+leave in one system call. (It also counts a refused handshake as answered, which uvicorn's
+protocol logs as an error.)
 
 It also stops reading from a client that does not read what it is sent. uvicorn answers
 each WebSocket ping with a pong at once, whatever is already waiting to be sent: a client
@@ -44,8 +46,8 @@ FRAMES = "chatserver.frames"
 
 
 class CoalescingTransport:
-    """A transport whose `write`s wait for the end of the loop's turn (up to `FLUSH_AT`
-    bytes); the rest is the real transport's (`close` sends what is waiting first)."""
+    """A transport whose `write`s wait two turns of the loop (up to `FLUSH_AT` bytes); the
+    rest is the real transport's (`close` sends what is waiting first)."""
 
     __slots__ = ("_transport", "_waiting", "_waiting_bytes")
 
@@ -56,11 +58,15 @@ class CoalescingTransport:
 
     def write(self, data: bytes) -> None:
         if not self._waiting:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self._flush_next_turn)
         self._waiting.append(data)
         self._waiting_bytes += len(data)
         if self._waiting_bytes > FLUSH_AT:
             self._flush()
+
+    def _flush_next_turn(self) -> None:
+        # behind the tasks that the callbacks of the write's turn woke (see the module's doc)
+        asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         waiting, self._waiting, self._waiting_bytes = self._waiting, [], 0

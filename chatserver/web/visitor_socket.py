@@ -53,7 +53,8 @@ class VisitorSession(SocketSession):
         # and what both carry is sent once (see `forward`).
         subscription = await self.chat.subscribe(who.visitor, self.offer)
         try:
-            conversation, messages = await self.chat.snapshot(
+            # A visitor made just now has no conversation: only their own message opens one
+            conversation, messages = (None, []) if who.new else await self.chat.snapshot(
                 who.visitor, hello["conversation_id"], hello["last_seq"])
             if conversation is not None:  # its messages, read after it, may go further
                 self.sent_seq[conversation.id] = max(conversation.last_seq,
@@ -97,7 +98,9 @@ class VisitorSession(SocketSession):
     async def _hello(self) -> dict[str, Any] | None:
         """The first frame must be a valid `hello`, in time; anything else ends the socket."""
         try:
-            data = await asyncio.wait_for(self.receive(), self.settings.hello_timeout or None)
+            # a deadline on this task, not wait_for's task of its own for every socket
+            async with asyncio.timeout(self.settings.hello_timeout or None):
+                data = await self.receive()
         except TimeoutError:
             data = None
         except TooLarge:

@@ -83,15 +83,14 @@ class Runs:
         return self._writer
 
     async def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        try:
-            async with self._reader.execute(sql, args) as cursor:
-                return await cursor.fetchone()
-        except sqlite3.Error as error:
-            raise for_caller(error) from error
+        """The row a query names (by a unique key, or LIMIT 1), if any."""
+        found = await self._all(sql, args)
+        return found[0] if found else None
 
     async def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        # One trip to the reader's thread, not three (execute, fetch, close the cursor):
+        # each wakes the thread and then the loop.
         try:
-            async with self._reader.execute(sql, args) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self._reader.execute_fetchall(sql, args))
         except sqlite3.Error as error:
             raise for_caller(error) from error
