@@ -182,6 +182,7 @@ def test_a_follow_up_is_told_to_the_visitor_listed_flagged_when_overdue_and_done
     page.get_by_test_id("follow-up-note").fill("Ask billing about the double charge")
     page.get_by_test_id("follow-up-save").click()
     expect(page.get_by_test_id("follow-up-error")).to_have_text("Pick a time in the future.")
+    screenshot(page, "console-follow-up-sheet")
     page.get_by_test_id("follow-up-form").get_by_role("button", name="Cancel").click()
     expect(page.get_by_test_id("follow-up-form")).to_be_hidden()
 
