@@ -139,12 +139,12 @@ async def test_queued_visitors_are_told_how_long_the_wait_should_be(
     await first.expect("status", status="active")  # waited about 0.3 s
     second, _ = await visitor(server)
     await second.send("message", client_id="q", text="second")
+    await second.expect("status", status="queued")  # first in line (then the third comes)
     third, _ = await visitor(server)
     await third.send("message", client_id="q", text="third")
     waiting = await third.expect("status", status="queued")
     assert waiting["queue_position"] == 2
     assert waiting["expected_wait_seconds"] is not None and waiting["expected_wait_seconds"] >= 0
-    await second.expect("status", status="queued")
 
 
 def admin_put(server: InProcessServer, token: str, body: object) -> httpx.Response:
