@@ -292,9 +292,11 @@ img{display:block;max-width:100%}
     const mine = m.client_id && settle(m.client_id);
     if (mine) stored();
     const k = m.conversation_id + ':' + m.seq, old = have.get(k);
-    if (old) { // shown from our ack: adopt the server's copy
+    if (old) { // shown from our ack, or sent again with a fresh link to its file: adopt the server's copy
       if (mine) mine.remove();
       if (old.msg.local) { Object.assign(old.msg, m); delete old.msg.local; old.querySelector('.cs-meta').textContent = when(m.at); changed(); }
+      const a = m.attachment, l = old.querySelector('.cs-text').lastChild; // the file's link, last (msgEl)
+      if (a && a.url !== old.msg.attachment?.url) { old.msg.attachment = a; l.href = src.origin + a.url; if (l.firstChild?.src) l.firstChild.src = l.href + '&thumbnail=1'; changed(); }
       return;
     }
     let i = log.length;
@@ -499,7 +501,10 @@ img{display:block;max-width:100%}
   function hello() {
     const f = {type: 'hello', token: token || null, page: location.href.split('#')[0].slice(0, 2000),
       timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || null};
-    if (convId != null) { f.conversation_id = convId; f.last_seq = top; }
+    if (convId != null) { // a file's link lasts an hour: from the first message with one, the welcome brings fresh ones
+      const file = log.find(m => m.conversation_id === convId && m.attachment);
+      f.conversation_id = convId; f.last_seq = file ? Math.min(top, file.seq - 1) : top;
+    }
     const name = profile.name || settings.name, email = profile.email || settings.email;
     if (name) f.name = String(name).slice(0, 200);
     if (email) f.email = String(email).slice(0, 320);

@@ -60,6 +60,40 @@ def test_a_visitor_attaches_a_picture_and_the_agent_receives_it(
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
 
 
+THUMBNAIL_LOADED = ("() => { const img = document.querySelector('chatserver-widget')"
+                    ".shadowRoot.querySelector('.cs-msg img'); return img && img.complete"
+                    " && img.naturalWidth > 0; }")
+
+
+def test_a_picture_whose_kept_link_expired_shows_again_after_a_reload(
+        staffed: tuple[LiveServer, AgentClient], host: HostSite,
+        context: BrowserContext) -> None:
+    """The widget keeps the chat between pages, links included, and a link lasts an hour: the
+    next welcome brings a fresh one for each file kept, which the widget takes."""
+    server, _ = staffed
+    page = host.tab(context, server)
+    connected(page)
+    attach(page, "receipt.png", image("PNG", (300, 200)))
+    expect(part(page, ".cs-msg[data-role='visitor']")).to_have_attribute("data-state", "sent")
+    page.wait_for_function(THUMBNAIL_LOADED)
+
+    # as an hour later: the link kept with the chat no longer works (403)
+    kept = page.evaluate("""() => {
+        const key = Object.keys(localStorage).find(k => k.endsWith(':chat'));
+        const chat = JSON.parse(localStorage.getItem(key));
+        const file = chat.messages.find(m => m.attachment).attachment;
+        file.url = file.url.replace(/signature=[^&]+/, 'signature=expired');
+        localStorage.setItem(key, JSON.stringify(chat));
+        return file.url; }""")
+    assert httpx.get(server.url + kept, timeout=5).status_code == 403
+
+    page.reload()
+    expect(part(page, ".cs-status")).to_have_text("Ann is here to help")  # welcomed back
+    page.wait_for_function(THUMBNAIL_LOADED)
+    shown = part(page, ".cs-msg[data-role='visitor'] img").get_attribute("src")
+    assert shown is not None and "signature=expired" not in shown
+
+
 def test_an_html_file_renamed_png_is_refused_with_a_clear_message(
         staffed: tuple[LiveServer, AgentClient], host: HostSite,
         context: BrowserContext) -> None:

@@ -8,7 +8,7 @@ import httpx
 
 from tests.web.conftest import InProcessServer
 
-WIDGET_BUDGET = 12_200  # bytes over the wire, gzipped: under 12 KiB (Chatwoot's is ~170 KiB)
+WIDGET_BUDGET = 12 * 1024  # bytes over the wire, gzipped: 12 KiB at most (Chatwoot's is ~170 KiB)
 
 
 def test_the_widget_downloads_in_under_12_kb(server: InProcessServer) -> None:
