@@ -20,6 +20,12 @@ agents = test_widget.agents
 staffed = test_widget.staffed
 
 
+# the thumbnail has loaded from the chat server (another origin)
+THUMBNAIL_LOADED = ("() => { const img = document.querySelector('chatserver-widget')"
+                    ".shadowRoot.querySelector('.cs-msg img'); return img && img.complete"
+                    " && img.naturalWidth > 0; }")
+
+
 def attach(page: Page, name: str, data: bytes, claimed: str = "image/png") -> None:
     """Pick a file with the widget's file input, as the paperclip opens it."""
     part(page, ".cs-file").set_input_files(files=[{"name": name, "mimeType": claimed,
@@ -44,9 +50,7 @@ def test_a_visitor_attaches_a_picture_and_the_agent_receives_it(
     expect(sent).to_have_attribute("data-state", "sent")
     thumbnail = sent.locator("img")
     expect(thumbnail).to_have_attribute("alt", "parcel.png")
-    page.wait_for_function(  # the thumbnail loaded from the chat server (another origin)
-        "() => document.querySelector('chatserver-widget').shadowRoot"
-        ".querySelector('.cs-msg img').naturalWidth > 0")
+    page.wait_for_function(THUMBNAIL_LOADED)
     assert "&thumbnail=1" in str(thumbnail.get_attribute("src"))
     expect(sent.locator("a")).to_have_attribute("target", "_blank")
 
@@ -58,11 +62,6 @@ def test_a_visitor_attaches_a_picture_and_the_agent_receives_it(
     assert (attachment["name"], attachment["content_type"]) == ("parcel.png", "image/png")
     served = httpx.get(server.url + attachment["url"], timeout=5)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
-
-
-THUMBNAIL_LOADED = ("() => { const img = document.querySelector('chatserver-widget')"
-                    ".shadowRoot.querySelector('.cs-msg img'); return img && img.complete"
-                    " && img.naturalWidth > 0; }")
 
 
 def test_a_picture_whose_kept_link_expired_shows_again_after_a_reload(
