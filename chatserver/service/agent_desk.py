@@ -19,7 +19,7 @@ from chatserver.service.file_links import refused_attachment
 from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
 from chatserver.store import Store
-from chatserver.store.types import NotAllowed, NotSendable, Posted
+from chatserver.store.types import NotAllowed, NotSendable, OnCommit, Posted
 
 AGENT_BACKLOG = 20_000  # events an agent connection may fall behind before it is cut off
 
@@ -88,7 +88,10 @@ class AgentDesk:
                 for conversation in await self.store.agent_conversations(agent.id)]
 
     async def message(self, agent: Agent, conversation_id: int, client_id: str, text: str,
-                      private: bool, attachment_id: int | None = None) -> Posted:
+                      private: bool, attachment_id: int | None = None,
+                      acknowledge: OnCommit[Posted] = None) -> Posted:
+        """Store and announce an agent's message or note; `acknowledge` as for a visitor's
+        (ChatService.message)."""
         author = Author("agent", agent.name, str(agent.id))
         if not await self.desk.owns(conversation_id, agent.id) and not (
                 private and await self.oversees(agent)):
@@ -100,15 +103,19 @@ class AgentDesk:
         try:
             return await self.store.post_agent_message(
                 conversation_id, author, client_id, text, private,
-                on_commit=lambda p: self._posted(p, agent.id), attachment_id=attachment_id)
+                on_commit=lambda p: self._posted(p, agent.id, acknowledge),
+                attachment_id=attachment_id)
         except NotSendable:
             raise await refused_attachment(self.store, attachment_id or 0, "agent",
                                            str(agent.id)) from None
         except NotAllowed as error:
             raise ChatError("not_found", str(error)) from None
 
-    def _posted(self, posted: Posted, agent_id: int) -> None:
+    def _posted(self, posted: Posted, agent_id: int,
+                acknowledge: OnCommit[Posted]) -> None:
         self.news.posted(posted, also=agent_id)
+        if acknowledge is not None:
+            acknowledge(posted)
         if not posted.duplicate and not posted.message.private:
             self.missed_answers.answered(posted.message.conversation_id)
 

@@ -50,13 +50,19 @@ class Announcer:
             self.bus.publish(agent_topic(agent_id), event)
 
     def message(self, message: Message, visitor_id: str | None, agent_ids: set[int]) -> None:
-        if visitor_id is not None and not message.private:
-            self.to_visitor(visitor_id, {"type": "message", **message.for_visitor(self.link)})
+        """The party who did not write it hears it first: the writer's screen shows it
+        already, and each socket's frames leave in the order written (web/coalescing.py)."""
+        def to_visitor() -> None:
+            if visitor_id is not None and not message.private:
+                self.to_visitor(visitor_id, {"type": "message", **message.for_visitor(self.link)})
+        if message.author.role != "visitor":
+            to_visitor()
         if agent_ids:
             event = Event({"type": "message", **message.for_agent(self.link)})
             for agent_id in agent_ids:
                 self.bus.publish(agent_topic(agent_id), event)
-
+        if message.author.role == "visitor":
+            to_visitor()
 
 def status_frame(conversation_id: int, status: str, agent_name: str | None,
                  queue_position: int | None, agents_online: int,

@@ -24,7 +24,7 @@ from chatserver.service.missed_answers import MissedAnswers
 from chatserver.service.news import ConversationNews
 from chatserver.service.rate_windows import RateWindows, try_again_in
 from chatserver.store import Store
-from chatserver.store.types import NotSendable, Posted
+from chatserver.store.types import NotSendable, OnCommit, Posted
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,12 @@ class VisitorChat:
                 "expected_wait_seconds": self.desk.expected_wait(position)}
 
     async def message(self, visitor: Visitor, client_id: str, text: str,
-                      attachment_id: int | None = None) -> Posted:
+                      attachment_id: int | None = None,
+                      acknowledge: OnCommit[Posted] = None) -> Posted:
         """Store and announce a visitor's message (and the file it carries, one they
         uploaded). Only new messages count against the rate limit: a resent one is answered
-        with its first `ack` whatever the rate."""
+        with its first `ack` whatever the rate. `acknowledge` runs at commit, right after
+        the news: the sender's `ack` can leave with the message's echo."""
         author = Author("visitor", visitor.name or "Visitor", visitor.id)
         at = now()
         hit = await self.windows.visitor_messages.hit(visitor.id, at)
@@ -128,6 +130,8 @@ class VisitorChat:
             if posted.opened is not None:  # as stored: verified since this socket said hello?
                 self.desk.opened(posted.opened, posted.visitor or visitor)
             self.news.posted(posted)
+            if acknowledge is not None:
+                acknowledge(posted)
         try:
             posted = await self.store.post_visitor_message(
                 author, client_id, text, None, on_commit=at_commit, attachment_id=attachment_id)

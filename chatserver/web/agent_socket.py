@@ -16,6 +16,7 @@ from chatserver.web.origins import origin_allowed
 from chatserver.web.services import services
 from chatserver.web.socket_session import (
     CLOSE_SIGNED_OUT,
+    Ack,
     EndSession,
     Handler,
     SocketSession,
@@ -37,6 +38,8 @@ class AgentSession(SocketSession):
         # conversation id -> [highest seq, highest note_seq] sent; events about other
         # conversations are not this connection's business (until `assigned`)
         self.sent: dict[int, list[int]] = {}
+        if self._frames is not None:  # an agent waits for the visitor's words; what else a
+            self._frames.send_promptly()  # turn brings them (a busy commit) leaves together
 
     async def run(self) -> None:
         subscription = await self.agent_desk.subscribe(self.agent, self.offer)
@@ -110,13 +113,10 @@ class AgentSession(SocketSession):
         self.agent = await self.agent_desk.presence(self.agent, frame["status"])
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.agent_desk.message(self.agent, frame["conversation_id"],
-                                               frame["client_id"], frame["text"], frame["private"],
-                                               frame["attachment_id"])
-        message = posted.message
-        await self.send({"type": "ack", "client_id": frame["client_id"],
-                         "conversation_id": message.conversation_id, "seq": message.seq,
-                         "note_seq": message.note_seq})
+        ack = Ack(self, frame["client_id"], notes=True)
+        await ack.after(await self.agent_desk.message(
+            self.agent, frame["conversation_id"], frame["client_id"], frame["text"],
+            frame["private"], frame["attachment_id"], ack.at_commit))
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         if self.typing_news((frame["conversation_id"], frame["private"]), frame["active"]):

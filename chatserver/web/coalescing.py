@@ -4,10 +4,11 @@ call.
 uvicorn's sans-I/O protocol writes every frame to the socket at once: three system calls
 per message (the `message` to the agent and to the visitor, the `ack`), and fifty for an
 agent whose conversations had fifty messages in one commit. Here writes made in one turn of
-the loop are joined and leave together two turns later: a commit sends the visitor's echo
-in one turn and wakes the handler that sends its `ack`, which writes in the next, so both
-leave in one system call. (It also counts a refused handshake as answered, which uvicorn's
-protocol logs as an error.)
+the loop are joined and leave together at the start of the next, each connection's in the
+order of its first write: a commit sends the news of its messages and the senders' `ack`s
+in one turn (web/socket_session.py's `Ack`), so a visitor's echo and `ack` leave in one
+system call, after the agent's copy. (It also counts a refused handshake as answered, which
+uvicorn's protocol logs as an error.)
 
 It also stops reading from a client that does not read what it is sent. uvicorn answers
 each WebSocket ping with a pong at once, whatever is already waiting to be sent: a client
@@ -28,6 +29,7 @@ the handshake once it is answered.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -46,27 +48,34 @@ FRAMES = "chatserver.frames"
 
 
 class CoalescingTransport:
-    """A transport whose `write`s wait two turns of the loop (up to `FLUSH_AT` bytes); the
-    rest is the real transport's (`close` sends what is waiting first)."""
+    """A transport whose `write`s wait for the next turn of the loop (up to `FLUSH_AT` bytes);
+    the rest is the real transport's (`close` sends what is waiting first). With `prompt`,
+    the first write of a turn leaves at once and only the turn's later ones wait."""
 
-    __slots__ = ("_transport", "_waiting", "_waiting_bytes")
+    __slots__ = ("_transport", "_waiting", "_waiting_bytes", "_wrote", "prompt")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
         self._waiting: list[bytes] = []
         self._waiting_bytes = 0
+        self.prompt = False
+        self._wrote = False  # (prompt) a write left at once this turn
 
     def write(self, data: bytes) -> None:
+        if self.prompt and not self._wrote and not self._waiting:
+            self._wrote = True
+            asyncio.get_running_loop().call_soon(self._next_turn)
+            self._transport.write(data)
+            return
         if not self._waiting:
-            asyncio.get_running_loop().call_soon(self._flush_next_turn)
+            asyncio.get_running_loop().call_soon(self._flush)
         self._waiting.append(data)
         self._waiting_bytes += len(data)
         if self._waiting_bytes > FLUSH_AT:
             self._flush()
 
-    def _flush_next_turn(self) -> None:
-        # behind the tasks that the callbacks of the write's turn woke (see the module's doc)
-        asyncio.get_running_loop().call_soon(self._flush)
+    def _next_turn(self) -> None:
+        self._wrote = False
 
     def _flush(self) -> None:
         waiting, self._waiting, self._waiting_bytes = self._waiting, [], 0
@@ -92,12 +101,21 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = ReceiveQueue()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
         self.writable.set()
+        # The websockets library's own line as each connection opens and closes, with no
+        # address or path (uvicorn's "[accepted]" line names them): under the library's own
+        # logger, quiet unless configured, not uvicorn's. At INFO they cost a new visitor
+        # a tenth of its time.
+        self.conn.logger = logging.getLogger("websockets.server")
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # none when the handshake was refused
         if scope is not None:
             scope["extensions"][FRAMES] = self
+
+    def send_promptly(self) -> None:
+        """The first frame of each turn leaves at once (see CoalescingTransport)."""
+        cast(CoalescingTransport, self.transport).prompt = True
 
     def can_send(self) -> bool:
         """False while writes are held back: then a sender waits its turn in ASGI's `send`."""

@@ -28,6 +28,7 @@ from chatserver.domain.frames import FrameError, Spec, parse_frame
 from chatserver.domain.limits import TypingGate
 from chatserver.service.errors import ChatError
 from chatserver.store.base import unavailable
+from chatserver.store.types import Posted
 from chatserver.web.coalescing import FRAMES
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,31 @@ class Verdict(enum.Enum):
     SEND = "send"  # this connection's next news: send it (noted as sent)
     DROP = "drop"  # already sent, or not this connection's business
     GAP = "gap"  # ahead of what was sent: `fill` the gap from the store first (nothing noted)
+
+
+class Ack:
+    """A message's `ack`, sent at its commit beside the message's own news (both leave in one
+    write, a turn sooner than the handler could send it), or after, where the connection
+    could not take it then. The frame's `note_seq` is for agents."""
+
+    def __init__(self, session: SocketSession, client_id: str, notes: bool = False) -> None:
+        self.session, self.client_id, self.notes = session, client_id, notes
+        self.sent = False
+
+    def at_commit(self, posted: Posted) -> None:
+        self.sent = self.session.send_at_once(self.frame(posted))
+
+    async def after(self, posted: Posted) -> None:
+        if not self.sent:
+            await self.session.send(self.frame(posted))
+
+    def frame(self, posted: Posted) -> dict[str, Any]:
+        message = posted.message
+        frame = {"type": "ack", "client_id": self.client_id,
+                 "conversation_id": message.conversation_id, "seq": message.seq}
+        if self.notes:
+            frame["note_seq"] = message.note_seq
+        return frame
 
 
 class EndSession(Exception):
@@ -100,6 +126,14 @@ class SocketSession:
                 await self.ws.send_text(data.decode())
         finally:
             self._slow_sends -= 1
+
+    def send_at_once(self, frame: dict[str, Any]) -> bool:
+        """Send `frame` now, from code that cannot wait (a commit's callbacks); False when
+        the connection would make it wait its turn."""
+        if not self._sends_now():
+            return False
+        self._frames.send_frame(orjson.dumps(frame))
+        return True
 
     def _sends_now(self) -> bool:
         return self._frames is not None and not self._slow_sends and self._frames.can_send()

@@ -21,6 +21,7 @@ from chatserver.web.socket_session import (
     CLOSE_ERASED,
     CLOSE_POLICY,
     CLOSE_TRY_AGAIN,
+    Ack,
     EndSession,
     Handler,
     SocketSession,
@@ -148,11 +149,9 @@ class VisitorSession(SocketSession):
         return self.visitor
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        posted = await self.chat.message(self.me, frame["client_id"], frame["text"],
-                                         frame["attachment_id"])
-        await self.send({"type": "ack", "client_id": frame["client_id"],
-                         "conversation_id": posted.message.conversation_id,
-                         "seq": posted.message.seq})
+        ack = Ack(self, frame["client_id"])
+        await ack.after(await self.chat.message(self.me, frame["client_id"], frame["text"],
+                                                frame["attachment_id"], ack.at_commit))
 
     async def on_hello_again(self, frame: dict[str, Any]) -> None:
         raise ChatError("bad_request", "hello was already said on this socket")

@@ -1,5 +1,6 @@
-"""Frames sent in one turn of the event loop (and the next) leave in one write, in order, and
-none is lost when the connection closes right after them."""
+"""Frames sent in one turn of the event loop leave in one write at the start of the next, in
+order (an agent's socket sends a turn's first frame at once), and none is lost when the
+connection closes right after them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import websockets
 from chatserver.config import Settings
 from chatserver.web import coalescing
 from chatserver.web.coalescing import CoalescingTransport, CoalescingWebSocketProtocol
-from tests.web.conftest import InProcessServer, visitor
+from tests.web.conftest import InProcessServer, agent, visitor
 
 
 class Recording:
@@ -46,32 +47,63 @@ async def test_writes_in_one_turn_leave_together_in_order() -> None:
     transport.write(b"message ")
     transport.write(b"ack")
     assert real.calls == []
-    for _ in range(2):
-        await asyncio.sleep(0)
+    await asyncio.sleep(0)
     assert real.calls == [("write", b"message ack")]
     transport.write(b"next")
-    for _ in range(2):
-        await asyncio.sleep(0)
+    await asyncio.sleep(0)
     assert real.calls[1:] == [("write", b"next")]
 
 
-async def test_what_a_write_wakes_joins_it() -> None:
-    # A commit sends the visitor's echo and wakes the handler that sends the `ack`: one write.
+async def test_a_prompt_transport_sends_a_turn_s_first_write_at_once() -> None:
     real = Recording()
     transport = CoalescingTransport(real)  # type: ignore[arg-type]
-    committed = asyncio.get_running_loop().create_future()
+    transport.prompt = True
+    transport.write(b"copy")
+    assert real.calls == [("write", b"copy")]
+    late = asyncio.get_running_loop().call_soon  # runs next turn, before the flush below
+    late(transport.write, b"then ")
+    transport.write(b"news, ")
+    assert real.calls == [("write", b"copy")]
+    await asyncio.sleep(0)  # a new turn's first write, but behind what waits: it waits too
+    assert real.calls[1:] == [("write", b"news, then ")]
+    transport.write(b"next turn")
+    assert real.calls[2:] == [("write", b"next turn")]
 
-    async def handler() -> None:
-        await committed
-        assert real.calls == []
-        transport.write(b"ack")
-    acked = asyncio.create_task(handler())
-    await asyncio.sleep(0)
-    transport.write(b"message ")
-    committed.set_result(None)
-    await acked
-    await asyncio.sleep(0)
-    assert real.calls == [("write", b"message ack")]
+
+async def test_the_agent_has_a_visitor_s_words_first_and_the_echo_and_ack_go_in_one_write(
+        server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[bytes] = []  # what reached the sockets, in order
+
+    class Recorder:
+        def __init__(self, real: asyncio.Transport) -> None:
+            self.real = real
+
+        def write(self, data: bytes) -> None:
+            writes.append(data)
+            self.real.write(data)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.real, name)
+    connection_made = CoalescingWebSocketProtocol.connection_made
+    monkeypatch.setattr(CoalescingWebSocketProtocol, "connection_made",
+                        lambda self, transport: connection_made(self, Recorder(transport)))
+    staff = await agent(server, server.agent("ann@example.com", "Ann"))
+    peer, _ = await visitor(server)
+    await peer.send("message", client_id="c1", text="hello")
+    await staff.expect("assigned")
+    await peer.send("message", client_id="c2", text="are you there?")
+    await peer.expect("ack", client_id="c2")
+    await peer.expect("message", text="are you there?")
+    await staff.expect("message", text="are you there?")
+    carrying = [data for data in writes if b'"text":"are you there?"' in data]
+    assert len(carrying) == 2
+    to_agent, to_visitor = carrying
+    assert b'"type":"ack"' not in to_agent
+    if server.settings.bus_url == "memory://":
+        assert b'"type":"message"' in to_visitor and b'"type":"ack"' in to_visitor
+    else:  # the news comes back from the broker later: the ack, sent at commit, is ahead
+        acked = next(n for n, data in enumerate(writes) if b'"client_id":"c2"' in data)
+        assert acked < writes.index(to_agent)
 
 
 async def test_close_sends_what_is_waiting_first_and_nothing_after() -> None:
@@ -101,6 +133,22 @@ async def test_a_refused_socket_is_answered_without_an_error_in_the_log(
     finally:
         uvicorn_log.removeHandler(handler)
     assert logged == []
+
+
+async def test_the_server_log_names_each_socket_once(server: InProcessServer) -> None:
+    logged: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    level = uvicorn_log.level
+    uvicorn_log.addHandler(handler)
+    uvicorn_log.setLevel(logging.INFO)
+    try:
+        await visitor(server)  # open, and welcomed
+    finally:
+        uvicorn_log.removeHandler(handler)
+        uvicorn_log.setLevel(level)
+    assert len(logged) == 1 and '"WebSocket /ws/visitor" [accepted]' in logged[0], logged
 
 
 async def test_frames_go_straight_to_the_connection_whole_and_in_order(
