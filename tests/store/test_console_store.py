@@ -60,6 +60,34 @@ async def test_unanswered_lists_the_open_chats_waiting_for_an_answer_since_a_tim
     assert len(await store.unanswered(iso(store_clock.at), 10)) == 2
 
 
+async def test_a_chat_waits_from_the_visitor_s_first_message_after_the_last_answer(
+        store: Store, store_clock: Clock) -> None:
+    agent = await store.add_agent("ann@example.com", "Ann", "agent", 3, None)
+    ann = Author("agent", "Ann", str(agent.id))
+    visitor, _ = await store.create_visitor({"name": "Vera"})
+    vera = Author("visitor", "Vera", visitor.id)
+
+    async def waiting_since() -> str | None:
+        [entry] = await store.inbox("all", 0, True, None, 10)
+        return entry["unanswered_since"]
+    chat = (await store.post_visitor_message(vera, "v1", "hello", 1.0)).message.conversation_id
+    asked = iso(store_clock.at)
+    store_clock.at += 60
+    await store.assign(chat, agent.id, "Ann joined")  # a system message answers nothing
+    await store.post_agent_message(chat, ann, "n1", "checking the order", private=True)
+    await store.post_visitor_message(vera, "v2", "anyone?", None)
+    assert await waiting_since() == asked
+    await store.post_agent_message(chat, ann, "a1", "Hello Vera", private=False)
+    assert await waiting_since() is None
+    store_clock.at += 60
+    resent = await store.post_visitor_message(vera, "v2", "anyone?", None)
+    assert resent.duplicate and await waiting_since() is None  # asked before the answer
+    await store.post_visitor_message(vera, "v3", "one more thing", None)
+    assert await waiting_since() == iso(store_clock.at)
+    assert [c["id"] for c in await store.unanswered(iso(store_clock.at), 10)] == [chat]
+    assert await store.unanswered(iso(store_clock.at - 1), 10) == []
+
+
 async def test_every_view_the_interface_names_can_be_listed(store: Store) -> None:
     for view in INBOX_VIEWS:
         assert await store.inbox(view, 0, True, None, 10) == []

@@ -102,6 +102,26 @@ def test_messages_written_before_search_moved_out_of_a_trigger_stay_searchable_o
                       "'refund'").fetchall() == [(1,)]
 
 
+def test_chats_waiting_before_the_wait_was_kept_are_still_seen_waiting(
+        db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    step = next(n for n, script in enumerate(MIGRATIONS) if "unanswered_since" in script)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:step])
+    migrate(db)
+    for visitor, status in (("v1", "active"), ("v2", "active"), ("v3", "closed")):
+        db.execute("INSERT INTO visitors (id, created_at) VALUES (?, 'x')", (visitor,))
+        db.execute("INSERT INTO conversations (visitor_id, status, created_at, waiting_since) "
+                   "VALUES (?, ?, 'x', 'x')", (visitor, status))
+    said = [(1, 1, "visitor", "t1"), (1, 2, "agent", "t2"), (1, 3, "visitor", "t3"),
+            (1, 4, "visitor", "t4"), (2, 1, "visitor", "t5"), (2, 2, "agent", "t6"),
+            (3, 1, "visitor", "t7")]
+    db.executemany("INSERT INTO messages (conversation_id, seq, author_role, author_name, "
+                   "text, created_at) VALUES (?, ?, ?, 'X', 'hi', ?)", said)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    migrate(db)
+    assert db.execute("SELECT id, unanswered_since FROM conversations ORDER BY id").fetchall() \
+        == [(1, "t3"), (2, None), (3, None)]  # answered; closed: nobody waits
+
+
 def test_tokens_made_before_integration_tokens_keep_working_and_may_have_no_agent(
         db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     step = next(n for n, script in enumerate(MIGRATIONS) if "api_tokens_new" in script)

@@ -508,6 +508,43 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE attachments ADD COLUMN file TEXT;
     """,
+    # 11: since when an open conversation's visitor waits for an answer, kept by each
+    # message (SQLite's nineteenth step): a visitor's starts the wait, an agent's answer
+    # ends it, a note or a system message leaves it
+    """
+    ALTER TABLE conversations ADD COLUMN unanswered_since TEXT;
+    UPDATE conversations SET unanswered_since = (SELECT MIN(created_at) FROM messages m
+        WHERE m.conversation_id = conversations.id AND m.author_role = 'visitor'
+        AND m.seq > COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id =
+        conversations.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
+        WHERE status <> 'closed';
+    CREATE OR REPLACE FUNCTION insert_message(p_conversation BIGINT, p_role TEXT,
+        p_author_id TEXT, p_author_name TEXT, p_sender_key TEXT, p_client_id TEXT,
+        p_text TEXT, p_private BOOLEAN, p_at TEXT) RETURNS messages LANGUAGE plpgsql AS $$
+    DECLARE
+        number BIGINT;
+        inserted messages;
+    BEGIN
+        -- the conversation's row lock, held to the commit: its writers commit in seq order
+        UPDATE conversations SET last_seq = last_seq + (NOT p_private)::int,
+            last_note_seq = last_note_seq + p_private::int,
+            unanswered_since = CASE WHEN p_private OR p_role = 'system' THEN unanswered_since
+                WHEN p_role = 'visitor' THEN COALESCE(unanswered_since, p_at)
+                ELSE NULL END  -- an agent's answer
+            WHERE id = p_conversation
+            RETURNING CASE WHEN p_private THEN last_note_seq ELSE last_seq END INTO number;
+        IF number IS NULL THEN
+            RAISE EXCEPTION 'no conversation %', p_conversation;
+        END IF;
+        INSERT INTO messages (conversation_id, seq, note_seq, author_role, author_id,
+            author_name, sender_key, client_id, text, created_at)
+        VALUES (p_conversation, CASE WHEN NOT p_private THEN number END,
+            CASE WHEN p_private THEN number END, p_role, p_author_id, p_author_name,
+            CASE WHEN p_client_id IS NOT NULL THEN p_sender_key END, p_client_id, p_text, p_at)
+        RETURNING * INTO inserted;
+        RETURN inserted;
+    END $$;
+    """,
 ]
 
 

@@ -24,10 +24,12 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
                          rank: float | None) -> Posted:
     """A visitor's message goes to their open conversation, or opens one (queued). A resend
     (its `client_id` stored before) is answered with the first, and changes nothing."""
+    at = iso(store_clock.now())
     # one statement finds the open conversation and takes its next seq
     numbered = db.execute(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE visitor_id = ? "
-        "AND status != 'closed' RETURNING id, last_seq", (author.id,)).fetchone()
+        "UPDATE conversations SET last_seq = last_seq + 1, unanswered_since = "
+        "COALESCE(unanswered_since, ?) WHERE visitor_id = ? AND status != 'closed' "
+        "RETURNING id, last_seq", (at, author.id)).fetchone()
     if numbered is None:
         first = _by_client_id(db, author, client_id)
         if first is not None:
@@ -38,13 +40,14 @@ def post_visitor_message(db: sqlite3.Connection, author: Author, client_id: str,
                       visitor=rows.fetch_visitor(db, str(author.id)))
     conversation_id, seq = numbered
     try:  # the unique index finds a resend: a lookup before every insert cost a statement
-        return Posted(_insert(db, conversation_id, seq, None, author, text, client_id))
+        return Posted(_insert(db, conversation_id, seq, None, author, text, client_id, at))
     except sqlite3.IntegrityError:
         first = _by_client_id(db, author, client_id)
         if first is None:
             raise
-        db.execute("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = ?",
-                   (conversation_id,))  # the number goes back: no gap
+        db.execute(f"UPDATE conversations SET last_seq = last_seq - 1, unanswered_since = "
+                   f"{WAITING_SINCE} WHERE id = :id",
+                   {"id": conversation_id})  # the number goes back: no gap; nor a new wait
         return Posted(first, duplicate=True)
 
 
@@ -88,17 +91,34 @@ def _conversation(db: sqlite3.Connection, conversation_id: int) -> Conversation:
 def insert_message(db: sqlite3.Connection, conversation_id: int, author: Author, text: str,
                    client_id: str | None = None, private: bool = False) -> Message:
     column = "last_note_seq" if private else "last_seq"
+    at = iso(store_clock.now())
     number = db.execute(
-        f"UPDATE conversations SET {column} = {column} + 1 WHERE id = ? RETURNING {column}",
-        (conversation_id,),
+        f"UPDATE conversations SET {column} = {column} + 1, unanswered_since = "
+        f"{_waiting(author, private)} WHERE id = :id RETURNING {column}",
+        {"id": conversation_id, "at": at},
     ).fetchone()[0]
     seq, note_seq = (None, number) if private else (number, None)
-    return _insert(db, conversation_id, seq, note_seq, author, text, client_id)
+    return _insert(db, conversation_id, seq, note_seq, author, text, client_id, at)
+
+
+# Since when the visitor waits for an answer, from the messages themselves: their first
+# message after the agents' last (kept on each write, see `_waiting`; this when undoing one).
+WAITING_SINCE = """(SELECT MIN(created_at) FROM messages WHERE conversation_id = :id
+    AND author_role = 'visitor' AND seq > COALESCE((SELECT MAX(seq) FROM messages
+    WHERE conversation_id = :id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
+
+
+def _waiting(author: Author, private: bool) -> str:
+    """What a message makes of `unanswered_since`: a visitor's starts the wait (if none
+    is under way), an agent's answer ends it, a note or a system message leaves it."""
+    if private or author.role == "system":
+        return "unanswered_since"
+    return "COALESCE(unanswered_since, :at)" if author.role == "visitor" else "NULL"
 
 
 def _insert(db: sqlite3.Connection, conversation_id: int, seq: int | None,
-            note_seq: int | None, author: Author, text: str, client_id: str | None) -> Message:
-    stamp = iso(store_clock.now())
+            note_seq: int | None, author: Author, text: str, client_id: str | None,
+            stamp: str) -> Message:
     db.execute(
         "INSERT INTO messages (conversation_id, seq, note_seq, author_role, author_id, "
         "author_name, sender_key, client_id, text, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",

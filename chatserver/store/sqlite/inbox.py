@@ -19,10 +19,6 @@ from chatserver.store.sqlite.connection import Runs
 from chatserver.store.sqlite.conversations import insert_message
 from chatserver.store.types import OnCommit
 
-# the oldest visitor message no agent has answered yet
-UNANSWERED_SINCE = """(SELECT MIN(created_at) FROM messages m WHERE m.conversation_id = c.id
-            AND m.author_role = 'visitor' AND m.seq > COALESCE((SELECT MAX(seq) FROM messages
-            WHERE conversation_id = c.id AND author_role = 'agent' AND seq IS NOT NULL), 0))"""
 # a message's text, or the name of the file it carries alone
 SAID = ("COALESCE(NULLIF(text, ''), (SELECT '[attachment: ' || f.name || ']' FROM attachments f "
         "WHERE f.id = attachment_id), text)")
@@ -37,7 +33,7 @@ SELECT c.id, c.status, c.created_at, c.waiting_since, c.closed_at, c.escalated_a
             AND author_role != 'system' ORDER BY seq DESC LIMIT 1) AS last_text,
        (SELECT COUNT(*) FROM messages WHERE conversation_id = c.id AND author_role = 'visitor'
             AND seq > c.agent_read_seq) AS unread,
-       {UNANSWERED_SINCE} AS unanswered_since
+       c.unanswered_since
 FROM conversations c JOIN visitors v ON v.id = c.visitor_id
 LEFT JOIN customers cu ON cu.id = v.customer_id
 LEFT JOIN agents a ON a.id = c.agent_id
@@ -47,7 +43,7 @@ VIEWS = {
     "queued": ("c.status = 'queued'", "c.queue_rank"),
     "open": ("c.status != 'closed'", "c.id"),
     # open, its visitor unanswered since :before or longer (the watch of supervision.py)
-    "unanswered": (f"c.status != 'closed' AND {UNANSWERED_SINCE} <= :before", "c.id"),
+    "unanswered": ("c.status != 'closed' AND c.unanswered_since <= :before", "c.id"),
     "closed": ("c.status = 'closed' AND (:oversee OR c.agent_id = :agent)", "c.closed_at DESC"),
     "all": (":oversee OR c.agent_id = :agent", "c.id DESC"),
 }

@@ -436,6 +436,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE attachments ADD COLUMN file TEXT;
     """,
+    # 19: since when an open conversation's visitor waits for an answer, kept as messages
+    # are written (conversations.py): the watch (service/supervision.py) read it from every
+    # message of every open conversation every five seconds
+    """
+    ALTER TABLE conversations ADD COLUMN unanswered_since TEXT;
+    UPDATE conversations SET unanswered_since = (SELECT MIN(created_at) FROM messages m
+        WHERE m.conversation_id = conversations.id AND m.author_role = 'visitor'
+        AND m.seq > COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id =
+        conversations.id AND author_role = 'agent' AND seq IS NOT NULL), 0))
+        WHERE status != 'closed';
+    """,
 ]
 
 
