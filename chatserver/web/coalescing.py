@@ -101,10 +101,9 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = ReceiveQueue()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
         self.writable.set()
-        # The websockets library's own line as each connection opens and closes, with no
-        # address or path (uvicorn's "[accepted]" line names them): under the library's own
-        # logger, quiet unless configured, not uvicorn's. At INFO they cost a new visitor
-        # a tenth of its time.
+        # The websockets library's own lines as each connection opens and closes name
+        # neither address nor path (uvicorn's "[accepted]" line names them): under the
+        # library's own logger, quiet unless configured, they no longer fill the log.
         self.conn.logger = logging.getLogger("websockets.server")
 
     def handle_connect(self, event: Any) -> None:
