@@ -11,9 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from chatserver.domain.clock import iso
 from chatserver.domain.models import Author
 from chatserver.store import StorageError, Store, open_store
-from chatserver.store.postgres import PostgresStore, customers, postgres_target
+from chatserver.store.postgres import PostgresStore, customers, migrations, postgres_target
 from chatserver.store.postgres.migrations import MIGRATIONS
 from tests.backends import POSTGRES
 from tests.conftest import Clock
@@ -84,6 +85,25 @@ async def test_a_schema_newer_than_this_chatserver_is_refused_and_left_as_it_is(
         assert await db.fetchval("SELECT version FROM schema_version") == len(MIGRATIONS) + 1
     finally:
         await db.close()
+
+
+async def test_a_chat_waiting_before_the_wait_was_kept_is_still_seen_waiting(
+        schema_url: str, monkeypatch: pytest.MonkeyPatch, store_clock: Clock) -> None:
+    step = next(n for n, script in enumerate(MIGRATIONS) if "unanswered_since" in script)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:step])
+    older = await open_store(schema_url)
+    try:
+        conversation_id = await chat(older, "still there?")
+    finally:
+        await older.close()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    store = await open_store(schema_url)
+    try:
+        [waiting] = await store.unanswered(iso(store_clock.at), 10)
+        assert (waiting["id"], waiting["unanswered_since"]) == (conversation_id,
+                                                                iso(store_clock.at))
+    finally:
+        await store.close()
 
 
 async def test_each_schema_is_a_store_of_its_own(tmp_path: Path) -> None:
