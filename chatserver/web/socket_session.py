@@ -66,7 +66,7 @@ class Ack:
         self.sent = False
 
     def at_commit(self, posted: Posted) -> None:
-        self.sent = self.session.send_at_once(self.frame(posted))
+        self.sent = self.session.send_at_once(orjson.dumps(self.frame(posted)))
 
     async def after(self, posted: Posted) -> None:
         if not self.sent:
@@ -117,8 +117,7 @@ class SocketSession:
     async def send_data(self, data: bytes) -> None:
         """Send a frame's JSON, or drop it if the client has gone: what it missed it gets on
         resume, and the frames it sent before leaving are still handled."""
-        if self._sends_now():
-            self._frames.send_frame(data)
+        if self.send_at_once(data):
             return
         self._slow_sends += 1
         try:
@@ -127,12 +126,12 @@ class SocketSession:
         finally:
             self._slow_sends -= 1
 
-    def send_at_once(self, frame: dict[str, Any]) -> bool:
-        """Send `frame` now, from code that cannot wait (a commit's callbacks); False when
-        the connection would make it wait its turn."""
+    def send_at_once(self, data: bytes) -> bool:
+        """Send a frame's JSON now, straight to the connection, as code that cannot wait
+        must (a commit's callbacks); False when the connection would make it wait its turn."""
         if not self._sends_now():
             return False
-        self._frames.send_frame(orjson.dumps(frame))
+        self._frames.send_frame(data)
         return True
 
     def _sends_now(self) -> bool:
