@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.file) as raw:
         for line in raw:
             stack, _, count = line.rstrip("\n").rpartition(" ")
-            if not stack or (args.match and args.match not in stack):
+            # py-spy now and then reads a frame's name garbled, a newline in it: the stack's
+            # two halves are then lines of their own, with no count
+            if not stack or not count.isdigit() or (args.match and args.match not in stack):
                 continue
             n = int(count)
             frames = [short(f) for f in stack.split(";")]
