@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in raw:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             # py-spy now and then reads a frame's name garbled, a newline in it: the stack's
-            # two halves are then lines of their own, with no count
+            # first half is then a line of its own with no count (the second still counts)
             if not stack or not count.isdigit() or (args.match and args.match not in stack):
                 continue
             n = int(count)
