@@ -26,6 +26,7 @@ def agent_topic(agent_id: int) -> str:
 AGENTS = "agents"
 SUPERVISORS = "supervisors"  # supervisors' and admins' connections
 
+
 class Announcer:
     def __init__(self, bus: Bus, link: Link | None = None) -> None:
         """`link` signs the urls of the files messages carry (FileLinks)."""
@@ -63,6 +64,7 @@ class Announcer:
                 self.bus.publish(agent_topic(agent_id), event)
         if message.author.role == "visitor":
             to_visitor()
+
 
 def status_frame(conversation_id: int, status: str, agent_name: str | None,
                  queue_position: int | None, agents_online: int,

@@ -62,6 +62,7 @@ NEW_TOKEN = {"agent_id": (nullable(ID), False, None),
              "label": (nullable(string(LIMITS.label)), False, None),
              "integration": (boolean, False, False)}
 
+
 def origins_list(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
         raise ValueError("must be a list of origins like https://shop.example")
