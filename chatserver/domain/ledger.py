@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from chatserver.domain.errors import Refused
-from chatserver.domain.models import Agent
+from chatserver.domain.models import Agent, Integration
 from chatserver.domain.money import Money
 
 Kind = Literal["refund", "credit"]
@@ -49,10 +49,10 @@ class Limits:
 @dataclass(frozen=True)
 class MoneyRequest:
     """A refund (of an order, in its currency) or a store credit (to a customer), asked for
-    by `actor`, within a conversation or not."""
+    by `actor` (an integration token is refused), within a conversation or not."""
 
     kind: Kind
-    actor: Agent
+    actor: Agent | Integration
     amount_cents: int
     reason: str
     conversation_id: int | None = None

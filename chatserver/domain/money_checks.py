@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatserver.domain.ledger import Kind, LedgerError, Limits, may_approve
-from chatserver.domain.models import Agent
+from chatserver.domain.models import Agent, Integration
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,21 @@ class AskedApproval:
     requested_by: int
 
 
-def check_may_give(actor: Agent, chat: Chat | None, customer_id: int,
-                   order_id: int | None) -> None:
+def check_may_give(actor: Agent | Integration, chat: Chat | None, customer_id: int,
+                   order_id: int | None) -> Agent:
     """Agents give money only in their own conversations and where the purchase or the
-    customer is verified; whoever gives it, it is told only in that customer's chat."""
+    customer is verified; whoever gives it, it is told only in that customer's chat. An
+    integration token gives none (its 403, like an agent's, comes after the 404s). The agent
+    who gives it."""
+    if isinstance(actor, Integration):
+        raise LedgerError(403, "integration_token", "an integration token writes orders and "
+                          "reads customers; refunds and credits are given by agents")
     if actor.role == "agent":
         if chat is not None and chat.agent_id != actor.id:
             raise LedgerError(403, "forbidden", "that conversation is not assigned to you")
         check_verified(chat, customer_id, order_id)
     check_customers_chat(chat, customer_id)
+    return actor
 
 
 def check_verified(chat: Chat | None, customer_id: int, order_id: int | None) -> None:

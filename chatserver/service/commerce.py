@@ -12,7 +12,7 @@ import orjson
 from chatserver.config import Settings
 from chatserver.domain.clock import iso, now
 from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest, risk_marks
-from chatserver.domain.models import Agent, Conversation, Visitor
+from chatserver.domain.models import Agent, Conversation, Integration, Visitor
 from chatserver.domain.shops import ShopRefund
 from chatserver.service.desk import Desk
 from chatserver.service.news import ConversationNews
@@ -63,7 +63,8 @@ class Commerce:
             req, IdempotencyKey(scope, path, key, body_hash(body)), self.limits,
             self.providers, on_commit=self._announce)
         if outcome.status == 202:
-            self.news.announce.to_overseers({"type": "approval", **outcome.body}, req.actor.id)
+            self.news.announce.to_overseers({"type": "approval", **outcome.body},
+                                            outcome.body["approval"]["requested_by"]["id"])
         return await self._carried_out(outcome)
 
     async def _carried_out(self, outcome: Outcome) -> Outcome:
@@ -76,8 +77,8 @@ class Commerce:
         return replace(outcome, body={**outcome.body,
                                       "refund": await self.store.ledger_entry(entry["id"])})
 
-    async def give(self, kind: Kind, actor: Agent, scope: str, target: int, key: str,
-                   body: dict[str, Any]) -> Outcome:
+    async def give(self, kind: Kind, actor: Agent | Integration, scope: str, target: int,
+                   key: str, body: dict[str, Any]) -> Outcome:
         """A refund of order `target` or a store credit to customer `target`, from a checked
         body (the REST API's JSON or the console's form): once per `key` in `scope`."""
         if kind == "credit" and body.get("expires_at") and body["expires_at"] <= iso(now()):

@@ -27,7 +27,6 @@ from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, re
 from chatserver.web.http import (
     ApiError,
     Caller,
-    an_agent,
     authenticated,
     checked,
     error_response,
@@ -185,8 +184,10 @@ async def _money(request: Request, who: Caller | Integration, kind: Kind) -> Res
     key = idempotency_key(request)
     body = await json_body(request, REFUND if kind == "refund" else CREDIT)
     target = path_id(request, "order" if kind == "refund" else "customer")
-    caller = an_agent(who)  # the contract's order: a bad key or body (422) comes first
-    outcome = await commerce(request).give(kind, caller.agent, caller.scope, target, key, body)
+    # an integration token is refused in the contract's order: after the 422s and 404s
+    actor, scope = ((who.agent, who.scope) if isinstance(who, Caller)
+                    else (who, f"integration:{who.token_id}"))
+    outcome = await commerce(request).give(kind, actor, scope, target, key, body)
     return json_response(outcome.body, outcome.status)
 
 

@@ -174,6 +174,24 @@ async def test_an_admin_refund_is_done_at_once_and_replayed_for_the_same_key_and
     assert customer is not None and [e["amount_cents"] for e in customer["ledger"]] == [2500]
 
 
+
+async def test_a_refusal_is_its_keys_answer_and_a_retry_is_refused_again(store: Store) -> None:
+    admin = await staff(store, "admin", "ada@example.com")
+    order = (await store.upsert_order(ORDER)).order
+    too_much = refund(admin, order["id"], 15000)
+    assert await refused(store.money_request(too_much, key("k1"), LIMITS, MANUAL)) == (
+        409, "over_refundable")
+    await store.upsert_order({**ORDER, "amount_cents": 20000})  # the order grows meanwhile
+    assert await refused(store.money_request(too_much, key("k1"), LIMITS, MANUAL)) == (
+        409, "over_refundable")
+    assert await refused(store.money_request(refund(admin, order["id"], 100),
+                                             key("k1", "other body"), LIMITS, MANUAL)) == (
+        422, "idempotency_mismatch")
+    customer = await store.customer(order["customer_id"])
+    assert customer is not None and customer["ledger"] == []
+    done = await store.money_request(too_much, key("k2"), LIMITS, MANUAL)  # a new key asks anew
+    assert done.status == 201 and done.body["refund"]["amount_cents"] == 15000
+
 async def test_parallel_refunds_of_one_order_never_add_up_to_more_than_it(store: Store) -> None:
     admin = await staff(store, "admin", "ada@example.com")
     order = (await store.upsert_order(ORDER)).order

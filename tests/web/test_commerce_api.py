@@ -282,7 +282,10 @@ async def test_an_integration_token_reads_customers_and_does_nothing_an_agent_do
                      shop.system.post("/api/tokens", {"label": "mine"})):
         assert response.status_code == 403, response.text
         assert error_code(response) == "integration_token"
-    # the contract's order of checks holds for it too: a missing key is 422 before the 403
+    # the contract's order of checks holds for it too: 422 and 404 come before its 403
+    for missing in (shop.system.refund(999_999, 100), shop.system.credit(999_999, 100),
+                    shop.system.refund(order["id"], 100, conversation_id=999_999)):
+        assert (missing.status_code, error_code(missing)) == (404, "not_found"), missing.text
     keyless = shop.system.client.post(f"/api/orders/{order['id']}/refunds",
                                       json={"amount_cents": 100, "reason": "late"},
                                       headers=shop.system.headers())
@@ -778,6 +781,19 @@ def test_the_same_key_with_another_body_is_422_idempotency_mismatch(shop: Shop) 
         assert error_code(response) == "idempotency_mismatch"
     assert ledger_count(shop) == 1
 
+
+
+def test_a_refused_refund_is_refused_again_for_the_same_key_after_the_order_grew(
+        shop: Shop) -> None:
+    order = shop.system.order("1042", amount=1000)
+    first = shop.ada.refund(order["id"], 1500, key="too-much")
+    assert (first.status_code, error_code(first)) == (409, "over_refundable"), first.text
+    shop.system.order("1042", amount=2000)
+    again = shop.ada.refund(order["id"], 1500, key="too-much")
+    assert (again.status_code, again.json()) == (409, first.json())
+    other = shop.ada.refund(order["id"], 1000, key="too-much")
+    assert (other.status_code, error_code(other)) == (422, "idempotency_mismatch")
+    assert ledger_count(shop) == 0 and shop.ada.refundable(order) == 2000
 
 def test_a_key_is_scoped_to_its_path_and_its_token(shop: Shop) -> None:
     first = shop.system.order("1042", amount=20000)

@@ -20,7 +20,7 @@ import orjson
 
 from chatserver.domain import ledger, money_checks
 from chatserver.domain.clock import iso, now
-from chatserver.domain.idempotency import FirstAnswer, replay
+from chatserver.domain.idempotency import FirstAnswer, check_not_refused, refusal, replay
 from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import SYSTEM, Agent, Message
 from chatserver.domain.money import Money
@@ -49,7 +49,8 @@ async def request(db: Connection, req: MoneyRequest, limits: Limits,
         order, currency = None, str(req.currency)
     assert customer_id is not None
     chat = await _chat(db, conversation) if conversation is not None else None
-    money_checks.check_may_give(req.actor, chat, customer_id, order["id"] if order else None)
+    actor = money_checks.check_may_give(req.actor, chat, customer_id,
+                                        order["id"] if order else None)
     if order is not None:
         refunded, reserved = await views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
@@ -57,7 +58,7 @@ async def request(db: Connection, req: MoneyRequest, limits: Limits,
                             order["shop_refunded_cents"])
     given = await _given_in_chat(db, req.kind, req.conversation_id)
     figures = await views.refund_figures(db, customer_id) if req.kind == "refund" else None
-    decision = ledger.decide(req.kind, req.actor.role, req.amount_cents,
+    decision = ledger.decide(req.kind, actor.role, req.amount_cents,
                              given.counted_for_a_request, figures, limits)
     fields = {"kind": req.kind, "customer_id": customer_id,
               "order_id": order["id"] if order else None,
@@ -66,12 +67,12 @@ async def request(db: Connection, req: MoneyRequest, limits: Limits,
     if decision.outcome == "approval":
         approval_id = await _insert(db, "approvals", {
             **fields, "status": "pending", "why": "; ".join(decision.reasons),
-            "requested_by": req.actor.id, "created_at": iso(now())})
-        await audit(db, req.actor.id, f"{req.kind}.requested", customer_id,
+            "requested_by": actor.id, "created_at": iso(now())})
+        await audit(db, actor.id, f"{req.kind}.requested", customer_id,
                     {"approval_id": approval_id, **fields, "why": list(decision.reasons)})
         return Outcome(202, {"approval": await views.approval(db, approval_id)})
     provider = provider_for(order["provider"] if order else None, providers)
-    return await _record(db, fields, req.actor, provider, approval_id=None)
+    return await _record(db, fields, actor, provider, approval_id=None)
 
 
 async def decide_approval(db: Connection, approval_id: int, approve: bool, actor: Agent,
@@ -235,7 +236,11 @@ async def once(db: Connection, key: IdempotencyKey, req: MoneyRequest, limits: L
                    if row is not None else None, key.body_hash)
     if first is not None:
         return Outcome(first.status, first.body)
-    outcome = await request(db, req, limits, providers)
+    try:
+        async with db.transaction():  # a savepoint
+            outcome = await request(db, req, limits, providers)
+    except LedgerError as error:  # the key's answer too: undone, kept, replayed on a retry
+        outcome = Outcome(error.status, refusal(error))
     await db.execute("INSERT INTO idempotency (scope, path, key, body_hash, status, response, "
                      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                      key.scope, key.path, key.key, key.body_hash, outcome.status,
@@ -251,8 +256,8 @@ class LedgerMethods(Runs):
     async def money_request(self, req: MoneyRequest, key: IdempotencyKey, limits: Limits,
                             providers: frozenset[str],
                             on_commit: OnCommit[Outcome] = None) -> Outcome:
-        return await self.transaction(lambda db: once(db, key, req, limits, providers),
-                                      on_commit, _notice)
+        return check_not_refused(await self.transaction(
+            lambda db: once(db, key, req, limits, providers), on_commit, _notice))
 
     async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
                               note: str | None, limits: Limits, providers: frozenset[str],

@@ -19,7 +19,7 @@ import orjson
 
 from chatserver.domain import ledger, money_checks
 from chatserver.domain.clock import iso, now
-from chatserver.domain.idempotency import FirstAnswer, replay
+from chatserver.domain.idempotency import FirstAnswer, check_not_refused, refusal, replay
 from chatserver.domain.ledger import Kind, LedgerError, Limits, MoneyRequest
 from chatserver.domain.models import SYSTEM, Agent
 from chatserver.domain.money import Money
@@ -48,7 +48,8 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
         order, currency = None, str(req.currency)
     assert customer_id is not None
     chat = _chat(db, conversation) if conversation is not None else None
-    money_checks.check_may_give(req.actor, chat, customer_id, order["id"] if order else None)
+    actor = money_checks.check_may_give(req.actor, chat, customer_id,
+                                        order["id"] if order else None)
     if order is not None:
         refunded, reserved = views.order_refunds(db, order["id"])
         ledger.check_refund(Money(order["amount_cents"], currency),
@@ -56,7 +57,7 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
                             order["shop_refunded_cents"])
     given = _given_in_chat(db, req.kind, req.conversation_id)
     decision = ledger.decide(
-        req.kind, req.actor.role, req.amount_cents, given.counted_for_a_request,
+        req.kind, actor.role, req.amount_cents, given.counted_for_a_request,
         views.refund_figures(db, customer_id) if req.kind == "refund" else None, limits)
     fields = {"kind": req.kind, "customer_id": customer_id,
               "order_id": order["id"] if order else None,
@@ -65,12 +66,12 @@ def request(db: sqlite3.Connection, req: MoneyRequest, limits: Limits,
     if decision.outcome == "approval":
         approval_id = _insert(db, "approvals", {
             **fields, "status": "pending", "why": "; ".join(decision.reasons),
-            "requested_by": req.actor.id, "created_at": iso(now())})
-        audit(db, req.actor.id, f"{req.kind}.requested", customer_id,
+            "requested_by": actor.id, "created_at": iso(now())})
+        audit(db, actor.id, f"{req.kind}.requested", customer_id,
               {"approval_id": approval_id, **fields, "why": list(decision.reasons)})
         return Outcome(202, {"approval": views.approval(db, approval_id)})
     provider = provider_for(order["provider"] if order else None, providers)
-    return _record(db, fields, req.actor, provider, approval_id=None)
+    return _record(db, fields, actor, provider, approval_id=None)
 
 
 def decide_approval(db: sqlite3.Connection, approval_id: int, approve: bool, actor: Agent,
@@ -226,7 +227,13 @@ def once(db: sqlite3.Connection, key: IdempotencyKey,
                    if row is not None else None, key.body_hash)
     if first is not None:
         return Outcome(first.status, first.body)
-    outcome = run(db)
+    db.execute("SAVEPOINT answer")
+    try:
+        outcome = run(db)
+    except LedgerError as error:  # the key's answer too: undone, kept, replayed on a retry
+        db.execute("ROLLBACK TO answer")
+        outcome = Outcome(error.status, refusal(error))
+    db.execute("RELEASE answer")
     db.execute("INSERT INTO idempotency (scope, path, key, body_hash, status, response, "
                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                (key.scope, key.path, key.key, key.body_hash, outcome.status,
@@ -239,7 +246,8 @@ class LedgerMethods(Runs):
                             providers: frozenset[str],
                             on_commit: OnCommit[Outcome] = None) -> Outcome:
         action = partial(request, req=req, limits=limits, providers=providers)
-        return await self.transaction(partial(once, key=key, run=action), on_commit)
+        outcome = await self.transaction(partial(once, key=key, run=action), on_commit)
+        return check_not_refused(outcome)
 
     async def decide_approval(self, approval_id: int, approve: bool, actor: Agent,
                               note: str | None, limits: Limits, providers: frozenset[str],
