@@ -24,10 +24,12 @@ from chatserver.domain.money import cents, currency
 from chatserver.domain.orders import ORDER, timestamp
 from chatserver.service.commerce import Commerce
 from chatserver.web.api_schemas import OBJECT, QUERY_TEXT, envelope, listing, ref, with_record
+from chatserver.web.auth import bearer_token
 from chatserver.web.http import (
     ApiError,
     Caller,
     authenticated,
+    caller_of,
     checked,
     error_response,
     json_body,
@@ -100,14 +102,18 @@ def record_body(name: str, record: dict[str, Any]) -> dict[str, Any]:
 )
 @open_to_integrations
 async def post_order(request: Request, caller: Caller | Integration) -> Response:
-    """The shop's systems write orders, or an admin: an order's amount, currency and buyer
-    decide what may be refunded to whom, so no agent may change them."""
-    if isinstance(caller, Caller) and caller.agent.role != "admin":
-        raise ApiError(403, "forbidden", "orders are written by the shop's systems (an "
-                       "integration token) or an admin")
+    check_writes_orders(caller)
     body = await json_body(request, ORDER)
     status, order = await commerce(request).upsert_order(body)
     return json_response(record_body("order", order), status)
+
+
+def check_writes_orders(caller: Caller | Integration) -> None:
+    """The shop's systems write orders, or an admin: an order's amount, currency and buyer
+    decide what may be refunded to whom, so no agent may change them (403)."""
+    if isinstance(caller, Caller) and caller.agent.role != "admin":
+        raise ApiError(403, "forbidden", "orders are written by the shop's systems (an "
+                       "integration token) or an admin")
 
 
 @describe(
@@ -116,16 +122,25 @@ async def post_order(request: Request, caller: Caller | Integration) -> Response
     {
         200: Answer("Updated, or ignored (a replay or an older delivery).", OBJECT),
         201: Answer("Created.", with_record("order", "Order")),
+        403: Answer("A Bearer token sent as well is an agent's or a supervisor's.",
+                    ref("Error")),
         422: Answer("The body is not an order.", ref("Error")),
     },
     headers=SIGNED_ORDER_HEADERS,
 )
 async def order_webhook(request: Request) -> Response:
     """The shop's back end posts orders here, signed with WEBHOOK_SECRET (domain/webhook.py);
-    a replay, or a webhook older than the last one applied to its order, changes nothing."""
+    a replay, or a webhook older than the last one applied to its order, changes nothing.
+    The signature is what admits it; a Bearer token sent as well must be one that writes
+    orders (401 a bad one, 403 an agent's or a supervisor's)."""
     raw = await request.body()
     signature = request.headers.get("x-chatserver-signature")
     try:
+        if bearer_token(request.headers) is not None:
+            caller = await caller_of(request)
+            if caller is None:
+                raise ApiError(401, "unauthorized", "this API token is not valid")
+            check_writes_orders(caller)
         timestamp = webhook.verified_timestamp(
             request.app.state.settings.webhook_secret,
             request.headers.get("x-chatserver-timestamp"), signature, raw, now())

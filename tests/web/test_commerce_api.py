@@ -402,8 +402,10 @@ def signed(raw: bytes, timestamp: str, secret: str = WEBHOOK_SECRET) -> str:
 
 
 def webhook(server: InProcessServer, raw: bytes, signature: str | None,
-            timestamp: str | None) -> httpx.Response:
+            timestamp: str | None, token: str | None = None) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     if signature is not None:
         headers["X-Chatserver-Signature"] = signature
     if timestamp is not None:
@@ -435,6 +437,22 @@ def test_a_correctly_signed_webhook_stores_the_order(shop: Shop) -> None:
     assert again.status_code == 200, again.text
     assert again.json()["external_id"] == "W-1"
     assert shop.rows("SELECT COUNT(*) FROM orders") == [(1,)]
+
+
+def test_a_signed_webhook_sent_with_a_token_takes_only_one_that_writes_orders(
+        shop: Shop) -> None:
+    now = str(int(time.time()))
+    signature = signed(ORDER_BODY, now)
+    for who, status in ((shop.ann, 403), (shop.sue, 403)):
+        refused = webhook(shop.server, ORDER_BODY, signature, now, who.token)
+        assert (refused.status_code, error_code(refused)) == (status, "forbidden")
+    bad = webhook(shop.server, ORDER_BODY, signature, now, "not-a-token")
+    assert (bad.status_code, error_code(bad)) == (401, "unauthorized")
+    assert shop.rows("SELECT COUNT(*) FROM orders") == [(0,)]
+    assert webhook(shop.server, ORDER_BODY, signature, now, shop.ada.token).status_code == 201
+    later = str(int(now) + 1)
+    assert webhook(shop.server, ORDER_BODY, signed(ORDER_BODY, later), later,
+                   shop.system.token).status_code == 200
 
 
 def test_a_webhook_with_a_bad_or_missing_signature_is_401_and_stores_nothing(
