@@ -13,8 +13,8 @@ import uvicorn
 
 from chatserver.app import create_app
 from chatserver.config import Settings
-from chatserver.web.coalescing import CoalescingWebSocketProtocol
 from chatserver.web.header_timeout import with_header_timeout
+from chatserver.web.websocket_protocol import WebSocketProtocol
 
 
 class _Secondary(uvicorn.Server):
@@ -29,9 +29,8 @@ def uvicorn_config(app: Any, settings: Settings, port: int | None = None) -> uvi
     return uvicorn.Config(
         app, host=settings.host, port=settings.port if port is None else port,
         loop="uvloop", http=with_header_timeout(settings.header_timeout),
-        ws=CoalescingWebSocketProtocol,
+        ws=WebSocketProtocol,  # the HTTP protocol hands handshakes to it (HandingOverProtocol)
         ws_max_size=settings.max_frame_bytes,  # larger frames: close 1009
-        ws_per_message_deflate=False,  # compression costs ~64 KiB per idle socket
         lifespan="on", log_level="info", server_header=False,
         # behind nginx, the visitor's own address (X-Forwarded-For) counts for the limits
         proxy_headers=True, forwarded_allow_ips=list(settings.forwarded_allow_ips),

@@ -13,12 +13,14 @@ from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from chatserver.web.websocket_protocol import HandingOverProtocol
+
 REQUEST_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
                    b"content-length: 33\r\nconnection: close\r\n\r\n"
                    b"the request headers came too late")
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
+class HeaderTimeoutProtocol(HandingOverProtocol):
     header_timeout: ClassVar[float] = 10.0  # 0: no limit
     _header_timer: asyncio.TimerHandle | None = None
 

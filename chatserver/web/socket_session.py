@@ -3,7 +3,7 @@
 A connection runs two loops: one reads client frames and handles them, one forwards bus
 events (or the bus hands an event to `offer`, which sends it at once when nothing waits
 ahead of it). All send through `send_data`, each frame whole, so two frames never
-interleave: straight to the connection where the server offers that (web/coalescing.py),
+interleave: straight to the connection where the server offers that (web/websocket_protocol.py),
 else through ASGI's `send`.
 """
 
@@ -29,7 +29,7 @@ from chatserver.domain.limits import TypingGate
 from chatserver.service.errors import ChatError
 from chatserver.store.base import unavailable
 from chatserver.store.types import Posted
-from chatserver.web.coalescing import FRAMES
+from chatserver.web.websocket_protocol import FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class SocketSession:
         self.ws = websocket
         self.settings = settings
         self.typing = TypingGate()
-        # the connection itself, where the server offers it (web/coalescing.py)
+        # the connection itself, where the server offers it (web/websocket_protocol.py)
         self._frames: Any = websocket.scope.get("extensions", {}).get(FRAMES)
         self._slow_sends = 0  # sends waiting their turn in ASGI's `send`
         self._live = False  # serving: events may be sent as they are published

@@ -15,7 +15,8 @@ import websockets
 
 from chatserver.config import Settings
 from chatserver.web import coalescing
-from chatserver.web.coalescing import CoalescingTransport, CoalescingWebSocketProtocol
+from chatserver.web.coalescing import CoalescingTransport
+from chatserver.web.websocket_protocol import WebSocketProtocol
 from tests.web.conftest import InProcessServer, agent, visitor
 
 
@@ -84,8 +85,8 @@ async def test_the_agent_has_a_visitor_s_words_first_and_the_echo_and_ack_go_in_
 
         def __getattr__(self, name: str) -> object:
             return getattr(self.real, name)
-    connection_made = CoalescingWebSocketProtocol.connection_made
-    monkeypatch.setattr(CoalescingWebSocketProtocol, "connection_made",
+    connection_made = WebSocketProtocol.connection_made
+    monkeypatch.setattr(WebSocketProtocol, "connection_made",
                         lambda self, transport: connection_made(self, Recorder(transport)))
     staff = await agent(server, server.agent("ann@example.com", "Ann"))
     peer, _ = await visitor(server)
@@ -154,12 +155,12 @@ async def test_the_server_log_names_each_socket_once(server: InProcessServer) ->
 async def test_frames_go_straight_to_the_connection_whole_and_in_order(
         server: InProcessServer, monkeypatch: pytest.MonkeyPatch) -> None:
     direct: list[bytes] = []
-    send_frame = CoalescingWebSocketProtocol.send_frame
+    send_frame = WebSocketProtocol.send_frame
 
-    def recording(self: CoalescingWebSocketProtocol, data: bytes) -> bool:
+    def recording(self: WebSocketProtocol, data: bytes) -> bool:
         direct.append(data)
         return send_frame(self, data)
-    monkeypatch.setattr(CoalescingWebSocketProtocol, "send_frame", recording)
+    monkeypatch.setattr(WebSocketProtocol, "send_frame", recording)
     peer, _ = await visitor(server)
     texts = [f"héllo {n} — ✓" for n in range(1, 4)]
     for n, text in enumerate(texts, 1):
@@ -213,7 +214,7 @@ async def server_side(server: InProcessServer) -> tuple[bool, bool, int]:
     much it holds to send it."""
     async def look() -> tuple[bool, bool, int]:
         [ws] = [c for c in server.server.server_state.connections
-                if isinstance(c, CoalescingWebSocketProtocol)]
+                if isinstance(c, WebSocketProtocol)]
         transport = ws.transport
         return ws.writable.is_set(), transport.is_reading(), transport.get_write_buffer_size()
     loop = server.server.servers[0].get_loop()
