@@ -104,13 +104,16 @@ class FrameReader:
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
-        self._buffer = b""
+        self._buffer: bytearray | None = None  # the start of a frame not yet whole
         self._fragments: list[bytes] | None = None  # of a fragmented message under way
         self._opcode = 0
         self._size = 0
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        buffer = self._buffer + data if self._buffer else data
+        buffer: bytes | bytearray = data
+        if self._buffer is not None:  # appended to, not copied: a frame sent a byte at a
+            self._buffer += data      # time costs its length, not its length squared
+            buffer = self._buffer
         end, received = len(buffer), []
         at = 0
         while end - at >= 2:
@@ -135,7 +138,12 @@ class FrameReader:
                 received.append((opcode, payload))
             else:
                 self._gather(opcode, bool(first & 0x80), payload, received)
-        self._buffer = buffer[at:]
+        if at == end:
+            self._buffer = None
+        elif buffer is self._buffer:
+            del self._buffer[:at]
+        else:
+            self._buffer = bytearray(buffer[at:])
         return received
 
     def _check(self, opcode: int, fin: bool, length: int) -> None:

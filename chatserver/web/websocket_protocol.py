@@ -184,7 +184,7 @@ class WebSocketProtocol(asyncio.Protocol):
                 self._pong(payload)
             else:
                 self._closed_by_client(payload)
-            if self.close_sent:
+            if self.transport.is_closing():
                 return
 
     def _deliver(self, opcode: int, payload: bytes) -> None:
@@ -220,9 +220,10 @@ class WebSocketProtocol(asyncio.Protocol):
         self.transport.close()
 
     def _fail(self, code: int, reason: str) -> None:
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
-        self.close_sent = True
-        self.transport.write(close_frame(code, reason))
+        if not self.close_sent:
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+            self.close_sent = True
+            self.transport.write(close_frame(code, reason))
         self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -256,6 +257,7 @@ class WebSocketProtocol(asyncio.Protocol):
             if self.handshake_complete and self.denial is None:
                 self.queue.put_nowait({"type": "websocket.disconnect", "code": 1012})
                 self.transport.write(close_frame(1012))
+                self.close_sent = True
             else:
                 self._answer_500()
         self._stop_close_timer()

@@ -16,8 +16,10 @@ import websockets
 from chatserver.config import Settings
 from chatserver.web import coalescing
 from chatserver.web.coalescing import CoalescingTransport
+from chatserver.web.websocket_frames import PING, TEXT
 from chatserver.web.websocket_protocol import WebSocketProtocol
 from tests.web.conftest import InProcessServer, agent, visitor
+from tests.web.raw_websocket import HANDSHAKE, masked
 
 
 class Recording:
@@ -175,15 +177,7 @@ async def test_frames_go_straight_to_the_connection_whole_and_in_order(
 
 # --- a client that does not read -----------------------------------------------------------
 
-PING = 0x9
-TEXT = 0x1
 BOUND = 1024 * 1024  # the high-water mark (64 KiB) and one read's worth of answers, amply
-
-
-def masked(opcode: int, payload: bytes) -> bytes:
-    """A client's frame, as the protocol requires it masked (with a mask of zeros)."""
-    assert len(payload) < 126
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
 
 
 def open_visitor_socket(server: InProcessServer) -> socket.socket:
@@ -191,9 +185,8 @@ def open_visitor_socket(server: InProcessServer) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # hardly anything is absorbed
     sock.connect(("127.0.0.1", server.settings.port))
-    sock.sendall(b"GET /ws/visitor HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n")
+    sock.sendall(b"GET /ws/visitor HTTP/1.1\r\n" + b"".join(
+        f"{name}: {value}\r\n".encode() for name, value in HANDSHAKE.items()) + b"\r\n")
     handshake = b""
     while b"\r\n\r\n" not in handshake:
         handshake += sock.recv(1)

@@ -20,21 +20,7 @@ from chatserver.web.websocket_frames import (
     handshake_key,
     subprotocols,
 )
-
-MASK = b"\x37\xfa\x21\x3d"
-
-
-def masked(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
-    """A client's frame."""
-    size = len(payload)
-    head = bytes(((0x80 if fin else 0) | rsv | opcode,))
-    if size < 126:
-        head += bytes((0x80 | size,))
-    elif size < 0x10000:
-        head += bytes((0x80 | 126,)) + size.to_bytes(2, "big")
-    else:
-        head += bytes((0x80 | 127,)) + size.to_bytes(8, "big")
-    return head + MASK + bytes(b ^ MASK[n % 4] for n, b in enumerate(payload))
+from tests.web.raw_websocket import masked
 
 
 def test_the_rfc_s_masked_hello_is_read() -> None:

@@ -93,6 +93,18 @@ async def test_a_client_s_close_is_echoed_and_the_server_ends_the_connection(
     assert await raw.closed()
 
 
+async def test_the_server_s_close_ends_the_connection_at_the_client_s_answer(
+        connect: Connect) -> None:
+    raw = await connect()
+    raw.send(masked(TEXT, b'{"type": "ping"}'))  # before hello: refused, closed with 1008
+    assert (await raw.frame())[0] == TEXT  # the error
+    opcode, payload = await raw.frame()
+    assert opcode == CLOSE and int.from_bytes(payload[:2], "big") == 1008
+    # a frame the server no longer reads, then the answer, in one packet
+    raw.send(masked(TEXT, b'{"type": "ping"}') + masked(CLOSE, (1000).to_bytes(2, "big")))
+    assert await raw.closed()  # at once, not after the server's wait for an answer (10 s)
+
+
 async def test_a_client_answering_the_keepalive_stays_and_one_that_stops_is_closed_with_1011(
         settings: Settings) -> None:
     server = InProcessServer(settings)
