@@ -1,5 +1,5 @@
 """Rows to what the Store returns, for every backend: a row is any mapping of column names
-(a `sqlite3.Row`, an asyncpg `Record`), named as the backends' SELECTs name them."""
+(the SQLite backend's `Row`, an asyncpg `Record`), named as the backends' SELECTs name them."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def message(row: Row) -> Message:
 def attachment_ref(row: Row) -> FileRef | None:
     """The file a message carries, from the `attachment` column of MESSAGE_COLUMNS (JSON;
     absent from a bare message row: the attachment is then added by the caller)."""
-    # keys(): `in` on a sqlite3.Row looks through its values
+    # keys(): `in` on a SQLite `Row` looks through its values
     found = row["attachment"] if "attachment" in row.keys() else None  # noqa: SIM118
     return FileRef(**orjson.loads(found)) if found else None
 
