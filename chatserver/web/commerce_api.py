@@ -29,7 +29,6 @@ from chatserver.web.http import (
     ApiError,
     Caller,
     authenticated,
-    caller_of,
     checked,
     error_response,
     json_body,
@@ -37,6 +36,7 @@ from chatserver.web.http import (
     open_to_integrations,
     path_id,
     query_text,
+    the_caller,
 )
 from chatserver.web.openapi import Answer, describe
 from chatserver.web.services import services
@@ -137,10 +137,7 @@ async def order_webhook(request: Request) -> Response:
     signature = request.headers.get("x-chatserver-signature")
     try:
         if bearer_token(request.headers) is not None:
-            caller = await caller_of(request)
-            if caller is None:
-                raise ApiError(401, "unauthorized", "this API token is not valid")
-            check_writes_orders(caller)
+            check_writes_orders(await the_caller(request))
         timestamp = webhook.verified_timestamp(
             request.app.state.settings.webhook_secret,
             request.headers.get("x-chatserver-timestamp"), signature, raw, now())

@@ -118,14 +118,19 @@ def open_to_integrations(endpoint: ShopEndpoint) -> Handler:
     inside become JSON errors."""
     async def wrapper(request: Request) -> Response:
         try:
-            caller = await caller_of(request)
-            if caller is None:
-                return error_response(401, "unauthorized", "a valid API token is required "
-                                      "(Authorization: Bearer <token>)")
-            return await endpoint(request, caller)
+            return await endpoint(request, await the_caller(request))
         except Refused as error:
             return error_response(error.status, error.code, error.message)
     return wrapper
+
+
+async def the_caller(request: Request) -> Caller | Integration:
+    """Who a request comes from (see `caller_of`); nobody, or a token that is not valid: 401."""
+    caller = await caller_of(request)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "a valid API token is required "
+                       "(Authorization: Bearer <token>)")
+    return caller
 
 
 async def caller_of(request: Request) -> Caller | Integration | None:

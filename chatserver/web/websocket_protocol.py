@@ -71,7 +71,7 @@ class HandingOverProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self.connections.discard(self)
-        protocol = WebSocketProtocol(self.config, self.server_state, self.app_state)
+        protocol = WebSocketProtocol(self.config, self.server_state)
         protocol.connection_made(self.transport)
         self.transport.set_protocol(protocol)
         protocol.handshake(self.scope, self.url)
@@ -101,15 +101,14 @@ class WebSocketProtocol(asyncio.Protocol):
     """One WebSocket connection, from its handshake (as parsed) to its close."""
 
     __slots__ = (
-        "app", "app_state", "close_sent", "close_timer", "config", "connections",
+        "app", "close_sent", "close_timer", "config", "connections",
         "default_headers", "denial", "disconnected", "handshake_complete", "key", "logger",
         "loop", "ping_payload", "ping_sent_at", "ping_timer", "pong_timer", "queue",
         "read_paused", "reader", "rtt", "scope", "tasks", "transport", "writable",
     )
 
-    def __init__(self, config: Config, server_state: ServerState,
-                 app_state: dict[str, Any]) -> None:
-        self.config, self.app, self.app_state = config, config.loaded_app, app_state
+    def __init__(self, config: Config, server_state: ServerState) -> None:
+        self.config, self.app = config, config.loaded_app
         self.loop = asyncio.get_running_loop()
         self.logger = logging.getLogger("uvicorn.error")
         self.connections: set[Any] = server_state.connections  # uvicorn shuts each down
